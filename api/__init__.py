@@ -1,0 +1,1 @@
+"""HTTP service over the ``optimizer`` library (FastAPI, SQLAlchemy storage, API keys)."""

@@ -1,0 +1,71 @@
+"""The engine interface: ``solve(problem, time_limit_s=..., seed=...) -> Solution``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from optimizer.errors import InputError
+from optimizer.problem import PatrolProblem
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A site visit in a route, with times in seconds from the window start."""
+
+    site: int
+    """Index into ``problem.sites``."""
+    arrival_s: int
+    start_s: int
+    """Service start (``>= arrival_s``; later when waiting for a time window)."""
+    departure_s: int
+
+
+@dataclass(frozen=True)
+class Route:
+    """One vehicle's route; ``visits`` excludes start and end depots."""
+
+    vehicle: int
+    visits: tuple[Visit, ...]
+    start_s: int
+    end_s: int
+
+
+@dataclass(frozen=True)
+class Solution:
+    """An engine's answer, with its statistics."""
+
+    routes: tuple[Route, ...]
+    prize: float
+    feasible: bool
+    engine: str
+    runtime_s: float
+    seed: int
+    dropped: tuple[int, ...] = ()
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """What every engine provides."""
+
+    name: str
+
+    def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
+        """Solve ``problem`` within ``time_limit_s`` seconds, deterministically for ``seed``."""
+        ...
+
+
+ENGINE_NAMES: tuple[str, ...] = ("ortools", "pyvrp")
+
+
+def get_engine(name: str) -> Engine:
+    """Return the engine called ``name`` (``"ortools"`` or ``"pyvrp"``)."""
+    if name == "ortools":
+        from optimizer.engines.ortools import OrToolsEngine
+
+        return OrToolsEngine()
+    if name == "pyvrp":
+        from optimizer.engines.pyvrp import PyVRPEngine
+
+        return PyVRPEngine()
+    raise InputError("engine", name, f"one of {list(ENGINE_NAMES)}")
