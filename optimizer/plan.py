@@ -2,19 +2,56 @@
 
 Contract (owned by the foundation work): the dataclasses below keep their fields; the
 pipeline in :func:`plan_day` may change behind them.
+
+The pipeline, for each time window of the day:
+
+1. hotspots of the window (``optimizer.hotspots.hotspots_for_window``) and the patrol demand
+   per grid they imply;
+2. joint patrol groups (``optimizer.teams.form_groups``): at least one officer each, allocated
+   to grids;
+3. for each planning grid that has groups: a :class:`~optimizer.problem.PatrolProblem`
+   (:func:`build_problem`) — depots are the groups' stations, sites are the hotspots (prize =
+   value, dwell, repeat visits with spacing) and the fixed posts on duty in the window
+   (required, with their time windows); travel times per mode from the street graph;
+4. the routing engine solves it; :func:`routes_from_solution` turns the answer into
+   :class:`GroupRoute` objects with timed stops and the street path between them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import pairwise
+from typing import Any, Protocol
 
-from shapely.geometry import LineString
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from shapely.geometry import LineString, Point
 
+from optimizer.district import District
+from optimizer.engines.base import Solution
+from optimizer.errors import InputError
 from optimizer.hotspots import Hotspot
+from optimizer.problem import PatrolProblem, Site, Vehicle
+from optimizer.resources import FixedPost
 from optimizer.teams import PatrolGroup
-from optimizer.timewindow import TimeWindow
+from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+
+ProgressCallback = Callable[[int, int, str], None]
+"""``progress(done, total, message)``."""
+
+DEFAULT_GRID_LEVEL = 2
+"""Grid level planned when none is named: level 2 (the demo's three sectors)."""
+
+try:
+    from optimizer.engines.base import DEFAULT_ENGINE as _DEFAULT_ENGINE  # type: ignore[attr-defined]
+except ImportError:
+    _DEFAULT_ENGINE = "ortools"
+DEFAULT_ENGINE: str = str(_DEFAULT_ENGINE)
 
 
 @dataclass(frozen=True)
@@ -83,3 +120,1071 @@ class DayPlan:
     seed: int
     metrics: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per stop: window, grid, group, members, times, place, purpose."""
+        return plan_to_frame(self)
+
+    def summary(self) -> pd.DataFrame:
+        """Return one row per window x grid with groups, stops and coverage metrics."""
+        return plan_summary(self)
+
+    @property
+    def routes(self) -> list[GroupRoute]:
+        """All routes of the day, window by window."""
+        return [r for w in self.windows for r in w.routes]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables for notebooks and exports
+
+
+STOP_COLUMNS: tuple[str, ...] = (
+    "window",
+    "grid",
+    "group",
+    "mode",
+    "members",
+    "sequence",
+    "kind",
+    "site_id",
+    "place",
+    "purpose",
+    "arrival",
+    "departure",
+    "value",
+    "lon",
+    "lat",
+)
+
+
+def plan_to_frame(plan: DayPlan) -> pd.DataFrame:
+    """Return a table with one row per stop of every route (columns :data:`STOP_COLUMNS`)."""
+    rows = []
+    for wp in plan.windows:
+        for route in wp.routes:
+            g = route.group
+            members = ", ".join(g.members)
+            for s in route.stops:
+                rows.append(
+                    (
+                        wp.window.label(),
+                        wp.grid_id,
+                        g.id,
+                        g.mode,
+                        members,
+                        s.sequence,
+                        s.kind,
+                        s.site_id,
+                        s.name,
+                        s.purpose,
+                        s.arrival,
+                        s.departure,
+                        s.value,
+                        s.lon,
+                        s.lat,
+                    )
+                )
+    return pd.DataFrame(rows, columns=list(STOP_COLUMNS))
+
+
+def plan_summary(plan: DayPlan) -> pd.DataFrame:
+    """Return one row per window x grid: groups, visits, value covered, share, km, minutes."""
+    rows = []
+    for wp in plan.windows:
+        m = wp.metrics
+        rows.append(
+            {
+                "window": wp.window.label(),
+                "grid": wp.grid_id,
+                "groups": len(wp.routes),
+                "hotspots": len(wp.hotspots),
+                "visits": int(m.get("visits", 0)),
+                "posts": int(m.get("posts_staffed", 0)),
+                "left_out": len(wp.left_out),
+                "value_covered": round(m.get("value_covered", 0.0), 3),
+                "coverage": round(m.get("coverage", 0.0), 3),
+                "km": round(m.get("km", 0.0), 2),
+                "patrol_min": round(m.get("patrol_min", 0.0), 1),
+                "dwell_min": round(m.get("dwell_min", 0.0), 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Street routing (travel times and paths)
+
+
+class _Matrix(Protocol):
+    seconds: Any
+    metres: Any
+
+
+class Router(Protocol):
+    """What the pipeline needs from ``optimizer.matrix.StreetRouter``."""
+
+    def matrix(self, nodes: Sequence[int], mode: str) -> Any:
+        """Return travel times (``.seconds``) and distances (``.metres``) between ``nodes``."""
+        ...
+
+    def path(self, u: int, v: int, mode: str) -> list[int]:
+        """Return the node path from ``u`` to ``v``."""
+        ...
+
+    def path_coords(self, nodes: Sequence[int]) -> list[tuple[float, float]]:
+        """Return ``(lon, lat)`` points following the edges of a node path."""
+        ...
+
+
+@dataclass
+class _FallbackMatrix:
+    seconds: npt.NDArray[np.float64]
+    metres: npt.NDArray[np.float64]
+
+
+class _FallbackRouter:
+    """Dijkstra on the street graph per mode; a mode that cannot reach a node walks instead.
+
+    TODO(streets): replaced by ``optimizer.matrix.StreetRouter`` once it lands.
+    """
+
+    def __init__(self, G: nx.MultiDiGraph) -> None:
+        self.G = G
+        self._cache: dict[tuple[int, str], tuple[dict[int, float], dict[int, list[int]]]] = {}
+
+    def _weight(self, mode: str) -> Callable[[int, int, dict[Any, Any]], float | None]:
+        key = f"travel_time_{mode}"
+
+        def weight(u: int, v: int, data: dict[Any, Any]) -> float | None:
+            best = min(float(d.get(key, math.inf)) for d in data.values())
+            return best if math.isfinite(best) else None
+
+        return weight
+
+    def _tree(self, source: int, mode: str) -> tuple[dict[int, float], dict[int, list[int]]]:
+        key = (source, mode)
+        if key not in self._cache:
+            dist, paths = nx.single_source_dijkstra(self.G, source, weight=self._weight(mode))
+            self._cache[key] = (dist, paths)
+        return self._cache[key]
+
+    def path(self, u: int, v: int, mode: str) -> list[int]:
+        _, paths = self._tree(u, mode)
+        if v in paths:
+            return list(paths[v])
+        if mode != "foot":
+            return self.path(u, v, "foot")
+        raise InputError("path", (u, v), "nodes connected by streets")
+
+    def _length(self, nodes: Sequence[int]) -> float:
+        return float(
+            sum(
+                min(float(d.get("length", 0.0)) for d in self.G[a][b].values())
+                for a, b in pairwise(nodes)
+            )
+        )
+
+    def matrix(self, nodes: Sequence[int], mode: str) -> _FallbackMatrix:
+        n = len(nodes)
+        sec = np.zeros((n, n))
+        met = np.zeros((n, n))
+        for i, u in enumerate(nodes):
+            dist, paths = self._tree(u, mode)
+            for j, v in enumerate(nodes):
+                if i == j:
+                    continue
+                if v in dist:
+                    sec[i, j] = dist[v]
+                    met[i, j] = self._length(paths[v])
+                else:
+                    fdist, fpaths = self._tree(u, "foot")
+                    sec[i, j] = fdist.get(v, math.inf)
+                    met[i, j] = self._length(fpaths[v]) if v in fpaths else math.inf
+        return _FallbackMatrix(sec, met)
+
+    def path_coords(self, nodes: Sequence[int]) -> list[tuple[float, float]]:
+        return [(float(self.G.nodes[n]["lon"]), float(self.G.nodes[n]["lat"])) for n in nodes]
+
+
+def street_router(G: nx.MultiDiGraph) -> Router:
+    """Return the street router of ``G`` (``optimizer.matrix.StreetRouter`` where available)."""
+    try:
+        from optimizer.matrix import StreetRouter
+    except ImportError:
+        return _FallbackRouter(G)
+    router: Router = StreetRouter(G)
+    return router
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning grids, hotspots, groups
+
+
+def planning_grid_ids(
+    district: District, *, level: int | None = None, grid_ids: Iterable[str] | None = None
+) -> list[str]:
+    """Return the grids to plan: ``grid_ids`` if given (validated), else all cells of ``level``.
+
+    Parameters
+    ----------
+    district
+        The district.
+    level
+        Grid level (1 = whole district); ``None`` means :data:`DEFAULT_GRID_LEVEL`, or the finest
+        level where the district has fewer levels.
+    grid_ids
+        Explicit grid ids (any level).
+    """
+    grids = district.grids
+    known = sorted(str(i) for i in grids.index)
+    if grid_ids is not None:
+        ids = list(dict.fromkeys(str(g) for g in grid_ids))
+        for i, g in enumerate(ids):
+            if g not in grids.index:
+                raise InputError(
+                    f"grid_ids[{i}]", g, f"a grid id of district {district.name!r}: {known}"
+                )
+        if not ids:
+            raise InputError("grid_ids", [], "at least one grid id")
+        return ids
+    levels = sorted(int(v) for v in grids["level"].unique())
+    chosen = min(DEFAULT_GRID_LEVEL, levels[-1]) if level is None else int(level)
+    if chosen not in levels:
+        raise InputError("grid_level", level, f"one of the district's grid levels {levels}")
+    return sorted(str(i) for i in grids.index[grids["level"] == chosen])
+
+
+def _assign_to_grids(
+    district: District, grid_ids: Sequence[str], points: Sequence[tuple[float, float]]
+) -> list[str | None]:
+    """Return the planning grid containing each ``(lon, lat)``, or None."""
+    polys = [(g, district.grids.loc[g].geometry) for g in grid_ids]
+    out: list[str | None] = []
+    for lon, lat in points:
+        p = Point(lon, lat)
+        out.append(next((g for g, poly in polys if poly.covers(p)), None))
+    return out
+
+
+def _window_hotspots(
+    district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
+) -> list[Hotspot]:
+    try:
+        from optimizer.hotspots import hotspots_for_window  # type: ignore[attr-defined]
+    except ImportError:
+        return _fallback_hotspots(district, day, window, grid_ids)
+    found: list[Hotspot] = hotspots_for_window(
+        district, day=day, window=window, grid_ids=list(grid_ids)
+    )
+    return found
+
+
+def _fallback_hotspots(
+    district: District,
+    day: dt.date,
+    window: TimeWindow,
+    grid_ids: Sequence[str],
+    per_grid: int = 8,
+    radius_m: float = 120.0,
+) -> list[Hotspot]:
+    """Incident counts of the window's hours, smoothed over ``radius_m``, greedy peaks.
+
+    TODO(hotspots): replaced by ``optimizer.hotspots.hotspots_for_window`` once it lands.
+    """
+    inc = district.incidents
+    if inc is None or len(inc) == 0:
+        return []
+    G = district.graph
+    times = pd.to_datetime(inc["time"])
+    tod = times.dt.time
+    in_window = np.array([window.contains(t) for t in tod])
+    sub = inc[in_window]
+    n_days = max(1, (times.max() - times.min()).days + 1)
+    if len(sub) == 0:
+        return []
+    node_xy = {n: (float(d["x"]), float(d["y"])) for n, d in G.nodes(data=True)}
+    counts = sub["node"].astype(int).value_counts()
+    inc_nodes = [n for n in counts.index if n in node_xy]
+    pts = np.array([node_xy[n] for n in inc_nodes])
+    weights = counts.loc[inc_nodes].to_numpy(dtype=float)
+    grid_of = _assign_to_grids(
+        district, grid_ids, [(G.nodes[n]["lon"], G.nodes[n]["lat"]) for n in inc_nodes]
+    )
+    out: list[Hotspot] = []
+    for gid in grid_ids:
+        mask = np.array([g == gid for g in grid_of])
+        if not mask.any():
+            continue
+        gp, gw = pts[mask], weights[mask]
+        gn = [n for n, m in zip(inc_nodes, mask, strict=True) if m]
+        d2 = ((gp[:, None, :] - gp[None, :, :]) ** 2).sum(axis=2)
+        score = (np.exp(-d2 / (2 * (radius_m / 2) ** 2)) * gw[None, :]).sum(axis=1)
+        taken = np.zeros(len(gn), dtype=bool)
+        for k in range(per_grid):
+            cand = np.where(~taken, score, -1.0)
+            i = int(np.argmax(cand))
+            if cand[i] <= 0:
+                break
+            near = d2[i] <= radius_m**2
+            value = float(gw[near & ~taken].sum()) / n_days
+            taken |= near
+            node = gn[i]
+            cats = sub[sub["node"].astype(int).isin([gn[j] for j in np.where(near)[0]])]["category"]
+            label = ", ".join(cats.value_counts().index[:2].astype(str))
+            nd = G.nodes[node]
+            out.append(
+                Hotspot(
+                    f"{gid}-H{k + 1}",
+                    gid,
+                    float(nd["lon"]),
+                    float(nd["lat"]),
+                    float(nd["x"]),
+                    float(nd["y"]),
+                    int(node),
+                    round(value, 4),
+                    dwell_min=10 + 5 * (k < 2),
+                    visits=2 if k < 2 else 1,
+                    spacing_min=90,
+                    label=label,
+                )
+            )
+    return out
+
+
+def _form_groups(
+    district: District,
+    day: dt.date,
+    window: TimeWindow,
+    hotspots: Sequence[Hotspot],
+    grid_ids: Sequence[str],
+    seed: int,
+) -> list[PatrolGroup]:
+    try:
+        from optimizer.teams import form_groups  # type: ignore[attr-defined]
+    except ImportError:
+        return _fallback_groups(district, day, window, hotspots, grid_ids)
+    demand = _demand(hotspots)
+    formation = form_groups(
+        district.resources, day=day, window=window, demand=demand, grids=list(grid_ids), seed=seed
+    )
+    return list(formation.groups)
+
+
+def _demand(hotspots: Sequence[Hotspot]) -> Mapping[str, float]:
+    try:
+        from optimizer.hotspots import patrol_demand  # type: ignore[attr-defined]
+    except ImportError:
+        out: dict[str, float] = {}
+        for h in hotspots:
+            out[h.grid_id] = out.get(h.grid_id, 0.0) + h.value * h.visits
+        return out
+    demand: Mapping[str, float] = patrol_demand(list(hotspots))
+    return demand
+
+
+def _fallback_groups(
+    district: District,
+    day: dt.date,
+    window: TimeWindow,
+    hotspots: Sequence[Hotspot],
+    grid_ids: Sequence[str],
+    volunteers_per_group: int = 3,
+) -> list[PatrolGroup]:
+    """One available officer per group, groups shared out by demand, local volunteers first.
+
+    TODO(groups): replaced by ``optimizer.teams.form_groups`` once it lands.
+    """
+    res = district.resources
+    officers = sorted((o for o in res.officers if o.available(day, window)), key=lambda o: o.id)
+    if not officers:
+        return []
+    demand = dict(_demand(hotspots))
+    for p in res.posts:
+        if p.active_windows(day, window):
+            g = _assign_to_grids(district, grid_ids, [(p.lon, p.lat)])[0]
+            if g is not None:
+                demand[g] = demand.get(g, 0.0) + 1e6  # a grid with a post on duty needs a group
+    ranked = sorted(grid_ids, key=lambda g: (-demand.get(g, 0.0), g))
+    ranked = [g for g in ranked if demand.get(g, 0.0) > 0] or list(grid_ids)
+    team_grid = {
+        t.id: _assign_to_grids(district, grid_ids, [_grid_centroid(district, t.home_grid)])[0]
+        for t in res.teams
+    }
+    free = [v for v in sorted(res.volunteers, key=lambda v: v.id) if v.available(day, window)]
+    groups = []
+    for i, officer in enumerate(officers):
+        gid = ranked[i % len(ranked)]
+        local = [v for v in free if team_grid.get(v.team_id) == gid]
+        pick = (local + [v for v in free if v not in local])[:volunteers_per_group]
+        free = [v for v in free if v not in pick]
+        groups.append(
+            PatrolGroup(
+                f"{window.start:%H%M}-G{i + 1:02d}",
+                gid,
+                window,
+                (officer.id,),
+                tuple(v.id for v in pick),
+                officer.station_id,
+                officer.mode,
+            )
+        )
+    return groups
+
+
+def _grid_centroid(district: District, grid_id: str) -> tuple[float, float]:
+    if grid_id not in district.grids.index:
+        return (math.nan, math.nan)
+    c = district.grids.loc[grid_id].geometry.centroid
+    return (float(c.x), float(c.y))
+
+
+# ---------------------------------------------------------------------------------------------
+# Problem building
+
+
+@dataclass(frozen=True)
+class ProblemContext:
+    """What maps a :class:`PatrolProblem` back to places: graph nodes, names, hotspots, posts."""
+
+    grid_id: str
+    window: TimeWindow
+    start: dt.datetime
+    groups: tuple[PatrolGroup, ...]
+    location_nodes: tuple[int, ...]
+    """Street-graph node of each matrix location (depots first)."""
+    location_names: tuple[str, ...]
+    depot_ids: tuple[str, ...]
+    hotspots: tuple[Hotspot, ...]
+    posts: tuple[FixedPost, ...]
+    metres: npt.NDArray[np.float64]
+
+
+def _nearest_node(G: nx.MultiDiGraph, lon: float, lat: float) -> int:
+    best, best_d = -1, math.inf
+    coslat = math.cos(math.radians(lat))
+    for n, d in G.nodes(data=True):
+        dd = ((float(d["lon"]) - lon) * coslat) ** 2 + (float(d["lat"]) - lat) ** 2
+        if dd < best_d:
+            best, best_d = int(n), dd
+    return best
+
+
+def _post_site_window(
+    post: FixedPost, pw: TimeWindow, day: dt.date, start: dt.datetime, horizon_s: int
+) -> tuple[int, int, int]:
+    """Return (earliest, latest, dwell) in window seconds for a post duty window ``pw``."""
+    p0, p1 = pw.on(day)
+    if p0 + dt.timedelta(days=1) <= start + dt.timedelta(seconds=horizon_s) and p1 <= start:
+        p0, p1 = p0 + dt.timedelta(days=1), p1 + dt.timedelta(days=1)
+    a = int((p0 - start).total_seconds())
+    b = int((p1 - start).total_seconds())
+    a, b = max(a, 0), min(b, horizon_s)
+    dwell = min(post.dwell_min * 60, b - a)
+    return a, b - dwell, dwell
+
+
+def build_problem(
+    district: District,
+    *,
+    grid_id: str,
+    day: dt.date,
+    window: TimeWindow,
+    groups: Sequence[PatrolGroup],
+    hotspots: Sequence[Hotspot],
+    posts: Sequence[FixedPost],
+    router: Router,
+) -> tuple[PatrolProblem, ProblemContext]:
+    """Build the routing problem of one grid in one window.
+
+    Parameters
+    ----------
+    district
+        The district (graph, grids, resources).
+    grid_id
+        The planning grid.
+    day, window
+        The day and the time window; the window is every group's shift.
+    groups
+        The groups allocated to the grid; each becomes a vehicle starting and ending at its station.
+    hotspots
+        The grid's hotspots: optional sites with prize = value, their dwell time, and ``visits``
+        copies spaced by ``spacing_min``.
+    posts
+        Fixed posts on duty in the window: required sites with their time windows.
+    router
+        Travel times per mode and street paths.
+
+    Returns
+    -------
+    tuple of PatrolProblem and ProblemContext
+    """
+    G = district.graph
+    start, end = window.on(day)
+    horizon = int((end - start).total_seconds())
+    station_ids = list(dict.fromkeys(g.station_id for g in groups))
+    stations = [district.resources.station(s) for s in station_ids]
+    nodes: list[int] = [_nearest_node(G, s.lon, s.lat) for s in stations]
+    names: list[str] = [s.name for s in stations]
+    sites: list[Site] = []
+    loc_of_node: dict[int, int] = {}
+
+    def location(node: int, name: str) -> int:
+        if node not in loc_of_node:
+            loc_of_node[node] = len(nodes)
+            nodes.append(node)
+            names.append(name)
+        return loc_of_node[node]
+
+    for h in hotspots:
+        loc = location(int(h.node), h.label or h.id)
+        for k in range(max(1, h.visits)):
+            sites.append(
+                Site(
+                    id=f"{h.id}#{k + 1}" if h.visits > 1 else h.id,
+                    location=loc,
+                    prize=float(h.value),
+                    dwell_s=int(h.dwell_min * 60),
+                    kind="hotspot",
+                    key=h.id,
+                    visit_number=k + 1,
+                    min_spacing_s=int(h.spacing_min * 60) if k else 0,
+                    meta={"hotspot": h.id, "label": h.label},
+                )
+            )
+    for p in posts:
+        node = _nearest_node(G, p.lon, p.lat)
+        loc = location(node, p.name)
+        for k, pw in enumerate(p.active_windows(day, window)):
+            a, latest, dwell = _post_site_window(p, pw, day, start, horizon)
+            if latest < a or dwell <= 0:
+                continue
+            sites.append(
+                Site(
+                    id=f"{p.id}@{pw.start:%H%M}",
+                    location=loc,
+                    prize=0.0,
+                    dwell_s=dwell,
+                    earliest_s=a,
+                    latest_s=latest,
+                    required=True,
+                    kind="post",
+                    key=f"{p.id}@{pw.start:%H%M}",
+                    visit_number=1 + 0 * k,
+                    meta={"post": p.id, "purpose": p.purpose, "name": p.name},
+                )
+            )
+    # Locations need distinct matrix rows even when two share a street node (depot == site).
+    for i in range(len(stations)):
+        loc_of_node.setdefault(nodes[i], i)
+    modes = sorted({g.mode for g in groups}) or ["foot"]
+    durations: dict[str, npt.NDArray[np.int64]] = {}
+    metres: npt.NDArray[np.float64] | None = None
+    for mode in modes:
+        tm = router.matrix(nodes, mode)
+        sec = np.asarray(tm.seconds, dtype=float)
+        sec = np.where(np.isfinite(sec), sec, 10 * horizon)
+        durations[mode] = np.rint(sec).astype(np.int64)
+        if metres is None or mode == "foot":
+            met = np.asarray(tm.metres, dtype=float)
+            metres = np.where(np.isfinite(met), met, 0.0)
+    assert metres is not None
+    vehicles = tuple(
+        Vehicle(
+            id=g.id,
+            start_location=station_ids.index(g.station_id),
+            end_location=station_ids.index(g.station_id),
+            mode=g.mode,
+            shift_start_s=0,
+            shift_end_s=horizon,
+        )
+        for g in groups
+    )
+    problem = PatrolProblem(
+        n_depots=len(stations),
+        sites=tuple(sites),
+        vehicles=vehicles,
+        durations=durations,
+        horizon_s=horizon,
+        distances=metres,
+        name=f"{district.name}:{grid_id}:{window.label()}:{day}",
+    )
+    context = ProblemContext(
+        grid_id,
+        window,
+        start,
+        tuple(groups),
+        tuple(nodes),
+        tuple(names),
+        tuple(station_ids),
+        tuple(hotspots),
+        tuple(posts),
+        metres,
+    )
+    return problem, context
+
+
+# ---------------------------------------------------------------------------------------------
+# Solving
+
+
+def _solve(problem: PatrolProblem, engine: str, time_limit_s: float, seed: int) -> Solution:
+    try:
+        from optimizer.engines.base import get_engine
+
+        solver = get_engine(engine)
+    except ImportError:
+        if engine not in ("ortools", "pyvrp"):
+            raise InputError("engine", engine, "one of ['ortools', 'pyvrp']") from None
+        return _fallback_ortools(problem, time_limit_s=time_limit_s, seed=seed)
+    return solver.solve(problem, time_limit_s=time_limit_s, seed=seed)
+
+
+def _fallback_ortools(problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
+    """Prize-collecting routing with time windows on OR-Tools (greedy descent: deterministic).
+
+    TODO(engines): replaced by ``optimizer.engines.get_engine("ortools")`` once it lands.
+    """
+    import time
+
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    from optimizer.engines.base import Route, Visit
+
+    t0 = time.perf_counter()
+    nd = problem.n_depots
+    n_nodes = nd + len(problem.sites)
+    loc = [*range(nd), *(s.location for s in problem.sites)]
+    dwell = [0] * nd + [s.dwell_s for s in problem.sites]
+    starts = [v.start_location for v in problem.vehicles]
+    ends = [v.end_location for v in problem.vehicles]
+    manager = pywrapcp.RoutingIndexManager(n_nodes, len(problem.vehicles), starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    callbacks = []
+    for mode in sorted({v.mode for v in problem.vehicles}):
+        mat = problem.durations[mode]
+
+        def transit(i: int, j: int, mat: npt.NDArray[np.int64] = mat) -> int:
+            a, b = manager.IndexToNode(i), manager.IndexToNode(j)
+            return int(mat[loc[a], loc[b]]) + dwell[a]
+
+        callbacks.append((mode, routing.RegisterTransitCallback(transit)))
+    cb_of = dict(callbacks)
+    per_vehicle = [cb_of[v.mode] for v in problem.vehicles]
+    for k, cb in enumerate(per_vehicle):
+        routing.SetArcCostEvaluatorOfVehicle(cb, k)
+    horizon = max(v.shift_end_s for v in problem.vehicles)
+    routing.AddDimensionWithVehicleTransits(
+        per_vehicle,
+        horizon,  # slack: groups may wait for a post's time window
+        horizon,  # capacity: no time beyond the window
+        False,  # start cumul not fixed to zero (set per vehicle below)
+        "time",
+    )
+    time_dim = routing.GetDimensionOrDie("time")
+    for k, v in enumerate(problem.vehicles):
+        time_dim.CumulVar(routing.Start(k)).SetValue(v.shift_start_s)
+        time_dim.CumulVar(routing.End(k)).SetRange(v.shift_start_s, v.shift_end_s)
+    max_prize = max([s.prize for s in problem.sites] + [1e-9])
+    for i, s in enumerate(problem.sites):
+        idx = manager.NodeToIndex(nd + i)
+        latest = s.latest_s if s.latest_s is not None else horizon - s.dwell_s
+        time_dim.CumulVar(idx).SetRange(s.earliest_s, max(s.earliest_s, latest))
+        penalty = 10**9 if s.required else int(10**6 * s.prize / max_prize) + 1
+        routing.AddDisjunction([idx], penalty)
+    solver = routing.solver()
+    by_key: dict[str, list[int]] = {}
+    for i, s in enumerate(problem.sites):
+        by_key.setdefault(s.key or s.id, []).append(i)
+    for members in by_key.values():
+        members.sort(key=lambda i: problem.sites[i].visit_number)
+        for a, b in pairwise(members):
+            ia, ib = manager.NodeToIndex(nd + a), manager.NodeToIndex(nd + b)
+            solver.Add(routing.ActiveVar(ib) <= routing.ActiveVar(ia))
+            spacing = problem.sites[b].min_spacing_s
+            solver.Add(
+                time_dim.CumulVar(ib)
+                >= time_dim.CumulVar(ia)
+                + spacing * routing.ActiveVar(ib)
+                - horizon * (1 - routing.ActiveVar(ib))
+            )
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    assignment = routing.SolveWithParameters(params)
+    routes = []
+    visited: set[int] = set()
+    prize = 0.0
+    if assignment is not None:
+        for k, v in enumerate(problem.vehicles):
+            idx = routing.Start(k)
+            visits = []
+            prev_node = manager.IndexToNode(idx)
+            prev_dep = v.shift_start_s
+            idx = assignment.Value(routing.NextVar(idx))
+            while not routing.IsEnd(idx):
+                node = manager.IndexToNode(idx)
+                site = node - nd
+                arrival = prev_dep + int(problem.durations[v.mode][loc[prev_node], loc[node]])
+                start = max(arrival, assignment.Min(time_dim.CumulVar(idx)))
+                dep = start + dwell[node]
+                visits.append(Visit(site, arrival, start, dep))
+                visited.add(site)
+                prize += problem.sites[site].prize
+                prev_node, prev_dep = node, dep
+                idx = assignment.Value(routing.NextVar(idx))
+            end_s = prev_dep + int(
+                problem.durations[v.mode][loc[prev_node], loc[manager.IndexToNode(idx)]]
+            )
+            routes.append(Route(k, tuple(visits), v.shift_start_s, end_s))
+    dropped = tuple(i for i in range(len(problem.sites)) if i not in visited)
+    feasible = assignment is not None and all(not problem.sites[i].required for i in dropped)
+    return Solution(
+        tuple(routes), prize, feasible, "ortools", time.perf_counter() - t0, seed, dropped
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Solution -> routes
+
+
+def routes_from_solution(
+    district: District,
+    problem: PatrolProblem,
+    context: ProblemContext,
+    solution: Solution,
+    router: Router,
+) -> tuple[list[GroupRoute], list[LeftOut]]:
+    """Turn an engine's solution into timed, street-following group routes and left-out sites."""
+    G = district.graph
+    start = context.start
+    stations = [district.resources.station(s) for s in context.depot_ids]
+    hot_by_id = {h.id: h for h in context.hotspots}
+    routes: list[GroupRoute] = []
+    for r in solution.routes:
+        if not r.visits:
+            continue
+        group = context.groups[r.vehicle]
+        vehicle = problem.vehicles[r.vehicle]
+        station = stations[vehicle.start_location]
+        when = start + dt.timedelta(seconds=r.start_s)
+        stops = [
+            Stop(
+                0,
+                station.id,
+                "start",
+                station.name,
+                station.lon,
+                station.lat,
+                when,
+                when,
+                "leave station",
+            )
+        ]
+        node_seq = [context.location_nodes[vehicle.start_location]]
+        value = 0.0
+        dwell = 0.0
+        for visit in r.visits:
+            site = problem.sites[visit.site]
+            node = context.location_nodes[site.location]
+            node_seq.append(node)
+            nd = G.nodes[node]
+            if site.kind == "post":
+                name = str(site.meta.get("name", site.id))
+                purpose = f"staff {site.meta.get('purpose', 'post')}"
+                pid = str(site.meta.get("post", site.id))
+            else:
+                h = hot_by_id.get(str(site.meta.get("hotspot", site.key)))
+                name = (h.label if h and h.label else site.key or site.id) or site.id
+                purpose = "patrol hotspot" + (
+                    f" (visit {site.visit_number})" if site.visit_number > 1 else ""
+                )
+                pid = site.key or site.id
+            value += site.prize
+            dwell += (visit.departure_s - visit.start_s) / 60
+            stops.append(
+                Stop(
+                    len(stops),
+                    pid,
+                    site.kind,
+                    name,
+                    float(nd["lon"]),
+                    float(nd["lat"]),
+                    start + dt.timedelta(seconds=visit.arrival_s),
+                    start + dt.timedelta(seconds=visit.departure_s),
+                    purpose,
+                    round(site.prize, 4),
+                )
+            )
+        end_node = context.location_nodes[vehicle.end_location]
+        node_seq.append(end_node)
+        end_when = start + dt.timedelta(seconds=r.end_s)
+        stops.append(
+            Stop(
+                len(stops),
+                station.id,
+                "end",
+                station.name,
+                station.lon,
+                station.lat,
+                end_when,
+                end_when,
+                "return to station",
+            )
+        )
+        path_nodes: list[int] = [node_seq[0]]
+        for u, v in pairwise(node_seq):
+            if u != v:
+                path_nodes.extend(router.path(u, v, group.mode)[1:])
+        coords = router.path_coords(path_nodes)
+        if len(coords) < 2:
+            coords = [coords[0], coords[0]] if coords else [(station.lon, station.lat)] * 2
+        distance = float(
+            sum(
+                min(float(d.get("length", 0.0)) for d in G[a][b].values())
+                for a, b in pairwise(path_nodes)
+            )
+        )
+        routes.append(
+            GroupRoute(
+                group,
+                tuple(stops),
+                LineString(coords),
+                round(distance, 1),
+                round((r.end_s - r.start_s) / 60, 1),
+                round(dwell, 1),
+                round(value, 4),
+            )
+        )
+    left = _left_out(problem, context, solution)
+    return routes, left
+
+
+def _left_out(problem: PatrolProblem, context: ProblemContext, solution: Solution) -> list[LeftOut]:
+    visited_keys = {problem.sites[v.site].key for r in solution.routes for v in r.visits}
+    out: list[LeftOut] = []
+    seen: set[str] = set()
+    horizon = problem.horizon_s
+    for i in solution.dropped:
+        site = problem.sites[i]
+        key = site.key or site.id
+        if site.kind == "hotspot" and key in visited_keys:
+            continue  # visited, just not as often as hoped; reported in metrics
+        if key in seen:
+            continue
+        seen.add(key)
+        reach = min(
+            int(problem.durations[v.mode][v.start_location, site.location])
+            + site.dwell_s
+            + int(problem.durations[v.mode][site.location, v.end_location])
+            for v in problem.vehicles
+        )
+        if reach > horizon:
+            reason = "out of reach: travel there and back plus dwell exceeds the window"
+        elif site.required:
+            reason = "post time window could not be met by the grid's groups"
+        else:
+            reason = "lower value than the visited hotspots; no time left in the groups' routes"
+        sid = str(site.meta.get("post", key)) if site.kind == "post" else key
+        out.append(LeftOut(sid, site.kind, context.grid_id, reason))
+    return out
+
+
+def _window_metrics(
+    problem: PatrolProblem | None,
+    routes: Sequence[GroupRoute],
+    hotspots: Sequence[Hotspot],
+    posts_required: int,
+) -> dict[str, float]:
+    total = float(sum(h.value * max(1, h.visits) for h in hotspots))
+    covered = float(sum(r.value for r in routes))
+    visits = sum(1 for r in routes for s in r.stops if s.kind == "hotspot")
+    posts = sum(1 for r in routes for s in r.stops if s.kind == "post")
+    return {
+        "groups": float(len(routes)),
+        "visits": float(visits),
+        "value_total": round(total, 4),
+        "value_covered": round(covered, 4),
+        "coverage": round(covered / total, 4) if total > 0 else 0.0,
+        "km": round(sum(r.distance_m for r in routes) / 1000, 3),
+        "patrol_min": round(sum(r.patrol_min for r in routes), 1),
+        "dwell_min": round(sum(r.dwell_min for r in routes), 1),
+        "posts_required": float(posts_required),
+        "posts_staffed": float(posts),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The day
+
+
+def _parse_windows(windows: Iterable[TimeWindow | str]) -> list[TimeWindow]:
+    out = []
+    for i, w in enumerate(windows):
+        out.append(
+            w if isinstance(w, TimeWindow) else TimeWindow.parse(str(w), field=f"windows[{i}]")
+        )
+    if not out:
+        raise InputError("windows", [], "at least one window 'HH:MM-HH:MM'")
+    return out
+
+
+def plan_day(
+    district: District,
+    *,
+    day: dt.date,
+    windows: Iterable[TimeWindow | str] = DEFAULT_WINDOWS,
+    grid_ids: Iterable[str] | None = None,
+    grid_level: int | None = None,
+    engine: str = DEFAULT_ENGINE,
+    seed: int = 0,
+    time_limit_s: float = 10.0,
+    progress: ProgressCallback | None = None,
+) -> DayPlan:
+    """Plan a day of joint patrols: hotspots -> groups -> routes, window by window, grid by grid.
+
+    Parameters
+    ----------
+    district
+        The prepared district (see ``optimizer.storage.load_district``).
+    day
+        The date planned.
+    windows
+        Time windows (``TimeWindow`` or ``"HH:MM-HH:MM"``; a window may cross midnight).
+    grid_ids
+        Grids to plan (any level); ``None`` means every cell of ``grid_level``.
+    grid_level
+        Grid level planned when ``grid_ids`` is None (default :data:`DEFAULT_GRID_LEVEL`).
+    engine
+        Routing engine name (``"ortools"`` or ``"pyvrp"``).
+    seed
+        Seed for every stochastic step; the same seed gives the same plan.
+    time_limit_s
+        Solver time limit per grid x window problem, in seconds.
+    progress
+        Called as ``progress(done, total, message)`` after each step.
+
+    Returns
+    -------
+    DayPlan
+        One :class:`WindowPlan` per window x grid that has hotspots, posts or groups.
+
+    Raises
+    ------
+    InputError
+        For an unknown grid, level or engine, a malformed window, or a bad time limit.
+    """
+    if not isinstance(day, dt.date):
+        raise InputError("day", day, "a datetime.date")
+    wins = _parse_windows(windows)
+    if not (isinstance(time_limit_s, int | float) and 0 < float(time_limit_s) <= 3600):
+        raise InputError("time_limit_s", time_limit_s, "a number of seconds in (0, 3600]")
+    if engine not in ("ortools", "pyvrp"):
+        raise InputError("engine", engine, "one of ['ortools', 'pyvrp']")
+    ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_ids)
+    router = street_router(district.graph)
+    total = len(wins) * (1 + len(ids))
+    done = 0
+
+    def tick(message: str, steps: int = 1) -> None:
+        nonlocal done
+        done += steps
+        if progress is not None:
+            progress(min(done, total), total, message)
+
+    plans: list[WindowPlan] = []
+    for wi, window in enumerate(wins):
+        w_seed = seed * 1000 + wi
+        start, end = window.on(day)
+        hotspots = [h for h in _window_hotspots(district, day, window, ids)]
+        hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
+        groups = _form_groups(district, day, window, hotspots, ids, w_seed)
+        tick(f"{window.label()}: {len(hotspots)} hotspots, {len(groups)} groups")
+        posts_by_grid: dict[str, list[FixedPost]] = {}
+        for p in district.resources.posts:
+            if p.active_windows(day, window):
+                g = _assign_to_grids(district, ids, [(p.lon, p.lat)])[0]
+                if g is not None:
+                    posts_by_grid.setdefault(g, []).append(p)
+        for gid in ids:
+            g_hot = [h for h, g in zip(hotspots, hot_grid, strict=True) if g == gid]
+            g_groups = [g for g in groups if g.grid_id == gid]
+            g_posts = posts_by_grid.get(gid, [])
+            if not g_groups:
+                left = [
+                    LeftOut(h.id, "hotspot", gid, "no patrol group allocated to this grid")
+                    for h in g_hot
+                ]
+                left += [
+                    LeftOut(p.id, "post", gid, "no patrol group allocated to this grid")
+                    for p in g_posts
+                ]
+                if g_hot or g_posts:
+                    plans.append(
+                        WindowPlan(
+                            gid,
+                            window,
+                            start,
+                            end,
+                            (),
+                            tuple(g_hot),
+                            tuple(left),
+                            _window_metrics(None, [], g_hot, len(g_posts)),
+                        )
+                    )
+                tick(f"{window.label()} {gid}: no groups")
+                continue
+            problem, context = build_problem(
+                district,
+                grid_id=gid,
+                day=day,
+                window=window,
+                groups=g_groups,
+                hotspots=g_hot,
+                posts=g_posts,
+                router=router,
+            )
+            solution = _solve(problem, engine, float(time_limit_s), w_seed)
+            routes, left = routes_from_solution(district, problem, context, solution, router)
+            n_req = sum(1 for s in problem.sites if s.required)
+            metrics = _window_metrics(problem, routes, g_hot, n_req)
+            metrics["solver_runtime_s"] = round(solution.runtime_s, 3)
+            plans.append(
+                WindowPlan(
+                    gid, window, start, end, tuple(routes), tuple(g_hot), tuple(left), metrics
+                )
+            )
+            tick(
+                f"{window.label()} {gid}: {len(routes)} routes, coverage {metrics['coverage']:.0%}"
+            )
+    day_metrics = _day_metrics(plans)
+    settings = {
+        "windows": [w.label() for w in wins],
+        "grid_ids": ids,
+        "grid_level": grid_level,
+        "time_limit_s": float(time_limit_s),
+        "engine": engine,
+        "seed": seed,
+    }
+    return DayPlan(district.name, day, tuple(plans), engine, seed, day_metrics, settings)
+
+
+def _day_metrics(plans: Sequence[WindowPlan]) -> dict[str, float]:
+    keys = (
+        "groups",
+        "visits",
+        "value_total",
+        "value_covered",
+        "km",
+        "patrol_min",
+        "dwell_min",
+        "posts_required",
+        "posts_staffed",
+    )
+    out = {k: round(sum(float(p.metrics.get(k, 0.0)) for p in plans), 3) for k in keys}
+    out["coverage"] = (
+        round(out["value_covered"] / out["value_total"], 4) if out["value_total"] > 0 else 0.0
+    )
+    out["left_out"] = float(sum(len(p.left_out) for p in plans))
+    return out
