@@ -34,7 +34,7 @@ from shapely.geometry import LineString, Point
 
 from optimizer.district import District
 from optimizer.engines.base import Solution
-from optimizer.errors import InputError
+from optimizer.errors import InfeasibleError, InputError
 from optimizer.hotspots import Hotspot
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
@@ -459,14 +459,30 @@ def _form_groups(
     hotspots: Sequence[Hotspot],
     grid_ids: Sequence[str],
     seed: int,
+    time_limit_s: float,
 ) -> list[PatrolGroup]:
     try:
         from optimizer.teams import form_groups  # type: ignore[attr-defined]
     except ImportError:
         return _fallback_groups(district, day, window, hotspots, grid_ids)
-    demand = _demand(hotspots)
+    demand = dict(_demand(hotspots))
+    demand = {g: float(demand.get(g, 0.0)) for g in grid_ids}
+    # A grid with a fixed post on duty needs a group even without hotspots.
+    for p in district.resources.posts:
+        if p.active_windows(day, window):
+            g = _assign_to_grids(district, grid_ids, [(p.lon, p.lat)])[0]
+            if g is not None:
+                demand[g] = max(demand[g], 1e-3) + 0.5 * max(demand.values())
+    if not any(v > 0 for v in demand.values()):
+        return []
     formation = form_groups(
-        district.resources, day=day, window=window, demand=demand, grids=list(grid_ids), seed=seed
+        district.resources,
+        day=day,
+        window=window,
+        demand=demand,
+        grids=district.grids,
+        seed=seed,
+        time_limit_s=max(0.5, min(5.0, time_limit_s)),
     )
     return list(formation.groups)
 
@@ -1099,7 +1115,12 @@ def plan_day(
         start, end = window.on(day)
         hotspots = [h for h in _window_hotspots(district, day, window, ids)]
         hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
-        groups = _form_groups(district, day, window, hotspots, ids, w_seed)
+        no_group_reason = "no patrol group allocated to this grid"
+        try:
+            groups = _form_groups(district, day, window, hotspots, ids, w_seed, float(time_limit_s))
+        except InfeasibleError as exc:
+            groups = []
+            no_group_reason = f"no patrol group could be formed: {exc.detail}"
         tick(f"{window.label()}: {len(hotspots)} hotspots, {len(groups)} groups")
         posts_by_grid: dict[str, list[FixedPost]] = {}
         for p in district.resources.posts:
@@ -1113,11 +1134,11 @@ def plan_day(
             g_posts = posts_by_grid.get(gid, [])
             if not g_groups:
                 left = [
-                    LeftOut(h.id, "hotspot", gid, "no patrol group allocated to this grid")
+                    LeftOut(h.id, "hotspot", gid, no_group_reason)
                     for h in g_hot
                 ]
                 left += [
-                    LeftOut(p.id, "post", gid, "no patrol group allocated to this grid")
+                    LeftOut(p.id, "post", gid, no_group_reason)
                     for p in g_posts
                 ]
                 if g_hot or g_posts:
