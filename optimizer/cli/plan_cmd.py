@@ -1,0 +1,268 @@
+"""``patrol plan``: plan a day of joint patrols and write the plan folder.
+
+With no arguments it plans tomorrow's default windows for the embedded demo district into
+``./out/plan-<date>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from optimizer.district import District
+from optimizer.errors import InputError
+from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+
+ENGINES: tuple[str, ...] = ("ortools", "pyvrp")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``plan`` command to the ``patrol`` parser."""
+    p = subparsers.add_parser(
+        "plan",
+        help="plan a day's patrol routes and write a plan folder",
+        description="Plan joint police / volunteer patrols for one day: hotspots -> groups -> "
+        "routes, window by window and grid by grid. Writes routes.geojson, schedule.csv/.xlsx, "
+        "one GPX per group, a PNG map per window and plan.json.",
+    )
+    p.add_argument(
+        "--district",
+        default="demo",
+        help="prepared district name under data/grids (default: demo, built on first use)",
+    )
+    p.add_argument(
+        "--date",
+        default="tomorrow",
+        help="day to plan: YYYY-MM-DD, 'today' or 'tomorrow' (default: tomorrow)",
+    )
+    p.add_argument(
+        "--window",
+        action="append",
+        default=None,
+        metavar="HH:MM-HH:MM",
+        help="time window, repeatable; may cross midnight (default: "
+        + ", ".join(w.label() for w in DEFAULT_WINDOWS)
+        + ")",
+    )
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=None,
+        metavar="GRID_ID",
+        help="grid id to plan, repeatable (default: every cell of --grid-level)",
+    )
+    p.add_argument(
+        "--grid-level",
+        default=None,
+        metavar="N",
+        help="grid level planned when no --grid is given (default: 2)",
+    )
+    p.add_argument("--out", default=None, help="output folder (default: ./out/plan-<date>)")
+    p.add_argument("--seed", default="0", help="random seed (default: 0)")
+    p.add_argument(
+        "--time-limit",
+        default="10",
+        metavar="SECONDS",
+        help="solver time limit per grid and window (default: 10)",
+    )
+    p.add_argument("--engine", default=None, help=f"routing engine: {' or '.join(ENGINES)}")
+    p.add_argument("--html", action="store_true", help="also write an interactive map.html")
+    p.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    p.set_defaults(func=run)
+
+
+def parse_date(text: str, *, today: dt.date | None = None) -> dt.date:
+    """Parse ``--date``: ``YYYY-MM-DD``, ``today`` or ``tomorrow``."""
+    base = today or dt.date.today()
+    value = str(text).strip().lower()
+    if value == "today":
+        return base
+    if value == "tomorrow":
+        return base + dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError("--date", text, "a date YYYY-MM-DD, 'today' or 'tomorrow'") from None
+
+
+def _int_option(name: str, text: str, lo: int, hi: int | None = None) -> int:
+    try:
+        value = int(str(text))
+    except ValueError:
+        value = None
+    if value is None or value < lo or (hi is not None and value > hi):
+        accepted = f"an integer >= {lo}" if hi is None else f"an integer from {lo} to {hi}"
+        raise InputError(name, text, accepted)
+    return value
+
+
+def _time_limit(text: str) -> float:
+    try:
+        value = float(str(text))
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:
+        raise InputError("--time-limit", text, "a number of seconds in (0, 3600]")
+    return value
+
+
+def load_named_district(name: str) -> District:
+    """Load a prepared district by name (``demo`` is built on first use)."""
+    import importlib.util
+
+    if importlib.util.find_spec("optimizer.storage") is None:
+        # TODO(districts): optimizer.storage.load_district handles every name once it lands.
+        if name != "demo":
+            raise InputError("--district", name, "'demo' (district storage is not available)")
+        from optimizer.demo import build_demo_district
+
+        return build_demo_district()
+    from optimizer import storage  # type: ignore[attr-defined]
+
+    try:
+        district: District = storage.load_district(name)
+    except (FileNotFoundError, KeyError, LookupError) as exc:
+        raise InputError("--district", name, f"a prepared district name ({exc})") from None
+    except InputError as exc:
+        raise InputError("--district", name, exc.accepted) from None
+    return district
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``patrol plan``; return the exit code."""
+    from rich.console import Console
+
+    from optimizer.export import write_plan
+    from optimizer.plan import DEFAULT_ENGINE, plan_day
+
+    windows = [TimeWindow.parse(w, field="--window") for w in (args.window or [])] or list(
+        DEFAULT_WINDOWS
+    )
+    day = parse_date(args.date)
+    seed = _int_option("--seed", args.seed, 0)
+    time_limit = _time_limit(args.time_limit)
+    grid_level = (
+        None if args.grid_level is None else _int_option("--grid-level", args.grid_level, 1, 9)
+    )
+    engine = args.engine or DEFAULT_ENGINE
+    if engine not in ENGINES:
+        raise InputError("--engine", engine, f"one of {list(ENGINES)}")
+    out = Path(args.out) if args.out else Path("out") / f"plan-{day.isoformat()}"
+    console = Console(stderr=True, quiet=bool(args.quiet))
+    stdout = Console(quiet=bool(args.quiet))
+    if not stdout.is_terminal:
+        stdout = Console(quiet=bool(args.quiet), width=120)  # files and pipes: no squeezed columns
+
+    t0 = time.perf_counter()
+    with console.status(f"loading district {args.district!r} ..."):
+        district = load_named_district(args.district)
+    if args.grid:
+        known = set(map(str, district.grids.index))
+        for i, g in enumerate(args.grid):
+            if g not in known:
+                raise InputError(
+                    f"--grid[{i}]", g, f"a grid id of {args.district!r}: {sorted(known)}"
+                )
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]planning[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message)
+
+        plan = plan_day(
+            district,
+            day=day,
+            windows=windows,
+            grid_ids=args.grid,
+            grid_level=grid_level,
+            engine=engine,
+            seed=seed,
+            time_limit_s=time_limit,
+            progress=progress,
+        )
+    with console.status("writing plan folder ..."):
+        write_plan(plan, out, district, html=bool(args.html), maps=not args.no_maps)
+    elapsed = time.perf_counter() - t0
+    print_summary(plan, out, elapsed, stdout)
+    return 0
+
+
+def print_summary(plan: Any, out: Path, elapsed_s: float, console: Any = None) -> None:
+    """Print the plan's summary table (one row per window x grid) and where the files are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(
+        title=f"Patrol plan — {plan.district}, {plan.date:%a %Y-%m-%d} (engine {plan.engine}, "
+        f"seed {plan.seed})"
+    )
+    for col, justify in (
+        ("window", "left"),
+        ("grid", "left"),
+        ("groups", "right"),
+        ("hotspots", "right"),
+        ("visits", "right"),
+        ("posts", "right"),
+        ("coverage", "right"),
+        ("km", "right"),
+        ("patrol min", "right"),
+        ("left out", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for wp in plan.windows:
+        m = wp.metrics
+        req = int(m.get("posts_required", 0))
+        table.add_row(
+            wp.window.label(),
+            wp.grid_id,
+            str(len(wp.routes)),
+            str(len(wp.hotspots)),
+            str(int(m.get("visits", 0))),
+            f"{int(m.get('posts_staffed', 0))}/{req}",
+            f"{m.get('coverage', 0.0):.0%}",
+            f"{m.get('km', 0.0):.1f}",
+            f"{m.get('patrol_min', 0.0):.0f}",
+            str(len(wp.left_out)),
+        )
+    dm = plan.metrics
+    table.add_section()
+    table.add_row(
+        "day",
+        "",
+        str(int(dm.get("groups", 0))),
+        "",
+        str(int(dm.get("visits", 0))),
+        f"{int(dm.get('posts_staffed', 0))}/{int(dm.get('posts_required', 0))}",
+        f"{dm.get('coverage', 0.0):.0%}",
+        f"{dm.get('km', 0.0):.1f}",
+        f"{dm.get('patrol_min', 0.0):.0f}",
+        str(int(dm.get("left_out", 0))),
+    )
+    console.print(table)
+    console.print(
+        f"plan folder: {out}  (routes.geojson, schedule.csv, schedule.xlsx, gpx/, map-*.png, "
+        f"plan.json) in {elapsed_s:.1f} s"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from optimizer.cli import main
+
+    sys.exit(main(["plan", *sys.argv[1:]]))
