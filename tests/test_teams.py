@@ -10,7 +10,13 @@ from shapely.geometry import box
 
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.resources import Officer, Resources, Shift, Station, Volunteer, VolunteerTeam
-from optimizer.teams import GroupFormation, GroupParams, form_groups, grid_neighbours, record_service
+from optimizer.teams import (
+    GroupFormation,
+    GroupParams,
+    form_groups,
+    grid_neighbours,
+    record_service,
+)
 from optimizer.timewindow import TimeWindow
 
 MONDAY = dt.date(2026, 11, 30)
