@@ -1,0 +1,201 @@
+"""plan_day on the demo district and on a small real OSM extract: feasibility and determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import pytest
+
+from optimizer.demo import build_demo_district, synthetic_district
+from optimizer.district import District
+from optimizer.errors import InputError
+from optimizer.plan import DayPlan, plan_day
+from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+
+MONDAY = dt.date(2026, 11, 30)  # a school day: the school-gate posts are on duty
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
+    return build_demo_district(tmp_path_factory.mktemp("plan-demo") / "demo")
+
+
+@pytest.fixture(scope="module")
+def plan(demo: District) -> DayPlan:
+    return plan_day(demo, day=MONDAY, seed=3, time_limit_s=1)
+
+
+def _edge_lonlat_pairs(district: District) -> set[tuple[tuple[float, float], tuple[float, float]]]:
+    G = district.graph
+    pairs = set()
+    for u, v in G.edges():
+        a = (round(G.nodes[u]["lon"], 6), round(G.nodes[u]["lat"], 6))
+        b = (round(G.nodes[v]["lon"], 6), round(G.nodes[v]["lat"], 6))
+        pairs.add((a, b))
+    return pairs
+
+
+def _assert_feasible(district: District, plan: DayPlan) -> None:
+    res = district.resources
+    officers = {o.id: o for o in res.officers}
+    volunteers = {v.id: v for v in res.volunteers}
+    posts = {p.id: p for p in res.posts}
+    edges = _edge_lonlat_pairs(district)
+    for wp in plan.windows:
+        w0, w1 = wp.window.on(plan.date)
+        assert (wp.start, wp.end) == (w0, w1)
+        people: list[str] = []
+        for route in wp.routes:
+            g = route.group
+            # every group is led by at least one officer who is on shift for the whole window
+            assert g.officer_ids, g
+            for oid in g.officer_ids:
+                assert officers[oid].available(plan.date, wp.window), (oid, wp.window)
+            for vid in g.volunteer_ids:
+                assert volunteers[vid].available(plan.date, wp.window), (vid, wp.window)
+            people.extend(g.members)
+            # stops in order, inside the window (= the group's shift)
+            assert route.stops[0].kind == "start" and route.stops[-1].kind == "end"
+            assert len(route.stops) >= 3
+            for a, b in zip(route.stops, route.stops[1:], strict=False):
+                assert a.departure <= b.arrival, (a, b)
+            for s in route.stops:
+                assert w0 <= s.arrival <= s.departure <= w1, (g.id, s)
+                if s.kind == "post":
+                    duty = [pw.on(plan.date) for pw in posts[s.site_id].windows]
+                    # staffed from the duty start (or arrival, if later) to the end of the visit
+                    assert any(p0 <= s.departure <= p1 for p0, p1 in duty), s
+            assert route.patrol_min <= wp.window.minutes + 1e-6
+            assert (
+                route.stops[-1].arrival - route.stops[0].departure
+            ).total_seconds() <= wp.window.minutes * 60
+            # the path follows street edges of the district graph, start station to end station
+            coords = [(round(x, 6), round(y, 6)) for x, y in route.path.coords]
+            assert len(coords) >= 2
+            for a, b in itertools.pairwise(coords):
+                assert a == b or (a, b) in edges, (g.id, a, b)
+            first, last = route.stops[0], route.stops[-1]
+            assert coords[0] == pytest.approx((first.lon, first.lat), abs=2e-3)
+            assert coords[-1] == pytest.approx((last.lon, last.lat), abs=2e-3)
+        assert len(people) == len(set(people)), "someone is in two groups of one window"
+
+
+def test_every_window_has_a_route(plan: DayPlan) -> None:
+    labels = {w.label() for w in DEFAULT_WINDOWS}
+    with_routes = {wp.window.label() for wp in plan.windows if any(r.stops for r in wp.routes)}
+    assert with_routes == labels
+
+
+def test_plan_is_feasible(demo: District, plan: DayPlan) -> None:
+    _assert_feasible(demo, plan)
+
+
+def test_school_gates_are_staffed_on_a_school_day(plan: DayPlan) -> None:
+    staffed = {
+        (wp.window.label(), s.site_id)
+        for wp in plan.windows
+        for r in wp.routes
+        for s in r.stops
+        if s.kind == "post"
+    }
+    for window in ("07:00-11:00", "14:00-18:00"):
+        assert {(window, "P1"), (window, "P2")} <= staffed, staffed
+
+
+def test_metrics_are_consistent(plan: DayPlan) -> None:
+    for wp in plan.windows:
+        m = wp.metrics
+        assert 0.0 <= m["coverage"] <= 1.0 + 1e-9
+        assert m["value_covered"] == pytest.approx(sum(r.value for r in wp.routes), abs=1e-3)
+        assert m["km"] == pytest.approx(sum(r.distance_m for r in wp.routes) / 1000, abs=1e-3)
+        for r in wp.routes:
+            assert r.distance_m > 0
+            assert 0 <= r.dwell_min <= r.patrol_min
+            assert r.path.length > 0
+    assert plan.metrics["visits"] > 0
+    assert 0.0 < plan.metrics["coverage"] <= 1.0
+    frame = plan.to_frame()
+    assert len(frame) == sum(len(r.stops) for r in plan.routes)
+    assert {
+        "window",
+        "grid",
+        "group",
+        "members",
+        "arrival",
+        "departure",
+        "place",
+        "purpose",
+    } <= set(frame.columns)
+    summary = plan.summary()
+    assert len(summary) == len(plan.windows)
+
+
+def test_left_out_sites_have_reasons(plan: DayPlan) -> None:
+    for wp in plan.windows:
+        for lo in wp.left_out:
+            assert lo.reason and lo.grid_id == wp.grid_id and lo.kind in {"hotspot", "post"}
+
+
+def test_same_seed_same_plan(demo: District) -> None:
+    kwargs = {
+        "day": MONDAY,
+        "windows": ["19:00-23:00"],
+        "grid_ids": ["D-2"],
+        "seed": 5,
+        "time_limit_s": 1,
+    }
+    a = plan_day(demo, **kwargs)  # type: ignore[arg-type]
+    b = plan_day(demo, **kwargs)  # type: ignore[arg-type]
+    assert a.to_frame().equals(b.to_frame())
+    assert [r.path.wkt for r in a.routes] == [r.path.wkt for r in b.routes]
+
+
+def test_window_crossing_midnight(demo: District) -> None:
+    night = plan_day(demo, day=MONDAY, windows=["22:00-02:00"], time_limit_s=1)
+    assert night.windows
+    for wp in night.windows:
+        assert wp.end - wp.start == dt.timedelta(hours=4)
+        assert wp.end.date() == MONDAY + dt.timedelta(days=1)
+    _assert_feasible(demo, night)
+
+
+def test_progress_is_reported(demo: District) -> None:
+    calls: list[tuple[int, int, str]] = []
+    plan_day(
+        demo,
+        day=MONDAY,
+        windows=[TimeWindow.parse("19:00-23:00")],
+        grid_ids=["D-1"],
+        time_limit_s=1,
+        progress=lambda done, total, msg: calls.append((done, total, msg)),
+    )
+    assert calls and calls[-1][0] == calls[-1][1]
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"windows": ["25:00-26:00"]}, "windows[0]"),
+        ({"windows": []}, "windows"),
+        ({"grid_ids": ["nowhere"]}, "grid_ids[0]"),
+        ({"grid_level": 7}, "grid_level"),
+        ({"engine": "simplex"}, "engine"),
+        ({"time_limit_s": 0}, "time_limit_s"),
+    ],
+)
+def test_bad_input_names_the_field(demo: District, kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(InputError) as info:
+        plan_day(demo, day=MONDAY, **kwargs)  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+def test_plan_on_a_real_osm_extract(shared_osm: Path, tmp_path: Path) -> None:
+    streets = pytest.importorskip("optimizer.streets", reason="optimizer.streets not available")
+    G = streets.prepare_graph(streets.graph_from_osm_file(shared_osm / "shanghai_fengxian.osm"))
+    district = synthetic_district("fengxian", G, seed=7)
+    plan = plan_day(district, day=MONDAY, windows=["19:00-23:00"], seed=1, time_limit_s=1)
+    assert plan.routes, "no route on the Fengxian extract"
+    _assert_feasible(district, plan)
