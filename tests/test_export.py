@@ -1,0 +1,112 @@
+"""Plan folder outputs parse with the tools a dispatcher's devices use."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import gpxpy
+import openpyxl
+import pytest
+
+from optimizer.demo import build_demo_district
+from optimizer.district import District
+from optimizer.export import SCHEDULE_COLUMNS, files_written, plan_geojson, write_plan
+from optimizer.plan import DayPlan, plan_day
+
+MONDAY = dt.date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
+    return build_demo_district(tmp_path_factory.mktemp("export-demo") / "demo")
+
+
+@pytest.fixture(scope="module")
+def plan(demo: District) -> DayPlan:
+    return plan_day(
+        demo, day=MONDAY, windows=["07:00-11:00", "19:00-23:00"], seed=1, time_limit_s=1
+    )
+
+
+@pytest.fixture(scope="module")
+def folder(plan: DayPlan, demo: District, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plan")
+    written = write_plan(plan, out, demo, html=True)
+    assert all(p.is_file() and p.stat().st_size > 0 for p in files_written(written))
+    return out
+
+
+def test_geojson_routes_and_stops(plan: DayPlan, folder: Path) -> None:
+    data = json.loads((folder / "routes.geojson").read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection"
+    lines = [f for f in data["features"] if f["geometry"]["type"] == "LineString"]
+    points = [f for f in data["features"] if f["geometry"]["type"] == "Point"]
+    assert len(lines) == len(plan.routes) > 0
+    assert len(points) == sum(len(r.stops) for r in plan.routes)
+    by_group = {r.group.id: r for r in plan.routes}
+    for f in lines:
+        route = by_group[f["properties"]["group"]]
+        assert f["geometry"]["coordinates"] == [
+            [round(x, 7), round(y, 7)] for x, y in route.path.coords
+        ]
+        assert f["properties"]["officers"] == list(route.group.officer_ids)
+    for f in points:
+        arrival = dt.datetime.fromisoformat(f["properties"]["arrival"])
+        departure = dt.datetime.fromisoformat(f["properties"]["departure"])
+        assert arrival <= departure
+    assert plan_geojson(plan) == data
+
+
+def test_schedule_csv(plan: DayPlan, folder: Path) -> None:
+    with (folder / "schedule.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0].keys()) == SCHEDULE_COLUMNS
+    assert len(rows) == sum(len(r.stops) for r in plan.routes)
+    first = plan.routes[0]
+    assert rows[0]["group"] == first.group.id
+    assert rows[0]["members"] == ", ".join(first.group.members)
+    assert rows[0]["arrival"] == f"{first.stops[0].arrival:%Y-%m-%d %H:%M}"
+    assert {r["kind"] for r in rows} >= {"start", "hotspot", "end"}
+
+
+def test_schedule_xlsx(plan: DayPlan, folder: Path) -> None:
+    book = openpyxl.load_workbook(folder / "schedule.xlsx", read_only=True)
+    assert book.sheetnames == ["summary", "0700-1100", "1900-2300"]
+    sheet = book["0700-1100"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert tuple(header) == SCHEDULE_COLUMNS
+    n_rows = sum(1 for _ in sheet.iter_rows(min_row=2))
+    assert n_rows == sum(
+        len(r.stops) for w in plan.windows if w.window.label() == "07:00-11:00" for r in w.routes
+    )
+
+
+def test_gpx_per_group(plan: DayPlan, folder: Path) -> None:
+    files = sorted((folder / "gpx").glob("*.gpx"))
+    assert len(files) == len(plan.routes)
+    by_group = {r.group.id: r for r in plan.routes}
+    for path in files:
+        gpx = gpxpy.parse(path.read_text(encoding="utf-8"))
+        route = by_group[path.stem]
+        assert len(gpx.waypoints) == len(route.stops)
+        points = gpx.tracks[0].segments[0].points
+        got = [c for p in points for c in (p.longitude, p.latitude)]
+        assert got == pytest.approx([c for xy in route.path.coords for c in xy], abs=1e-7)
+        assert gpx.waypoints[0].time is not None
+
+
+def test_png_maps_and_json(plan: DayPlan, folder: Path) -> None:
+    pngs = sorted(folder.glob("map-*.png"))
+    assert [p.name for p in pngs] == ["map-0700-1100.png", "map-1900-2300.png"]
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p.stat().st_size > 20_000  # streets and routes drawn, not an empty canvas
+    summary = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    assert summary["date"] == MONDAY.isoformat()
+    assert summary["metrics"]["visits"] == plan.metrics["visits"]
+    assert len(summary["windows"]) == len(plan.windows)
+    html = (folder / "map.html").read_text(encoding="utf-8")
+    assert "PolyLine" in html or "polyline" in html
