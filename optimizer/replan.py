@@ -22,7 +22,7 @@ import numpy.typing as npt
 from shapely.geometry import LineString
 
 from optimizer.district import District
-from optimizer.engines.base import Solution
+from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InputError
 from optimizer.explain import Reason, explain_left_out
 from optimizer.hotspots import Hotspot
@@ -51,6 +51,9 @@ class Replan:
     solution: Solution
     now: dt.datetime
     stats: dict[str, float] = field(default_factory=dict)
+    strategy: str = "resolve"
+    """``"repair"`` (old sequences kept, infeasible stops dropped, new sites inserted) or
+    ``"resolve"`` (the engine's new routes, used when they gain more than ``min_gain``)."""
 
 
 def _nearest_node(G: nx.MultiDiGraph, lon: float, lat: float) -> int:
@@ -108,6 +111,7 @@ def replan_window(
     new_incidents: Sequence[Hotspot] = (),
     posts: Sequence[FixedPost] | None = None,
     keep_bonus: float = 0.3,
+    min_gain: float = 0.05,
     engine: str = "ortools",
     time_limit_s: float = 2.0,
     seed: int = 0,
@@ -133,6 +137,9 @@ def replan_window(
         Posts of the window; default: the district's posts of this grid active in the window.
     keep_bonus
         Prize bonus (share) for stops a group still had planned: higher keeps more of the plan.
+    min_gain
+        The engine's fresh routes replace the repaired old ones only if they staff more posts
+        or cover at least this share more value.
     engine, time_limit_s, seed
         Routing engine and its limits.
 
@@ -159,11 +166,7 @@ def replan_window(
     day = plan.start.date()
     horizon = int((plan.end - now).total_seconds())
     if posts is None:
-        posts = [
-            p
-            for p in district.resources.posts
-            if p.grid_id == plan.grid_id and p.active_windows(day, plan.window)
-        ]
+        posts = _posts_of(plan, district, day)
 
     # --- what is done and what was still planned, per group ---------------------------
     done: dict[str, list[Stop]] = {}
@@ -182,9 +185,11 @@ def replan_window(
             stop = last[-1] if last else route.stops[0]
             start_nodes.append(_nearest_node(G, stop.lon, stop.lat))
     done_count: dict[str, int] = {}
+    last_start: dict[str, dt.datetime] = {}
     for stops in done.values():
         for s in stops:
             done_count[s.site_id] = done_count.get(s.site_id, 0) + 1
+            last_start[s.site_id] = max(s.arrival, last_start.get(s.site_id, s.arrival))
     planned_next = {gid: rem for gid, rem in remaining_old.items()}
     bonus_ids = {sid for rem in remaining_old.values() for sid in rem}
 
@@ -208,6 +213,11 @@ def replan_window(
         location = loc(int(h.node))
         names[location] = h.label or h.id
         prize = float(h.value) * (1.0 + keep_bonus if h.id in bonus_ids else 1.0)
+        # a repeat visit keeps its spacing from the last visit already made
+        after = 0
+        if h.id in last_start:
+            gap = last_start[h.id] + dt.timedelta(minutes=h.spacing_min) - now
+            after = max(0, int(gap.total_seconds()))
         for k in range(left):
             sites.append(
                 Site(
@@ -215,6 +225,7 @@ def replan_window(
                     location=location,
                     prize=prize,
                     dwell_s=int(h.dwell_min * 60),
+                    earliest_s=min(after, max(horizon - 1, 0)) if k == 0 else 0,
                     kind="hotspot",
                     key=h.id,
                     visit_number=k + 1,
@@ -277,7 +288,21 @@ def replan_window(
         max(horizon, 1),
         name=f"replan:{plan.grid_id}:{plan.window.label()}:{now:%H%M}",
     )
-    solution = _default_solve(engine)(problem, float(time_limit_s), seed)
+    resolved = _default_solve(engine)(problem, float(time_limit_s), seed)
+    repaired = repair(
+        problem,
+        [planned_next[r.group.id] for r in plan.routes],
+        extra=[
+            i
+            for i, st in enumerate(sites)
+            if st.required or st.key in {h.id for h in new_incidents}
+        ],
+    )
+    v_res, v_rep = _true_value(problem, resolved), _true_value(problem, repaired)
+    p_res, p_rep = _posts_done(problem, resolved), _posts_done(problem, repaired)
+    # re-solve only when it staffs more posts or gains enough value to justify the changes
+    use_resolve = p_res > p_rep or (p_res == p_rep and v_res > (1.0 + min_gain) * v_rep)
+    solution = resolved if use_resolve else repaired
 
     # --- back to stops -----------------------------------------------------------------
     new_routes: list[GroupRoute] = []
@@ -336,8 +361,150 @@ def replan_window(
         reasons,
         solution,
         now,
-        {"sites": float(len(sites)), "solver_runtime_s": float(solution.runtime_s)},
+        {
+            "sites": float(len(sites)),
+            "solver_runtime_s": float(resolved.runtime_s),
+            "value_resolve": round(v_res, 4),
+            "value_repair": round(v_rep, 4),
+        },
+        "resolve" if use_resolve else "repair",
     )
+
+
+def _posts_of(plan: WindowPlan, district: District, day: dt.date) -> list[FixedPost]:
+    """Posts of the window: those the plan staffs or leaves out, and those inside its grid."""
+    named = {s.site_id for r in plan.routes for s in r.stops if s.kind == "post"}
+    named |= {x.site_id for x in plan.left_out if x.kind == "post"}
+    parents = district.grids["parent"] if "parent" in district.grids.columns else None
+
+    def inside(gid: str) -> bool:
+        seen = 0
+        while gid and seen < 10:
+            if gid == plan.grid_id:
+                return True
+            if parents is None or gid not in parents.index or parents.loc[gid] is None:
+                return False
+            gid, seen = str(parents.loc[gid]), seen + 1
+        return False
+
+    return [
+        p
+        for p in district.resources.posts
+        if p.active_windows(day, plan.window) and (p.id in named or inside(p.grid_id))
+    ]
+
+
+def _true_value(problem: PatrolProblem, solution: Solution) -> float:
+    return float(
+        sum(
+            float(problem.sites[v.site].meta.get("value", problem.sites[v.site].prize))
+            for r in solution.routes
+            for v in r.visits
+        )
+    )
+
+
+def _posts_done(problem: PatrolProblem, solution: Solution) -> int:
+    return sum(1 for r in solution.routes for v in r.visits if problem.sites[v.site].required)
+
+
+def simulate(problem: PatrolProblem, vehicle: int, seq: Sequence[int]) -> list[Visit] | None:
+    """Return the timed visits of ``seq`` (site indices) by ``vehicle``, or None if infeasible.
+
+    Checks site windows, spacing between visits of one key within the sequence and the return
+    to the end location before the shift ends.
+    """
+    v = problem.vehicles[vehicle]
+    t_mat = problem.durations[v.mode]
+    t, here = v.shift_start_s, v.start_location
+    last: dict[str, int] = {}
+    out: list[Visit] = []
+    for i in seq:
+        site = problem.sites[i]
+        arrive = t + int(t_mat[here, site.location])
+        start = max(arrive, site.earliest_s)
+        key = site.key or site.id
+        if key in last and site.min_spacing_s:
+            start = max(start, last[key] + site.min_spacing_s)
+        if site.latest_s is not None and start > site.latest_s:
+            return None
+        last[key] = start
+        t, here = start + site.dwell_s, site.location
+        out.append(Visit(i, arrive, start, t))
+    if t + int(t_mat[here, v.end_location]) > v.shift_end_s:
+        return None
+    return out
+
+
+def repair(
+    problem: PatrolProblem, planned: Sequence[Sequence[str]], *, extra: Sequence[int] = ()
+) -> Solution:
+    """Keep each vehicle's planned order, drop what no longer fits, insert ``extra`` sites.
+
+    Parameters
+    ----------
+    problem
+        The re-planning problem.
+    planned
+        Per vehicle, the keys (hotspot / post ids) it still had planned, in order.
+    extra
+        Site indices to insert where they fit best (new incidents, posts not placed), tried in
+        order of required first, then prize.
+
+    Returns
+    -------
+    Solution
+        Engine ``"repair"``; ``feasible`` is False when a required site is not placed.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    free: dict[str, list[int]] = {}
+    for i, site in enumerate(problem.sites):
+        free.setdefault(site.key or site.id, []).append(i)
+    seqs: list[list[int]] = []
+    for k in range(len(problem.vehicles)):
+        seq: list[int] = []
+        for key in planned[k] if k < len(planned) else ():
+            if not free.get(key):
+                continue
+            cand = free[key][0]
+            if simulate(problem, k, [*seq, cand]) is not None:
+                seq.append(free[key].pop(0))
+        seqs.append(seq)
+    placed = {i for seq in seqs for i in seq}
+    todo = sorted(
+        (i for i in extra if i not in placed),
+        key=lambda i: (not problem.sites[i].required, -problem.sites[i].prize, i),
+    )
+    for i in todo:
+        best: tuple[int, int, int] | None = None
+        for k, seq in enumerate(seqs):
+            base = simulate(problem, k, seq)
+            base_end = base[-1].departure_s if base else 0
+            for pos in range(len(seq) + 1):
+                trial = simulate(problem, k, [*seq[:pos], i, *seq[pos:]])
+                if trial is None:
+                    continue
+                cost = trial[-1].departure_s - base_end
+                if best is None or cost < best[0]:
+                    best = (cost, k, pos)
+        if best is not None:
+            _, k, pos = best
+            seqs[k].insert(pos, i)
+            placed.add(i)
+    routes = []
+    for k, seq in enumerate(seqs):
+        visits = simulate(problem, k, seq) or []
+        v = problem.vehicles[k]
+        here = visits[-1].departure_s if visits else v.shift_start_s
+        loc = problem.sites[visits[-1].site].location if visits else v.start_location
+        end = here + int(problem.durations[v.mode][loc, v.end_location])
+        routes.append(Route(k, tuple(visits), v.shift_start_s, end))
+    dropped = tuple(i for i in range(len(problem.sites)) if i not in placed)
+    feasible = not any(problem.sites[i].required for i in dropped)
+    prize = float(sum(problem.sites[i].prize for i in placed))
+    return Solution(tuple(routes), prize, feasible, "repair", time.perf_counter() - t0, 0, dropped)
 
 
 def _lonlat(district: District, station_id: str) -> tuple[float, float]:
