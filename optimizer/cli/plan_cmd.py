@@ -113,15 +113,10 @@ def _time_limit(text: str) -> float:
 
 def load_named_district(name: str) -> District:
     """Load a prepared district by name (``demo`` is built on first use)."""
-    import importlib.util
+    if name == "demo":
+        from optimizer.demo import load_demo
 
-    if importlib.util.find_spec("optimizer.storage") is None:
-        # TODO(districts): optimizer.storage.load_district handles every name once it lands.
-        if name != "demo":
-            raise InputError("--district", name, "'demo' (district storage is not available)")
-        from optimizer.demo import build_demo_district
-
-        return build_demo_district()
+        return load_demo()
     from optimizer import storage  # type: ignore[attr-defined]
 
     try:
