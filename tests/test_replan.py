@@ -1,0 +1,119 @@
+"""Re-planning mid-window on the demo district: completed stops kept, changes counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optimizer.district import District
+from optimizer.errors import InputError
+from optimizer.hotspots import Hotspot
+from optimizer.plan import WindowPlan, plan_day
+from optimizer.problem import PatrolProblem, Site, Vehicle
+from optimizer.replan import changed_stops, repair, replan_window, simulate
+
+DAY = dt.date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
+    from optimizer.demo import build_demo_district
+
+    return build_demo_district(Path(tmp_path_factory.mktemp("demo")))
+
+
+@pytest.fixture(scope="module")
+def window_plan(demo: District) -> WindowPlan:
+    plan = plan_day(demo, day=DAY, windows=["14:00-18:00"], time_limit_s=1, seed=0)
+    best = max(plan.windows, key=lambda w: sum(len(r.stops) for r in w.routes))
+    assert best.routes, "the demo afternoon has routes"
+    return best
+
+
+def _completed(wp: WindowPlan, now: dt.datetime) -> dict[str, list[str]]:
+    return {
+        r.group.id: [s.site_id for s in r.stops if s.kind in ("hotspot", "post")
+                     and s.departure <= now]
+        for r in wp.routes
+    }
+
+
+def test_changed_stops_counts_insertions_and_deletions() -> None:
+    assert changed_stops(["a", "b", "c"], ["a", "b", "c"]) == 0
+    assert changed_stops(["a", "b", "c"], ["a", "x", "b", "c"]) == 1
+    assert changed_stops(["a", "b", "c"], ["a", "c"]) == 1
+    assert changed_stops(["a", "b"], ["b", "a"]) == 2
+    assert changed_stops([], ["x"]) == 1
+
+
+def test_keeps_completed_stops_and_changes_nothing_needlessly(
+    demo: District, window_plan: WindowPlan
+) -> None:
+    now = window_plan.start + dt.timedelta(minutes=90)
+    done = _completed(window_plan, now)
+    rp = replan_window(window_plan, district=demo, now=now, positions={}, completed=done,
+                       time_limit_s=1)
+    assert rp.changed_stops == 0 and rp.strategy == "repair"
+    old = {r.group.id: r for r in window_plan.routes}
+    for route in rp.plan.routes:
+        gid = route.group.id
+        kept = [s for s in route.stops if s.kind in ("hotspot", "post")][: len(done[gid])]
+        assert [s.site_id for s in kept] == done[gid]
+        before = [s for s in old[gid].stops if s.site_id in done[gid] and s.departure <= now]
+        assert [(s.arrival, s.departure) for s in kept] == [(s.arrival, s.departure)
+                                                            for s in before]
+        for s in route.stops[len(kept) + 1:]:
+            assert s.arrival >= now and s.departure <= window_plan.end
+
+
+def test_new_incident_is_inserted_and_counted(demo: District, window_plan: WindowPlan) -> None:
+    now = window_plan.start + dt.timedelta(minutes=60)
+    G = demo.graph
+    group = window_plan.routes[0]
+    # a new incident near the group's station: reachable and valuable
+    first = group.stops[0]
+    node = min(G.nodes, key=lambda n: (G.nodes[n]["lon"] - first.lon) ** 2
+               + (G.nodes[n]["lat"] - first.lat) ** 2)
+    nd = G.nodes[node]
+    inc = Hotspot("NEW-1", window_plan.grid_id, float(nd["lon"]), float(nd["lat"]),
+                  float(nd["x"]), float(nd["y"]), int(node), 50.0, dwell_min=5)
+    rp = replan_window(window_plan, district=demo, now=now, positions={},
+                       completed=_completed(window_plan, now), new_incidents=[inc],
+                       time_limit_s=1)
+    visited = {s.site_id for r in rp.plan.routes for s in r.stops}
+    assert "NEW-1" in visited
+    assert rp.changed_stops >= 1
+    assert rp.changed_stops == sum(rp.changed_by_group.values())
+    assert rp.plan.metrics["changed_stops"] == float(rp.changed_stops)
+
+
+def test_bad_input(demo: District, window_plan: WindowPlan) -> None:
+    with pytest.raises(InputError) as exc:
+        replan_window(window_plan, district=demo, now=window_plan.end + dt.timedelta(hours=1),
+                      positions={})
+    assert exc.value.field == "now"
+    with pytest.raises(InputError) as exc:
+        replan_window(window_plan, district=demo, now=window_plan.start, positions={"nope": 1})
+    assert "positions" in exc.value.field
+
+
+def _line() -> PatrolProblem:
+    # depots: 0 position, 1 station; sites at 2, 3, 4 on a line, 600 s apart
+    x = np.array([0, 0, 600, 1200, 1800])
+    t = np.abs(x[:, None] - x[None, :]).astype(np.int64)
+    sites = (Site("A", 2, 1.0, 300), Site("B", 3, 1.0, 300), Site("C", 4, 1.0, 300),
+             Site("P", 3, 0.0, 300, earliest_s=0, latest_s=1500, required=True, kind="post"))
+    return PatrolProblem(2, sites, (Vehicle("G", 0, 1, "foot", 0, 3600),), {"foot": t}, 3600)
+
+
+def test_repair_drops_what_no_longer_fits_and_places_posts() -> None:
+    p = _line()
+    assert simulate(p, 0, [0, 1, 2]) is None  # 600+300+600+300+600+300+1800 > 3600
+    sol = repair(p, [["A", "B", "C"]], extra=[3])
+    order = [p.sites[v.site].id for v in sol.routes[0].visits]
+    assert order == ["A", "P", "B"] and sol.feasible  # C no longer fits; P goes where it fits
+    assert sol.dropped == (2,)
+    assert simulate(p, 0, [v.site for v in sol.routes[0].visits]) is not None
