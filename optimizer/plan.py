@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 import numpy as np
@@ -40,6 +40,9 @@ from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
 from optimizer.teams import PatrolGroup
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+
+if TYPE_CHECKING:  # variation.py imports this module at run time
+    from optimizer.variation import VariationParams
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done, total, message)``."""
@@ -973,7 +976,13 @@ def routes_from_solution(
                 round(value, 4),
             )
         )
-    left = _left_out(problem, context, solution)
+    try:
+        from optimizer.explain import explain_left_out
+    except ImportError:
+        left = _left_out(problem, context, solution)
+    else:
+        reasons = explain_left_out(problem, solution, grid_id=context.grid_id)
+        left = [r.to_left_out() for r in reasons]
     return routes, left
 
 
@@ -1057,6 +1066,8 @@ def plan_day(
     seed: int = 0,
     time_limit_s: float = 10.0,
     progress: ProgressCallback | None = None,
+    variation: VariationParams | None = None,
+    previous: DayPlan | None = None,
 ) -> DayPlan:
     """Plan a day of joint patrols: hotspots -> groups -> routes, window by window, grid by grid.
 
@@ -1080,6 +1091,13 @@ def plan_day(
         Solver time limit per grid x window problem, in seconds.
     progress
         Called as ``progress(done, total, message)`` after each step.
+    variation
+        Day-to-day unpredictability (``optimizer.variation``): routes are re-solved with seeded
+        prize noise (seed from ``day`` and ``seed``) and kept within ``max_value_loss`` of the
+        best route's value. ``None`` (default) plans without variation.
+    previous
+        The previous day's plan: with ``variation``, hotspots it visited in the same window and
+        grid are discounted (``VariationParams.novelty``).
 
     Returns
     -------
@@ -1115,7 +1133,7 @@ def plan_day(
         start, end = window.on(day)
         hotspots = [h for h in _window_hotspots(district, day, window, ids)]
         hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
-        no_group_reason = "no patrol group allocated to this grid"
+        no_group_reason = "no patrol group is allocated to this grid in this window"
         try:
             groups = _form_groups(district, day, window, hotspots, ids, w_seed, float(time_limit_s))
         except InfeasibleError as exc:
@@ -1133,14 +1151,7 @@ def plan_day(
             g_groups = [g for g in groups if g.grid_id == gid]
             g_posts = posts_by_grid.get(gid, [])
             if not g_groups:
-                left = [
-                    LeftOut(h.id, "hotspot", gid, no_group_reason)
-                    for h in g_hot
-                ]
-                left += [
-                    LeftOut(p.id, "post", gid, no_group_reason)
-                    for p in g_posts
-                ]
+                left = _no_group_left_out(g_hot, g_posts, gid, no_group_reason)
                 if g_hot or g_posts:
                     plans.append(
                         WindowPlan(
@@ -1166,11 +1177,30 @@ def plan_day(
                 posts=g_posts,
                 router=router,
             )
-            solution = _solve(problem, engine, float(time_limit_s), w_seed)
+            varied = None
+            if variation is None:
+                solution = _solve(problem, engine, float(time_limit_s), w_seed)
+            else:
+                from optimizer.variation import solve_with_variation
+
+                varied = solve_with_variation(
+                    problem,
+                    day=day,
+                    seed=seed,
+                    engine=engine,
+                    time_limit_s=float(time_limit_s),
+                    params=variation,
+                    previous=_visited_keys(previous, window, gid),
+                    solve=lambda p, t, s: _solve(p, engine, t, s),
+                )
+                solution = varied.solution
             routes, left = routes_from_solution(district, problem, context, solution, router)
             n_req = sum(1 for s in problem.sites if s.required)
             metrics = _window_metrics(problem, routes, g_hot, n_req)
             metrics["solver_runtime_s"] = round(solution.runtime_s, 3)
+            if varied is not None:
+                metrics["variation_loss"] = round(varied.loss, 4)
+                metrics["variation_overlap"] = round(varied.overlap, 4)
             plans.append(
                 WindowPlan(
                     gid, window, start, end, tuple(routes), tuple(g_hot), tuple(left), metrics
@@ -1185,10 +1215,37 @@ def plan_day(
         "grid_ids": ids,
         "grid_level": grid_level,
         "time_limit_s": float(time_limit_s),
+        "variation": None if variation is None else vars(variation).copy(),
         "engine": engine,
         "seed": seed,
     }
     return DayPlan(district.name, day, tuple(plans), engine, seed, day_metrics, settings)
+
+
+def _no_group_left_out(
+    hotspots: Sequence[Hotspot], posts: Sequence[FixedPost], grid_id: str, detail: str
+) -> list[LeftOut]:
+    try:
+        from optimizer.explain import explain_without_groups
+    except ImportError:
+        out = [LeftOut(h.id, "hotspot", grid_id, f"no_group: {detail}") for h in hotspots]
+        return out + [LeftOut(p.id, "post", grid_id, f"no_group: {detail}") for p in posts]
+    reasons = explain_without_groups(hotspots, posts, grid_id=grid_id, detail=detail)
+    return [r.to_left_out() for r in reasons]
+
+
+def _visited_keys(plan: DayPlan | None, window: TimeWindow, grid_id: str) -> set[str]:
+    """Hotspot keys a previous plan visited in the same window and grid."""
+    if plan is None:
+        return set()
+    return {
+        s.site_id
+        for wp in plan.windows
+        if wp.window == window and wp.grid_id == grid_id
+        for r in wp.routes
+        for s in r.stops
+        if s.kind == "hotspot"
+    }
 
 
 def _day_metrics(plans: Sequence[WindowPlan]) -> dict[str, float]:

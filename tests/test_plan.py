@@ -199,3 +199,24 @@ def test_plan_on_a_real_osm_extract(shared_osm: Path, tmp_path: Path) -> None:
     plan = plan_day(district, day=MONDAY, windows=["19:00-23:00"], seed=1, time_limit_s=1)
     assert plan.routes, "no route on the Fengxian extract"
     _assert_feasible(district, plan)
+
+
+def test_variation_changes_routes_within_the_value_bound(demo: District) -> None:
+    from optimizer.variation import VariationParams
+
+    base = plan_day(demo, day=MONDAY, windows=["19:00-23:00"], seed=2, time_limit_s=1)
+    params = VariationParams(max_value_loss=0.05, strength=0.8)
+    varied = plan_day(
+        demo,
+        day=MONDAY,
+        windows=["19:00-23:00"],
+        seed=2,
+        time_limit_s=1,
+        variation=params,
+        previous=base,
+    )
+    _assert_feasible(demo, varied)
+    for wp in varied.windows:
+        if wp.routes:
+            assert wp.metrics["variation_loss"] <= 0.05 + 1e-9
+    assert varied.settings["variation"]["max_value_loss"] == 0.05
