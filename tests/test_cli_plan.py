@@ -92,12 +92,14 @@ def test_plan_two_windows_and_a_grid(tmp_path: Path) -> None:
             str(out),
             "--no-maps",
             "--quiet",
+            "--vary",
         ]
     )
     assert code == 0
     summary = json.loads((out / "plan.json").read_text())
     assert {w["window"] for w in summary["windows"]} == {"07:00-11:00", "22:00-02:00"}
     assert {w["grid"] for w in summary["windows"]} == {"D-1"}
+    assert summary["settings"]["variation"]["max_value_loss"] == pytest.approx(0.03)
 
 
 @pytest.mark.parametrize(

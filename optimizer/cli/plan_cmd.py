@@ -70,6 +70,11 @@ def register(subparsers: Any) -> None:
         help="solver time limit per grid and window (default: 10)",
     )
     p.add_argument("--engine", default=None, help=f"routing engine: {' or '.join(ENGINES)}")
+    p.add_argument(
+        "--vary",
+        action="store_true",
+        help="vary routes from day to day (seeded by the date) within 3%% of the best value",
+    )
     p.add_argument("--html", action="store_true", help="also write an interactive map.html")
     p.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
@@ -147,6 +152,11 @@ def run(args: argparse.Namespace) -> int:
     engine = args.engine or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise InputError("--engine", engine, f"one of {list(ENGINES)}")
+    variation = None
+    if args.vary:
+        from optimizer.variation import VariationParams
+
+        variation = VariationParams()
     out = Path(args.out) if args.out else Path("out") / f"plan-{day.isoformat()}"
     console = Console(stderr=True, quiet=bool(args.quiet))
     stdout = Console(quiet=bool(args.quiet))
@@ -190,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
             seed=seed,
             time_limit_s=time_limit,
             progress=progress,
+            variation=variation,
         )
     with console.status("writing plan folder ..."):
         write_plan(plan, out, district, html=bool(args.html), maps=not args.no_maps)
