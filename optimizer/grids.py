@@ -11,6 +11,7 @@ Areas are measured in the local UTM zone, tolerances are in square metres.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -415,6 +416,10 @@ def _usable(data: dict[str, Any], attr: str) -> bool:
         return False
 
 
+def _length(edges: Iterable[dict[str, Any]]) -> float:
+    return float(sum(float(d.get("length", 0.0)) for d in edges))
+
+
 def grid_graph(
     district: Any, grid_id: str, buffer_m: float = 150.0, *, mode: str = "foot"
 ) -> nx.MultiDiGraph:
@@ -437,9 +442,10 @@ def grid_graph(
     -------
     networkx.MultiDiGraph
         A copy. ``graph["grid_id"]``, ``graph["mode"]``, ``graph["buffer_m"]`` and
-        ``graph["dropped"]`` (``nodes``, ``edges``, ``length_m`` of the streets in the buffered
-        cell left out because they are closed to the mode or not strongly connected to the
-        main component) describe the clipping.
+        ``graph["dropped"]`` describe the clipping: ``nodes``, ``edges`` and ``length_m`` of the
+        streets in the buffered cell that were left out, split into ``closed_*`` (closed to
+        the mode) and ``disconnected_*`` (open, but not strongly connected to the main part,
+        e.g. a one-way street leaving the cell).
 
     Raises
     ------
@@ -470,6 +476,8 @@ def grid_graph(
     out = nx.MultiDiGraph(M.subgraph(main))
     kept = set(out.edges(keys=True))
     dropped = [(u, v, k, d) for u, v, k, d in all_edges if (u, v, k) not in kept]
+    closed = [d for u, v, k, d in dropped if not _usable(d, attr)]
+    cut_off = [d for u, v, k, d in dropped if _usable(d, attr)]
     out.graph.update(G.graph)
     out.graph["grid_id"] = grid_id
     out.graph["mode"] = mode
@@ -477,8 +485,11 @@ def grid_graph(
     out.graph["dropped"] = {
         "nodes": int(H.number_of_nodes() - out.number_of_nodes()),
         "edges": len(dropped),
-        "length_m": round(float(sum(float(d.get("length", 0.0)) for *_, d in dropped)), 1),
-        "closed_to_mode": len(all_edges) - len(usable),
+        "length_m": round(_length(d for *_, d in dropped), 1),
+        "closed_edges": len(closed),
+        "closed_length_m": round(_length(closed), 1),
+        "disconnected_edges": len(cut_off),
+        "disconnected_length_m": round(_length(cut_off), 1),
     }
     return out
 

@@ -21,6 +21,7 @@ the compactness (Polsby-Popper 4πA/P², 1 for a disc, about 0.785 for a square)
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +101,7 @@ class PartitionReport:
 
 def _check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     out = tuple(int(n) for n in levels)
-    if not out or any(n < 1 for n in out) or any(b < a for a, b in zip(out, out[1:], strict=False)):
+    if not out or any(n < 1 for n in out) or any(b < a for a, b in itertools.pairwise(out)):
         raise InputError("levels", levels,
                          "positive, non-decreasing cell counts per level, e.g. 2,13,91")
     return out
@@ -249,7 +250,7 @@ def _bisect(xy: NDArray[np.float64], w: NDArray[np.float64], idx: NDArray[np.int
     if best is None:
         proj = xy[idx] @ np.array([np.cos(base), np.sin(base)])
         order = idx[np.argsort(proj, kind="stable")]
-        cut = min(max(1, int(round(share * len(order)))), len(order) - 1)
+        cut = min(max(1, round(share * len(order))), len(order) - 1)
         li, ri = order[:cut], order[cut:]
     else:
         li, ri = best[2], best[3]
@@ -297,7 +298,9 @@ def _tree(levels: tuple[int, ...], prefix: str) -> list[_Node]:
     return top
 
 
-def _region(xy: NDArray[np.float64], boundary: BaseGeometry | None, buffer_m: float) -> BaseGeometry:
+def _region(
+    xy: NDArray[np.float64], boundary: BaseGeometry | None, buffer_m: float
+) -> BaseGeometry:
     if boundary is not None:
         return boundary
     hull = shapely.concave_hull(MultiPoint(xy), ratio=0.2)
@@ -432,12 +435,12 @@ def auto_grids(
     keyed = np.round(xy, 2)
     _, first, inverse = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
-    w_len = np.bincount(inverse, weights=w_len)
+    w_len = np.bincount(inverse, weights=w_len).astype(float)
     xy = xy[first] + rng.uniform(-1e-3, 1e-3, size=(len(first), 2))
 
     risk = None
     if incidents is not None and len(incidents) > 0:
-        pts = incidents.to_crs(crs) if incidents.crs is not None else incidents.set_crs(4326).to_crs(crs)
+        pts = (incidents if incidents.crs is not None else incidents.set_crs(4326)).to_crs(crs)
         ixy = shapely.get_coordinates(np.asarray(pts.geometry.values))
         _, near = cKDTree(xy).query(ixy)
         risk = np.bincount(near, minlength=len(xy)).astype(float)
@@ -497,8 +500,8 @@ def auto_grids(
 
     ids = sorted(nodes, key=lambda i: (nodes[i].level, i))
     frame = gpd.GeoDataFrame(
-        {"id": ids, "level": [nodes[i].level for i in ids], "parent": [nodes[i].parent for i in ids],
-         "name": [f"Auto grid {i}" for i in ids]},
+        {"id": ids, "level": [nodes[i].level for i in ids],
+         "parent": [nodes[i].parent for i in ids], "name": [f"Auto grid {i}" for i in ids]},
         geometry=[shapely.make_valid(geom_of[i]) for i in ids], crs=crs)
     lengths = _lengths_in(frame.geometry.values, geoms)
     frame["street_length_m"] = np.round(lengths, 1)

@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -304,11 +304,16 @@ def load_district(name_or_path: str | Path, data_dir: str | Path | None = None) 
         incomplete.
     """
     folder = district_dir(name_or_path, data_dir)
-    if not (folder / METADATA_FILE).is_file():
-        if str(name_or_path) == "demo":
-            from optimizer.demo import build_demo_district
+    if str(name_or_path) == "demo":
+        # The demo is built on first use and rebuilt when its builder changed.
+        from optimizer import demo
 
-            return build_demo_district(folder)
+        loader = getattr(demo, "load_demo", None)
+        if loader is not None:
+            return cast(District, loader(folder))
+        if not (folder / METADATA_FILE).is_file():
+            return demo.build_demo_district(folder)
+    if not (folder / METADATA_FILE).is_file():
         available = list_districts(folder.parent)
         raise InputError("district", str(name_or_path),
                          f"a prepared district in {folder.parent}: one of {available} "
