@@ -84,7 +84,8 @@ class ImportResult:
             for mode, info in drop.get("grid_graphs", {}).items():
                 lines.append(
                     f"  {mode}: leaf grid graphs leave out "
-                    f"{info['disconnected_length_m'] / 1000:.2f} km not strongly connected (worst {info['worst_grid']}: "
+                    f"{info['disconnected_length_m'] / 1000:.2f} km not strongly connected "
+                    f"(worst {info['worst_grid']}: "
                     f"{info['worst_disconnected_m'] / 1000:.2f} km) and "
                     f"{info['closed_length_m'] / 1000:.2f} km closed to {mode}"
                     + (f"; no {mode} streets in {info['grids_without_streets']}"
