@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from optimizer.engines.base import Solution
+from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InputError
 from optimizer.problem import PatrolProblem
 
@@ -47,14 +47,19 @@ class VariationParams:
         with ``u`` uniform in [-1, 1].
     novelty
         Prize discount for hotspots the previous day visited (0: none, 0.3: 30 % cheaper).
+    order_strength
+        Travel times the solver sees are inflated by up to this share per arc (seeded), which
+        changes the order of visits. Times are only ever inflated, so a route that fits the
+        inflated times fits the real ones (the group arrives earlier and keeps its schedule).
     max_attempts
-        Perturbed solves tried, halving ``strength`` and ``novelty`` each time, before falling
-        back to the baseline.
+        Perturbed solves tried, halving all strengths each time, before falling back to the
+        baseline.
     """
 
     max_value_loss: float = 0.03
     strength: float = 0.5
     novelty: float = 0.3
+    order_strength: float = 0.3
     max_attempts: int = 3
 
     def __post_init__(self) -> None:
@@ -64,6 +69,8 @@ class VariationParams:
             raise InputError("strength", self.strength, "a number in [0, 1]")
         if not 0 <= self.novelty < 1:
             raise InputError("novelty", self.novelty, "a number in [0, 1)")
+        if not 0 <= self.order_strength <= 1:
+            raise InputError("order_strength", self.order_strength, "a number in [0, 1]")
         if self.max_attempts < 1:
             raise InputError("max_attempts", self.max_attempts, "an integer >= 1")
 
@@ -105,6 +112,7 @@ def perturb_problem(
     strength: float,
     novelty: float = 0.0,
     previous: Collection[str] = (),
+    order_strength: float = 0.0,
 ) -> PatrolProblem:
     """Return ``problem`` with seeded noise on the prizes of optional sites.
 
@@ -121,6 +129,8 @@ def perturb_problem(
         Discount on sites whose key is in ``previous``.
     previous
         Site keys (hotspot ids) visited on the previous day.
+    order_strength
+        Inflate each travel time by a seeded factor in ``[1, 1 + order_strength]``.
 
     Returns
     -------
@@ -141,7 +151,39 @@ def perturb_problem(
         if k in prev:
             prize *= 1.0 - novelty
         sites.append(replace(s, prize=max(prize, 1e-9)))
-    return replace(problem, sites=tuple(sites))
+    durations = dict(problem.durations)
+    if order_strength > 0:
+        n = problem.n_locations
+        factor = 1.0 + order_strength * rng.uniform(0.0, 1.0, size=(n, n))
+        durations = {
+            mode: np.ceil(m * factor).astype(np.int64) for mode, m in problem.durations.items()
+        }
+    return replace(problem, sites=tuple(sites), durations=durations)
+
+
+def retime(problem: PatrolProblem, solution: Solution) -> Solution:
+    """Return ``solution`` with arrivals and route ends recomputed on ``problem``'s times.
+
+    Service starts are kept (a group that arrives early waits), so a solution found on
+    inflated travel times stays valid and keeps its schedule.
+    """
+    routes = []
+    for r in solution.routes:
+        v = problem.vehicles[r.vehicle]
+        t = problem.durations[v.mode]
+        here, clock = v.start_location, r.start_s
+        visits = []
+        for visit in r.visits:
+            loc = problem.sites[visit.site].location
+            arrival = clock + int(t[here, loc])
+            start = max(arrival, visit.start_s)
+            departure = start + (visit.departure_s - visit.start_s)
+            visits.append(Visit(visit.site, arrival, start, departure))
+            here, clock = loc, departure
+        routes.append(
+            Route(r.vehicle, tuple(visits), r.start_s, clock + int(t[here, v.end_location]))
+        )
+    return replace(solution, routes=tuple(routes))
 
 
 def solution_value(problem: PatrolProblem, solution: Solution) -> float:
@@ -239,20 +281,25 @@ def solve_with_variation(
     base = baseline if baseline is not None else run(problem, time_limit_s, seed)
     base_value = solution_value(problem, base)
     floor = (1.0 - params.max_value_loss) * base_value
-    strength, novelty = params.strength, params.novelty
+    strength, novelty, order = params.strength, params.novelty, params.order_strength
     kept, kept_strength, attempts = base, 0.0, 0
-    if params.strength > 0 or (params.novelty > 0 and previous):
+    if strength > 0 or order > 0 or (novelty > 0 and previous):
         for attempt in range(params.max_attempts):
             attempts = attempt + 1
             varied = perturb_problem(
-                problem, seed=s + attempt, strength=strength, novelty=novelty, previous=previous
+                problem,
+                seed=s + attempt,
+                strength=strength,
+                novelty=novelty,
+                previous=previous,
+                order_strength=order,
             )
-            candidate = run(varied, time_limit_s, s + attempt)
+            candidate = retime(problem, run(varied, time_limit_s, s + attempt))
             ok = candidate.feasible or not base.feasible
             if ok and solution_value(problem, candidate) >= floor - 1e-9:
                 kept, kept_strength = candidate, strength
                 break
-            strength, novelty = strength / 2, novelty / 2
+            strength, novelty, order = strength / 2, novelty / 2, order / 2
     value = solution_value(problem, kept)
     return VariedSolution(
         solution=kept,

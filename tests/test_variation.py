@@ -12,9 +12,11 @@ from optimizer.errors import InputError
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.variation import (
     VariationParams,
+    _default_solve,
     day_seed,
     jaccard,
     perturb_problem,
+    retime,
     solution_overlap,
     solution_value,
     solve_with_variation,
@@ -110,3 +112,26 @@ def test_bad_params() -> None:
     with pytest.raises(InputError) as exc:
         VariationParams(max_value_loss=1.5)
     assert exc.value.field == "max_value_loss"
+
+
+def test_order_perturbation_only_inflates_times(problem: PatrolProblem) -> None:
+    varied = perturb_problem(problem, seed=1, strength=0.0, order_strength=0.3)
+    base, slow = problem.durations["foot"], varied.durations["foot"]
+    assert (slow >= base).all() and (slow <= np.ceil(base * 1.3)).all() and (slow != base).any()
+    assert [s.prize for s in varied.sites] == [s.prize for s in problem.sites]
+
+
+def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
+    varied = perturb_problem(problem, seed=2, strength=0.0, order_strength=0.5)
+    sol = _default_solve("ortools")(varied, 1.0, 0)
+    fixed = retime(problem, sol)
+    t = problem.durations["foot"]
+    for r in fixed.routes:
+        v = problem.vehicles[r.vehicle]
+        here, clock = v.start_location, r.start_s
+        for visit in r.visits:
+            site = problem.sites[visit.site]
+            assert visit.arrival_s == clock + t[here, site.location] <= visit.start_s
+            assert site.latest_s is None or visit.start_s <= site.latest_s
+            here, clock = site.location, visit.departure_s
+        assert r.end_s <= v.shift_end_s
