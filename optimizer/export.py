@@ -132,10 +132,30 @@ def plan_geojson(plan: DayPlan) -> dict[str, Any]:
     }
 
 
-def schedule_frame(plan: DayPlan) -> pd.DataFrame:
-    """Return the dispatcher's schedule: one row per stop, columns :data:`SCHEDULE_COLUMNS`."""
+def member_names(district: District | None) -> dict[str, str]:
+    """Return person id -> display name for the district's officers and volunteers."""
+    if district is None:
+        return {}
+    res = district.resources
+    names = {o.id: o.name for o in res.officers}
+    names.update({v.id: v.name for v in res.volunteers})
+    return names
+
+
+def schedule_frame(plan: DayPlan, district: District | None = None) -> pd.DataFrame:
+    """Return the dispatcher's schedule: one row per stop, columns :data:`SCHEDULE_COLUMNS`.
+
+    ``member_names`` holds the members' names where ``district`` is given (never phones or ID
+    numbers), else is empty.
+    """
     frame = plan_to_frame(plan)
     frame.insert(0, "date", plan.date.isoformat())
+    names = member_names(district)
+    groups = {r.group.id: r.group for r in plan.routes}
+    frame["member_names"] = [
+        ", ".join(names.get(m, m) for m in groups[g].members) if names else ""
+        for g in frame["group"]
+    ]
     dwell = (
         pd.to_datetime(frame["departure"]) - pd.to_datetime(frame["arrival"])
     ).dt.total_seconds() / 60
@@ -152,17 +172,17 @@ def write_geojson(plan: DayPlan, path: str | Path) -> Path:
     return out
 
 
-def write_schedule_csv(plan: DayPlan, path: str | Path) -> Path:
+def write_schedule_csv(plan: DayPlan, path: str | Path, district: District | None = None) -> Path:
     """Write the schedule as UTF-8 CSV (with BOM, so spreadsheet programs read the names right)."""
     out = Path(path)
-    schedule_frame(plan).to_csv(out, index=False, encoding="utf-8-sig")
+    schedule_frame(plan, district).to_csv(out, index=False, encoding="utf-8-sig")
     return out
 
 
-def write_schedule_xlsx(plan: DayPlan, path: str | Path) -> Path:
+def write_schedule_xlsx(plan: DayPlan, path: str | Path, district: District | None = None) -> Path:
     """Write the schedule as an Excel workbook: a summary sheet and one sheet per window."""
     out = Path(path)
-    frame = schedule_frame(plan)
+    frame = schedule_frame(plan, district)
     summary = plan.summary()
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         (summary if len(summary) else pd.DataFrame({"note": ["no windows planned"]})).to_excel(
@@ -497,8 +517,8 @@ def write_plan(
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path | list[Path]] = {
         "geojson": write_geojson(plan, folder / "routes.geojson"),
-        "csv": write_schedule_csv(plan, folder / "schedule.csv"),
-        "xlsx": write_schedule_xlsx(plan, folder / "schedule.xlsx"),
+        "csv": write_schedule_csv(plan, folder / "schedule.csv", district),
+        "xlsx": write_schedule_xlsx(plan, folder / "schedule.xlsx", district),
         "gpx": write_gpx(plan, folder / "gpx"),
     }
     if maps:

@@ -60,7 +60,7 @@ def test_geojson_routes_and_stops(plan: DayPlan, folder: Path) -> None:
     assert plan_geojson(plan) == data
 
 
-def test_schedule_csv(plan: DayPlan, folder: Path) -> None:
+def test_schedule_csv(plan: DayPlan, demo: District, folder: Path) -> None:
     with (folder / "schedule.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert tuple(rows[0].keys()) == SCHEDULE_COLUMNS
@@ -70,6 +70,11 @@ def test_schedule_csv(plan: DayPlan, folder: Path) -> None:
     assert rows[0]["members"] == ", ".join(first.group.members)
     assert rows[0]["arrival"] == f"{first.stops[0].arrival:%Y-%m-%d %H:%M}"
     assert {r["kind"] for r in rows} >= {"start", "hotspot", "end"}
+    officer = first.group.officer_ids[0]
+    officer_name = next(o.name for o in demo.resources.officers if o.id == officer)
+    assert rows[0]["member_names"].startswith(officer_name)
+    text = "".join(rows[0].values())
+    assert all(v.phone not in text for v in demo.resources.volunteers if v.phone)
 
 
 def test_schedule_xlsx(plan: DayPlan, folder: Path) -> None:
