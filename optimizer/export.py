@@ -32,6 +32,7 @@ SCHEDULE_COLUMNS: tuple[str, ...] = (
     "group",
     "mode",
     "members",
+    "member_names",
     "sequence",
     "kind",
     "site_id",
