@@ -439,7 +439,7 @@ def synthetic_resources(grids: gpd.GeoDataFrame, G: nx.MultiDiGraph, seed: int =
         (
             "P1",
             "School gate (west)",
-            leaf_ids[1],
+            leaf_ids[min(1, len(leaf_ids) - 1)],
             ("07:20-08:00", "16:30-17:30"),
             WEEKDAYS,
             60,
@@ -448,7 +448,7 @@ def synthetic_resources(grids: gpd.GeoDataFrame, G: nx.MultiDiGraph, seed: int =
         (
             "P2",
             "School gate (east)",
-            leaf_ids[-2],
+            leaf_ids[max(0, len(leaf_ids) - 2)],
             ("07:20-08:00", "16:30-17:30"),
             WEEKDAYS,
             60,

@@ -134,3 +134,11 @@ def test_synthetic_resources_depend_on_seed(demo: District) -> None:
     c = synthetic_resources(demo.grids, demo.graph, seed=2)
     assert resources_to_json(a) == resources_to_json(b)
     assert resources_to_json(a) != resources_to_json(c)
+
+
+def test_synthetic_resources_on_a_single_cell(demo: District) -> None:
+    one = demo.grids[demo.grids["level"] == 1]
+    res = synthetic_resources(one, demo.graph, seed=0)
+    assert len(res.stations) == 2 and len(res.posts) == 3
+    assert {t.home_grid for t in res.teams} == {"D"}
+    assert {p.grid_id for p in res.posts} == {"D"}
