@@ -1,0 +1,1 @@
+"""One router per resource: districts, incidents, resources, hotspots, plans, replan, keys."""

@@ -1,0 +1,70 @@
+"""Hotspots of a district, date, window and grids (computed once, then served from memory)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Reader, ServicesDep
+from api.errors import error_responses
+from api.schemas import HotspotList, HotspotOut
+from api.services import Services
+from optimizer.district import District
+from optimizer.hotspots import Hotspot
+from optimizer.plan import planning_grid_ids
+from optimizer.timewindow import TimeWindow
+
+router = APIRouter(prefix="/districts/{name}/hotspots", tags=["hotspots"])
+
+
+def _find(district: District, day: dt.date, window: TimeWindow,
+          grid_ids: Sequence[str]) -> list[Hotspot]:
+    try:
+        from optimizer.hotspots import hotspots_for_window  # type: ignore[attr-defined]
+    except ImportError:
+        # TODO(hotspots): the plan pipeline's stand-in until hotspots_for_window lands
+        from optimizer.plan import _window_hotspots
+
+        return _window_hotspots(district, day, window, list(grid_ids))
+    found: list[Hotspot] = hotspots_for_window(
+        district, day=day, window=window, grid_ids=list(grid_ids)
+    )
+    return found
+
+
+def hotspot_body(services: Services, name: str, day: dt.date, window: str,
+                 grid_id: list[str] | None, grid_level: int | None) -> bytes:
+    """Compute the hotspots and return their JSON."""
+    tw = TimeWindow.parse(window, field="window")
+    district = services.base_district(name)
+    ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_id)
+    spots = _find(district, day, tw, ids)
+    body = HotspotList(
+        district=name, date=day, window=tw.label(), count=len(spots),
+        items=[HotspotOut(id=h.id, grid_id=h.grid_id, lon=h.lon, lat=h.lat, value=h.value,
+                          dwell_min=h.dwell_min, visits=h.visits, spacing_min=h.spacing_min,
+                          label=h.label) for h in spots],
+    ).model_dump_json().encode()
+    return body
+
+
+@router.get("", response_model=HotspotList, responses=error_responses(401, 422))
+async def get_hotspots(
+    name: str, services: ServicesDep, _: Reader,
+    date: Annotated[dt.date, Query(examples=["2026-12-01"])],
+    window: Annotated[str, Query(examples=["19:00-23:00"])],
+    grid_id: Annotated[list[str] | None, Query(description="grid ids (any level)")] = None,
+    grid_level: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Return the patrol hotspots of the window, per grid, with value, dwell and visits."""
+    key = (name, date, window.strip(), tuple(sorted(grid_id or ())), grid_level)
+    body = services.hotspots.get(key)
+    if body is None:
+        body = await run_in_threadpool(hotspot_body, services, name, date, window, grid_id,
+                                       grid_level)
+        services.hotspots.put(key, body)
+    return Response(body, media_type="application/json")
