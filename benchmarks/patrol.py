@@ -102,15 +102,12 @@ def real_district(extract: str) -> District:
     if not path.is_file():
         sys.exit(f"patrol benchmark: {path} not found; set PATROL_SHARED_DIR to the shared folder")
     from optimizer.demo import synthetic_district
+    from optimizer.importer import _prepare, _read_streets  # streets module or its stand-in
 
-    try:
-        from optimizer import streets  # type: ignore[attr-defined]
+    import osmnx as ox
 
-        G = streets.prepare_graph(streets.graph_from_osm_file(path))
-    except ImportError:
-        from optimizer.demo import _fallback_graph
-
-        G = _fallback_graph(path)
+    # the extract keeps every fragment; patrol on the largest strongly connected part
+    G = _prepare(ox.truncate.largest_component(_read_streets(path), strongly=True))
     return synthetic_district(extract, G, seed=0, metadata={"source": str(path)})
 
 
