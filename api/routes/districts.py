@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -64,6 +65,8 @@ def import_district(
     body: DistrictImport, request: Request, services: ServicesDep, principal: DistrictWriter
 ) -> JobOut:
     """Import a district from an OSM file on the server, as a background job."""
+    if not Path(body.osm_path).is_file():
+        raise InputError("osm_path", body.osm_path, "an OSM XML or PBF file readable by the server")
     job = request.app.state.jobs.submit("import", body.model_dump(), principal_tag(principal))
     set_audit(request, "district.import.submit", body.model_dump(), {"job_id": job.id})
     return JobOut.model_validate(job)
