@@ -101,10 +101,10 @@ def real_district(extract: str) -> District:
     path = shared_dir() / "data" / "osm" / f"{extract}.osm"
     if not path.is_file():
         sys.exit(f"patrol benchmark: {path} not found; set PATROL_SHARED_DIR to the shared folder")
+    import osmnx as ox
+
     from optimizer.demo import synthetic_district
     from optimizer.importer import _prepare, _read_streets  # streets module or its stand-in
-
-    import osmnx as ox
 
     # the extract keeps every fragment; patrol on the largest strongly connected part
     G = _prepare(ox.truncate.largest_component(_read_streets(path), strongly=True))
