@@ -15,10 +15,12 @@ All coordinates are WGS-84 (EPSG:4326).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
@@ -50,8 +52,25 @@ SCHEDULE_COLUMNS: tuple[str, ...] = (
 _TIME_FMT = "%Y-%m-%d %H:%M"
 
 
-def _iso(moment: Any) -> str:
-    return moment.isoformat(timespec="minutes") if hasattr(moment, "isoformat") else str(moment)
+def plan_timezone(plan: DayPlan) -> dt.tzinfo | None:
+    """Return the plan's time zone (``plan.settings["timezone"]``, an IANA name), if known."""
+    name = plan.settings.get("timezone")
+    if not name:
+        return None
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _aware(plan: DayPlan, moment: dt.datetime) -> dt.datetime:
+    """Attach the plan's time zone to a naive local time (plans hold local wall-clock times)."""
+    tz = plan_timezone(plan)
+    return moment.replace(tzinfo=tz) if tz is not None and moment.tzinfo is None else moment
+
+
+def _iso(plan: DayPlan, moment: dt.datetime) -> str:
+    return _aware(plan, moment).isoformat(timespec="minutes")
 
 
 def _stop_properties(
@@ -68,8 +87,8 @@ def _stop_properties(
         "site_id": stop.site_id,
         "place": stop.name,
         "purpose": stop.purpose,
-        "arrival": _iso(stop.arrival),
-        "departure": _iso(stop.departure),
+        "arrival": _iso(plan, stop.arrival),
+        "departure": _iso(plan, stop.departure),
         "value": stop.value,
     }
 
@@ -101,8 +120,8 @@ def plan_geojson(plan: DayPlan) -> dict[str, Any]:
                         "officers": list(g.officer_ids),
                         "volunteers": list(g.volunteer_ids),
                         "station": g.station_id,
-                        "start": _iso(route.stops[0].departure),
-                        "end": _iso(route.stops[-1].arrival),
+                        "start": _iso(plan, route.stops[0].departure),
+                        "end": _iso(plan, route.stops[-1].arrival),
                         "distance_m": route.distance_m,
                         "patrol_min": route.patrol_min,
                         "dwell_min": route.dwell_min,
@@ -220,7 +239,7 @@ def write_gpx(plan: DayPlan, directory: str | Path) -> list[Path]:
                 wpt = gpxpy.gpx.GPXWaypoint(
                     stop.lat,
                     stop.lon,
-                    time=stop.arrival,
+                    time=_aware(plan, stop.arrival),
                     name=f"{stop.sequence:02d} {stop.name}",
                     description=f"{stop.purpose}; {stop.arrival:%H:%M}-{stop.departure:%H:%M}",
                 )
@@ -458,8 +477,8 @@ def plan_summary_json(plan: DayPlan) -> dict[str, Any]:
             {
                 "window": wp.window.label(),
                 "grid": wp.grid_id,
-                "start": _iso(wp.start),
-                "end": _iso(wp.end),
+                "start": _iso(plan, wp.start),
+                "end": _iso(plan, wp.end),
                 "metrics": wp.metrics,
                 "groups": [
                     {

@@ -1218,6 +1218,7 @@ def plan_day(
         "variation": None if variation is None else vars(variation).copy(),
         "engine": engine,
         "seed": seed,
+        "timezone": district.metadata.get("timezone"),
     }
     return DayPlan(district.name, day, tuple(plans), engine, seed, day_metrics, settings)
 

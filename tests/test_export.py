@@ -57,6 +57,7 @@ def test_geojson_routes_and_stops(plan: DayPlan, folder: Path) -> None:
         arrival = dt.datetime.fromisoformat(f["properties"]["arrival"])
         departure = dt.datetime.fromisoformat(f["properties"]["departure"])
         assert arrival <= departure
+        assert arrival.utcoffset() == dt.timedelta(hours=2)  # Helsinki in winter, from metadata
     assert plan_geojson(plan) == data
 
 
@@ -100,7 +101,9 @@ def test_gpx_per_group(plan: DayPlan, folder: Path) -> None:
         points = gpx.tracks[0].segments[0].points
         got = [c for p in points for c in (p.longitude, p.latitude)]
         assert got == pytest.approx([c for xy in route.path.coords for c in xy], abs=1e-7)
-        assert gpx.waypoints[0].time is not None
+        first = gpx.waypoints[0].time
+        assert first is not None and first.utcoffset() == dt.timedelta(hours=2)
+        assert first.replace(tzinfo=None) == route.stops[0].arrival
 
 
 def test_png_maps_and_json(plan: DayPlan, folder: Path) -> None:
