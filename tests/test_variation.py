@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +18,12 @@ from optimizer.variation import (
     jaccard,
     perturb_problem,
     retime,
+    route_overlap,
     solution_overlap,
     solution_value,
     solve_with_variation,
     visited_keys,
+    visited_site_ids,
 )
 
 DAY = dt.date(2026, 11, 30)
@@ -135,3 +138,23 @@ def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
             assert site.latest_s is None or visit.start_s <= site.latest_s
             here, clock = site.location, visit.departure_s
         assert r.end_s <= v.shift_end_s
+
+
+def test_demo_plans_vary_day_to_day_within_loss(tmp_path: Path) -> None:
+    """Two consecutive demo days with variation: routes differ, each window within the loss."""
+    from optimizer.demo import build_demo_district
+    from optimizer.plan import plan_day
+
+    district = build_demo_district(tmp_path)
+    params = VariationParams(max_value_loss=0.03)
+    monday = plan_day(district, day=DAY, windows=["14:00-18:00"], time_limit_s=1, seed=0,
+                      variation=params)
+    tuesday = plan_day(district, day=DAY + dt.timedelta(days=1), windows=["14:00-18:00"],
+                       time_limit_s=1, seed=0, variation=params, previous=monday)
+    for wp in (*monday.windows, *tuesday.windows):
+        if wp.routes:
+            assert wp.metrics["variation_loss"] <= 0.03 + 1e-9
+    overlap = route_overlap(monday, tuesday)
+    assert 0.0 <= overlap["overlap"] < 1.0, overlap
+    assert route_overlap(monday, monday)["overlap"] == 1.0
+    assert visited_site_ids(monday)
