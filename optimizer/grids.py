@@ -10,8 +10,9 @@ Areas are measured in the local UTM zone, tolerances are in square metres.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -416,8 +418,28 @@ def _usable(data: dict[str, Any], attr: str) -> bool:
         return False
 
 
-def _length(edges: Iterable[dict[str, Any]]) -> float:
-    return float(sum(float(d.get("length", 0.0)) for d in edges))
+_Index = tuple[list[Any], shapely.STRtree, NDArray[Any]]
+_EDGE_INDEX: weakref.WeakKeyDictionary[nx.MultiDiGraph, _Index] = weakref.WeakKeyDictionary()
+
+
+def _edge_index(G: nx.MultiDiGraph) -> _Index:
+    """Edge keys and an R-tree of edge geometries (straight where an edge has none), cached."""
+    cached = _EDGE_INDEX.get(G)
+    if cached is not None and len(cached[0]) == G.number_of_edges():
+        return cached
+    keys: list[Any] = []
+    geoms: list[Any] = []
+    for u, v, k, d in G.edges(keys=True, data=True):
+        keys.append((u, v, k))
+        geom = d.get("geometry")
+        if geom is None:
+            a, b = G.nodes[u], G.nodes[v]
+            geom = shapely.linestrings([(a["x"], a["y"]), (b["x"], b["y"])])
+        geoms.append(geom)
+    arr = np.asarray(geoms)
+    out = (keys, shapely.STRtree(arr), arr)
+    _EDGE_INDEX[G] = out
+    return out
 
 
 def grid_graph(
@@ -432,8 +454,8 @@ def grid_graph(
     grid_id
         Id of any cell of the hierarchy.
     buffer_m
-        Distance (m) beyond the cell boundary within which streets are kept, so routes may use
-        the streets that bound the cell.
+        Distance (m) beyond the cell boundary: every street (edge) that touches the buffered
+        cell is kept whole, so routes may use the streets that bound the cell.
     mode
         ``foot``, ``bicycle`` or ``car``: edges whose ``travel_time_<mode>`` is missing or
         infinite are left out, and the largest strongly connected component is kept.
@@ -442,10 +464,12 @@ def grid_graph(
     -------
     networkx.MultiDiGraph
         A copy. ``graph["grid_id"]``, ``graph["mode"]``, ``graph["buffer_m"]`` and
-        ``graph["dropped"]`` describe the clipping: ``nodes``, ``edges`` and ``length_m`` of the
-        streets in the buffered cell that were left out, split into ``closed_*`` (closed to
-        the mode) and ``disconnected_*`` (open, but not strongly connected to the main part,
-        e.g. a one-way street leaving the cell).
+        ``graph["dropped"]`` describe the clipping: ``nodes``, ``edges`` and ``length_m``
+        (the part inside the buffered cell) of the streets left out, split into ``closed_*``
+        (closed to the mode) and ``disconnected_*`` (open, but outside the district's largest
+        strongly connected network for the mode). Pieces of the cell that are connected only
+        through streets outside the buffer are joined by the fastest such paths, counted in
+        ``graph["connectors"]`` (``edges``, ``length_m``).
 
     Raises
     ------
@@ -461,37 +485,106 @@ def grid_graph(
     crs = G.graph["crs"]
     cell = gpd.GeoSeries([grids.loc[grid_id].geometry], crs=grids.crs or "EPSG:4326").to_crs(crs)
     area = cell.iloc[0].buffer(buffer_m)
-    node_ids = np.fromiter(G.nodes, dtype=object, count=G.number_of_nodes())
-    xs = np.fromiter((d["x"] for _, d in G.nodes(data=True)), dtype=float, count=len(node_ids))
-    ys = np.fromiter((d["y"] for _, d in G.nodes(data=True)), dtype=float, count=len(node_ids))
-    inside = node_ids[shapely.contains_xy(area, xs, ys)]
-    H = G.subgraph(inside)
+    keys, tree, geoms = _edge_index(G)
+    hit = tree.query(area, predicate="intersects")
+    H = G.edge_subgraph([keys[i] for i in hit])
+    # Length of each edge inside the buffered cell, so long edges count only their share.
+    inside_len = dict(zip([keys[i] for i in hit],
+                          shapely.length(shapely.intersection(geoms[hit], area)).tolist(),
+                          strict=True))
     attr = f"travel_time_{mode}"
+    core = _mode_core(G, mode)
     all_edges = list(H.edges(keys=True, data=True))
-    usable = [(u, v, k) for u, v, k, d in all_edges if _usable(d, attr)]
-    M = H.edge_subgraph(usable)
-    if M.number_of_nodes() == 0:
+    usable = [(u, v, k) for u, v, k, d in all_edges
+              if _usable(d, attr) and u in core.nodes and v in core.nodes]
+    seen_closed: set[tuple[Any, Any]] = set()
+    if not usable:
         raise InputError("grid_id", grid_id, f"a grid with streets open to {mode} travel")
-    main = max(nx.strongly_connected_components(M), key=len)
-    out = nx.MultiDiGraph(M.subgraph(main))
+    M = nx.MultiDiGraph(G.edge_subgraph(usable))
+    # Strong connectivity: join every other strongly connected piece to the largest one by
+    # the fastest paths through the district's mode network (these may leave the buffer).
+    pieces = sorted(nx.strongly_connected_components(M), key=len, reverse=True)
+    added: list[tuple[Any, Any, Any]] = []
+    if len(pieces) > 1:
+        main = pieces[0]
+        weight = _edge_weight(attr)
+        _, to_paths = nx.multi_source_dijkstra(core, main, weight=weight)
+        reverse = _CORES[G][mode + ":reverse"]
+        _, from_paths = nx.multi_source_dijkstra(reverse, main, weight=weight)
+        for piece in pieces[1:]:
+            node = next(iter(piece))
+            for path in (to_paths.get(node), from_paths.get(node)):
+                if not path:
+                    continue
+                seq = path if path is to_paths.get(node) else list(reversed(path))
+                for a, b in itertools.pairwise(seq):
+                    if not M.has_edge(a, b):
+                        k = min(core[a][b], key=lambda kk: float(core[a][b][kk][attr]))
+                        M.add_edge(a, b, k, **G.edges[a, b, k])
+                        added.append((a, b, k))
+        for n in M.nodes:
+            M.nodes[n].update(G.nodes[n])
+    out = M
     kept = set(out.edges(keys=True))
     dropped = [(u, v, k, d) for u, v, k, d in all_edges if (u, v, k) not in kept]
-    closed = [d for u, v, k, d in dropped if not _usable(d, attr)]
-    cut_off = [d for u, v, k, d in dropped if _usable(d, attr)]
+    # A street is closed to the mode only if no direction of it is open (a one-way street's
+    # way back, open to walkers only, is not a closed street for cars).
+    open_pairs = {frozenset((u, v)) for u, v, k in usable}
+    closed: list[float] = []
+    for u, v, k, d in dropped:
+        if _usable(d, attr) or frozenset((u, v)) in open_pairs or (v, u) in seen_closed:
+            continue
+        seen_closed.add((u, v))
+        closed.append(inside_len[(u, v, k)])
+    cut_off = [inside_len[(u, v, k)] for u, v, k, d in dropped if _usable(d, attr)]
     out.graph.update(G.graph)
     out.graph["grid_id"] = grid_id
     out.graph["mode"] = mode
     out.graph["buffer_m"] = float(buffer_m)
     out.graph["dropped"] = {
-        "nodes": int(H.number_of_nodes() - out.number_of_nodes()),
+        "nodes": len(set(H.nodes) - set(out.nodes)),
         "edges": len(dropped),
-        "length_m": round(_length(d for *_, d in dropped), 1),
+        "length_m": round(sum(closed) + sum(cut_off), 1),
         "closed_edges": len(closed),
-        "closed_length_m": round(_length(closed), 1),
+        "closed_length_m": round(sum(closed), 1),
         "disconnected_edges": len(cut_off),
-        "disconnected_length_m": round(_length(cut_off), 1),
+        "disconnected_length_m": round(sum(cut_off), 1),
+    }
+    out.graph["connectors"] = {
+        "edges": len(added),
+        "length_m": round(sum(float(G.edges[e].get("length", 0.0)) for e in added), 1),
     }
     return out
+
+
+def _edge_weight(attr: str) -> Any:
+    def weight(u: Any, v: Any, data: dict[Any, dict[str, Any]]) -> float:
+        return min(float(d.get(attr, math.inf)) for d in data.values())
+
+    return weight
+
+
+_CORES: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[str, Any]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _mode_core(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
+    """The largest strongly connected part of the district's network open to ``mode`` (cached)."""
+    per_graph = _CORES.setdefault(G, {})
+    cached = per_graph.get(mode)
+    if cached is not None:
+        return cached
+    attr = f"travel_time_{mode}"
+    open_edges = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if _usable(d, attr)]
+    view = G.edge_subgraph(open_edges)
+    if view.number_of_nodes() == 0:
+        core = nx.MultiDiGraph()
+    else:
+        main = max(nx.strongly_connected_components(view), key=len)
+        core = nx.MultiDiGraph(view.subgraph(main))
+    per_graph[mode] = core
+    per_graph[mode + ":reverse"] = core.reverse(copy=True)
+    return core
 
 
 def level_ids(grids: gpd.GeoDataFrame, level: int) -> list[str]:

@@ -182,7 +182,12 @@ def _fallback_read(path: Path) -> nx.MultiDiGraph:
         edges["key"] = 0
         edges = edges.set_index("key", append=True)
         return ox.graph_from_gdfs(nodes, edges)
-    return ox.graph_from_xml(path, retain_all=True, simplify=True)
+    G = ox.graph_from_xml(path, retain_all=True, simplify=False)
+    # graph_from_xml keeps every way; streets are the ways with a highway tag.
+    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
+                         if not d.get("highway") or d.get("area") == "yes"])
+    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
+    return ox.simplify_graph(G)
 
 
 def _first(value: Any) -> str:
@@ -209,7 +214,29 @@ def _fallback_prepare(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
             if mode == "car" and oneway and reversed_:
                 ok = False
             d[f"travel_time_{mode}"] = length / _FALLBACK_SPEED[mode] if ok else math.inf
+    # One-way streets bind cars, not walkers: walkers get the way back.
+    back = []
+    for u, v, d in P.edges(data=True):
+        if d.get("oneway") and not P.has_edge(v, u) and math.isfinite(d["travel_time_foot"]):
+            rd = dict(d)
+            if "geometry" in rd:
+                rd["geometry"] = rd["geometry"].reverse()
+            rd["travel_time_car"] = math.inf
+            rd["travel_time_bicycle"] = math.inf
+            rd["reversed"] = not bool(d.get("reversed", False))
+            back.append((v, u, rd))
+    P.add_edges_from(back)
     return P
+
+
+def read_osm_graph(path: str | Path) -> nx.MultiDiGraph:
+    """Read an OSM extract offline into a prepared, projected street graph.
+
+    Uses :mod:`optimizer.streets` (``graph_from_osm_file`` + ``prepare_graph``) and keeps the
+    largest weakly connected part.
+    """
+    G, _ = _clip(_read_streets(_check_osm(path)), None)
+    return _prepare(G)
 
 
 def download_place(place: str) -> nx.MultiDiGraph:

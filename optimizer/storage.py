@@ -93,7 +93,7 @@ def _encode_frame(
 def _decode_frame(frame: pd.DataFrame, encoded: list[str]) -> None:
     for col in encoded:
         if col in frame.columns:
-            frame[col] = frame[col].map(lambda v: None if v is None else json.loads(v))
+            frame[col] = frame[col].map(lambda v: json.loads(v) if isinstance(v, str) else None)
 
 
 def _graph_to_frames(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +14,7 @@ from shapely.geometry import Polygon, box
 from optimizer.district import District
 from optimizer.errors import InputError
 from optimizer.grids import ancestors, children, grid_graph, validate_hierarchy
+from optimizer.importer import read_osm_graph
 from optimizer.resources import Resources
 
 UTM50 = "EPSG:32650"  # Shenzhen
@@ -124,36 +126,35 @@ def test_missing_level_column_is_an_input_error() -> None:
 
 @pytest.fixture(scope="module")
 def ninghua(shared_osm: Path) -> District:
-    G = ox.graph_from_xml(shared_osm / "ninghua_fujian_26N116E.osm", retain_all=False)
-    for _, d in G.nodes(data=True):
-        d["lon"], d["lat"] = d["x"], d["y"]
-    G = ox.project_graph(G)
-    for _, _, d in G.edges(data=True):
-        d["travel_time_foot"] = d["length"] / 1.4
-        d["travel_time_car"] = d["length"] / 8.0 if d.get("highway") != "footway" else float("inf")
-    nodes = ox.graph_to_gdfs(G, edges=False).to_crs(4326)
+    G = read_osm_graph(shared_osm / "ninghua_fujian_26N116E.osm")
+    nodes = ox.graph_to_gdfs(G, edges=False)
     minx, miny, maxx, maxy = nodes.total_bounds
     midx = (minx + maxx) / 2
+    cx, cy = float(nodes["x"].median()), float(nodes["y"].median())
+    small = box(cx - 150, cy - 150, cx + 150, cy + 150)
+    cells = gpd.GeoSeries([box(minx, miny, maxx, maxy), box(minx, miny, midx, maxy),
+                           box(midx, miny, maxx, maxy), small], crs=G.graph["crs"]).to_crs(4326)
     grids = gpd.GeoDataFrame(
-        {"id": ["N", "N-1", "N-2"], "level": [1, 2, 2], "parent": [None, "N", "N"],
-         "name": ["n", "w", "e"],
-         "geometry": [box(minx, miny, maxx, maxy), box(minx, miny, midx, maxy),
-                      box(midx, miny, maxx, maxy)]}, crs="EPSG:4326").set_index("id")
+        {"id": ["N", "N-1", "N-2", "S"], "level": [1, 2, 2, 2], "parent": [None, "N", "N", "N"],
+         "name": ["n", "w", "e", "small"]}, geometry=cells.values, crs="EPSG:4326").set_index("id")
     return District("ninghua", grids, G, Resources())
 
 
 def test_grid_graph_is_buffered_and_strongly_connected(ninghua: District) -> None:
-    H0 = grid_graph(ninghua, "N-1", buffer_m=0.0, mode="foot")
-    H = grid_graph(ninghua, "N-1", buffer_m=150.0, mode="foot")
-    assert nx.is_strongly_connected(H)
-    assert H.number_of_nodes() > H0.number_of_nodes()  # the buffer adds boundary streets
-    assert H.number_of_nodes() < ninghua.graph.number_of_nodes()
+    H0 = grid_graph(ninghua, "S", buffer_m=0.0, mode="foot")
+    H = grid_graph(ninghua, "S", buffer_m=150.0, mode="foot")
+    H4 = grid_graph(ninghua, "S", buffer_m=400.0, mode="foot")
+    assert nx.is_strongly_connected(H) and nx.is_strongly_connected(H0)
+    # Streets touching the cell are kept whole; the buffer adds the streets around it.
+    assert H0.number_of_nodes() < H.number_of_nodes() <= H4.number_of_nodes()
+    assert H4.number_of_nodes() < ninghua.graph.number_of_nodes()
+    assert nx.is_strongly_connected(grid_graph(ninghua, "N-1", mode="foot"))
     assert set(H.graph["dropped"]) >= {"nodes", "edges", "length_m"}
-    assert H.graph["grid_id"] == "N-1" and H.graph["mode"] == "foot"
+    assert H.graph["grid_id"] == "S" and H.graph["mode"] == "foot"
     C = grid_graph(ninghua, "N", buffer_m=150.0, mode="car")
     assert nx.is_strongly_connected(C)
-    assert all(d["highway"] != "footway" for *_, d in C.edges(keys=True, data=True))
-    assert C.graph["dropped"]["edges"] > 0
+    assert all(math.isfinite(d["travel_time_car"]) for *_, d in C.edges(keys=True, data=True))
+    assert C.graph["dropped"]["closed_edges"] > 0  # footways and steps
 
 
 def test_grid_graph_rejects_unknown_grid_and_mode(ninghua: District) -> None:
