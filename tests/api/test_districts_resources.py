@@ -1,0 +1,112 @@
+"""Districts, grids as GeoJSON, district import jobs, resources and availability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import Api
+
+
+def test_districts_and_grids(api: Api) -> None:
+    h = api.headers("viewer")
+    assert "demo" in api.client.get("/districts", headers=h).json()["items"]
+    info = api.client.get("/districts/demo", headers=h).json()
+    assert info["name"] == "demo" and info["levels"] == [1, 2, 3] and info["grids"] > 3
+    r = api.client.get("/districts/demo/grids", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    fc = r.json()
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == info["grids"]
+    props = fc["features"][0]["properties"]
+    assert {"id", "level", "parent", "name"} <= set(props)
+    assert fc["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    level2 = api.client.get("/districts/demo/grids", params={"level": 2}, headers=h).json()
+    assert level2["features"] and {f["properties"]["level"] for f in level2["features"]} == {2}
+
+
+def test_district_failures(api: Api) -> None:
+    h = api.headers("viewer")
+    r = api.client.get("/districts/atlantis", headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "district"
+    r = api.client.get("/districts/demo/grids", params={"level": 7}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "level"
+    r = api.client.get("/districts/demo/grids", params={"level": "x"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "level"
+
+
+def test_import_validates_before_queueing(api: Api) -> None:
+    h = api.headers("planner")
+    r = api.client.post("/districts/import", json={"name": "bad name!", "osm_path": "/x"},
+                        headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "name"
+    r = api.client.post("/districts/import", json={"name": "x", "osm_path": "/no/such.osm"},
+                        headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "osm_path"
+
+
+def _resources(api: Api) -> dict[str, Any]:
+    r = api.client.get("/districts/demo/resources", headers=api.headers("planner"))
+    assert r.status_code == 200
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def test_resources_replace_and_validate(api: Api) -> None:
+    h = api.headers("planner")
+    original = _resources(api)
+    assert original["officers"] and original["teams"] and original["stations"]
+    bad = {**original, "officers": [{**original["officers"][0], "mode": "rocket"}]}
+    r = api.client.put("/districts/demo/resources", json=bad, headers=h)
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["field"] == "officers[0].mode" and err["value"] == "rocket"
+    assert "foot" in err["accepted"]
+    bad = {**original, "teams": [{**original["teams"][0], "home_grid": "nowhere"}]}
+    r = api.client.put("/districts/demo/resources", json=bad, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "teams[0].home_grid"
+    # a real change: drop the last officer, then put everything back
+    fewer = {**original, "officers": original["officers"][:-1]}
+    r = api.client.put("/districts/demo/resources", json=fewer, headers=h)
+    assert r.status_code == 200 and r.json()["officers"] == len(original["officers"]) - 1
+    assert len(_resources(api)["officers"]) == len(original["officers"]) - 1
+    r = api.client.put("/districts/demo/resources", json=original, headers=h)
+    assert r.status_code == 200
+    assert _resources(api) == original
+    audit = api.client.get("/audit", params={"action": "resources.replace"},
+                           headers=api.headers("admin")).json()["items"]
+    assert audit and audit[0]["inputs"]["district"] == "demo"
+
+
+def test_availability(api: Api) -> None:
+    h = api.headers("viewer")
+    r = api.client.get("/districts/demo/resources/availability",
+                       params={"date": "2026-12-01", "window": "19:00-23:00"}, headers=h)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["window"] == "19:00-23:00" and body["officers"] and body["volunteers"]
+    all_ids = {o["id"] for o in _resources(api)["officers"]}
+    assert set(body["officers"]) <= all_ids
+    r = api.client.get("/districts/demo/resources/availability",
+                       params={"date": "2026-12-01", "window": "7-9"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "window"
+
+
+def test_hotspots(api: Api) -> None:
+    h = api.headers("viewer")
+    params = {"date": "2026-12-01", "window": "19:00-23:00"}
+    r = api.client.get("/districts/demo/hotspots", params=params, headers=h)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["count"] == len(body["items"]) > 0 and body["window"] == "19:00-23:00"
+    spot = body["items"][0]
+    assert spot["value"] > 0 and spot["dwell_min"] > 0 and spot["grid_id"]
+    one = api.client.get("/districts/demo/hotspots", params={**params, "grid_id": spot["grid_id"]},
+                         headers=h).json()
+    assert one["items"] and {s["grid_id"] for s in one["items"]} == {spot["grid_id"]}
+    r = api.client.get("/districts/demo/hotspots", params={**params, "grid_id": "nope"},
+                       headers=h)
+    assert r.status_code == 422 and "grid" in r.json()["error"]["field"]
+    r = api.client.get("/districts/demo/hotspots", params={**params, "window": "19-23"},
+                       headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "window"
+    r = api.client.get("/districts/demo/hotspots", params={"window": "19:00-23:00"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "date"
