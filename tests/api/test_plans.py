@@ -1,0 +1,171 @@
+"""Plans over HTTP: job with progress, plan, GeoJSON/GPX/CSV/XLSX, replan, restart survival."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import gpxpy
+import openpyxl
+import pytest
+
+from tests.api.conftest import Api, make_api
+
+DAY = "2026-12-01"
+WINDOW = "19:00-23:00"
+
+
+def wait_job(api: Api, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Poll a job until it is done or failed; return it."""
+    seen: list[float] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = api.client.get(f"/jobs/{job_id}",
+                                             headers=api.headers("viewer")).json()
+        seen.append(job["progress"])
+        if job["status"] in ("done", "failed"):
+            job["_seen"] = seen
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def planned(api: Api) -> Iterator[tuple[Api, dict[str, Any]]]:
+    """A planner plans one window of the demo through HTTP (1 s solver limit)."""
+    body = {"district": "demo", "date": DAY, "windows": [WINDOW], "time_limit_s": 1, "seed": 3}
+    r = api.client.post("/plans", json=body, headers=api.headers("planner"))
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/jobs/{r.json()['id']}"
+    job = wait_job(api, r.json()["id"])
+    assert job["status"] == "done", job
+    yield api, job
+
+
+def test_job_reports_progress_and_result(planned: tuple[Api, dict[str, Any]]) -> None:
+    _, job = planned
+    assert job["progress"] == 1.0 and job["message"] == "done"
+    assert job["_seen"] == sorted(job["_seen"])  # progress never goes back
+    assert job["result"]["plan_id"] and job["result"]["routes"] > 0
+    assert job["created_by"].endswith(":planner")
+    assert job["started_at"] and job["finished_at"]
+
+
+def test_plan_summary(planned: tuple[Api, dict[str, Any]]) -> None:
+    api, job = planned
+    pid = job["result"]["plan_id"]
+    r = api.client.get(f"/plans/{pid}", headers=api.headers("viewer"))
+    assert r.status_code == 200
+    plan = r.json()
+    assert plan["id"] == pid and plan["date"] == DAY and plan["seed"] == 3
+    windows = plan["summary"]["windows"]
+    assert windows and {w["window"] for w in windows} == {WINDOW}
+    groups = [g for w in windows for g in w["groups"]]
+    assert groups and all(g["officers"] for g in groups)
+    listed = api.client.get("/plans", params={"date": DAY}, headers=api.headers("viewer")).json()
+    assert pid in [p["id"] for p in listed["items"]]
+
+
+def test_exports(planned: tuple[Api, dict[str, Any]]) -> None:
+    api, job = planned
+    pid = job["result"]["plan_id"]
+    h = api.headers("viewer")
+    fc = api.client.get(f"/plans/{pid}/routes.geojson", headers=h).json()
+    routes = [f for f in fc["features"] if f["properties"]["type"] == "route"]
+    assert routes and all(f["geometry"]["type"] == "LineString" for f in routes)
+    r = api.client.get(f"/plans/{pid}/gpx", headers=h)
+    assert r.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert len(names) == len(routes)
+    group = routes[0]["properties"]["group"]
+    r = api.client.get(f"/plans/{pid}/gpx/{group}.gpx", headers=h)
+    assert r.status_code == 200
+    gpx = gpxpy.parse(r.text)
+    assert gpx.tracks[0].segments[0].points and gpx.waypoints
+    r = api.client.get(f"/plans/{pid}/gpx/nogroup", headers=h)
+    assert r.status_code == 404 and r.json()["error"]["field"] == "group_id"
+    rows = list(csv.DictReader(io.StringIO(api.client.get(f"/plans/{pid}/schedule.csv",
+                                                          headers=h).text)))
+    assert rows and {"group", "arrival", "place"} <= set(rows[0])
+    r = api.client.get(f"/plans/{pid}/schedule.xlsx", headers=h)
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert len(book.sheetnames) >= 1
+
+
+def test_plan_failures(api: Api) -> None:
+    h = api.headers("planner")
+    base = {"district": "demo", "date": DAY, "windows": [WINDOW], "time_limit_s": 1}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({**base, "windows": ["25:00-26:00"]}, "windows[0]"),
+        ({**base, "windows": []}, "windows"),
+        ({**base, "grid_ids": ["nowhere"]}, "grid"),
+        ({**base, "district": "atlantis"}, "district"),
+        ({**base, "time_limit_s": 100000}, "time_limit_s"),
+        ({**base, "time_limit_s": 0}, "time_limit_s"),
+        ({**base, "engine": "gurobi"}, "engine"),
+        ({**base, "date": "someday"}, "date"),
+    ]
+    for body, field in cases:
+        r = api.client.post("/plans", json=body, headers=h)
+        assert r.status_code == 422, (body, r.text)
+        assert field in r.json()["error"]["field"], (field, r.json())
+    assert api.client.get("/plans/nope", headers=h).status_code == 404
+    assert api.client.get("/jobs/nope", headers=h).status_code == 404
+    assert api.client.get("/plans/nope/routes.geojson", headers=h).status_code == 404
+    assert api.client.post("/plans", json=base, headers=api.headers("analyst")).status_code == 403
+
+
+def test_plan_generation_is_audited(planned: tuple[Api, dict[str, Any]]) -> None:
+    api, job = planned
+    entries = api.client.get("/audit", params={"action": "plan.generate"},
+                             headers=api.headers("admin")).json()["items"]
+    mine = [e for e in entries if e["result"].get("plan_id") == job["result"]["plan_id"]]
+    assert mine and mine[0]["role"] == "planner"
+    assert mine[0]["inputs"]["windows"] == [WINDOW] and mine[0]["inputs"]["seed"] == 3
+
+
+def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
+    api, job = planned
+    pid = job["result"]["plan_id"]
+    plan = api.client.get(f"/plans/{pid}", headers=api.headers("viewer")).json()
+    win = next(w for w in plan["summary"]["windows"] if w["groups"])
+    h = api.headers("planner")
+    body = {"grid_id": win["grid"], "window": WINDOW, "now": f"{DAY}T20:30:00",
+            "time_limit_s": 1}
+    r = api.client.post(f"/plans/{pid}/replan", json=body, headers=h)
+    assert r.status_code == 202, r.text
+    done = wait_job(api, r.json()["id"])
+    assert done["status"] == "done", done
+    new = api.client.get(f"/plans/{done['result']['plan_id']}", headers=h).json()
+    assert new["parent_id"] == pid and new["is_replan"]
+    assert isinstance(done["result"]["changed_stops"], int)
+    r = api.client.post(f"/plans/{pid}/replan", json={**body, "grid_id": "nowhere"}, headers=h)
+    failed = wait_job(api, r.json()["id"])
+    assert failed["status"] == "failed" and "grid_id" in failed["error"]["field"]
+    r = api.client.post("/plans/nope/replan", json=body, headers=h)
+    assert r.status_code == 404
+    r = api.client.post(f"/plans/{pid}/replan", json={**body, "window": "x"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "window"
+    r = api.client.post(f"/plans/{pid}/replan", json=body, headers=api.headers("viewer"))
+    assert r.status_code == 403
+
+
+def test_plans_jobs_incidents_survive_a_restart(planned: tuple[Api, dict[str, Any]]) -> None:
+    api, job = planned
+    pid = job["result"]["plan_id"]
+    api.client.post("/incidents", json={"district": "demo", "incidents": [
+        {"external_id": "restart-1", "time": "2026-11-20T20:00:00", "category": "restart",
+         "lon": 24.94, "lat": 60.17}]}, headers=api.headers("admin"))
+    again = make_api(api.url)  # a second process on the same database
+    with again.client:
+        h = again.headers("viewer")
+        assert again.client.get(f"/plans/{pid}", headers=h).json()["id"] == pid
+        assert again.client.get(f"/jobs/{job['id']}", headers=h).json()["status"] == "done"
+        assert again.client.get(f"/plans/{pid}/schedule.csv", headers=h).status_code == 200
+        page = again.client.get("/incidents", params={"district": "demo", "category": "restart"},
+                                headers=again.headers("analyst")).json()
+        assert [i["external_id"] for i in page["items"]] == ["restart-1"]
