@@ -29,6 +29,8 @@ class Route:
     visits: tuple[Visit, ...]
     start_s: int
     end_s: int
+    break_start_s: int | None = None
+    """Start of the vehicle's break (``None``: no break); it lies between two visits."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,10 @@ class Engine(Protocol):
 
 
 ENGINE_NAMES: tuple[str, ...] = ("ortools", "pyvrp")
+
+DEFAULT_ENGINE: str = "pyvrp"
+"""The service's engine: PyVRP scored better than OR-Tools routing on the TOP and OPTW
+benchmarks at the same time limit (see benchmarks/top.py and benchmarks/optw.py)."""
 
 
 def get_engine(name: str) -> Engine:
