@@ -1,0 +1,36 @@
+"""Schema migrations and SQLite settings on both backends."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+
+from api.db import alembic_config, make_engine, migrate
+
+TABLES = {"api_keys", "audit_log", "incidents", "resource_sets", "jobs", "plans"}
+
+
+def test_migrations_up_down_up(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        migrate(engine)  # idempotent
+        assert set(sa.inspect(engine).get_table_names()) >= TABLES
+        cols = {c["name"] for c in sa.inspect(engine).get_columns("incidents")}
+        assert {"external_id", "district", "time", "category", "lon", "lat", "grid_id"} <= cols
+        uniques = sa.inspect(engine).get_unique_constraints("incidents")
+        assert any(set(u["column_names"]) == {"district", "external_id"} for u in uniques)
+        command.downgrade(alembic_config(engine), "base")
+        assert not TABLES & set(sa.inspect(engine).get_table_names())
+        migrate(engine)
+        assert set(sa.inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_uses_wal(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/nested/dir/w.sqlite")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
