@@ -47,7 +47,9 @@ def check_solution(problem: PatrolProblem, solution: Solution) -> list[str]:
         v = problem.vehicles[k]
         mat = problem.durations[v.mode]
         if route.start_s < v.shift_start_s:
-            errors.append(f"vehicle {v.id}: starts at {route.start_s} before its shift {v.shift_start_s}")
+            errors.append(
+                f"vehicle {v.id}: starts at {route.start_s} before its shift {v.shift_start_s}"
+            )
         t = route.start_s
         prev = v.start_location
         brk = route.break_start_s
@@ -71,7 +73,9 @@ def check_solution(problem: PatrolProblem, solution: Solution) -> list[str]:
             ready = t
             if brk is not None and not brk_used and brk < visit.arrival_s:
                 if brk < t:
-                    errors.append(f"vehicle {v.id}: break at {brk} overlaps the visit before {s.id}")
+                    errors.append(
+                        f"vehicle {v.id}: break at {brk} overlaps the visit before {s.id}"
+                    )
                 ready = max(t, brk + v.break_s)
                 brk_used = True
             if visit.arrival_s < ready + travel:
@@ -87,7 +91,9 @@ def check_solution(problem: PatrolProblem, solution: Solution) -> list[str]:
                     f"[{s.earliest_s}, {site_latest(problem, s)}]"
                 )
             if visit.departure_s != visit.start_s + s.dwell_s:
-                errors.append(f"site {s.id}: departure {visit.departure_s} != start + dwell {s.dwell_s}")
+                errors.append(
+                    f"site {s.id}: departure {visit.departure_s} != start + dwell {s.dwell_s}"
+                )
             start_of[i] = visit.start_s
             t, prev = visit.departure_s, s.location
         if brk is not None and not brk_used:
@@ -98,7 +104,9 @@ def check_solution(problem: PatrolProblem, solution: Solution) -> list[str]:
         if route.end_s < back:
             errors.append(f"vehicle {v.id}: ends at {route.end_s}, earlier than possible {back}")
         if max(route.end_s, back) > v.shift_end_s:
-            errors.append(f"vehicle {v.id}: back at {max(route.end_s, back)} after shift end {v.shift_end_s}")
+            errors.append(
+                f"vehicle {v.id}: back at {max(route.end_s, back)} after shift end {v.shift_end_s}"
+            )
     by_key: dict[str, list[int]] = {}
     for i, s in enumerate(problem.sites):
         by_key.setdefault(s.key or s.id, []).append(i)
@@ -112,12 +120,13 @@ def check_solution(problem: PatrolProblem, solution: Solution) -> list[str]:
             if m not in start_of:
                 gap = True
                 continue
+            number, spacing = problem.sites[m].visit_number, problem.sites[m].min_spacing_s
             if gap:
-                errors.append(f"key {key}: visit {problem.sites[m].visit_number} made but an earlier one skipped")
-            if prev_start is not None and start_of[m] < prev_start + problem.sites[m].min_spacing_s:
+                errors.append(f"key {key}: visit {number} made but an earlier one skipped")
+            if prev_start is not None and start_of[m] < prev_start + spacing:
                 errors.append(
-                    f"key {key}: visit {problem.sites[m].visit_number} at {start_of[m]} "
-                    f"closer than {problem.sites[m].min_spacing_s} s to the previous at {prev_start}"
+                    f"key {key}: visit {number} at {start_of[m]} "
+                    f"closer than {spacing} s to the previous at {prev_start}"
                 )
             prev_start = start_of[m]
     prize = sum(problem.sites[i].prize for i in seen)

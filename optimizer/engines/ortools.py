@@ -26,6 +26,7 @@ same for every run; on a slow or loaded machine the time limit may cut the searc
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -62,7 +63,9 @@ class OrToolsEngine:
 
     name = "ortools"
 
-    def __init__(self, solution_limit: int | None = 4000, first_solution: str = "PARALLEL_CHEAPEST_INSERTION") -> None:
+    def __init__(
+        self, solution_limit: int | None = 4000, first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    ) -> None:
         self.solution_limit = solution_limit
         self.first_solution = first_solution
 
@@ -84,10 +87,17 @@ class OrToolsEngine:
             return build_solution(problem, [], engine=self.name, runtime_s=0.0, seed=seed)
         seqs, stats = self._route(problem, time_limit_s)
         return build_solution(
-            problem, seqs, engine=self.name, runtime_s=time.perf_counter() - t0, seed=seed, stats=stats
+            problem,
+            seqs,
+            engine=self.name,
+            runtime_s=time.perf_counter() - t0,
+            seed=seed,
+            stats=stats,
         )
 
-    def _route(self, problem: PatrolProblem, time_limit_s: float) -> tuple[list[list[int]], dict[str, float]]:
+    def _route(
+        self, problem: PatrolProblem, time_limit_s: float
+    ) -> tuple[list[list[int]], dict[str, float]]:
         nd = problem.n_depots
         sites = problem.sites
         n_nodes = nd + len(sites)
@@ -95,7 +105,10 @@ class OrToolsEngine:
         dwell = [0] * nd + [s.dwell_s for s in sites]
         vehicles = problem.vehicles
         manager = pywrapcp.RoutingIndexManager(
-            n_nodes, len(vehicles), [v.start_location for v in vehicles], [v.end_location for v in vehicles]
+            n_nodes,
+            len(vehicles),
+            [v.start_location for v in vehicles],
+            [v.end_location for v in vehicles],
         )
         routing = pywrapcp.RoutingModel(manager)
         cb_of: dict[str, int] = {}
@@ -117,12 +130,14 @@ class OrToolsEngine:
             tdim.CumulVar(routing.Start(k)).SetValue(v.shift_start_s)
             tdim.CumulVar(routing.End(k)).SetRange(v.shift_start_s, v.shift_end_s)
         scale = prize_scale(problem)
-        required_penalty = int(min(4 * 10**15, sum(int(s.prize * scale) + 1 for s in sites) * 10 + 10**9))
+        required_penalty = int(
+            min(4 * 10**15, sum(int(s.prize * scale) + 1 for s in sites) * 10 + 10**9)
+        )
         for i, s in enumerate(sites):
             idx = manager.NodeToIndex(nd + i)
             latest = site_latest(problem, s)
             tdim.CumulVar(idx).SetRange(s.earliest_s, max(s.earliest_s, latest))
-            penalty = required_penalty if s.required else int(round(s.prize * scale))
+            penalty = required_penalty if s.required else round(s.prize * scale)
             routing.AddDisjunction([idx], penalty)
         solver = routing.solver()
         by_key: dict[str, list[int]] = {}
@@ -130,13 +145,15 @@ class OrToolsEngine:
             by_key.setdefault(s.key or s.id, []).append(i)
         for members in by_key.values():
             members.sort(key=lambda i: sites[i].visit_number)
-            for a, b in zip(members, members[1:], strict=False):
+            for a, b in itertools.pairwise(members):
                 ia, ib = manager.NodeToIndex(nd + a), manager.NodeToIndex(nd + b)
                 solver.Add(routing.ActiveVar(ib) <= routing.ActiveVar(ia))
                 spacing = sites[b].min_spacing_s
                 solver.Add(
                     tdim.CumulVar(ib)
-                    >= tdim.CumulVar(ia) + spacing * routing.ActiveVar(ib) - 2 * horizon * (1 - routing.ActiveVar(ib))
+                    >= tdim.CumulVar(ia)
+                    + spacing * routing.ActiveVar(ib)
+                    - 2 * horizon * (1 - routing.ActiveVar(ib))
                 )
         if any(v.break_s > 0 for v in vehicles):
             visit_transit = [0] * routing.Size()
@@ -149,11 +166,17 @@ class OrToolsEngine:
                 lo = max(v.break_earliest_s, v.shift_start_s)
                 hi = v.break_latest_s if v.break_latest_s is not None else v.shift_end_s - v.break_s
                 hi = min(hi, v.shift_end_s - v.break_s)
-                brk = solver.FixedDurationIntervalVar(lo, max(lo, hi), v.break_s, False, f"break {v.id}")
+                brk = solver.FixedDurationIntervalVar(
+                    lo, max(lo, hi), v.break_s, False, f"break {v.id}"
+                )
                 tdim.SetBreakIntervalsOfVehicle([brk], k, visit_transit)
         params = pywrapcp.DefaultRoutingSearchParameters()
-        params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, self.first_solution)
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        params.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, self.first_solution
+        )
+        params.local_search_metaheuristic = (
+            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        )
         params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
         if self.solution_limit is not None:
             params.solution_limit = self.solution_limit
@@ -166,4 +189,7 @@ class OrToolsEngine:
             while not routing.IsEnd(idx):
                 seqs[k].append(manager.IndexToNode(idx) - nd)
                 idx = assignment.Value(routing.NextVar(idx))
-        return seqs, {"objective": float(assignment.ObjectiveValue()), "status": float(routing.status())}
+        return seqs, {
+            "objective": float(assignment.ObjectiveValue()),
+            "status": float(routing.status()),
+        }

@@ -16,6 +16,7 @@ judges all engines by one rule set:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ def _time_once(
     visits: list[Visit] = []
     brk: int | None = None
     b_early, b_late = break_window(vehicle)
+    last_copy: dict[str, int] = {}
     for pos in range(len(seq) + 1):
         if break_at == pos:
             b = max(t, b_early)
@@ -75,6 +77,10 @@ def _time_once(
         site = problem.sites[i]
         arrival = t + int(mat[prev, site.location])
         start = max(arrival, site.earliest_s, lower.get(i, 0))
+        key = site.key or site.id
+        if key in last_copy:  # spacing from the previous copy in this same route
+            start = max(start, last_copy[key] + site.min_spacing_s)
+        last_copy[key] = start
         if start > site_latest(problem, site):
             return None
         departure = start + site.dwell_s
@@ -87,7 +93,10 @@ def _time_once(
 
 
 def time_route(
-    problem: PatrolProblem, vehicle: Vehicle, seq: Sequence[int], lower: dict[int, int] | None = None
+    problem: PatrolProblem,
+    vehicle: Vehicle,
+    seq: Sequence[int],
+    lower: dict[int, int] | None = None,
 ) -> Timed | None:
     """Time the visit sequence ``seq`` of ``vehicle`` as early as possible.
 
@@ -150,7 +159,9 @@ def relabel_copies(problem: PatrolProblem, seqs: list[list[int]], order: dict[in
         for p, i in enumerate(seq):
             where[i] = (r, p)
     for members in _keys(problem).values():
-        if len(members) < 2 or not all(_alike(problem.sites[members[0]], problem.sites[m]) for m in members):
+        if len(members) < 2 or not all(
+            _alike(problem.sites[members[0]], problem.sites[m]) for m in members
+        ):
             continue
         used = sorted((m for m in members if m in where), key=lambda m: order.get(m, 0))
         slots = [where[m] for m in used]
@@ -182,7 +193,7 @@ def schedule_routes(
     removed: list[int] = []
     visited = {i for seq in seqs for i in seq}
     for members in by_key.values():  # visit n + 1 only after visit n
-        for a, b in zip(members, members[1:], strict=False):
+        for a, b in itertools.pairwise(members):
             if b in visited and a not in visited:
                 for seq in seqs:
                     if b in seq:
@@ -233,7 +244,8 @@ def schedule_routes(
                 continue
             prev_start = start[m]
     timed = [
-        time_route(problem, problem.vehicles[k], seq) or Timed((), problem.vehicles[k].shift_start_s, None)
+        time_route(problem, problem.vehicles[k], seq)
+        or Timed((), problem.vehicles[k].shift_start_s, None)
         for k, seq in enumerate(seqs)
     ]
     return timed, removed
@@ -280,7 +292,9 @@ def build_solution(
         raise InfeasibleError(
             "required_site",
             "no route can serve required site(s) "
-            + ", ".join(f"{s.id} (window {s.earliest_s}-{site_latest(problem, s)} s)" for s in missing)
+            + ", ".join(
+                f"{s.id} (window {s.earliest_s}-{site_latest(problem, s)} s)" for s in missing
+            )
             + " within the vehicles' shifts, travel times and the other required visits",
         )
     prize = sum(problem.sites[i].prize for i in visited)
@@ -313,7 +327,10 @@ def diagnose_required(problem: PatrolProblem) -> None:
         if any(time_route(problem, v, [i]) is not None for v in problem.vehicles):
             continue
         reach = min(
-            (v.shift_start_s + int(problem.durations[v.mode][v.start_location, s.location]) for v in problem.vehicles),
+            (
+                v.shift_start_s + int(problem.durations[v.mode][v.start_location, s.location])
+                for v in problem.vehicles
+            ),
             default=None,
         )
         bad.append(
@@ -321,4 +338,6 @@ def diagnose_required(problem: PatrolProblem) -> None:
             f"earliest arrival {reach} s; dwell {s.dwell_s} s; no vehicle can fit it in its shift)"
         )
     if bad:
-        raise InfeasibleError("required_site_window", "required site(s) cannot be served: " + "; ".join(bad))
+        raise InfeasibleError(
+            "required_site_window", "required site(s) cannot be served: " + "; ".join(bad)
+        )

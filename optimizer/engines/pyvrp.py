@@ -1,0 +1,167 @@
+"""PyVRP engine (hybrid iterated local search) for :class:`~optimizer.problem.PatrolProblem`.
+
+Model
+-----
+- PyVRP locations are the problem's matrix rows, so repeat-visit copies share a location;
+- one depot per distinct start/end location, one vehicle type per vehicle (its own depots,
+  its shift as time window, its mode as routing profile with that mode's duration matrix as
+  both distance and duration);
+- sites are clients with service duration (dwell), time window (earliest/latest service
+  start), ``required`` for posts, and for hotspots ``required=False`` with a prize scaled so
+  that any prize outweighs all travel (prize first, then shorter routes).
+
+Repeat-visit spacing is not native to PyVRP. It is handled in three steps:
+
+1. implied windows: copy ``n`` of a key cannot start before the earliest shift start
+   + ``(n - 1) * min_spacing_s`` (a valid bound: it only removes infeasible timings);
+2. after the search, interchangeable copies are renamed in visiting order
+   (:func:`optimizer.engines.schedule.relabel_copies`);
+3. the routes are timed by :func:`optimizer.engines.schedule.schedule_routes`, which delays
+   later copies until the spacing holds (across routes) and drops a copy that then no longer
+   fits; ``stats["repair_dropped"]`` counts them.
+
+Breaks are not native either: each vehicle's shift duration is shortened by ``break_s`` in
+the search, and the scheduler places the break in its window (dropping a visit if it cannot).
+
+Seed and determinism: the ``seed`` seeds PyVRP's random number generator. The search stops at
+``max_iterations`` iterations (default 20,000) or at the time limit, whichever comes first;
+when the iteration limit is hit, the same seed gives the same routes on every machine.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from optimizer.engines.base import Solution
+from optimizer.engines.schedule import (
+    build_solution,
+    diagnose_required,
+    relabel_copies,
+    site_latest,
+)
+from optimizer.errors import InputError
+from optimizer.problem import PatrolProblem
+
+MAX_PRIZE = 10**12
+"""Largest scaled prize of one client (keeps PyVRP's objective inside int64)."""
+
+
+def prize_scale(problem: PatrolProblem) -> float:
+    """Return the factor turning prizes into integers that outweigh all travel time."""
+    positive = [s.prize for s in problem.sites if s.prize > 0]
+    if not positive:
+        return 1.0
+    travel = sum(v.shift_end_s - v.shift_start_s for v in problem.vehicles) + 1
+    return min(travel / min(positive), MAX_PRIZE / max(positive))
+
+
+def to_pyvrp(problem: PatrolProblem) -> pyvrp.ProblemData:
+    """Translate ``problem`` into PyVRP ``ProblemData`` (see the module docstring)."""
+    modes = sorted({v.mode for v in problem.vehicles})
+    n = problem.n_locations
+    locations = [pyvrp.Location(x=0, y=0) for _ in range(n)]
+    depot_locs = sorted(
+        {v.start_location for v in problem.vehicles} | {v.end_location for v in problem.vehicles}
+    )
+    depot_of = {loc: d for d, loc in enumerate(depot_locs)}
+    depots = [pyvrp.Depot(location=loc) for loc in depot_locs]
+    scale = prize_scale(problem)
+    first_start = min(v.shift_start_s for v in problem.vehicles)
+    clients = []
+    for s in problem.sites:
+        latest = site_latest(problem, s)
+        early = s.earliest_s
+        if s.min_spacing_s > 0 and s.visit_number > 1:
+            early = max(early, first_start + (s.visit_number - 1) * s.min_spacing_s)
+        clients.append(
+            pyvrp.Client(
+                location=s.location,
+                service_duration=s.dwell_s,
+                tw_early=min(early, latest),
+                tw_late=latest,
+                prize=round(s.prize * scale),
+                required=s.required,
+                name=s.id,
+            )
+        )
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=1,
+            start_depot=depot_of[v.start_location],
+            end_depot=depot_of[v.end_location],
+            tw_early=v.shift_start_s,
+            tw_late=v.shift_end_s,
+            shift_duration=max(0, v.shift_end_s - v.shift_start_s - max(0, v.break_s)),
+            unit_distance_cost=1,
+            profile=modes.index(v.mode),
+            name=v.id,
+        )
+        for v in problem.vehicles
+    ]
+    matrices = [np.ascontiguousarray(problem.durations[m], dtype=np.int64) for m in modes]
+    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, matrices, matrices)
+
+
+class PyVRPEngine:
+    """Prize-collecting routing with time windows on PyVRP.
+
+    Parameters
+    ----------
+    max_iterations
+        Stop after this many iterations (reproducible routes); ``None``: time limit only.
+    """
+
+    name = "pyvrp"
+
+    def __init__(self, max_iterations: int | None = 20_000) -> None:
+        self.max_iterations = max_iterations
+
+    def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
+        """Solve ``problem`` within ``time_limit_s`` seconds with PyVRP seeded by ``seed``.
+
+        Raises
+        ------
+        InputError
+            A non-positive time limit.
+        InfeasibleError
+            A required site cannot be served.
+        """
+        if not time_limit_s > 0:
+            raise InputError("time_limit_s", time_limit_s, "a positive number of seconds")
+        t0 = time.perf_counter()
+        diagnose_required(problem)
+        if not problem.vehicles or not problem.sites:
+            seqs: list[list[int]] = [[] for _ in problem.vehicles]
+            return build_solution(problem, seqs, engine=self.name, runtime_s=0.0, seed=seed)
+        data = to_pyvrp(problem)
+        stop: StoppingCriterion = MaxRuntime(max(0.01, time_limit_s - (time.perf_counter() - t0)))
+        if self.max_iterations is not None:
+            stop = MultipleCriteria([stop, MaxIterations(self.max_iterations)])
+        result = pyvrp.solve(data, stop, seed=seed % 2**31, collect_stats=False, display=False)
+        best = result.best
+        seqs = [[] for _ in problem.vehicles]
+        order: dict[int, int] = {}
+        for route in best.routes():
+            k = route.vehicle_type()
+            for act in route.schedule():
+                if act.is_client():
+                    seqs[k].append(act.idx)
+                    order[act.idx] = act.start_time
+        relabel_copies(problem, seqs, order)
+        stats = {
+            "iterations": float(result.num_iterations),
+            "pyvrp_feasible": float(best.is_feasible()),
+            "objective": float(result.cost()) if best.is_feasible() else float("nan"),
+        }
+        return build_solution(
+            problem,
+            seqs,
+            engine=self.name,
+            runtime_s=time.perf_counter() - t0,
+            seed=seed,
+            stats=stats,
+        )
