@@ -151,7 +151,9 @@ def save_graph(G: nx.MultiDiGraph, directory: str | Path) -> None:
     edges_enc, edge_json = _encode_frame(edges)
     nodes_enc.to_parquet(folder / NODES_FILE)
     edges_enc.to_parquet(folder / EDGES_FILE)
-    attrs = {k: v for k, v in G.graph.items()}
+    # osmnx's "created_date" changes on every run; the import time lives in metadata.json,
+    # so that re-importing the same inputs writes the same graph files.
+    attrs = {k: v for k, v in G.graph.items() if k != "created_date"}
     attrs["crs"] = str(G.graph.get("crs"))
     (folder / GRAPH_FILE).write_text(
         json.dumps({"graph": attrs, "json_columns": {"nodes": node_json, "edges": edge_json}},
