@@ -1,1 +1,1 @@
-"""Tests of the HTTP service (run on SQLite and, where PATROL_TEST_POSTGRES_URL is set, PostgreSQL)."""
+"""Tests of the HTTP service (on SQLite and, where PATROL_TEST_POSTGRES_URL is set, PostgreSQL)."""

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -55,7 +56,9 @@ def _postgres_database(base_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A fresh, empty database URL on each backend."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "patrol.sqlite"
@@ -67,7 +70,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     yield from _postgres_database(base)
 
 
-def make_api(url: str, **settings: object) -> Api:
+def make_api(url: str, **settings: Any) -> Api:
     """Create an app on ``url`` and a key for every role."""
     app = create_app(Settings(database_url=url, workers=1, key_cache_s=0, **settings))
     tokens = {}

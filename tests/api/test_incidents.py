@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tests.api.conftest import Api, make_api
 
@@ -10,7 +11,7 @@ from tests.api.conftest import Api, make_api
 INSIDE = (24.94, 60.17)
 
 
-def _batch(prefix: str, n: int, *, category: str = "theft", hour: int = 21) -> dict[str, object]:
+def _batch(prefix: str, n: int, *, category: str = "theft", hour: int = 21) -> dict[str, Any]:
     return {
         "district": "demo",
         "incidents": [
@@ -59,7 +60,7 @@ def test_query_by_grid_and_time_range(api: Api) -> None:
     prefix = uuid.uuid4().hex[:8]
     h = api.headers("admin")
     batch = _batch(prefix, 20, category=f"cat-{prefix}")
-    batch["incidents"].append(  # type: ignore[union-attr]
+    batch["incidents"].append(
         {"external_id": f"{prefix}-far", "time": "2026-11-05T03:00:00",
          "category": f"cat-{prefix}", "lon": 10.0, "lat": 10.0})
     r = api.client.post("/incidents", json=batch, headers=h)
@@ -86,7 +87,7 @@ def test_query_by_grid_and_time_range(api: Api) -> None:
 def test_ingest_failures_name_the_field(api: Api) -> None:
     h = api.headers("analyst")
     bad = _batch("bad", 2)
-    bad["incidents"][1]["lat"] = 123  # type: ignore[index]
+    bad["incidents"][1]["lat"] = 123
     r = api.client.post("/incidents", json=bad, headers=h)
     assert r.status_code == 422
     assert r.json()["error"]["field"] == "incidents[1].lat"
@@ -95,7 +96,7 @@ def test_ingest_failures_name_the_field(api: Api) -> None:
     r = api.client.post("/incidents", json={**_batch("x", 1), "district": "atlantis"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "district"
     bad = _batch("t", 1)
-    bad["incidents"][0]["time"] = "yesterday"  # type: ignore[index]
+    bad["incidents"][0]["time"] = "yesterday"
     r = api.client.post("/incidents", json=bad, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "incidents[0].time"
     r = api.client.get("/incidents", params={"district": "demo", "limit": 0}, headers=h)
