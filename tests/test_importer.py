@@ -62,7 +62,8 @@ def test_longgang_auto_grids_are_2_13_91_nested_and_cover_the_streets(longgang_d
     assert outside < 1e-4 * total
     # No overlaps or gaps beyond the default tolerance, no errors.
     _, report = validate_hierarchy(grids)
-    assert report.ok and not report.of_kind("overlap") and not report.of_kind("gap"), report.summary()
+    assert report.ok, report.summary()
+    assert not report.of_kind("overlap") and not report.of_kind("gap"), report.summary()
     # Balance and compactness are reported in the metadata.
     levels = district.metadata["grids_source"]["report"]["levels"]
     assert [s["cells"] for s in levels] == [2, 13, 91]
