@@ -34,7 +34,7 @@ from optimizer.resources import (
 from optimizer.timewindow import TimeWindow
 
 DEMO_NAME = "demo"
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 """Bumped whenever the demo's content changes on purpose."""
 DEMO_SEED = 20240601
 INCIDENT_START = dt.date(2024, 1, 1)
@@ -496,28 +496,44 @@ def used_free(nodes: pd.DataFrame, used: set[int]) -> set[int]:
 
 
 def demo_incidents(
-    G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int = DEMO_SEED
+    G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int = DEMO_SEED, timezone: str = "UTC"
 ) -> gpd.GeoDataFrame:
-    """Generate the demo's synthetic incident history (six months, seeded)."""
+    """Generate a synthetic incident history of six months (seeded), local times in ``timezone``."""
     try:
         from optimizer.synthetic import synthetic_incidents
     except ImportError:
-        return _fallback_incidents(G, grids, seed)
+        return _fallback_incidents(G, grids, seed, timezone)
     return synthetic_incidents(G, grids, start=INCIDENT_START, end=INCIDENT_END, seed=seed)
 
 
 # TODO(hotspots): replaced by optimizer.synthetic.synthetic_incidents once landed.
-def _fallback_incidents(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int) -> gpd.GeoDataFrame:
+def _fallback_incidents(
+    G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int, timezone: str = "UTC"
+) -> gpd.GeoDataFrame:
+    """Incidents in the ``optimizer.incidents`` schema: categories differ in place and time.
+
+    Pickpocketing by day around the busiest junctions, vehicle break-ins at night on
+    residential and service streets, disputes in the evening, and near-repeat clusters (a
+    follow-up within days and ~100 m of an earlier incident).
+    """
+    from optimizer.categories import VOCABULARY
+
     rng = np.random.default_rng(seed)
     nodes = _node_table(G)
     ids = nodes.index.to_numpy()
-    # A few busy places (high degree) and residential streets drive different categories.
     busy = nodes.sort_values("degree", ascending=False).index[:40].to_numpy()
+    residential = {
+        n
+        for u, v, d in G.edges(data=True)
+        if str(d.get("highway", "")) in {"residential", "service", "living_street"}
+        for n in (u, v)
+    }
+    parked = np.array(sorted(residential)) if residential else ids
     days = (INCIDENT_END - INCIDENT_START).days + 1
-    rows = []
+    rows: list[tuple[str, dt.datetime, int]] = []
     specs = (
         ("pickpocketing", busy, (10, 18), 900),
-        ("vehicle break-in", ids, (22, 29), 700),
+        ("vehicle_break_in", parked, (22, 29), 700),
         ("dispute", ids[::3], (18, 24), 500),
     )
     for category, pool, (h0, h1), count in specs:
@@ -525,15 +541,49 @@ def _fallback_incidents(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int) 
             node = int(pool[int(rng.integers(0, len(pool)))])
             day = INCIDENT_START + dt.timedelta(days=int(rng.integers(0, days)))
             minute = int(rng.integers(h0 * 60, h1 * 60))
-            when = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
             rows.append(
-                (category, when, float(G.nodes[node]["lon"]), float(G.nodes[node]["lat"]), node)
+                (category, dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute), node)
             )
-    frame = pd.DataFrame(rows, columns=["category", "time", "lon", "lat", "node"])
-    frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
-    frame["id"] = [f"I{i:05d}" for i in range(len(frame))]
+    # Near repeats: 15 % of incidents are followed within 1-7 days by one ~100 m away.
+    xy = nodes[["x", "y"]].to_numpy()
+    for category, when, node in list(rows):
+        if rng.random() < 0.15:
+            d2 = ((xy - xy[nodes.index.get_loc(node)]) ** 2).sum(axis=1)
+            near = nodes.index[d2 < 100.0**2].to_numpy()
+            follow = int(near[int(rng.integers(0, len(near)))])
+            later = when + dt.timedelta(
+                days=int(rng.integers(1, 8)), minutes=int(rng.integers(-60, 60))
+            )
+            if later.date() <= INCIDENT_END:
+                rows.append((category, later, follow))
+    frame = pd.DataFrame(rows, columns=["category", "local", "node"])
+    frame = frame.sort_values(["local", "node"], kind="stable").reset_index(drop=True)
+    frame.insert(0, "incident_id", [f"SYN-{i:05d}" for i in range(len(frame))])
+    frame["occurred_at"] = pd.to_datetime(frame["local"]).dt.tz_localize(
+        timezone, ambiguous="NaT", nonexistent="shift_forward"
+    )
+    frame = frame.drop(columns="local").dropna(subset=["occurred_at"])
+    frame["date_only"] = False
+    frame["severity"] = [VOCABULARY[c].severity for c in frame["category"]]
+    frame["lon"] = [float(G.nodes[n]["lon"]) for n in frame["node"]]
+    frame["lat"] = [float(G.nodes[n]["lat"]) for n in frame["node"]]
+    leaf = int(grids["level"].max())
+    frame["grid_id"] = [
+        _grid_of(grids, lon, lat, leaf) for lon, lat in zip(frame["lon"], frame["lat"], strict=True)
+    ]
+    cols = [
+        "incident_id",
+        "category",
+        "occurred_at",
+        "date_only",
+        "severity",
+        "lon",
+        "lat",
+        "node",
+        "grid_id",
+    ]
     return gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
+        frame[cols], geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
     )
 
 
@@ -567,7 +617,8 @@ def synthetic_district(
         Not saved; see ``optimizer.storage.save_district``.
     """
     grids = build_grids(G)
-    history = demo_incidents(G, grids, seed=seed) if incidents else None
+    timezone = str((metadata or {}).get("timezone") or "UTC")
+    history = demo_incidents(G, grids, seed=seed, timezone=timezone) if incidents else None
     resources = synthetic_resources(grids, G, seed=seed)
     meta: dict[str, Any] = {
         "synthetic": ["grids", "incidents", "resources"] if incidents else ["grids", "resources"],

@@ -307,7 +307,59 @@ class _FallbackRouter:
         return _FallbackMatrix(sec, met)
 
     def path_coords(self, nodes: Sequence[int]) -> list[tuple[float, float]]:
-        return [(float(self.G.nodes[n]["lon"]), float(self.G.nodes[n]["lat"])) for n in nodes]
+        return path_coords_on_edges(self.G, nodes)
+
+
+def _best_edge(G: nx.MultiDiGraph, u: int, v: int) -> dict[str, Any]:
+    data: dict[str, Any] = min(G[u][v].values(), key=lambda d: float(d.get("length", 0.0)))
+    return data
+
+
+def edge_coords(G: nx.MultiDiGraph, u: int, v: int) -> list[tuple[float, float]]:
+    """Return the WGS-84 ``(lon, lat)`` points of the shortest ``u -> v`` edge, ``u`` first.
+
+    Follows the edge's ``geometry`` (in the graph's CRS) where it has one, else the straight
+    segment between the two nodes.
+    """
+    a, b = G.nodes[u], G.nodes[v]
+    start = (float(a["lon"]), float(a["lat"]))
+    end = (float(b["lon"]), float(b["lat"]))
+    geom = _best_edge(G, u, v).get("geometry")
+    if geom is None or getattr(geom, "is_empty", True):
+        return [start, end]
+    xy = list(geom.coords)
+    # The geometry may run v -> u (reverse edges for walkers share the way's geometry).
+    d_fwd = (xy[0][0] - float(a["x"])) ** 2 + (xy[0][1] - float(a["y"])) ** 2
+    d_rev = (xy[-1][0] - float(a["x"])) ** 2 + (xy[-1][1] - float(a["y"])) ** 2
+    if d_rev < d_fwd:
+        xy.reverse()
+    to_wgs = _to_wgs84(G)
+    lons, lats = to_wgs.transform([p[0] for p in xy], [p[1] for p in xy])
+    inner = [(float(x), float(y)) for x, y in zip(lons, lats, strict=True)][1:-1]
+    return [start, *inner, end]
+
+
+_TRANSFORMERS: dict[str, Any] = {}
+
+
+def _to_wgs84(G: nx.MultiDiGraph) -> Any:
+    from pyproj import CRS, Transformer
+
+    key = CRS.from_user_input(G.graph["crs"]).to_wkt()
+    if key not in _TRANSFORMERS:
+        _TRANSFORMERS[key] = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
+    return _TRANSFORMERS[key]
+
+
+def path_coords_on_edges(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float, float]]:
+    """Return the ``(lon, lat)`` points of a node path, following each edge's geometry."""
+    if not nodes:
+        return []
+    first = G.nodes[nodes[0]]
+    out = [(float(first["lon"]), float(first["lat"]))]
+    for u, v in pairwise(nodes):
+        out.extend(edge_coords(G, u, v)[1:])
+    return out
 
 
 def street_router(G: nx.MultiDiGraph) -> Router:
@@ -399,7 +451,10 @@ def _fallback_hotspots(
     if inc is None or len(inc) == 0:
         return []
     G = district.graph
-    times = pd.to_datetime(inc["time"])
+    times = pd.to_datetime(inc["occurred_at"])
+    tz = district.metadata.get("timezone")
+    if times.dt.tz is not None and tz:
+        times = times.dt.tz_convert(str(tz))
     tod = times.dt.time
     in_window = np.array([window.contains(t) for t in tod])
     sub = inc[in_window]
@@ -434,7 +489,7 @@ def _fallback_hotspots(
             taken |= near
             node = gn[i]
             cats = sub[sub["node"].astype(int).isin([gn[j] for j in np.where(near)[0]])]["category"]
-            label = ", ".join(cats.value_counts().index[:2].astype(str))
+            label = ", ".join(_category_label(str(c)) for c in cats.value_counts().index[:2])
             nd = G.nodes[node]
             out.append(
                 Hotspot(
@@ -453,6 +508,15 @@ def _fallback_hotspots(
                 )
             )
     return out
+
+
+def _category_label(key: str) -> str:
+    try:
+        from optimizer.categories import label_of
+
+        return label_of(key)
+    except (ImportError, KeyError, InputError):
+        return key.replace("_", " ")
 
 
 def _form_groups(

@@ -28,12 +28,29 @@ def plan(demo: District) -> DayPlan:
 
 
 def _edge_lonlat_pairs(district: District) -> set[tuple[tuple[float, float], tuple[float, float]]]:
+    """Consecutive (lon, lat) vertex pairs of every street edge (its geometry, or its two ends)."""
+    from pyproj import Transformer
+
     G = district.graph
+    to_wgs = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
     pairs = set()
-    for u, v in G.edges():
-        a = (round(G.nodes[u]["lon"], 6), round(G.nodes[u]["lat"], 6))
-        b = (round(G.nodes[v]["lon"], 6), round(G.nodes[v]["lat"], 6))
-        pairs.add((a, b))
+    for u, v, data in G.edges(data=True):
+        ends = [(G.nodes[n]["lon"], G.nodes[n]["lat"]) for n in (u, v)]
+        geom = data.get("geometry")
+        if geom is not None:
+            xs, ys = zip(*geom.coords, strict=True)
+            lons, lats = to_wgs.transform(xs, ys)
+            seq = list(zip(lons, lats, strict=True))
+            near_u = (seq[0][0] - ends[0][0]) ** 2 + (seq[0][1] - ends[0][1]) ** 2
+            near_v = (seq[0][0] - ends[1][0]) ** 2 + (seq[0][1] - ends[1][1]) ** 2
+            first, last = (ends[0], ends[1]) if near_u <= near_v else (ends[1], ends[0])
+            chain = [first, *seq[1:-1], last]
+            chains = [chain, chain[::-1]]
+        else:
+            chains = [ends]
+        for chain in chains:
+            r = [(round(x, 6), round(y, 6)) for x, y in chain]
+            pairs.update(itertools.pairwise(r))
     return pairs
 
 
