@@ -503,7 +503,9 @@ def demo_incidents(
         from optimizer.synthetic import synthetic_incidents
     except ImportError:
         return _fallback_incidents(G, grids, seed, timezone)
-    return synthetic_incidents(G, grids, start=INCIDENT_START, end=INCIDENT_END, seed=seed)
+    return synthetic_incidents(
+        G, grids, start=INCIDENT_START, end=INCIDENT_END, seed=seed, tz=timezone
+    )
 
 
 # TODO(hotspots): replaced by optimizer.synthetic.synthetic_incidents once landed.
