@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import Api
@@ -110,3 +111,24 @@ def test_hotspots(api: Api) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "window"
     r = api.client.get("/districts/demo/hotspots", params={"window": "19:00-23:00"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "date"
+
+
+def test_import_district_from_real_osm(shared_osm: Path, tmp_path: Path) -> None:
+    """Import the small Fengxian extract as a job; the new district then serves its grids."""
+    from tests.api.conftest import make_api
+    from tests.api.test_plans import wait_job
+
+    made = make_api(f"sqlite:///{tmp_path}/imp.sqlite", data_dir=tmp_path / "grids")
+    with made.client:
+        body = {"name": "fengxian", "osm_path": str(shared_osm / "shanghai_fengxian.osm")}
+        r = made.client.post("/districts/import", json=body, headers=made.headers("planner"))
+        assert r.status_code == 202, r.text
+        job = wait_job(made, r.json()["id"], timeout=300)
+        assert job["status"] == "done", job
+        assert job["result"]["grids"] > 0 and job["result"]["nodes"] > 0
+        h = made.headers("viewer")
+        assert "fengxian" in made.client.get("/districts", headers=h).json()["items"]
+        grids = made.client.get("/districts/fengxian/grids", headers=h).json()
+        assert len(grids["features"]) == job["result"]["grids"]
+        lon, lat = grids["features"][0]["geometry"]["coordinates"][0][0]
+        assert 121 < lon < 122 and 30 < lat < 31.5  # Shanghai, WGS-84
