@@ -1,4 +1,4 @@
-"""Domain errors: bad input names its field, value and what is accepted; infeasibility names its constraint."""
+"""Domain errors: bad input names field, value and accepted values; infeasibility a constraint."""
 
 from __future__ import annotations
 

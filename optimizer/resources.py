@@ -147,7 +147,9 @@ def _shift_from_json(data: Mapping[str, Any], field_name: str) -> Shift:
     days = tuple(int(d) for d in data.get("weekdays", ALL_WEEKDAYS))
     for d in days:
         if not 0 <= d <= 6:
-            raise InputError(f"{field_name}.weekdays", d, "weekday numbers 0 (Monday) to 6 (Sunday)")
+            raise InputError(
+                f"{field_name}.weekdays", d, "weekday numbers 0 (Monday) to 6 (Sunday)"
+            )
     return Shift(window, days)
 
 
@@ -160,25 +162,49 @@ def resources_to_json(res: Resources) -> dict[str, Any]:
     return {
         "stations": [vars(s).copy() for s in res.stations],
         "officers": [
-            {"id": o.id, "name": o.name, "station_id": o.station_id, "mode": o.mode,
-             "shifts": [_shift_to_json(s) for s in o.shifts]}
+            {
+                "id": o.id,
+                "name": o.name,
+                "station_id": o.station_id,
+                "mode": o.mode,
+                "shifts": [_shift_to_json(s) for s in o.shifts],
+            }
             for o in res.officers
         ],
         "teams": [
-            {"id": t.id, "name": t.name, "kind": t.kind, "home_grid": t.home_grid,
-             "base_station_id": t.base_station_id,
-             "members": [
-                 {"id": v.id, "name": v.name, "role": v.role, "max_hours_week": v.max_hours_week,
-                  "phone": v.phone, "id_number": v.id_number,
-                  "availability": [_shift_to_json(s) for s in v.availability]}
-                 for v in t.members
-             ]}
+            {
+                "id": t.id,
+                "name": t.name,
+                "kind": t.kind,
+                "home_grid": t.home_grid,
+                "base_station_id": t.base_station_id,
+                "members": [
+                    {
+                        "id": v.id,
+                        "name": v.name,
+                        "role": v.role,
+                        "max_hours_week": v.max_hours_week,
+                        "phone": v.phone,
+                        "id_number": v.id_number,
+                        "availability": [_shift_to_json(s) for s in v.availability],
+                    }
+                    for v in t.members
+                ],
+            }
             for t in res.teams
         ],
         "posts": [
-            {"id": p.id, "name": p.name, "lon": p.lon, "lat": p.lat, "grid_id": p.grid_id,
-             "windows": [w.label() for w in p.windows], "weekdays": list(p.weekdays),
-             "dwell_min": p.dwell_min, "purpose": p.purpose}
+            {
+                "id": p.id,
+                "name": p.name,
+                "lon": p.lon,
+                "lat": p.lat,
+                "grid_id": p.grid_id,
+                "windows": [w.label() for w in p.windows],
+                "weekdays": list(p.weekdays),
+                "dwell_min": p.dwell_min,
+                "purpose": p.purpose,
+            }
             for p in res.posts
         ],
     }
@@ -210,8 +236,12 @@ def resources_from_json(data: Mapping[str, Any]) -> Resources:
         Naming the first invalid field, e.g. ``officers[3].mode``.
     """
     stations = tuple(
-        Station(str(_require(s, "id", f"stations[{i}]")), str(s.get("name", s["id"])),
-                _coord(s, "lon", f"stations[{i}]", -180, 180), _coord(s, "lat", f"stations[{i}]", -90, 90))
+        Station(
+            str(_require(s, "id", f"stations[{i}]")),
+            str(s.get("name", s["id"])),
+            _coord(s, "lon", f"stations[{i}]", -180, 180),
+            _coord(s, "lat", f"stations[{i}]", -90, 90),
+        )
         for i, s in enumerate(data.get("stations", []))
     )
     station_ids = {s.id for s in stations}
@@ -224,38 +254,67 @@ def resources_from_json(data: Mapping[str, Any]) -> Resources:
         mode = str(o.get("mode", "foot"))
         if mode not in TRAVEL_MODES:
             raise InputError(f"{where}.mode", mode, f"one of {list(TRAVEL_MODES)}")
-        shifts = tuple(_shift_from_json(s, f"{where}.shifts[{j}]") for j, s in enumerate(o.get("shifts", [])))
-        officers.append(Officer(str(_require(o, "id", where)), str(o.get("name", o["id"])), station_id, shifts, mode))
+        shifts = tuple(
+            _shift_from_json(s, f"{where}.shifts[{j}]") for j, s in enumerate(o.get("shifts", []))
+        )
+        officers.append(
+            Officer(
+                str(_require(o, "id", where)), str(o.get("name", o["id"])), station_id, shifts, mode
+            )
+        )
     teams = []
     for i, t in enumerate(data.get("teams", [])):
         where = f"teams[{i}]"
         team_id = str(_require(t, "id", where))
         members = tuple(
             Volunteer(
-                str(_require(m, "id", f"{where}.members[{j}]")), str(m.get("name", m["id"])), team_id,
+                str(_require(m, "id", f"{where}.members[{j}]")),
+                str(m.get("name", m["id"])),
+                team_id,
                 str(m.get("role", t.get("kind", "volunteer"))),
-                tuple(_shift_from_json(s, f"{where}.members[{j}].availability[{k}]")
-                      for k, s in enumerate(m.get("availability", []))),
-                float(m.get("max_hours_week", 12.0)), m.get("phone"), m.get("id_number"),
+                tuple(
+                    _shift_from_json(s, f"{where}.members[{j}].availability[{k}]")
+                    for k, s in enumerate(m.get("availability", []))
+                ),
+                float(m.get("max_hours_week", 12.0)),
+                m.get("phone"),
+                m.get("id_number"),
             )
             for j, m in enumerate(t.get("members", []))
         )
         base = str(t.get("base_station_id", ""))
         if base not in station_ids:
             raise InputError(f"{where}.base_station_id", base, f"one of {sorted(station_ids)}")
-        teams.append(VolunteerTeam(team_id, str(t.get("name", team_id)), str(t.get("kind", "volunteer")),
-                                   str(_require(t, "home_grid", where)), base, members))
+        teams.append(
+            VolunteerTeam(
+                team_id,
+                str(t.get("name", team_id)),
+                str(t.get("kind", "volunteer")),
+                str(_require(t, "home_grid", where)),
+                base,
+                members,
+            )
+        )
     posts = []
     for i, p in enumerate(data.get("posts", [])):
         where = f"posts[{i}]"
-        windows = tuple(TimeWindow.parse(w, field=f"{where}.windows[{j}]") for j, w in enumerate(_require(p, "windows", where)))
-        posts.append(FixedPost(
-            str(_require(p, "id", where)), str(p.get("name", p["id"])),
-            _coord(p, "lon", where, -180, 180), _coord(p, "lat", where, -90, 90),
-            str(_require(p, "grid_id", where)), windows,
-            tuple(int(d) for d in p.get("weekdays", (0, 1, 2, 3, 4))),
-            int(p.get("dwell_min", 30)), str(p.get("purpose", "fixed post")),
-        ))
+        windows = tuple(
+            TimeWindow.parse(w, field=f"{where}.windows[{j}]")
+            for j, w in enumerate(_require(p, "windows", where))
+        )
+        posts.append(
+            FixedPost(
+                str(_require(p, "id", where)),
+                str(p.get("name", p["id"])),
+                _coord(p, "lon", where, -180, 180),
+                _coord(p, "lat", where, -90, 90),
+                str(_require(p, "grid_id", where)),
+                windows,
+                tuple(int(d) for d in p.get("weekdays", (0, 1, 2, 3, 4))),
+                int(p.get("dwell_min", 30)),
+                str(p.get("purpose", "fixed post")),
+            )
+        )
     return Resources(stations, tuple(officers), tuple(teams), tuple(posts))
 
 
@@ -266,4 +325,6 @@ def load_resources(path: str | Path) -> Resources:
 
 def save_resources(res: Resources, path: str | Path) -> None:
     """Write resources as JSON (UTF-8, readable)."""
-    Path(path).write_text(json.dumps(resources_to_json(res), ensure_ascii=False, indent=1), encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(resources_to_json(res), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
