@@ -493,7 +493,7 @@ def grid_graph(
                           shapely.length(shapely.intersection(geoms[hit], area)).tolist(),
                           strict=True))
     attr = f"travel_time_{mode}"
-    core = _mode_core(G, mode)
+    core = mode_core(G, mode)
     all_edges = list(H.edges(keys=True, data=True))
     usable = [(u, v, k) for u, v, k, d in all_edges
               if _usable(d, attr) and u in core.nodes and v in core.nodes]
@@ -568,7 +568,7 @@ _CORES: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[str, Any]] = (
     weakref.WeakKeyDictionary())
 
 
-def _mode_core(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
+def mode_core(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
     """The largest strongly connected part of the district's network open to ``mode`` (cached)."""
     per_graph = _CORES.setdefault(G, {})
     cached = per_graph.get(mode)

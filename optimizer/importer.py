@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 from optimizer.coords import coord_system, to_wgs84
 from optimizer.district import District, default_data_dir
 from optimizer.errors import InputError, PatrolError
-from optimizer.grids import HierarchyReport, grid_graph, validate_hierarchy
+from optimizer.grids import HierarchyReport, grid_graph, mode_core, validate_hierarchy
 from optimizer.partition import PartitionReport, auto_grids
 from optimizer.resources import TRAVEL_MODES, Resources, load_resources
 
@@ -143,90 +142,16 @@ def read_boundary(path: str | Path, crs_name: str = "wgs84") -> BaseGeometry:
 
 def _read_streets(path: Path) -> nx.MultiDiGraph:
     """Street graph from an OSM file, unprojected (WGS-84 ``x``/``y``)."""
-    try:
-        from optimizer import streets  # type: ignore[attr-defined]
-    except ImportError:
-        return _fallback_read(path)
-    return streets.graph_from_osm_file(path)  # type: ignore[no-any-return]
+    from optimizer import streets
+
+    return streets.graph_from_osm_file(path)
 
 
 def _prepare(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """Project and add ``travel_time_<mode>`` edges and ``lon``/``lat`` nodes."""
-    try:
-        from optimizer import streets  # type: ignore[attr-defined]
-    except ImportError:
-        return _fallback_prepare(G)
-    return streets.prepare_graph(G)  # type: ignore[no-any-return]
+    from optimizer import streets
 
-
-# TODO(streets): the two fallbacks go once optimizer.streets has landed everywhere.
-_FALLBACK_SPEED = {"foot": 5.0 / 3.6, "bicycle": 15.0 / 3.6, "car": 30.0 / 3.6}
-_NO_CAR = {"footway", "path", "pedestrian", "steps", "cycleway", "track", "bridleway",
-           "corridor", "elevator", "platform"}
-_NO_BIKE = {"steps", "corridor", "elevator"}
-
-
-def _fallback_read(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    name = path.name.lower()
-    if name.endswith(".pbf"):
-        import pyrosm
-
-        osm = pyrosm.OSM(str(path))
-        nodes, edges = osm.get_network(network_type="all", nodes=True)
-        nodes = nodes.set_index("id")
-        nodes.index.name = "osmid"
-        nodes["x"], nodes["y"] = nodes["lon"], nodes["lat"]
-        edges = edges.rename(columns={"id": "osmid"}).set_index(["u", "v"])
-        edges["key"] = 0
-        edges = edges.set_index("key", append=True)
-        return ox.graph_from_gdfs(nodes, edges)
-    G = ox.graph_from_xml(path, retain_all=True, simplify=False)
-    # graph_from_xml keeps every way; streets are the ways with a highway tag.
-    G.remove_edges_from([(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
-                         if not d.get("highway") or d.get("area") == "yes"])
-    G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
-    return ox.simplify_graph(G)
-
-
-def _first(value: Any) -> str:
-    if isinstance(value, list):
-        return str(value[0]) if value else ""
-    return "" if value is None else str(value)
-
-
-def _fallback_prepare(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    for _, d in G.nodes(data=True):
-        d["lon"], d["lat"] = float(d["x"]), float(d["y"])
-    P = ox.project_graph(G)
-    for _, _, d in P.edges(data=True):
-        hw = _first(d.get("highway"))
-        length = float(d.get("length", 0.0))
-        rev = d.get("reversed", False)
-        reversed_ = bool(rev) if not isinstance(rev, list) else False
-        oneway = bool(d.get("oneway", False))
-        allowed = {"foot": hw != "motorway", "bicycle": hw not in _NO_BIKE | {"motorway"},
-                   "car": hw not in _NO_CAR}
-        for mode, ok in allowed.items():
-            if mode == "car" and oneway and reversed_:
-                ok = False
-            d[f"travel_time_{mode}"] = length / _FALLBACK_SPEED[mode] if ok else math.inf
-    # One-way streets bind cars, not walkers: walkers get the way back.
-    back = []
-    for u, v, d in P.edges(data=True):
-        if d.get("oneway") and not P.has_edge(v, u) and math.isfinite(d["travel_time_foot"]):
-            rd = dict(d)
-            if "geometry" in rd:
-                rd["geometry"] = rd["geometry"].reverse()
-            rd["travel_time_car"] = math.inf
-            rd["travel_time_bicycle"] = math.inf
-            rd["reversed"] = not bool(d.get("reversed", False))
-            back.append((v, u, rd))
-    P.add_edges_from(back)
-    return P
+    return streets.prepare_graph(G)
 
 
 def read_osm_graph(path: str | Path) -> nx.MultiDiGraph:
@@ -490,7 +415,14 @@ def import_district(
         say("generating synthetic resources")
         from optimizer.demo import synthetic_resources
 
-        res = synthetic_resources(grid_frame, G, seed=seed)
+        # Stations and posts go on streets every mode can reach and leave (the strongly
+        # connected core of each mode), so a generated post is never out of reach.
+        shared = set(G.nodes)
+        for mode in TRAVEL_MODES:
+            core_nodes = set(mode_core(G, mode).nodes)
+            if core_nodes:
+                shared &= core_nodes
+        res = synthetic_resources(grid_frame, G.subgraph(shared) if shared else G, seed=seed)
         metadata["resources_synthetic"] = True
     metadata["options"] = {"boundary": None if boundary is None else str(boundary)
                            if not isinstance(boundary, BaseGeometry) else "geometry",
