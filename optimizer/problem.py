@@ -82,6 +82,8 @@ class PatrolProblem:
     horizon_s: int
     distances: npt.NDArray[np.float64] | None = None
     name: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """Free-form extras, e.g. a benchmark's coordinates and integer scale."""
 
     def __post_init__(self) -> None:
         n = self.n_locations
@@ -90,14 +92,22 @@ class PatrolProblem:
                 raise InputError(f"durations[{mode}]", matrix.shape, f"a ({n}, {n}) matrix")
         for v in self.vehicles:
             if v.mode not in self.durations:
-                raise InputError(f"vehicles.{v.id}.mode", v.mode, f"one of {sorted(self.durations)}")
+                raise InputError(
+                    f"vehicles.{v.id}.mode", v.mode, f"one of {sorted(self.durations)}"
+                )
             if v.shift_end_s <= v.shift_start_s:
-                raise InputError(f"vehicles.{v.id}.shift_end_s", v.shift_end_s, "a time after shift_start_s")
+                raise InputError(
+                    f"vehicles.{v.id}.shift_end_s", v.shift_end_s, "a time after shift_start_s"
+                )
         for s in self.sites:
             if not self.n_depots <= s.location < n:
-                raise InputError(f"sites.{s.id}.location", s.location, f"an index in [{self.n_depots}, {n})")
+                raise InputError(
+                    f"sites.{s.id}.location", s.location, f"an index in [{self.n_depots}, {n})"
+                )
             if s.latest_s is not None and s.latest_s < s.earliest_s:
-                raise InputError(f"sites.{s.id}.latest_s", s.latest_s, "a time not before earliest_s")
+                raise InputError(
+                    f"sites.{s.id}.latest_s", s.latest_s, "a time not before earliest_s"
+                )
 
     @property
     def n_locations(self) -> int:

@@ -59,8 +59,15 @@ def prize_scale(problem: PatrolProblem) -> float:
     return min(travel / min(positive), MAX_PRIZE / max(positive))
 
 
-def to_pyvrp(problem: PatrolProblem) -> pyvrp.ProblemData:
-    """Translate ``problem`` into PyVRP ``ProblemData`` (see the module docstring)."""
+def to_pyvrp(problem: PatrolProblem) -> tuple[pyvrp.ProblemData, list[list[int]]]:
+    """Translate ``problem`` into PyVRP ``ProblemData`` (see the module docstring).
+
+    Returns
+    -------
+    data, vehicles_of_type
+        The data and, per PyVRP vehicle type, the problem's vehicle indices it stands for
+        (identical vehicles share one type).
+    """
     modes = sorted({v.mode for v in problem.vehicles})
     n = problem.n_locations
     locations = [pyvrp.Location(x=0, y=0) for _ in range(n)]
@@ -88,22 +95,57 @@ def to_pyvrp(problem: PatrolProblem) -> pyvrp.ProblemData:
                 name=s.id,
             )
         )
-    vehicle_types = [
-        pyvrp.VehicleType(
-            num_available=1,
-            start_depot=depot_of[v.start_location],
-            end_depot=depot_of[v.end_location],
-            tw_early=v.shift_start_s,
-            tw_late=v.shift_end_s,
-            shift_duration=max(0, v.shift_end_s - v.shift_start_s - max(0, v.break_s)),
-            unit_distance_cost=1,
-            profile=modes.index(v.mode),
-            name=v.id,
+    untimed = _untimed(problem)
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for k, v in enumerate(problem.vehicles):
+        sig = (v.start_location, v.end_location, v.shift_start_s, v.shift_end_s, v.break_s, v.mode)
+        groups.setdefault(sig, []).append(k)
+    vehicle_types = []
+    for members in groups.values():
+        v = problem.vehicles[members[0]]
+        length = max(0, v.shift_end_s - v.shift_start_s - max(0, v.break_s))
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=len(members),
+                start_depot=depot_of[v.start_location],
+                end_depot=depot_of[v.end_location],
+                tw_early=v.shift_start_s,
+                tw_late=v.shift_end_s,
+                shift_duration=length,
+                max_distance=length if untimed else np.iinfo(np.int64).max,
+                unit_distance_cost=1,
+                profile=modes.index(v.mode),
+                name=",".join(problem.vehicles[k].id for k in members),
+            )
         )
-        for v in problem.vehicles
-    ]
     matrices = [np.ascontiguousarray(problem.durations[m], dtype=np.int64) for m in modes]
-    return pyvrp.ProblemData(locations, clients, depots, vehicle_types, matrices, matrices)
+    durations = [np.zeros_like(m) for m in matrices] if untimed else matrices
+    data = pyvrp.ProblemData(
+        locations,
+        clients,
+        depots,
+        vehicle_types,
+        matrices,  # type: ignore[arg-type]
+        durations,  # type: ignore[arg-type]
+    )
+    return data, list(groups.values())
+
+
+def _untimed(problem: PatrolProblem) -> bool:
+    """True when only route length matters: no dwell, windows, spacing or breaks.
+
+    Then the route length limit is modelled as PyVRP's ``max_distance`` on the travel-time
+    matrix with zero durations, which PyVRP searches faster than a duration constraint.
+    """
+    start = min(v.shift_start_s for v in problem.vehicles)
+    end = max(v.shift_end_s for v in problem.vehicles)
+    return all(v.break_s <= 0 for v in problem.vehicles) and all(
+        s.dwell_s == 0
+        and s.min_spacing_s == 0
+        and s.earliest_s <= start
+        and site_latest(problem, s) >= end
+        for s in problem.sites
+    )
 
 
 class PyVRPEngine:
@@ -137,7 +179,7 @@ class PyVRPEngine:
         if not problem.vehicles or not problem.sites:
             seqs: list[list[int]] = [[] for _ in problem.vehicles]
             return build_solution(problem, seqs, engine=self.name, runtime_s=0.0, seed=seed)
-        data = to_pyvrp(problem)
+        data, vehicles_of_type = to_pyvrp(problem)
         stop: StoppingCriterion = MaxRuntime(max(0.01, time_limit_s - (time.perf_counter() - t0)))
         if self.max_iterations is not None:
             stop = MultipleCriteria([stop, MaxIterations(self.max_iterations)])
@@ -145,8 +187,9 @@ class PyVRPEngine:
         best = result.best
         seqs = [[] for _ in problem.vehicles]
         order: dict[int, int] = {}
+        free = [list(members) for members in vehicles_of_type]
         for route in best.routes():
-            k = route.vehicle_type()
+            k = free[route.vehicle_type()].pop(0)
             for act in route.schedule():
                 if act.is_client():
                     seqs[k].append(act.idx)
