@@ -15,8 +15,13 @@ from any street) is listed in :attr:`IntakeResult.problems` with its line, field
 
 from __future__ import annotations
 
+import json
+import re
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -26,6 +31,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString
 
+from optimizer.categories import VOCABULARY, Category, resolve_category
 from optimizer.errors import InputError
 
 INCIDENT_COLUMNS: tuple[str, ...] = (
@@ -129,9 +135,7 @@ def street_segments(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     return segs
 
 
-def grid_of_points(
-    grids: gpd.GeoDataFrame | None, lon: np.ndarray, lat: np.ndarray
-) -> np.ndarray:
+def grid_of_points(grids: gpd.GeoDataFrame | None, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Return the finest-level grid id containing each point (None outside every grid)."""
     out = np.full(len(lon), None, dtype=object)
     if grids is None or len(grids) == 0 or len(lon) == 0:
@@ -282,3 +286,429 @@ def empty_incidents() -> gpd.GeoDataFrame:
         }
     )
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy([], []), crs="EPSG:4326")
+
+
+# ---------------------------------------------------------------------------------------------
+# intake
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "incident_id": (
+        "incident_id",
+        "id",
+        "incident_num",
+        "incidnt_num",
+        "case_id",
+        "case_no",
+        "external_id",
+        "案件编号",
+        "警情编号",
+        "编号",
+    ),
+    "category": (
+        "category",
+        "type",
+        "offense",
+        "crime_type",
+        "类别",
+        "警情类别",
+        "案件类别",
+        "类型",
+    ),
+    "occurred_at": (
+        "occurred_at",
+        "datetime",
+        "timestamp",
+        "time",
+        "date",
+        "发生时间",
+        "报警时间",
+        "时间",
+        "日期",
+    ),
+    "lon": ("lon", "lng", "long", "longitude", "x", "经度"),
+    "lat": ("lat", "latitude", "y", "纬度"),
+    "severity": ("severity", "weight", "严重程度"),
+}
+REQUIRED_FIELDS: tuple[str, ...] = ("occurred_at", "lon", "lat")
+
+_DATE_ONLY_RE = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s*$")
+_ZH_DATE = str.maketrans(
+    {"年": "-", "月": "-", "日": " ", "时": ":", "点": ":", "分": " ", "秒": " "}
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a source row.
+
+    ``line`` is the line of a CSV file (the header is line 1) or the 1-based feature number of
+    a GeoJSON file (0 for problems of the whole file); ``kept`` says whether the row was still
+    taken in (e.g. an unknown category counted as ``other``).
+    """
+
+    line: int
+    field: str
+    value: Any
+    reason: str
+    kept: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """Incidents read from a source and the problems found.
+
+    Attributes
+    ----------
+    incidents
+        Good rows in the incident schema (snapped when a graph was given).
+    problems
+        One entry per problem; rows with a problem that is not ``kept`` are not in
+        ``incidents``.
+    too_far
+        Rows farther than ``max_snap_m`` from every street (also listed in ``problems``).
+    """
+
+    incidents: gpd.GeoDataFrame
+    problems: list[Problem] = field(default_factory=list)
+    too_far: gpd.GeoDataFrame | None = None
+
+    def problems_frame(self) -> pd.DataFrame:
+        """Return the problems as a table (``line, field, value, reason, kept``)."""
+        return pd.DataFrame(
+            [(p.line, p.field, p.value, p.reason, p.kept) for p in self.problems],
+            columns=["line", "field", "value", "reason", "kept"],
+        )
+
+
+def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the raw table (all strings) and the source line of each row."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        return frame, np.arange(len(frame)) + 2
+    path = Path(source)
+    if not path.is_file():
+        raise InputError("source", str(path), "an existing CSV or GeoJSON file")
+    suffix = path.suffix.lower()
+    if suffix in {".geojson", ".json"}:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        feats = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(feats, list):
+            raise InputError("source", str(path), "a GeoJSON FeatureCollection")
+        rows: list[dict[str, Any]] = []
+        for f in feats:
+            props = dict((f or {}).get("properties") or {})
+            geom = (f or {}).get("geometry") or {}
+            coords = geom.get("coordinates") if geom.get("type") == "Point" else None
+            if coords is not None and len(coords) >= 2:
+                props.setdefault("lon", coords[0])
+                props.setdefault("lat", coords[1])
+            rows.append(props)
+        return pd.DataFrame(rows), np.arange(len(rows)) + 1
+    if suffix not in {".csv", ".txt", ".tsv"}:
+        raise InputError("source", str(path), "a .csv, .tsv, .geojson or .json file")
+    sep = "\t" if suffix == ".tsv" else ","
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+    return frame, np.arange(len(frame)) + 2
+
+
+def _resolve_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """Return schema field -> source column."""
+    out: dict[str, str] = {}
+    lower = {str(c).strip().casefold(): c for c in frame.columns}
+    for name, col in (columns or {}).items():
+        if name not in {*_ALIASES, "time"}:
+            raise InputError(f"columns.{name}", col, f"a field among {sorted({*_ALIASES, 'time'})}")
+        if col not in frame.columns:
+            raise InputError(f"columns.{name}", col, f"a column of the file {list(frame.columns)}")
+        out[name] = col
+    for name, aliases in _ALIASES.items():
+        if name in out:
+            continue
+        for a in aliases:
+            if a.casefold() in lower and lower[a.casefold()] not in out.values():
+                out[name] = lower[a.casefold()]
+                break
+    missing = [f for f in REQUIRED_FIELDS if f not in out]
+    if missing:
+        raise InputError(
+            "columns",
+            list(frame.columns),
+            f"columns for {missing} (pass columns={{field: column}}; known names: "
+            + "; ".join(f"{f}: {', '.join(_ALIASES[f][:4])}" for f in missing)
+            + ")",
+        )
+    return out
+
+
+def _parse_when(text: str, tz: str) -> tuple[pd.Timestamp | None, bool]:
+    """Parse one timestamp; return (tz-aware timestamp or None, date only)."""
+    s = str(text).strip()
+    if not s or s.casefold() in {"nan", "nat", "none", "null"}:
+        return None, False
+    s = s.translate(_ZH_DATE).strip()
+    s = re.sub(r"\s+", " ", s).strip().rstrip(":")
+    date_only = bool(_DATE_ONLY_RE.match(s))
+    try:
+        ts = pd.Timestamp(s)
+    except (ValueError, TypeError, OverflowError):
+        return None, False
+    if ts is pd.NaT or pd.isna(ts):
+        return None, False
+    if ts.tzinfo is None:
+        try:
+            ts = ts.tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
+        except (ValueError, TypeError):
+            return None, False
+    else:
+        ts = ts.tz_convert(tz)
+    return ts, date_only
+
+
+def read_incidents(
+    source: str | Path | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    crs: str = "wgs84",
+    tz: str = "UTC",
+    category_map: Mapping[str, str] | None = None,
+    vocabulary: Mapping[str, Category] = VOCABULARY,
+    severity: Mapping[str, float] | None = None,
+    graph: nx.MultiDiGraph | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    area: Any = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    unknown_category: str = "other",
+) -> IntakeResult:
+    """Read incidents from a CSV or GeoJSON file (or a table), validate and snap them.
+
+    Parameters
+    ----------
+    source
+        Path of a ``.csv``/``.tsv`` (header row) or ``.geojson`` (Point features) file, or a
+        DataFrame of raw values.
+    columns
+        Schema field -> source column, e.g. ``{"incident_id": "incident_num", "occurred_at":
+        "date"}``; fields not given are looked up under common English and Chinese names. An
+        extra field ``time`` names a separate time-of-day column joined to ``occurred_at``.
+    crs
+        Coordinate system of the source: ``"wgs84"``, ``"gcj02"`` or ``"bd09"``; converted to
+        WGS-84.
+    tz
+        IANA time zone of timestamps without an offset (those with one are converted to it).
+    category_map
+        Extra source label -> category key pairs (tried before the vocabulary's labels).
+    vocabulary
+        Category vocabulary (keys, Chinese and English labels, default severity).
+    severity
+        Category key -> severity, overriding the vocabulary's (a ``severity`` column overrides
+        both, row by row).
+    graph
+        Projected street graph: incidents are snapped to its edges (``u, v, key, snap_m``);
+        those farther than ``max_snap_m`` are reported, not kept.
+    grids
+        District grids (EPSG:4326): incidents outside every grid are reported, not kept; the
+        finest grid becomes ``grid_id``.
+    area
+        A shapely polygon (WGS-84) of the district, an alternative to ``grids`` for the
+        outside check.
+    max_snap_m
+        Largest distance from a street for an incident to be snapped.
+    unknown_category
+        Key given to rows whose category is not recognised (reported, kept); ``""`` rejects
+        such rows.
+
+    Returns
+    -------
+    IntakeResult
+        Good rows in the incident schema and the problems of the others.
+    """
+    from optimizer.coords import convert, coord_system
+
+    system = coord_system(crs, "crs")
+    try:
+        tz_check = pd.Timestamp("2000-01-01").tz_localize(tz)
+    except Exception as exc:  # pytz/zoneinfo raise different types
+        raise InputError("tz", tz, "an IANA time zone name, e.g. 'Asia/Shanghai'") from exc
+    del tz_check
+    if unknown_category and unknown_category not in vocabulary:
+        raise InputError("unknown_category", unknown_category, f"one of {sorted(vocabulary)}")
+    for key, level in (severity or {}).items():
+        if key not in vocabulary:
+            raise InputError(f"severity.{key}", key, f"a category key, one of {sorted(vocabulary)}")
+        if not (isinstance(level, int | float) and level > 0):
+            raise InputError(f"severity.{key}", level, "a number > 0")
+    raw, lines = _read_table(source)
+    cols = _resolve_columns(raw, columns)
+    n = len(raw)
+    problems: list[Problem] = []
+    bad = np.zeros(n, dtype=bool)
+
+    def col(name: str) -> np.ndarray:
+        return raw[cols[name]].astype(str).to_numpy() if name in cols else np.full(n, "")
+
+    # --- time
+    when_txt = col("occurred_at")
+    if "time" in cols:
+        when_txt = np.array(
+            [f"{d} {t}".strip() for d, t in zip(when_txt, col("time"), strict=True)]
+        )
+    cache: dict[str, tuple[pd.Timestamp | None, bool]] = {}
+    stamps: list[pd.Timestamp | None] = []
+    date_only = np.zeros(n, dtype=bool)
+    for i, text in enumerate(when_txt):
+        if text not in cache:
+            cache[text] = _parse_when(text, tz)
+        ts, only = cache[text]
+        stamps.append(ts)
+        date_only[i] = only
+        if ts is None:
+            bad[i] = True
+            problems.append(
+                Problem(
+                    int(lines[i]),
+                    "occurred_at",
+                    text,
+                    "missing or unparseable date/time; expected e.g. '2024-03-05 14:30', "
+                    "'2024-03-05T14:30+08:00', '2024年3月5日 14时30分' or a date",
+                )
+            )
+    # --- coordinates
+    lon = pd.to_numeric(pd.Series(col("lon")), errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(pd.Series(col("lat")), errors="coerce").to_numpy(dtype=float)
+    raw_lon, raw_lat = col("lon"), col("lat")
+    for i in range(n):
+        for name, val, txt, lim in (
+            ("lon", lon[i], raw_lon[i], 180.0),
+            ("lat", lat[i], raw_lat[i], 90.0),
+        ):
+            if not np.isfinite(val):
+                bad[i] = True
+                problems.append(Problem(int(lines[i]), name, txt, "missing or not a number"))
+            elif abs(val) > lim:
+                bad[i] = True
+                problems.append(
+                    Problem(int(lines[i]), name, txt, f"outside [-{lim:g}, {lim:g}] degrees")
+                )
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if system != "wgs84" and ok.any():
+        cl, ca = convert(lon[ok], lat[ok], system, "wgs84")
+        lon[ok], lat[ok] = cl, ca
+    # --- category and severity
+    voc = dict(vocabulary)
+    if severity:
+        from optimizer.categories import with_severity
+
+        voc = with_severity(severity, voc)
+    labels = col("category") if "category" in cols else np.full(n, "")
+    cats = np.empty(n, dtype=object)
+    for i, lab in enumerate(labels):
+        found = resolve_category(lab, vocabulary=voc, mapping=category_map)
+        if found is None:
+            if unknown_category:
+                found = unknown_category
+                problems.append(
+                    Problem(
+                        int(lines[i]),
+                        "category",
+                        lab,
+                        f"unknown category, counted as {unknown_category!r}",
+                        kept=True,
+                    )
+                )
+            else:
+                bad[i] = True
+                problems.append(Problem(int(lines[i]), "category", lab, "unknown category"))
+        cats[i] = found
+    sev = np.array([voc[c].severity if c in voc else 1.0 for c in cats], dtype=float)
+    if "severity" in cols:
+        given = pd.to_numeric(pd.Series(col("severity")), errors="coerce").to_numpy(dtype=float)
+        for i, (g, txt) in enumerate(zip(given, col("severity"), strict=True)):
+            if np.isfinite(g) and g > 0:
+                sev[i] = g
+            elif str(txt).strip():
+                problems.append(
+                    Problem(
+                        int(lines[i]),
+                        "severity",
+                        txt,
+                        "not a number > 0; the category's severity is used",
+                        kept=True,
+                    )
+                )
+    # --- ids and duplicates
+    if "incident_id" in cols:
+        ids = np.array([str(v).strip() for v in col("incident_id")], dtype=object)
+    else:
+        ids = np.array([f"L{ln}" for ln in lines], dtype=object)
+    first_line: dict[str, int] = {}
+    for i in range(n):
+        if not ids[i]:
+            ids[i] = f"L{lines[i]}"
+        if bad[i]:
+            continue
+        if ids[i] in first_line:
+            bad[i] = True
+            problems.append(
+                Problem(
+                    int(lines[i]),
+                    "incident_id",
+                    ids[i],
+                    f"duplicate of line {first_line[ids[i]]}; the first is kept",
+                )
+            )
+        else:
+            first_line[ids[i]] = int(lines[i])
+    # --- inside the district
+    region = area
+    if region is None and grids is not None and len(grids):
+        region = shapely.union_all(np.asarray(grids.geometry.array, dtype=object))
+    if region is not None:
+        inside = shapely.covers(region, shapely.points(np.nan_to_num(lon), np.nan_to_num(lat)))
+        for j in np.flatnonzero(~inside & ~bad):
+            bad[j] = True
+            problems.append(
+                Problem(
+                    int(lines[j]), "lon/lat", (float(lon[j]), float(lat[j])), "outside the district"
+                )
+            )
+    keep = ~bad
+    frame = pd.DataFrame(
+        {
+            "incident_id": ids[keep].astype(str),
+            "category": cats[keep].astype(str),
+            "occurred_at": pd.DatetimeIndex(
+                [s for s, k in zip(stamps, keep, strict=True) if k], dtype=f"datetime64[ns, {tz}]"
+            ),
+            "date_only": date_only[keep],
+            "severity": sev[keep],
+            "lon": lon[keep],
+            "lat": lat[keep],
+            "source_category": labels[keep].astype(str),
+            "line": lines[keep].astype(np.int64),
+        }
+    )
+    out = gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
+    )
+    too_far = None
+    if graph is not None and len(out):
+        out, too_far = snap_incidents(out, graph, grids=grids, max_snap_m=max_snap_m)
+        for _, row in too_far.iterrows():
+            d = row["snap_m"]
+            shown = (
+                "no street within 10 km"
+                if not np.isfinite(d)
+                else f"{d:.0f} m from the nearest street"
+            )
+            problems.append(
+                Problem(
+                    int(row["line"]),
+                    "lon/lat",
+                    (float(row["lon"]), float(row["lat"])),
+                    f"{shown} (limit {max_snap_m:g} m); not snapped",
+                )
+            )
+    elif grids is not None and len(out):
+        out["grid_id"] = grid_of_points(grids, out["lon"].to_numpy(), out["lat"].to_numpy())
+    problems.sort(key=lambda p: (p.line, p.field))
+    return IntakeResult(out, problems, too_far)
