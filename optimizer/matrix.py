@@ -13,6 +13,7 @@ edge travelled from and to the points, in the directions the mode may use.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -105,6 +106,39 @@ class _ModeGraph:
     in_main: npt.NDArray[np.bool_]  # node in the largest strongly connected component
 
 
+def _tree_lengths(pred: npt.NDArray[np.int32], keys: npt.NDArray[np.int64],
+                  lengths: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Sum of edge lengths from the root of each shortest-path tree (row) to every node.
+
+    ``keys`` are the sorted ``i * n + j`` of the graph's edges and ``lengths`` their lengths;
+    pointer jumping doubles the reach of each node's ancestor pointer per round.
+    """
+    rows, n = pred.shape
+    valid = pred >= 0
+    parent = np.where(valid, pred, np.arange(n)[None, :]).astype(np.int64)
+    w = np.zeros((rows, n))
+    if valid.any():
+        child = np.broadcast_to(np.arange(n, dtype=np.int64)[None, :], (rows, n))
+        w[valid] = lengths[np.searchsorted(keys, parent[valid] * n + child[valid])]
+    # Roots and unreached nodes point to themselves with weight 0; double until stable.
+    # Work on flat indices: one 1-D take per round instead of 2-D fancy indexing.
+    flat = (parent + (np.arange(rows, dtype=np.int64) * n)[:, None]).ravel()
+    wf = w.ravel()
+    for _ in range(64):
+        nxt = flat[flat]
+        wf = wf + wf[flat]
+        if np.array_equal(nxt, flat):
+            break
+        flat = nxt
+    return wf.reshape(rows, n)
+
+
+def _csr_keys(m: sparse.csr_matrix) -> npt.NDArray[np.int64]:
+    n = m.shape[1]
+    return (np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n
+            + m.indices.astype(np.int64))
+
+
 class StreetRouter:
     """Travel-time matrices, snapping and paths on one prepared street graph.
 
@@ -174,8 +208,7 @@ class StreetRouter:
                    for a, b, e in zip(self._eu[best], self._ev[best], best, strict=True)}
         csr.sort_indices()
         length.sort_indices()
-        keys = (np.repeat(np.arange(n, dtype=np.int64), np.diff(length.indptr)) * n
-                + length.indices.astype(np.int64))
+        keys = _csr_keys(length)
         in_main = np.zeros(n, dtype=bool)
         if best.shape[0]:
             _, labels = csgraph.connected_components(csr, directed=True, connection="strong")
@@ -219,26 +252,9 @@ class StreetRouter:
 
     def _metres_along(self, mode: str, pred: npt.NDArray[np.int32],
                       sources: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        """Length of the tree path to every node, for each source row (pointer jumping)."""
+        """Length of the tree path to every node, for each source row."""
         mg = self._mode(mode)
-        rows, n = pred.shape
-        valid = pred >= 0
-        parent = np.where(valid, pred, np.arange(n)[None, :]).astype(np.int64)
-        w = np.zeros((rows, n))
-        if valid.any():
-            child = np.broadcast_to(np.arange(n, dtype=np.int64)[None, :], (rows, n))
-            k = parent[valid] * n + child[valid]
-            w[valid] = mg.lengths[np.searchsorted(mg.keys, k)]
-        # Roots and unreached nodes point to themselves with weight 0; double until stable.
-        r = np.arange(rows)[:, None]
-        for _ in range(64):
-            nxt = parent[r, parent]
-            w = w + w[r, parent]
-            done = bool(np.array_equal(nxt, parent))
-            parent = nxt
-            if done:
-                break
-        return w
+        return _tree_lengths(pred, mg.keys, mg.lengths)
 
     def matrix(
         self,
@@ -390,7 +406,7 @@ class StreetRouter:
             d = self.G.nodes[int(nodes[0])]
             return [(float(d["lon"]), float(d["lat"]))]
         xy: list[tuple[float, float]] = []
-        for a, b in zip(idx[:-1], idx[1:], strict=True):
+        for a, b in itertools.pairwise(idx):
             if a == b:
                 continue
             pts = self._edge_xy(self._edge_between(int(a), int(b), mode))
@@ -405,3 +421,260 @@ class StreetRouter:
         out[0] = (float(first["lon"]), float(first["lat"]))
         out[-1] = (float(last["lon"]), float(last["lat"]))
         return out
+
+    # ------------------------------------------------------------------ snapping
+
+    def _edge_geoms(self) -> list[LineString]:
+        if self._geoms is None:
+            self._geoms = [LineString(self._edge_xy(e)) for e in range(self._eu.shape[0])]
+        return self._geoms
+
+    def reverse_edges(self) -> npt.NDArray[np.int64]:
+        """Row index of each edge's reverse twin (same street, other direction), or -1."""
+        if self._reverse is None:
+            rev = np.full(self._eu.shape[0], -1, dtype=np.int64)
+            by_pair: dict[tuple[int, int], list[int]] = {}
+            for e, (a, b) in enumerate(zip(self._eu.tolist(), self._ev.tolist(), strict=True)):
+                by_pair.setdefault((a, b), []).append(e)
+            for e, (a, b) in enumerate(zip(self._eu.tolist(), self._ev.tolist(), strict=True)):
+                if a == b:
+                    continue
+                twins = [r for r in by_pair.get((b, a), [])
+                         if abs(self._elen[r] - self._elen[e]) < 0.5]
+                if twins:
+                    rev[e] = min(twins, key=lambda r: abs(self._elen[r] - self._elen[e]))
+            self._reverse = rev
+        return self._reverse
+
+    def _snap_tree(self, mode: str | None) -> tuple[shapely.STRtree, npt.NDArray[np.int64]]:
+        if mode in self._strtrees:
+            return self._strtrees[mode]
+        rev = self.reverse_edges()
+        ne = self._eu.shape[0]
+        ok = self._eu != self._ev
+        if mode is not None:
+            mg = self._mode(mode)
+            tt = self._tt[mode]
+            usable = np.isfinite(tt) | np.where(rev >= 0, np.isfinite(tt[np.maximum(rev, 0)]),
+                                                False)
+            ok &= usable & mg.in_main[self._eu] & mg.in_main[self._ev]
+        # One candidate per street: drop the twin with the larger row index.
+        twin_ok = np.where(rev >= 0, ok[np.maximum(rev, 0)], False)
+        ok &= ~(twin_ok & (rev >= 0) & (rev < np.arange(ne)))
+        cand = np.flatnonzero(ok)
+        if cand.shape[0] == 0:
+            raise InputError("mode", mode, "a mode with usable streets in this graph")
+        geoms = self._edge_geoms()
+        tree = shapely.STRtree([geoms[e] for e in cand])
+        self._strtrees[mode] = (tree, cand)
+        return tree, cand
+
+    def snap(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        lonlat: bool = False,
+        mode: str | None = None,
+    ) -> Snapped:
+        """Snap points onto the nearest street edge (vectorised).
+
+        Parameters
+        ----------
+        x, y
+            Coordinates as two arrays, or ``x`` an ``(N, 2)`` array and ``y`` None.
+        lonlat
+            The coordinates are WGS-84 lon/lat (default: the graph's projected CRS).
+        mode
+            Only snap to streets ``mode`` may use (in at least one direction) inside its largest
+            strongly connected component, so every snapped point is reachable; None: any edge.
+
+        Returns
+        -------
+        Snapped
+            Edge, offset along it, snap distance and snapped point of each input point.
+
+        Raises
+        ------
+        InputError
+            If the coordinates are malformed or not finite.
+        """
+        if y is None:
+            arr = np.asarray(x, dtype=float)
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                raise InputError("points", arr.shape, "an (N, 2) array of coordinates")
+            xs, ys = arr[:, 0], arr[:, 1]
+        else:
+            xs, ys = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+            if xs.shape != ys.shape:
+                raise InputError("points", (xs.shape, ys.shape), "x and y of equal length")
+        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+            raise InputError("points", "non-finite coordinate", "finite coordinates")
+        if lonlat:
+            if self._from_wgs84 is None:
+                self._from_wgs84 = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+            xs, ys = self._from_wgs84.transform(xs, ys)
+            xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        tree, cand = self._snap_tree(mode)
+        pts = np.asarray(shapely.points(xs, ys))
+        if len(pts) == 0:
+            empty_i = np.zeros(0, dtype=np.int64)
+            empty_f = np.zeros(0)
+            return Snapped(empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f,
+                           empty_f, mode, empty_i)
+        (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        edge = np.empty(len(pts), dtype=np.int64)
+        d = np.empty(len(pts))
+        edge[qi] = cand[ti]
+        d[qi] = dist
+        geoms = np.asarray(tree.geometries)[ti][np.argsort(qi)]
+        offset = shapely.line_locate_point(geoms, pts)
+        glen = shapely.length(geoms)
+        snapped = shapely.line_interpolate_point(geoms, offset)
+        return Snapped(
+            u=self.node_ids[self._eu[edge]], v=self.node_ids[self._ev[edge]],
+            key=self._ekey[edge], offset_m=np.asarray(offset, dtype=float),
+            edge_length_m=np.asarray(glen, dtype=float), distance_m=d,
+            x=shapely.get_x(snapped), y=shapely.get_y(snapped), mode=mode, edge_index=edge)
+
+    def _edge_rows_of(self, s: Snapped) -> npt.NDArray[np.int64]:
+        if s.edge_index is not None:
+            return s.edge_index
+        return np.array([self._edge_row(int(a), int(b), int(k)) for a, b, k in zip(
+            self.indices(s.u), self.indices(s.v), s.key, strict=True)], dtype=np.int64)
+
+    def _canonical(self, s: Snapped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Edge row (the lower of the twins) and fraction along it, for each point."""
+        e = self._edge_rows_of(s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(s.edge_length_m > 0, s.offset_m / s.edge_length_m, 0.0)
+        f = np.clip(f, 0.0, 1.0)
+        rev = self.reverse_edges()[e]
+        swap = (rev >= 0) & (rev < e)
+        return np.where(swap, rev, e), np.where(swap, 1.0 - f, f)
+
+    def point_matrix(
+        self,
+        snapped: Snapped,
+        mode: str,
+        destinations: Snapped | None = None,
+        *,
+        metres: bool = True,
+    ) -> TravelMatrix:
+        """Travel times and distances between snapped points for one mode.
+
+        A trip leaves its point towards either end of the point's edge (as the direction is open
+        to ``mode``), travels the street graph, and arrives along the destination's edge; the
+        partial edges are charged in proportion to the offsets. Two points on the same street
+        may also be joined directly along it.
+
+        Parameters
+        ----------
+        snapped
+            Origins (rows), from :meth:`snap`.
+        mode
+            ``"foot"``, ``"bicycle"`` or ``"car"``.
+        destinations
+            Destinations (columns); default ``snapped``.
+        metres
+            Also compute path lengths (else ``metres`` is NaN).
+
+        Returns
+        -------
+        TravelMatrix
+            :data:`UNREACHABLE` where no path exists.
+        """
+        mg = self._mode(mode)
+        dst = snapped if destinations is None else destinations
+        n = self.node_ids.shape[0]
+        P, Q = len(snapped), len(dst)
+        if P == 0 or Q == 0:
+            return TravelMatrix(np.zeros((P, Q), dtype=np.int64), np.zeros((P, Q)))
+        tt = self._tt[mode]
+        rev_all = self.reverse_edges()
+        np_err = np.seterr(invalid="ignore")  # 0 * inf (closed direction at an end) -> nan
+        try:
+            return self._point_matrix(snapped, dst, mode, metres)
+        finally:
+            np.seterr(**np_err)
+
+    def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
+                      ) -> TravelMatrix:
+        mg = self._mode(mode)
+        n = self.node_ids.shape[0]
+        P, Q = len(snapped), len(dst)
+        tt = self._tt[mode]
+        rev_all = self.reverse_edges()
+        ep, fp = self._canonical(snapped)
+        eq, fq = self._canonical(dst)
+
+        def legs(e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], leaving: bool
+                 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                 npt.NDArray[np.float64]]]:
+            """(node row, seconds, metres) of the two ways on/off each point's street."""
+            r = rev_all[e]
+            has_r = r >= 0
+            t_fw = tt[e]
+            t_bw = np.where(has_r, tt[np.maximum(r, 0)], np.inf)
+            length = self._elen[e]
+            if leaving:  # forward to v, or backward (on the twin) to u
+                return [(self._ev[e], (1 - f) * t_fw, (1 - f) * length),
+                        (self._eu[e], f * t_bw, f * length)]
+            # arriving: from u forward, or from v on the twin
+            return [(self._eu[e], f * t_fw, f * length),
+                    (self._ev[e], (1 - f) * t_bw, (1 - f) * length)]
+
+        rows: list[npt.NDArray[np.int64]] = [_csr_rows(mg.csr)]
+        cols: list[npt.NDArray[np.int64]] = [mg.csr.indices.astype(np.int64)]
+        wts: list[npt.NDArray[np.float64]] = [mg.csr.data]
+        lens: list[npt.NDArray[np.float64]] = [mg.length.data]
+        for node, sec, met in legs(ep, fp, True):
+            ok = np.isfinite(sec)
+            rows.append(n + np.flatnonzero(ok))
+            cols.append(node[ok])
+            wts.append(np.maximum(sec[ok], _MIN_WEIGHT))
+            lens.append(np.maximum(met[ok], _MIN_WEIGHT))
+        for node, sec, met in legs(eq, fq, False):
+            ok = np.isfinite(sec)
+            rows.append(node[ok])
+            cols.append(n + P + np.flatnonzero(ok))
+            wts.append(np.maximum(sec[ok], _MIN_WEIGHT))
+            lens.append(np.maximum(met[ok], _MIN_WEIGHT))
+        size = n + P + Q
+        r_all, c_all = np.concatenate(rows), np.concatenate(cols)
+        aug = sparse.csr_matrix((np.concatenate(wts), (r_all, c_all)), shape=(size, size))
+        src = np.arange(n, n + P)
+        if metres:
+            dist, pred = csgraph.dijkstra(aug, directed=True, indices=src,
+                                          return_predecessors=True)
+            order = np.argsort(r_all * size + c_all, kind="stable")
+            keys = (r_all * size + c_all)[order]
+            met_all = _tree_lengths(pred, keys, np.concatenate(lens)[order])
+            met = met_all[:, n + P:]
+        else:
+            dist = csgraph.dijkstra(aug, directed=True, indices=src)
+            met = np.full((P, Q), np.nan)
+        sec = np.array(dist[:, n + P:])
+        # Points on the same street: directly along it where the direction is open.
+        pi, qj = np.nonzero(ep[:, None] == eq[None, :])
+        if pi.shape[0]:
+            e = ep[pi]
+            fwd = fq[qj] >= fp[pi]
+            r = rev_all[e]
+            t_dir = np.where(fwd, tt[e], np.where(r >= 0, tt[np.maximum(r, 0)], np.inf))
+            span = np.abs(fq[qj] - fp[pi])
+            direct = span * t_dir
+            direct = np.where(span == 0, 0.0, direct)
+            better = direct < sec[pi, qj]
+            sec[pi[better], qj[better]] = direct[better]
+            if metres:
+                met[pi[better], qj[better]] = span[better] * self._elen[e[better]]
+        reach = np.isfinite(sec)
+        seconds = np.where(reach, np.rint(np.where(reach, sec, 0)), UNREACHABLE).astype(np.int64)
+        if metres:
+            met = np.where(reach, met, float(UNREACHABLE))
+        return TravelMatrix(seconds, met)
+
+
+def _csr_rows(m: sparse.csr_matrix) -> npt.NDArray[np.int64]:
+    return np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr))
