@@ -584,19 +584,13 @@ class StreetRouter:
         TravelMatrix
             :data:`UNREACHABLE` where no path exists.
         """
-        mg = self._mode(mode)
+        self._mode(mode)
         dst = snapped if destinations is None else destinations
-        n = self.node_ids.shape[0]
         P, Q = len(snapped), len(dst)
         if P == 0 or Q == 0:
             return TravelMatrix(np.zeros((P, Q), dtype=np.int64), np.zeros((P, Q)))
-        tt = self._tt[mode]
-        rev_all = self.reverse_edges()
-        np_err = np.seterr(invalid="ignore")  # 0 * inf (closed direction at an end) -> nan
-        try:
+        with np.errstate(invalid="ignore"):  # 0 * inf (closed direction at an end) -> nan
             return self._point_matrix(snapped, dst, mode, metres)
-        finally:
-            np.seterr(**np_err)
 
     def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
                       ) -> TravelMatrix:
