@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 from shapely.geometry import LineString, Polygon
@@ -54,9 +54,6 @@ _ALLOW = frozenset({"yes", "designated", "permissive", "destination", "official"
 _WAY_TAGS = ("access", "area", "bicycle", "bridge", "foot", "highway", "junction", "lanes",
              "maxspeed", "motor_vehicle", "motorcar", "name", "oneway", "ref", "service",
              "tunnel", "vehicle", "width")
-# Simplification never merges across a change of these attributes, so each edge has one value.
-_DIFFER_TAGS = ["highway", "access", "foot", "bicycle", "motor_vehicle", "motorcar", "vehicle",
-                "maxspeed", "area"]
 
 _DEFAULT_CAR_KMH: Mapping[str, float] = MappingProxyType({
     "motorway": 90.0, "motorway_link": 50.0, "trunk": 70.0, "trunk_link": 40.0,
@@ -241,13 +238,14 @@ def _filter_to_xml(src: Path, dst: Path) -> int:
     import osmium
 
     needed: set[int] = set()
-    for o in osmium.FileProcessor(str(src), osmium.osm.WAY):
+    for o in cast(Iterable[Any], osmium.FileProcessor(str(src), osmium.osm.WAY)):
         tags = dict(o.tags)
         if "highway" in tags and any(allowed_modes(tags).values()):
             needed.update(n.ref for n in o.nodes)
     n_ways = 0
     with osmium.SimpleWriter(str(dst), overwrite=True) as w:
-        for o in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY).with_locations():
+        objects = osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY)
+        for o in cast(Iterable[Any], objects.with_locations()):
             if o.is_node():
                 if o.id in needed:
                     w.add(o)
@@ -311,20 +309,24 @@ def graph_from_osm_file(
         saved = ox.settings.useful_tags_way
         ox.settings.useful_tags_way = list(_WAY_TAGS)
         try:
-            G = ox.graph_from_xml(xml, bidirectional=False, simplify=False, retain_all=True)
+            # Without a boundary osmnx simplifies and keeps the largest piece itself (faster).
+            G = ox.graph_from_xml(xml, bidirectional=False, simplify=boundary is None,
+                                  retain_all=retain_all or boundary is not None)
         finally:
             ox.settings.useful_tags_way = saved
     if boundary is not None:
         try:
-            G = ox.truncate.truncate_graph_polygon(G, boundary, truncate_by_edge=True)
+            G = ox.truncate.truncate_graph_polygon(G, boundary,  # type: ignore[arg-type]
+                                                   truncate_by_edge=True)
         except ValueError as exc:
             raise InputError("boundary", boundary.bounds,
                              f"a polygon that overlaps the streets of {p.name}") from exc
-    if not retain_all and G.number_of_nodes():
-        G = ox.truncate.largest_component(G, strongly=False)
+        if not retain_all and G.number_of_nodes():
+            G = ox.truncate.largest_component(G, strongly=False)
+        if G.number_of_edges():
+            G = ox.simplify_graph(G)
     if G.number_of_edges() == 0:
         raise InputError("osm", str(p), f"{accepted} (no streets left after clipping)")
-    G = ox.simplify_graph(G, edge_attrs_differ=[a for a in _DIFFER_TAGS])
     G.graph["source"] = str(p)
     return G
 
