@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from optimizer.errors import InputError
 from optimizer.problem import PatrolProblem
@@ -64,14 +64,18 @@ DEFAULT_ENGINE: str = "pyvrp"
 benchmarks at the same time limit (see benchmarks/top.py and benchmarks/optw.py)."""
 
 
-def get_engine(name: str) -> Engine:
-    """Return the engine called ``name`` (``"ortools"`` or ``"pyvrp"``)."""
+def get_engine(name: str, **options: Any) -> Engine:
+    """Return the engine called ``name`` (``"ortools"`` or ``"pyvrp"``).
+
+    ``options`` go to the engine's constructor, e.g. ``max_iterations=None`` (PyVRP) or
+    ``solution_limit=None`` (OR-Tools) to stop on the time limit only, as the benchmarks do.
+    """
     if name == "ortools":
         from optimizer.engines.ortools import OrToolsEngine
 
-        return OrToolsEngine()
+        return OrToolsEngine(**options)
     if name == "pyvrp":
         from optimizer.engines.pyvrp import PyVRPEngine
 
-        return PyVRPEngine()
+        return PyVRPEngine(**options)
     raise InputError("engine", name, f"one of {list(ENGINE_NAMES)}")

@@ -44,6 +44,8 @@ def check_solution(problem: PatrolProblem, solution: Solution) -> list[str]:
         if k in vehicles_used:
             errors.append(f"vehicle {k} has two routes")
         vehicles_used.add(k)
+        if not route.visits:
+            continue  # an unused vehicle does not travel
         v = problem.vehicles[k]
         mat = problem.durations[v.mode]
         if route.start_s < v.shift_start_s:
