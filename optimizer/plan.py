@@ -424,15 +424,22 @@ def _assign_to_grids(
 
 def _window_hotspots(
     district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
-) -> list[Hotspot]:
+) -> tuple[list[Hotspot], str]:
+    """Return the window's hotspots and the name of the model that made them."""
     try:
         from optimizer.hotspots import hotspots_for_window  # type: ignore[attr-defined]
     except ImportError:
-        return _fallback_hotspots(district, day, window, grid_ids)
+        return _fallback_hotspots(district, day, window, grid_ids), "incident counts (fallback)"
     found: list[Hotspot] = hotspots_for_window(
         district, day=day, window=window, grid_ids=list(grid_ids)
     )
-    return found
+    if not found and district.incidents is not None and len(district.incidents) > 0:
+        # The risk model found nothing although there is a history: plan on plain counts
+        # rather than send groups out with no hotspots; the plan's settings say so.
+        backup = _fallback_hotspots(district, day, window, grid_ids)
+        if backup:
+            return backup, "incident counts (optimizer.hotspots returned none)"
+    return found, "optimizer.hotspots"
 
 
 def _fallback_hotspots(
@@ -667,6 +674,50 @@ def _post_site_window(
     return a, b - dwell, dwell
 
 
+_UNREACHABLE_S = 10**8
+"""Travel times at or above this are treated as "no path" (``optimizer.matrix.UNREACHABLE``)."""
+
+
+def _reachable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    return np.asarray(np.isfinite(values) & (values < _UNREACHABLE_S))
+
+
+def _mode_matrices(
+    router: Router, nodes: Sequence[int], modes: Sequence[str], horizon: int
+) -> tuple[dict[str, npt.NDArray[np.int64]], npt.NDArray[np.float64]]:
+    """Travel times per mode and walking metres; where a mode cannot reach, the group walks.
+
+    Cars and bicycles cannot enter footways and pedestrian zones: those legs are walked
+    (park, walk there and back), so the pair is never left unreachable by the mode alone.
+    Pairs nobody can reach get a time longer than the window.
+    """
+    foot = router.matrix(nodes, "foot")
+    foot_s = np.asarray(foot.seconds, dtype=float)
+    foot_m = np.asarray(foot.metres, dtype=float)
+    durations: dict[str, npt.NDArray[np.int64]] = {}
+    for mode in modes:
+        sec = (
+            foot_s
+            if mode == "foot"
+            else np.asarray(router.matrix(nodes, mode).seconds, dtype=float)
+        )
+        sec = np.where(_reachable(sec), sec, foot_s)
+        sec = np.where(_reachable(sec), sec, 10 * horizon)
+        durations[mode] = np.rint(sec).astype(np.int64)
+    metres = np.where(_reachable(foot_m), foot_m, 0.0)
+    return durations, metres
+
+
+def _street_path(router: Router, u: int, v: int, mode: str) -> list[int]:
+    """Node path by ``mode``, walking where the mode has no path (see :func:`_mode_matrices`)."""
+    try:
+        return router.path(u, v, mode)
+    except InputError:
+        if mode == "foot":
+            raise
+        return router.path(u, v, "foot")
+
+
 def build_problem(
     district: District,
     *,
@@ -761,17 +812,7 @@ def build_problem(
     for i in range(len(stations)):
         loc_of_node.setdefault(nodes[i], i)
     modes = sorted({g.mode for g in groups}) or ["foot"]
-    durations: dict[str, npt.NDArray[np.int64]] = {}
-    metres: npt.NDArray[np.float64] | None = None
-    for mode in modes:
-        tm = router.matrix(nodes, mode)
-        sec = np.asarray(tm.seconds, dtype=float)
-        sec = np.where(np.isfinite(sec), sec, 10 * horizon)
-        durations[mode] = np.rint(sec).astype(np.int64)
-        if metres is None or mode == "foot":
-            met = np.asarray(tm.metres, dtype=float)
-            metres = np.where(np.isfinite(met), met, 0.0)
-    assert metres is not None
+    durations, metres = _mode_matrices(router, nodes, modes, horizon)
     vehicles = tuple(
         Vehicle(
             id=g.id,
@@ -1019,7 +1060,7 @@ def routes_from_solution(
         path_nodes: list[int] = [node_seq[0]]
         for u, v in pairwise(node_seq):
             if u != v:
-                path_nodes.extend(router.path(u, v, group.mode)[1:])
+                path_nodes.extend(_street_path(router, u, v, group.mode)[1:])
         coords = router.path_coords(path_nodes)
         if len(coords) < 2:
             coords = [coords[0], coords[0]] if coords else [(station.lon, station.lat)] * 2
@@ -1192,10 +1233,12 @@ def plan_day(
             progress(min(done, total), total, message)
 
     plans: list[WindowPlan] = []
+    hotspot_models: dict[str, str] = {}
     for wi, window in enumerate(wins):
         w_seed = seed * 1000 + wi
         start, end = window.on(day)
-        hotspots = [h for h in _window_hotspots(district, day, window, ids)]
+        hotspots, model_name = _window_hotspots(district, day, window, ids)
+        hotspot_models[window.label()] = model_name
         hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
         no_group_reason = "no patrol group is allocated to this grid in this window"
         try:
@@ -1283,6 +1326,7 @@ def plan_day(
         "engine": engine,
         "seed": seed,
         "timezone": district.metadata.get("timezone"),
+        "hotspot_model": hotspot_models,
     }
     return DayPlan(district.name, day, tuple(plans), engine, seed, day_metrics, settings)
 

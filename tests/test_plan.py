@@ -27,31 +27,47 @@ def plan(demo: District) -> DayPlan:
     return plan_day(demo, day=MONDAY, seed=3, time_limit_s=1)
 
 
-def _edge_lonlat_pairs(district: District) -> set[tuple[tuple[float, float], tuple[float, float]]]:
-    """Consecutive (lon, lat) vertex pairs of every street edge (its geometry, or its two ends)."""
-    from pyproj import Transformer
+class _EdgeChains:
+    """Consecutive vertex pairs of every street edge (its geometry, or its two end nodes).
 
-    G = district.graph
-    to_wgs = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
-    pairs = set()
-    for u, v, data in G.edges(data=True):
-        ends = [(G.nodes[n]["lon"], G.nodes[n]["lat"]) for n in (u, v)]
-        geom = data.get("geometry")
-        if geom is not None:
-            xs, ys = zip(*geom.coords, strict=True)
-            lons, lats = to_wgs.transform(xs, ys)
-            seq = list(zip(lons, lats, strict=True))
-            near_u = (seq[0][0] - ends[0][0]) ** 2 + (seq[0][1] - ends[0][1]) ** 2
-            near_v = (seq[0][0] - ends[1][0]) ** 2 + (seq[0][1] - ends[1][1]) ** 2
-            first, last = (ends[0], ends[1]) if near_u <= near_v else (ends[1], ends[0])
-            chain = [first, *seq[1:-1], last]
-            chains = [chain, chain[::-1]]
-        else:
-            chains = [ends]
-        for chain in chains:
-            r = [(round(x, 6), round(y, 6)) for x, y in chain]
-            pairs.update(itertools.pairwise(r))
-    return pairs
+    Points are compared in the graph's metric CRS with a tolerance of a few centimetres, so
+    projection round trips do not matter.
+    """
+
+    def __init__(self, district: District) -> None:
+        from pyproj import Transformer
+        from scipy.spatial import cKDTree
+
+        G = district.graph
+        self.to_xy = Transformer.from_crs("EPSG:4326", G.graph["crs"], always_xy=True)
+        keys: dict[tuple[int, int], int] = {}
+        self.pairs: set[tuple[int, int]] = set()
+
+        def key(x: float, y: float) -> int:
+            return keys.setdefault((round(x * 100), round(y * 100)), len(keys))
+
+        for u, v, data in G.edges(data=True):
+            ends = [(G.nodes[n]["x"], G.nodes[n]["y"]) for n in (u, v)]
+            geom = data.get("geometry")
+            chain = [ends[0], *(list(geom.coords)[1:-1] if geom is not None else []), ends[1]]
+            if geom is not None:
+                x0, y0 = geom.coords[0][:2]
+                if (x0 - ends[1][0]) ** 2 + (y0 - ends[1][1]) ** 2 < (x0 - ends[0][0]) ** 2 + (
+                    y0 - ends[0][1]
+                ) ** 2:
+                    chain = [ends[0], *list(geom.coords)[1:-1][::-1], ends[1]]
+            ids = [key(x, y) for x, y, *_ in chain]
+            for p, q in itertools.pairwise(ids):
+                self.pairs.update({(p, q), (q, p)})
+        self.coords = sorted(keys, key=keys.__getitem__)
+        self.tree = cKDTree([(x / 100, y / 100) for x, y in self.coords])
+
+    def check(self, lonlat: list[tuple[float, float]], label: str) -> None:
+        xs, ys = self.to_xy.transform([p[0] for p in lonlat], [p[1] for p in lonlat])
+        dist, idx = self.tree.query(list(zip(xs, ys, strict=True)))
+        assert dist.max() < 0.05, (label, float(dist.max()))  # every point is a street vertex
+        for p, q in itertools.pairwise(idx.tolist()):
+            assert p == q or (p, q) in self.pairs, (label, p, q)  # joined by an edge
 
 
 def _assert_feasible(district: District, plan: DayPlan) -> None:
@@ -59,7 +75,7 @@ def _assert_feasible(district: District, plan: DayPlan) -> None:
     officers = {o.id: o for o in res.officers}
     volunteers = {v.id: v for v in res.volunteers}
     posts = {p.id: p for p in res.posts}
-    edges = _edge_lonlat_pairs(district)
+    edges = _EdgeChains(district)
     for wp in plan.windows:
         w0, w1 = wp.window.on(plan.date)
         assert (wp.start, wp.end) == (w0, w1)
@@ -89,10 +105,9 @@ def _assert_feasible(district: District, plan: DayPlan) -> None:
                 route.stops[-1].arrival - route.stops[0].departure
             ).total_seconds() <= wp.window.minutes * 60
             # the path follows street edges of the district graph, start station to end station
-            coords = [(round(x, 6), round(y, 6)) for x, y in route.path.coords]
+            coords = [(float(x), float(y)) for x, y in route.path.coords]
             assert len(coords) >= 2
-            for a, b in itertools.pairwise(coords):
-                assert a == b or (a, b) in edges, (g.id, a, b)
+            edges.check(coords, g.id)
             first, last = route.stops[0], route.stops[-1]
             assert coords[0] == pytest.approx((first.lon, first.lat), abs=2e-3)
             assert coords[-1] == pytest.approx((last.lon, last.lat), abs=2e-3)
