@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -23,7 +23,7 @@ from shapely.geometry import LineString
 
 from optimizer.district import District
 from optimizer.engines.base import Route, Solution, Visit
-from optimizer.errors import InputError
+from optimizer.errors import InfeasibleError, InputError
 from optimizer.explain import Reason, explain_left_out
 from optimizer.hotspots import Hotspot
 from optimizer.plan import GroupRoute, Stop, WindowPlan, street_router
@@ -288,7 +288,6 @@ def replan_window(
         max(horizon, 1),
         name=f"replan:{plan.grid_id}:{plan.window.label()}:{now:%H%M}",
     )
-    resolved = _default_solve(engine)(problem, float(time_limit_s), seed)
     repaired = repair(
         problem,
         [planned_next[r.group.id] for r in plan.routes],
@@ -298,6 +297,10 @@ def replan_window(
             if st.required or st.key in {h.id for h in new_incidents}
         ],
     )
+    try:
+        resolved = _default_solve(engine)(problem, float(time_limit_s), seed)
+    except InfeasibleError:  # posts no longer all reachable: the engine refuses, repair stands
+        resolved = replace(repaired, engine=f"{engine} (refused)")
     v_res, v_rep = _true_value(problem, resolved), _true_value(problem, repaired)
     p_res, p_rep = _posts_done(problem, resolved), _posts_done(problem, repaired)
     # re-solve only when it staffs more posts or gains enough value to justify the changes

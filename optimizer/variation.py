@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optimizer.engines.base import Route, Solution, Visit
-from optimizer.errors import InputError
+from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem
 
 if TYPE_CHECKING:  # plan.py may call into this module: no import cycle at run time
@@ -294,7 +294,11 @@ def solve_with_variation(
                 previous=previous,
                 order_strength=order,
             )
-            candidate = retime(problem, run(varied, time_limit_s, s + attempt))
+            try:
+                candidate = retime(problem, run(varied, time_limit_s, s + attempt))
+            except InfeasibleError:  # the perturbed times made a post unreachable: shrink
+                strength, novelty, order = strength / 2, novelty / 2, order / 2
+                continue
             ok = candidate.feasible or not base.feasible
             if ok and solution_value(problem, candidate) >= floor - 1e-9:
                 kept, kept_strength = candidate, strength

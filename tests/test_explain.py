@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from optimizer.engines.base import Route, Solution, Visit
+from optimizer.errors import InfeasibleError
 from optimizer.explain import (
     diagnose_infeasible,
     explain_left_out,
@@ -109,12 +109,25 @@ def test_without_groups() -> None:
                                                                 "no officer on duty")]
 
 
-@pytest.mark.parametrize("vehicles", [1, 2])
-def test_solver_leaves_out_what_explain_says(vehicles: int) -> None:
+def test_engine_refusal_matches_diagnosis() -> None:
+    """One group, two posts at the same time: the engine refuses, the diagnosis names why."""
+    from optimizer.variation import _default_solve
+
+    p = _problem(1)
+    err = diagnose_infeasible(p)
+    assert err is not None and err.constraint == "post_conflict"
+    try:
+        sol = _default_solve("ortools")(p, 1.0, 0)
+    except InfeasibleError:
+        return
+    assert not sol.feasible  # an engine that answers anyway must flag the dropped post
+
+
+def test_solver_leaves_out_what_explain_says() -> None:
     """Solve for real: every dropped key is explained, the far hotspot as unreachable."""
     from optimizer.variation import _default_solve
 
-    p = _problem(vehicles)
+    p = _problem(2)
     sol = _default_solve("ortools")(p, 1.0, 0)
     reasons = {r.site_id: r.code for r in explain_left_out(p, sol)}
     visited = {p.sites[v.site].key or p.sites[v.site].id for r in sol.routes for v in r.visits}

@@ -54,9 +54,17 @@ def test_keeps_completed_stops_and_changes_nothing_needlessly(
 ) -> None:
     now = window_plan.start + dt.timedelta(minutes=90)
     done = _completed(window_plan, now)
+    # a re-solve must gain at least min_gain to replace the old order; with a huge min_gain the
+    # old plan is kept exactly (nothing new happened)
     rp = replan_window(window_plan, district=demo, now=now, positions={}, completed=done,
-                       time_limit_s=1)
+                       time_limit_s=1, min_gain=100.0)
     assert rp.changed_stops == 0 and rp.strategy == "repair"
+    default = replan_window(window_plan, district=demo, now=now, positions={}, completed=done,
+                            time_limit_s=1)
+    if default.strategy == "resolve":
+        assert default.stats["value_resolve"] > 1.05 * default.stats["value_repair"]
+    else:
+        assert default.changed_stops == 0
     old = {r.group.id: r for r in window_plan.routes}
     for route in rp.plan.routes:
         gid = route.group.id
