@@ -9,16 +9,49 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import geopandas as gpd
+import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, migrate, session_factory, session_scope
 from api.keys import Principal, lookup
-from api.models import ResourceSet
+from api.models import Incident, ResourceSet
 from api.settings import Settings
 from optimizer.district import District
 from optimizer.resources import resources_from_json
 from optimizer.storage import load_district
+
+
+def merge_incidents(
+    history: gpd.GeoDataFrame | None, stored: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Return ``history`` plus ``stored`` incidents (stored rows win on a shared id).
+
+    ``history`` may use the incident schema (``occurred_at``) or the older ``time``/``id``
+    columns; the result has the columns of ``stored``.
+    """
+    if history is None or len(history) == 0:
+        return stored
+    old = pd.DataFrame(history.drop(columns="geometry", errors="ignore"))
+    if "occurred_at" not in old.columns:
+        when = pd.to_datetime(old["time"])
+        old["occurred_at"] = when if when.dt.tz is not None else when.dt.tz_localize("UTC")
+    if "incident_id" not in old.columns:
+        ids = old["id"] if "id" in old.columns else pd.Series(old.index, index=old.index)
+        old["incident_id"] = ids.astype(str)
+    if "lon" not in old.columns:
+        pts = history.geometry.to_crs("EPSG:4326")
+        old["lon"], old["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
+    old["date_only"] = old["date_only"] if "date_only" in old.columns else False
+    old["severity"] = old["severity"] if "severity" in old.columns else 1.0
+    old["occurred_at"] = pd.to_datetime(old["occurred_at"]).dt.tz_convert("UTC")
+    old = old[~old["incident_id"].astype(str).isin(set(stored["incident_id"]))]
+    cols = ["incident_id", "category", "occurred_at", "date_only", "severity", "lon", "lat"]
+    both = pd.concat([old[cols], pd.DataFrame(stored[cols])], ignore_index=True)
+    return gpd.GeoDataFrame(
+        both, geometry=gpd.points_from_xy(both["lon"], both["lat"]), crs="EPSG:4326"
+    )
 
 
 class LRUCache:
@@ -114,14 +147,49 @@ class Services:
         self.hotspots.drop(lambda k: k[0] == name)
 
     def district(self, name: str) -> District:
-        """Return district ``name`` with the resources stored through the API, if any."""
+        """Return district ``name`` as the library sees it through the service.
+
+        The prepared district with, when stored through the API, its resources replaced and
+        the incidents ingested through the API added to its incident history (rows with the
+        same id replace those of the history).
+        """
         base = self.base_district(name)
         with session_scope(self.sessions) as session:
             row = session.scalar(select(ResourceSet).where(ResourceSet.district == name))
             data = None if row is None else row.data
-        if data is None:
-            return base
-        return dataclasses.replace(base, resources=resources_from_json(data))
+        changes: dict[str, Any] = {}
+        if data is not None:
+            changes["resources"] = resources_from_json(data)
+        stored = self.stored_incidents(name)
+        if stored is not None:
+            changes["incidents"] = merge_incidents(base.incidents, stored)
+        return dataclasses.replace(base, **changes) if changes else base
+
+    def stored_incidents(self, name: str) -> gpd.GeoDataFrame | None:
+        """Return the incidents ingested for ``name`` in the incident schema, or None."""
+        query = (
+            select(Incident.external_id, Incident.category, Incident.time, Incident.lon,
+                   Incident.lat)
+            .where(Incident.district == name)
+            .order_by(Incident.id)
+        )
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        if frame.empty:
+            return None
+        return gpd.GeoDataFrame(
+            {
+                "incident_id": frame["external_id"].astype(str),
+                "category": frame["category"].astype(str),
+                "occurred_at": pd.to_datetime(frame["time"]).dt.tz_localize("UTC"),
+                "date_only": False,
+                "severity": 1.0,
+                "lon": frame["lon"].astype(float),
+                "lat": frame["lat"].astype(float),
+            },
+            geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+            crs="EPSG:4326",
+        )
 
     def close(self) -> None:
         """Release database connections."""

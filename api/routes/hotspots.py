@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated
 
+import geopandas as gpd
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -13,36 +14,36 @@ from api.deps import Reader, ServicesDep
 from api.errors import error_responses
 from api.schemas import HotspotList, HotspotOut
 from api.services import Services
-from optimizer.district import District
-from optimizer.hotspots import Hotspot
+from optimizer.hotspots import hotspots_for_window
 from optimizer.plan import planning_grid_ids
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(prefix="/districts/{name}/hotspots", tags=["hotspots"])
 
 
-def _find(district: District, day: dt.date, window: TimeWindow,
-          grid_ids: Sequence[str]) -> list[Hotspot]:
-    try:
-        from optimizer.hotspots import hotspots_for_window  # type: ignore[attr-defined]
-    except ImportError:
-        # TODO(hotspots): the plan pipeline's stand-in until hotspots_for_window lands
-        from optimizer.plan import _window_hotspots
-
-        return _window_hotspots(district, day, window, list(grid_ids))
-    found: list[Hotspot] = hotspots_for_window(
-        district, day=day, window=window, grid_ids=list(grid_ids)
-    )
-    return found
+def leaf_descendants(grids: gpd.GeoDataFrame, ids: Sequence[str]) -> list[str]:
+    """Return the finest-level grids inside any of ``ids`` (hotspots are cut in leaf grids)."""
+    parent = {str(i): (None if p is None else str(p)) for i, p in grids["parent"].items()}
+    finest = int(grids["level"].max())
+    wanted = set(ids)
+    out = []
+    for gid in sorted(str(i) for i in grids.index[grids["level"] == finest]):
+        node: str | None = gid
+        while node is not None and node not in wanted:
+            node = parent.get(node)
+        if node is not None:
+            out.append(gid)
+    return out
 
 
 def hotspot_body(services: Services, name: str, day: dt.date, window: str,
                  grid_id: list[str] | None, grid_level: int | None) -> bytes:
     """Compute the hotspots and return their JSON."""
     tw = TimeWindow.parse(window, field="window")
-    district = services.base_district(name)
+    district = services.district(name)
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_id)
-    spots = _find(district, day, tw, ids)
+    spots = hotspots_for_window(district, day=day, window=tw,
+                                grid_ids=leaf_descendants(district.grids, ids))
     body = HotspotList(
         district=name, date=day, window=tw.label(), count=len(spots),
         items=[HotspotOut(id=h.id, grid_id=h.grid_id, lon=h.lon, lat=h.lat, value=h.value,

@@ -19,6 +19,7 @@ from api.errors import error_responses
 from api.models import Incident, utcnow
 from api.schemas import IncidentBatch, IncidentOut, IncidentPage, IngestResult
 from api.services import Services
+from optimizer.categories import resolve_category
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -72,15 +73,19 @@ def ingest(
         known.update(session.scalars(select(Incident.external_id).where(
             Incident.district == batch.district, Incident.external_id.in_(ids[i:i + CHUNK]))))
     now = utcnow()
+    # labels from the category vocabulary are stored as its keys; others as given
+    keys = {c: resolve_category(c) or c for c in {inc.category for inc in incs}}
     rows = [
         {"district": batch.district, "external_id": inc.external_id,
          "time": inc.time.replace(tzinfo=None) if inc.time.tzinfo is None
          else inc.time.astimezone(dt.UTC).replace(tzinfo=None),
-         "category": inc.category, "description": inc.description, "lon": inc.lon,
+         "category": keys[inc.category], "description": inc.description, "lon": inc.lon,
          "lat": inc.lat, "grid_id": g, "updated_at": now}
         for inc, g in zip(incs, grids, strict=True)
     ]
     _upsert(session, services.dialect, rows)
+    session.commit()
+    services.hotspots.drop(lambda key: key[0] == batch.district)
     result = IngestResult(
         district=batch.district, received=len(items), inserted=len(incs) - len(known),
         updated=len(known), outside_grids=sum(1 for g in grids if g is None),

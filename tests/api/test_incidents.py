@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import Api, make_api
@@ -130,3 +131,30 @@ def test_ingest_is_audited(api: Api) -> None:
     mine = [e for e in entries if e["inputs"].get("first_external_id") == f"{prefix}-0"]
     assert mine and mine[0]["key_name"] == "test-planner" and mine[0]["status"] == 200
     assert mine[0]["result"]["inserted"] == 3
+
+
+def test_ingested_incidents_drive_hotspots(tmp_path: Path) -> None:
+    """A burst of evening incidents at one corner makes a hotspot there (own database)."""
+    own = make_api(f"sqlite:///{tmp_path}/hot.sqlite")
+    with own.client:
+        h = own.headers("admin")
+        params = {"date": "2026-12-01", "window": "19:00-23:00"}
+        before = own.client.get("/districts/demo/hotspots", params=params, headers=h).json()
+        lon, lat = 24.9445, 60.1690
+        burst = {"district": "demo", "incidents": [
+            {"external_id": f"burst-{d}-{k}", "time": f"2026-11-{d:02d}T20:{10 + k:02d}:00",
+             "category": "vehicle break-in", "lon": lon, "lat": lat}
+            for d in range(1, 31) for k in range(8)]}
+        r = own.client.post("/incidents", json=burst, headers=h)
+        assert r.status_code == 200 and r.json()["inserted"] == 240
+        stored = own.client.get("/incidents", params={"district": "demo", "limit": 1},
+                                headers=h).json()["items"][0]
+        assert stored["category"] == "vehicle_break_in"  # vocabulary key
+        after = own.client.get("/districts/demo/hotspots", params=params, headers=h).json()
+
+        def near(spots: list[dict[str, Any]]) -> float:
+            close = [s["value"] for s in spots
+                     if abs(s["lon"] - lon) < 0.0025 and abs(s["lat"] - lat) < 0.0012]
+            return max(close, default=0.0)
+
+        assert near(after["items"]) > near(before["items"])

@@ -1,0 +1,251 @@
+"""Load benchmark of the HTTP service: concurrent reads of plans and hotspots, incident ingest.
+
+Protocol
+--------
+1. A real server (``python -m api.cli serve``, uvicorn, one process) is started on a free
+   loopback port with a fresh SQLite database in a temporary folder (``--database-url`` runs
+   it on PostgreSQL instead) and a temporary district folder. An admin key is made with
+   ``patrol keys create``.
+2. The district is imported through the API (``POST /districts/import``) from the real OSM
+   extract ``$PATROL_SHARED_DIR/data/osm/SanFranciscoFiltered.osm`` (default ``../shared``).
+3. Ingest: the 2,363 real SFPD incidents of ``data/incidents/sf_2012_q3.csv`` are repeated
+   with seeded times of day and ~10 m position jitter to ``--rows`` (100,000) incidents with
+   distinct external ids, sent in batches of ``--batch`` (5,000) rows, one request after the
+   other. Figure: total wall time and rows per second (including grid assignment, upsert by
+   external id and the audit entry). One batch is then sent again to check idempotency.
+4. A plan is made through the API for one window (19:00-23:00) with a 2 s solver limit, and
+   the window's hotspots are read once (computed and cached by the server).
+5. Reads: ``--clients`` (50) concurrent httpx async clients each alternate ``GET /plans/{id}``
+   and ``GET /districts/{d}/hotspots`` for ``--seconds`` (10) seconds after a 1 s warm-up.
+   Figures: latency p50/p95/p99 (ms) overall and per route, requests per second, errors.
+   Client and server share this machine's cores, so latencies include client-side queueing.
+
+Targets: p95 <= 50 ms for reads; ingest >= 5,000 rows/s on SQLite.
+
+Run: ``.venv/bin/python benchmarks/api_load.py`` (about 1-2 minutes). The last line of stdout
+is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """Return ``$PATROL_SHARED_DIR`` or ``../shared``; exit with a message when absent."""
+    path = Path(os.environ.get("PATROL_SHARED_DIR", ROOT.parent / "shared"))
+    if not path.is_dir():
+        sys.exit(f"api_load: shared data folder {path} is absent; set PATROL_SHARED_DIR")
+    return path
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], q: float) -> float:
+    """Return the ``q`` percentile of ``values`` in ms, rounded."""
+    return round(float(np.percentile(np.array(values) * 1000.0, q)), 2) if values else float("nan")
+
+
+def incidents(csv_path: Path, rows: int, seed: int) -> list[dict[str, Any]]:
+    """Return ``rows`` incidents made from the real SF records (seeded times and jitter)."""
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        base = list(csv.DictReader(f))
+    rng = np.random.default_rng(seed)
+    minutes = rng.integers(0, 24 * 60, rows)
+    jitter = rng.normal(0.0, 0.0001, (rows, 2))
+    out = []
+    for i in range(rows):
+        b = base[i % len(base)]
+        m = int(minutes[i])
+        out.append({
+            "external_id": f"{b['incident_num']}-{i // len(base)}-{i % len(base)}",
+            "time": f"{b['date']}T{m // 60:02d}:{m % 60:02d}:00",
+            "category": b["category"], "description": b["description"],
+            "lon": round(float(b["lon"]) + jitter[i, 0], 7),
+            "lat": round(float(b["lat"]) + jitter[i, 1], 7),
+        })
+    return out
+
+
+def wait_job(client: httpx.Client, job_id: str, timeout: float) -> dict[str, Any]:
+    """Poll ``/jobs/{id}`` until done or failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            if job["status"] == "failed":
+                sys.exit(f"api_load: job {job_id} failed: {job['error']}")
+            return job
+        time.sleep(0.5)
+    sys.exit(f"api_load: job {job_id} did not finish in {timeout} s")
+
+
+async def read_load(base: str, token: str, paths: list[str], clients: int, seconds: float,
+                    warmup: float) -> dict[str, Any]:
+    """Run ``clients`` concurrent readers over ``paths``; return latency figures."""
+    lat: dict[str, list[float]] = {p: [] for p in paths}
+    errors = 0
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
+
+    async def reader(k: int) -> None:
+        # one client (one keep-alive connection) per simulated user
+        nonlocal errors
+        i = k
+        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": token},
+                                     timeout=30) as client:
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= stop_at:
+                    return
+                path = paths[i % len(paths)]
+                i += 1
+                r = await client.get(path)
+                t1 = time.perf_counter()
+                if t0 >= measure_from:
+                    if r.status_code != 200:
+                        errors += 1
+                    lat[path].append(t1 - t0)
+
+    await asyncio.gather(*(reader(k) for k in range(clients)))
+    every = [v for vs in lat.values() for v in vs]
+    return {
+        "requests": len(every), "errors": errors,
+        "throughput_rps": round(len(every) / seconds, 1),
+        "p50_ms": pct(every, 50), "p95_ms": pct(every, 95), "p99_ms": pct(every, 99),
+        "per_route": {("plan" if "/plans/" in p else "hotspots"):
+                      {"p50_ms": pct(v, 50), "p95_ms": pct(v, 95), "p99_ms": pct(v, 99),
+                       "requests": len(v)} for p, v in lat.items()},
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print the figures (last line: one JSON object)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    shared = shared_dir()
+    osm = shared / "data" / "osm" / "SanFranciscoFiltered.osm"
+    sf_csv = shared / "data" / "incidents" / "sf_2012_q3.csv"
+    for p in (osm, sf_csv):
+        if not p.is_file():
+            sys.exit(f"api_load: {p} is missing from the shared folder")
+
+    with tempfile.TemporaryDirectory(prefix="patrol-bench-") as tmp:
+        db_url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
+        env = {**os.environ, "PATROL_DATABASE_URL": db_url, "PATROL_DATA_DIR": f"{tmp}/grids",
+               "PATROL_MAX_REQUEST_BYTES": str(64 * 1024 * 1024)}
+        made = subprocess.run(
+            [sys.executable, "-m", "api.cli", "keys", "create", "--role", "admin", "--name",
+             "bench"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        token = made.stdout.strip()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level",
+             "warning"], cwd=ROOT, env=env)
+        try:
+            figures = run(base, token, osm, sf_csv, args, server)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    figures["backend"] = "postgresql" if args.database_url else "sqlite"
+    figures["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(figures))
+
+
+def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace,
+        server: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """Drive the server through import, ingest, planning and the read load."""
+    client = httpx.Client(base_url=base, headers={"X-API-Key": token}, timeout=300)
+    deadline = time.monotonic() + 120
+    while True:
+        if server.poll() is not None:
+            sys.exit("api_load: the server exited")
+        try:
+            if client.get("/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit("api_load: the server did not start")
+        time.sleep(0.2)
+    load_before = round(os.getloadavg()[0], 2)
+    t0 = time.perf_counter()
+    r = client.post("/districts/import", json={"name": "sf", "osm_path": str(osm)})
+    r.raise_for_status()
+    wait_job(client, r.json()["id"], 600)
+    import_s = time.perf_counter() - t0
+    print(f"imported district sf in {import_s:.1f} s", file=sys.stderr)
+
+    rows = incidents(sf_csv, args.rows, args.seed)
+    t0 = time.perf_counter()
+    outside = 0
+    for i in range(0, len(rows), args.batch):
+        r = client.post("/incidents", json={"district": "sf", "incidents": rows[i:i + args.batch]})
+        r.raise_for_status()
+        outside += r.json()["outside_grids"]
+    ingest_s = time.perf_counter() - t0
+    print(f"ingested {len(rows)} rows in {ingest_s:.1f} s", file=sys.stderr)
+    again = client.post("/incidents", json={"district": "sf", "incidents": rows[:args.batch]})
+    again.raise_for_status()
+    count = client.get("/incidents", params={"district": "sf", "limit": 1}).json()["count"]
+
+    t0 = time.perf_counter()
+    r = client.post("/plans", json={"district": "sf", "date": "2012-10-02",
+                                    "windows": ["19:00-23:00"], "time_limit_s": 2,
+                                    "seed": args.seed})
+    r.raise_for_status()
+    job = wait_job(client, r.json()["id"], 900)
+    plan_s = time.perf_counter() - t0
+    plan_id = job["result"]["plan_id"]
+    hot = "/districts/sf/hotspots?date=2012-10-02&window=19:00-23:00"
+    t0 = time.perf_counter()
+    n_hot = client.get(hot).json()["count"]
+    hot_first_s = time.perf_counter() - t0
+    client.close()
+    reads = asyncio.run(read_load(base, token, [f"/plans/{plan_id}", hot], args.clients,
+                                  args.seconds, 1.0))
+    return {
+        "import_s": round(import_s, 2),
+        "ingest": {"rows": len(rows), "batch": args.batch, "seconds": round(ingest_s, 2),
+                   "rows_per_s": round(len(rows) / ingest_s, 1), "stored": count,
+                   "outside_grids": outside, "repeat_batch_updated": again.json()["updated"]},
+        "plan": {"seconds": round(plan_s, 2), "routes": job["result"]["routes"],
+                 "hotspots": n_hot, "hotspots_first_read_s": round(hot_first_s, 2)},
+        "reads": {"clients": args.clients, "seconds": args.seconds, **reads},
+        "targets": {"read_p95_ms": 50, "ingest_rows_per_s": 5000},
+        "meets_targets": bool(reads["p95_ms"] <= 50 and len(rows) / ingest_s >= 5000),
+        "load_avg_1m_before": load_before,
+    }
+
+
+if __name__ == "__main__":
+    main()
