@@ -611,12 +611,15 @@ class StreetRouter:
             t_fw = tt[e]
             t_bw = np.where(has_r, tt[np.maximum(r, 0)], np.inf)
             length = self._elen[e]
+            g = 1.0 - f
+            # A point at an end of its street is at that node: free to and from it whatever
+            # the street's direction (0 * inf would close it).
             if leaving:  # forward to v, or backward (on the twin) to u
-                return [(self._ev[e], (1 - f) * t_fw, (1 - f) * length),
-                        (self._eu[e], f * t_bw, f * length)]
+                return [(self._ev[e], _part(g, t_fw), g * length),
+                        (self._eu[e], _part(f, t_bw), f * length)]
             # arriving: from u forward, or from v on the twin
-            return [(self._eu[e], f * t_fw, f * length),
-                    (self._ev[e], (1 - f) * t_bw, (1 - f) * length)]
+            return [(self._eu[e], _part(f, t_fw), f * length),
+                    (self._ev[e], _part(g, t_bw), g * length)]
 
         rows: list[npt.NDArray[np.int64]] = [_csr_rows(mg.csr)]
         cols: list[npt.NDArray[np.int64]] = [mg.csr.indices.astype(np.int64)]
@@ -668,6 +671,12 @@ class StreetRouter:
         if metres:
             met = np.where(reach, met, float(UNREACHABLE))
         return TravelMatrix(seconds, met)
+
+
+def _part(frac: npt.NDArray[np.float64], t: npt.NDArray[np.float64]
+          ) -> npt.NDArray[np.float64]:
+    """Time of a fraction of an edge; a zero fraction costs nothing even on a closed edge."""
+    return np.where(frac <= 0, 0.0, frac * t)
 
 
 def _csr_rows(m: sparse.csr_matrix) -> npt.NDArray[np.int64]:
