@@ -202,20 +202,26 @@ def schedule_routes(
                 visited.discard(b)
     timed: list[Timed] = []
     for _ in range(max_rounds):
+        n_removed = len(removed)
         timed = []
         for k, seq in enumerate(seqs):
             t = time_route(problem, problem.vehicles[k], seq, lower)
             while t is None and seq:
                 victim = _victim(problem, seq, lower)
-                seq.remove(victim)
-                removed.append(victim)
-                lower.pop(victim, None)
+                site = problem.sites[victim]
+                members = by_key[site.key or site.id]
+                for m in members[members.index(victim) :]:  # later copies go too
+                    for other in seqs:
+                        if m in other:
+                            other.remove(m)
+                            removed.append(m)
+                    lower.pop(m, None)
                 t = time_route(problem, problem.vehicles[k], seq, lower)
             if t is None:  # even the empty route does not fit the shift and break
                 t = Timed((), problem.vehicles[k].shift_start_s, None)
             timed.append(t)
         start = {v.site: v.start_s for t in timed for v in t.visits}
-        changed = False
+        changed = len(removed) > n_removed  # a drop may have touched a route timed earlier
         for members in by_key.values():
             prev_start: int | None = None
             for m in members:
