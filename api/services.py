@@ -11,7 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, migrate, session_factory, session_scope
@@ -19,6 +19,7 @@ from api.keys import Principal, lookup
 from api.models import Incident, ResourceSet
 from api.settings import Settings
 from optimizer.district import District
+from optimizer.incidents import snap_incidents
 from optimizer.resources import resources_from_json
 from optimizer.storage import load_district
 
@@ -48,6 +49,8 @@ def merge_incidents(
     old["occurred_at"] = pd.to_datetime(old["occurred_at"]).dt.tz_convert("UTC")
     old = old[~old["incident_id"].astype(str).isin(set(stored["incident_id"]))]
     cols = ["incident_id", "category", "occurred_at", "date_only", "severity", "lon", "lat"]
+    cols += [c for c in ("u", "v", "key", "snap_m", "node", "grid_id")
+             if c in old.columns and c in stored.columns]
     both = pd.concat([old[cols], pd.DataFrame(stored[cols])], ignore_index=True)
     return gpd.GeoDataFrame(
         both, geometry=gpd.points_from_xy(both["lon"], both["lat"]), crs="EPSG:4326"
@@ -160,10 +163,35 @@ class Services:
         changes: dict[str, Any] = {}
         if data is not None:
             changes["resources"] = resources_from_json(data)
-        stored = self.stored_incidents(name)
-        if stored is not None:
-            changes["incidents"] = merge_incidents(base.incidents, stored)
+        history = self.incident_history(name, base)
+        if history is not None:
+            changes["incidents"] = history
         return dataclasses.replace(base, **changes) if changes else base
+
+    def incident_history(self, name: str, base: District) -> gpd.GeoDataFrame | None:
+        """Return the district's history merged with the stored incidents, snapped to streets.
+
+        None when nothing was ingested for ``name``. Cached until the next ingest.
+        """
+        with self.engine.connect() as conn:
+            count, newest = conn.execute(
+                select(func.count(), func.max(Incident.updated_at)).where(
+                    Incident.district == name)
+            ).one()
+        if not count:
+            return None
+        key = ("history", name, int(count), str(newest), id(base))
+        cached = self.reads.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        stored = self.stored_incidents(name)
+        if stored is None:
+            return None
+        snapped, _far = snap_incidents(stored, base.graph, grids=base.grids)
+        merged = merge_incidents(base.incidents, snapped)
+        self.reads.drop(lambda k: isinstance(k, tuple) and k[:2] == ("history", name))
+        self.reads.put(key, merged)
+        return merged
 
     def stored_incidents(self, name: str) -> gpd.GeoDataFrame | None:
         """Return the incidents ingested for ``name`` in the incident schema, or None."""
