@@ -592,8 +592,29 @@ class StreetRouter:
         with np.errstate(invalid="ignore"):  # 0 * inf (closed direction at an end) -> nan
             return self._point_matrix(snapped, dst, mode, metres)
 
-    def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
-                      ) -> TravelMatrix:
+    def augmented_graph(
+        self, snapped: Snapped, mode: str, destinations: Snapped | None = None,
+    ) -> tuple[sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64],
+               npt.NDArray[np.float64]]:
+        """The graph :meth:`point_matrix` searches: streets plus one node per point.
+
+        Rows/columns ``0..n-1`` are the street nodes (``n = len(router.node_ids)``),
+        ``n..n+P-1`` the origins (edges out to their street's ends, partial times) and
+        ``n+P..n+P+Q-1`` the destinations (edges in from their street's ends).
+
+        Returns
+        -------
+        tuple
+            ``(csr of seconds, row, col, metres)``: the sparse graph and its entries in COO
+            order with each entry's length in metres.
+        """
+        dst = snapped if destinations is None else destinations
+        with np.errstate(invalid="ignore"):
+            return self._augment(snapped, dst, mode)
+
+    def _augment(self, snapped: Snapped, dst: Snapped, mode: str
+                 ) -> tuple[sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64],
+                            npt.NDArray[np.float64]]:
         mg = self._mode(mode)
         n = self.node_ids.shape[0]
         P, Q = len(snapped), len(dst)
@@ -640,13 +661,25 @@ class StreetRouter:
         size = n + P + Q
         r_all, c_all = np.concatenate(rows), np.concatenate(cols)
         aug = sparse.csr_matrix((np.concatenate(wts), (r_all, c_all)), shape=(size, size))
+        return aug, r_all, c_all, np.concatenate(lens)
+
+    def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
+                      ) -> TravelMatrix:
+        n = self.node_ids.shape[0]
+        P, Q = len(snapped), len(dst)
+        tt = self._tt[mode]
+        rev_all = self.reverse_edges()
+        ep, fp = self._canonical(snapped)
+        eq, fq = self._canonical(dst)
+        aug, r_all, c_all, lens = self._augment(snapped, dst, mode)
+        size = n + P + Q
         src = np.arange(n, n + P)
         if metres:
             dist, pred = csgraph.dijkstra(aug, directed=True, indices=src,
                                           return_predecessors=True)
             order = np.argsort(r_all * size + c_all, kind="stable")
             keys = (r_all * size + c_all)[order]
-            met_all = _tree_lengths(pred, keys, np.concatenate(lens)[order])
+            met_all = _tree_lengths(pred, keys, lens[order])
             met = met_all[:, n + P:]
         else:
             dist = csgraph.dijkstra(aug, directed=True, indices=src)
