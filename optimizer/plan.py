@@ -23,6 +23,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -1173,6 +1174,7 @@ def plan_day(
     progress: ProgressCallback | None = None,
     variation: VariationParams | None = None,
     previous: DayPlan | None = None,
+    workers: int = 1,
 ) -> DayPlan:
     """Plan a day of joint patrols: hotspots -> groups -> routes, window by window, grid by grid.
 
@@ -1203,6 +1205,9 @@ def plan_day(
     previous
         The previous day's plan: with ``variation``, hotspots it visited in the same window and
         grid are discounted (``VariationParams.novelty``).
+    workers
+        Solve the grid x window problems in this many processes (1: in this process). Each
+        solve is seeded on its own, so the plan does not depend on ``workers``.
 
     Returns
     -------
@@ -1219,6 +1224,10 @@ def plan_day(
     wins = _parse_windows(windows)
     if not (isinstance(time_limit_s, int | float) and 0 < float(time_limit_s) <= 3600):
         raise InputError("time_limit_s", time_limit_s, "a number of seconds in (0, 3600]")
+    if not (isinstance(workers, int) and 1 <= workers <= 64):
+        raise InputError("workers", workers, "an integer from 1 to 64")
+    if not (isinstance(workers, int) and 1 <= workers <= 64):
+        raise InputError("workers", workers, "an integer from 1 to 64")
     if engine not in ("ortools", "pyvrp"):
         raise InputError("engine", engine, "one of ['ortools', 'pyvrp']")
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_ids)
@@ -1232,8 +1241,9 @@ def plan_day(
         if progress is not None:
             progress(min(done, total), total, message)
 
-    plans: list[WindowPlan] = []
     hotspot_models: dict[str, str] = {}
+    # Slots keep the plan's order (window, then grid) whatever order the solves finish in.
+    slots: list[WindowPlan | _Job] = []
     for wi, window in enumerate(wins):
         w_seed = seed * 1000 + wi
         start, end = window.on(day)
@@ -1260,17 +1270,9 @@ def plan_day(
             if not g_groups:
                 left = _no_group_left_out(g_hot, g_posts, gid, no_group_reason)
                 if g_hot or g_posts:
-                    plans.append(
-                        WindowPlan(
-                            gid,
-                            window,
-                            start,
-                            end,
-                            (),
-                            tuple(g_hot),
-                            tuple(left),
-                            _window_metrics(None, [], g_hot, len(g_posts)),
-                        )
+                    metrics = _window_metrics(None, [], g_hot, len(g_posts))
+                    slots.append(
+                        WindowPlan(gid, window, start, end, (), tuple(g_hot), tuple(left), metrics)
                     )
                 tick(f"{window.label()} {gid}: no groups")
                 continue
@@ -1284,38 +1286,60 @@ def plan_day(
                 posts=g_posts,
                 router=router,
             )
-            varied = None
-            if variation is None:
-                solution = _solve(problem, engine, float(time_limit_s), w_seed)
-            else:
-                from optimizer.variation import solve_with_variation
+            previous_keys = frozenset(_visited_keys(previous, window, gid))
+            slots.append(_Job(problem, context, g_hot, w_seed, previous_keys))
 
-                varied = solve_with_variation(
-                    problem,
-                    day=day,
-                    seed=seed,
-                    engine=engine,
-                    time_limit_s=float(time_limit_s),
-                    params=variation,
-                    previous=_visited_keys(previous, window, gid),
-                    solve=lambda p, t, s: _solve(p, engine, t, s),
-                )
-                solution = varied.solution
-            routes, left = routes_from_solution(district, problem, context, solution, router)
-            n_req = sum(1 for s in problem.sites if s.required)
-            metrics = _window_metrics(problem, routes, g_hot, n_req)
-            metrics["solver_runtime_s"] = round(solution.runtime_s, 3)
-            if varied is not None:
-                metrics["variation_loss"] = round(varied.loss, 4)
-                metrics["variation_overlap"] = round(varied.overlap, 4)
-            plans.append(
-                WindowPlan(
-                    gid, window, start, end, tuple(routes), tuple(g_hot), tuple(left), metrics
-                )
+    jobs = [j for j in slots if isinstance(j, _Job)]
+    args = [
+        (j.problem, engine, float(time_limit_s), j.seed, variation, day, seed, j.previous)
+        for j in jobs
+    ]
+    results: dict[int, tuple[Solution, dict[str, float]]] = {}
+
+    def finish(k: int, result: tuple[Solution, dict[str, float]]) -> None:
+        results[k] = result
+        job = jobs[k]
+        tick(f"{job.context.window.label()} {job.context.grid_id}: solved")
+
+    if workers > 1 and len(jobs) > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            futures = {pool.submit(_solve_job, *a): k for k, a in enumerate(args)}
+            for fut in cf.as_completed(futures):
+                finish(futures[fut], fut.result())
+    else:
+        for k, a in enumerate(args):
+            finish(k, _solve_job(*a))
+
+    plans: list[WindowPlan] = []
+    job_index = {id(j): k for k, j in enumerate(jobs)}
+    for slot in slots:
+        if isinstance(slot, WindowPlan):
+            plans.append(slot)
+            continue
+        solution, extra = results[job_index[id(slot)]]
+        ctx_ = slot.context
+        routes, left = routes_from_solution(district, slot.problem, ctx_, solution, router)
+        n_req = sum(1 for s in slot.problem.sites if s.required)
+        metrics = _window_metrics(slot.problem, routes, slot.hotspots, n_req)
+        metrics["solver_runtime_s"] = round(solution.runtime_s, 3)
+        metrics.update(extra)
+        start, end = ctx_.window.on(day)
+        plans.append(
+            WindowPlan(
+                ctx_.grid_id,
+                ctx_.window,
+                start,
+                end,
+                tuple(routes),
+                tuple(slot.hotspots),
+                tuple(left),
+                metrics,
             )
-            tick(
-                f"{window.label()} {gid}: {len(routes)} routes, coverage {metrics['coverage']:.0%}"
-            )
+        )
     day_metrics = _day_metrics(plans)
     settings = {
         "windows": [w.label() for w in wins],
@@ -1327,8 +1351,56 @@ def plan_day(
         "seed": seed,
         "timezone": district.metadata.get("timezone"),
         "hotspot_model": hotspot_models,
+        "workers": workers,
     }
     return DayPlan(district.name, day, tuple(plans), engine, seed, day_metrics, settings)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One grid x window problem waiting for its solve."""
+
+    problem: PatrolProblem
+    context: ProblemContext
+    hotspots: list[Hotspot]
+    seed: int
+    previous: frozenset[str]
+
+
+def _solve_job(
+    problem: PatrolProblem,
+    engine: str,
+    time_limit_s: float,
+    seed: int,
+    variation: VariationParams | None,
+    day: dt.date,
+    base_seed: int,
+    previous: frozenset[str],
+) -> tuple[Solution, dict[str, float]]:
+    """Solve one problem (module level, so a process pool can run it)."""
+    if variation is None:
+        return _solve(problem, engine, time_limit_s, seed), {}
+    from optimizer.variation import solve_with_variation
+
+    varied = solve_with_variation(
+        problem,
+        day=day,
+        seed=base_seed,
+        engine=engine,
+        time_limit_s=time_limit_s,
+        params=variation,
+        previous=previous,
+        solve=partial(_solve_engine, engine),
+    )
+    extra = {
+        "variation_loss": round(varied.loss, 4),
+        "variation_overlap": round(varied.overlap, 4),
+    }
+    return varied.solution, extra
+
+
+def _solve_engine(engine: str, problem: PatrolProblem, time_limit_s: float, seed: int) -> Solution:
+    return _solve(problem, engine, time_limit_s, seed)
 
 
 def _no_group_left_out(

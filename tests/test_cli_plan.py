@@ -111,6 +111,7 @@ def test_plan_two_windows_and_a_grid(tmp_path: Path) -> None:
         (["--district", "atlantis"], "--district"),
         (["--time-limit", "0"], "--time-limit"),
         (["--seed", "-1"], "--seed"),
+        (["--workers", "0"], "--workers"),
         (["--engine", "gurobi"], "--engine"),
         (["--grid", "Z-9"], "--grid"),
     ],

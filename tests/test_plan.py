@@ -252,3 +252,17 @@ def test_variation_changes_routes_within_the_value_bound(demo: District) -> None
         if wp.routes:
             assert wp.metrics["variation_loss"] <= 0.05 + 1e-9
     assert varied.settings["variation"]["max_value_loss"] == 0.05
+
+
+def test_worker_processes_give_the_same_plan(demo: District) -> None:
+    kwargs = {
+        "day": MONDAY,
+        "windows": ["14:00-18:00"],
+        "grid_ids": ["D-1", "D-3"],
+        "seed": 9,
+        "time_limit_s": 1,
+    }
+    one = plan_day(demo, workers=1, **kwargs)  # type: ignore[arg-type]
+    two = plan_day(demo, workers=2, **kwargs)  # type: ignore[arg-type]
+    assert one.to_frame().equals(two.to_frame())
+    assert [w.grid_id for w in two.windows] == [w.grid_id for w in one.windows]

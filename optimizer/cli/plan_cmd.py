@@ -65,9 +65,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", default="0", help="random seed (default: 0)")
     p.add_argument(
         "--time-limit",
-        default="10",
+        default="5",
         metavar="SECONDS",
-        help="solver time limit per grid and window (default: 10)",
+        help="solver time limit per grid and window (default: 5)",
+    )
+    p.add_argument(
+        "--workers",
+        default="1",
+        metavar="N",
+        help="solve grids in N processes at once (default: 1)",
     )
     p.add_argument("--engine", default=None, help=f"routing engine: {' or '.join(ENGINES)}")
     p.add_argument(
@@ -146,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     day = parse_date(args.date)
     seed = _int_option("--seed", args.seed, 0)
     time_limit = _time_limit(args.time_limit)
+    workers = _int_option("--workers", args.workers, 1, 64)
     grid_level = (
         None if args.grid_level is None else _int_option("--grid-level", args.grid_level, 1, 9)
     )
@@ -201,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
             time_limit_s=time_limit,
             progress=progress,
             variation=variation,
+            workers=workers,
         )
     with console.status("writing plan folder ..."):
         write_plan(plan, out, district, html=bool(args.html), maps=not args.no_maps)
