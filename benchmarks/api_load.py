@@ -18,7 +18,9 @@ Protocol
 5. Reads: ``--clients`` (50) concurrent httpx async clients each alternate ``GET /plans/{id}``
    and ``GET /districts/{d}/hotspots`` for ``--seconds`` (10) seconds after a 1 s warm-up.
    Figures: latency p50/p95/p99 (ms) overall and per route, requests per second, errors.
-   Client and server share this machine's cores, so latencies include client-side queueing.
+   Client and server share this machine's cores, so latencies include client-side queueing;
+   also reported: the server's CPU time per read (from /proc) and the latency of 400 reads
+   made one after the other by a single client (``reads_one_client``).
 
 Targets: p95 <= 50 ms for reads; ingest >= 5,000 rows/s on SQLite.
 
@@ -65,6 +67,22 @@ def free_port() -> int:
 def pct(values: list[float], q: float) -> float:
     """Return the ``q`` percentile of ``values`` in ms, rounded."""
     return round(float(np.percentile(np.array(values) * 1000.0, q)), 2) if values else float("nan")
+
+
+def process_cpu_s(pid: int) -> float:
+    """Return the user+system CPU seconds used so far by process ``pid`` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sequential_reads(client: httpx.Client, paths: list[str], n: int) -> dict[str, float]:
+    """Time ``n`` reads one after the other (no concurrency): the unloaded latency."""
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        client.get(paths[i % len(paths)]).raise_for_status()
+        times.append(time.perf_counter() - t0)
+    return {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "p99_ms": pct(times, 99)}
 
 
 def incidents(csv_path: Path, rows: int, seed: int) -> list[dict[str, Any]]:
@@ -230,9 +248,15 @@ def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace
     t0 = time.perf_counter()
     n_hot = client.get(hot).json()["count"]
     hot_first_s = time.perf_counter() - t0
+    paths = [f"/plans/{plan_id}", hot]
+    single = sequential_reads(client, paths, 400)
     client.close()
-    reads = asyncio.run(read_load(base, token, [f"/plans/{plan_id}", hot], args.clients,
-                                  args.seconds, 1.0))
+    cpu0 = process_cpu_s(server.pid)
+    reads = asyncio.run(read_load(base, token, paths, args.clients, args.seconds, 1.0))
+    server_cpu = process_cpu_s(server.pid) - cpu0
+    # the warm-up second's requests are not counted; spread the CPU over all of them
+    reads["server_cpu_ms_per_read"] = round(
+        1000 * server_cpu / max(1, reads["requests"]) * args.seconds / (args.seconds + 1.0), 3)
     return {
         "import_s": round(import_s, 2),
         "ingest": {"rows": len(rows), "batch": args.batch, "seconds": round(ingest_s, 2),
@@ -241,6 +265,7 @@ def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace
         "plan": {"seconds": round(plan_s, 2), "routes": job["result"]["routes"],
                  "hotspots": n_hot, "hotspots_first_read_s": round(hot_first_s, 2)},
         "reads": {"clients": args.clients, "seconds": args.seconds, **reads},
+        "reads_one_client": single,
         "targets": {"read_p95_ms": 50, "ingest_rows_per_s": 5000},
         "meets_targets": bool(reads["p95_ms"] <= 50 and len(rows) / ingest_s >= 5000),
         "load_avg_1m_before": load_before,
