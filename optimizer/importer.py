@@ -31,7 +31,7 @@ from optimizer.coords import coord_system, to_wgs84
 from optimizer.district import District, default_data_dir
 from optimizer.errors import InputError, PatrolError
 from optimizer.grids import HierarchyReport, grid_graph, mode_core, validate_hierarchy
-from optimizer.partition import PartitionReport, auto_grids
+from optimizer.partition import PartitionReport, auto_grids, street_lines
 from optimizer.resources import TRAVEL_MODES, Resources, load_resources
 
 OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml", ".osm.xml")
@@ -220,10 +220,7 @@ def _clip(
 
 def street_length_m(G: nx.MultiDiGraph) -> float:
     """Total street length (m), each two-way street counted once."""
-    import osmnx as ox
-
-    U = ox.convert.to_undirected(G)
-    return float(sum(float(d.get("length", 0.0)) for *_, d in U.edges(keys=True, data=True)))
+    return float(street_lines(G).length.sum())
 
 
 def _default_levels(street_m: float) -> tuple[int, int, int]:

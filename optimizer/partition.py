@@ -107,13 +107,28 @@ def _check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     return out
 
 
-def _street_lines(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
-    """Each street once (two directions of a two-way street merged), in the graph's CRS."""
-    import osmnx as ox
+def street_lines(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
+    """Each street once, in the graph's CRS.
 
-    U = ox.convert.to_undirected(G)
-    edges = ox.graph_to_gdfs(U, nodes=False, fill_edge_geometry=True)
-    return edges[["geometry"]].reset_index(drop=True)
+    The two directions of a two-way street (and a walker's way back along a one-way street)
+    are the same street: edges joining the same two nodes with the same length (to 0.1 m)
+    count once. (``osmnx.convert.to_undirected`` does the same by comparing geometries, and
+    takes seconds.)
+    """
+    seen: set[tuple[Any, Any, float]] = set()
+    geoms: list[Any] = []
+    for u, v, d in G.edges(data=True):
+        a, b = (u, v) if str(u) <= str(v) else (v, u)
+        key = (a, b, round(float(d.get("length", 0.0)), 1))
+        if key in seen:
+            continue
+        seen.add(key)
+        geom = d.get("geometry")
+        if geom is None:
+            nu, nv = G.nodes[u], G.nodes[v]
+            geom = shapely.linestrings([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
+        geoms.append(geom)
+    return gpd.GeoDataFrame(geometry=geoms, crs=G.graph.get("crs"))
 
 
 def _sample(lines: NDArray[Any], spacing: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -144,27 +159,23 @@ _ANGLES = np.radians([0.0, 30.0, 60.0, 90.0, 120.0, 150.0])
 
 @dataclass
 class _Adjacency:
-    """Delaunay neighbours of the samples: the adjacency of their Voronoi cells."""
+    """Neighbouring samples (their Voronoi cells touch) and the length of boundary they share."""
 
     a: NDArray[np.intp]
     b: NDArray[np.intp]
     length: NDArray[np.float64]
 
     @classmethod
-    def build(cls, xy: NDArray[np.float64], region: BaseGeometry) -> _Adjacency:
-        """Delaunay edges that stay inside ``region`` (cells touch inside the district)."""
-        from scipy.spatial import Delaunay
-
-        tri = Delaunay(xy).simplices
-        pairs = np.vstack([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [0, 2]]])
-        pairs.sort(axis=1)
-        pairs = np.unique(pairs, axis=0)
-        segments = shapely.linestrings(np.stack([xy[pairs[:, 0]], xy[pairs[:, 1]]], axis=1))
-        shapely.prepare(region)
-        inside = shapely.covers(region, segments)
-        pairs = pairs[inside]
-        length = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)
-        return cls(pairs[:, 0], pairs[:, 1], length)
+    def from_cells(cls, cells: NDArray[Any]) -> _Adjacency:
+        """Samples whose (clipped) Voronoi cells share a stretch of boundary."""
+        tree = shapely.STRtree(cells)
+        a, b = tree.query(cells, predicate="intersects")
+        keep = a < b
+        a, b = a[keep], b[keep]
+        shared = shapely.length(shapely.intersection(shapely.boundary(cells[a]),
+                                                     shapely.boundary(cells[b])))
+        touch = shared > 0.01
+        return cls(a[touch], b[touch], np.asarray(shared[touch], dtype=float))
 
 
 def _stray(side: NDArray[np.bool_], n: int, adj: _Adjacency, member: NDArray[np.bool_],
@@ -412,7 +423,7 @@ def auto_grids(
     crs = G.graph.get("crs")
     if crs is None or G.number_of_edges() == 0:
         raise InputError("G", "graph", "a projected street graph with edges (graph['crs'] set)")
-    lines = _street_lines(G)
+    lines = street_lines(G)
     geoms = np.asarray(lines.geometry.values)
     total_len = float(shapely.length(geoms).sum())
     spacing = max(float(spacing_m), total_len / MAX_SAMPLES)
@@ -453,7 +464,18 @@ def auto_grids(
     nodes: dict[str, _Node] = {}
 
     region = region_m if region_m is not None else _region(xy, None, hull_buffer_m)
-    adj = _Adjacency.build(xy, region)
+    vor = shapely.voronoi_polygons(MultiPoint(xy), extend_to=region, ordered=True)
+    vcells = shapely.intersection(np.asarray(list(vor.geoms)), region)
+    # A Voronoi cell cut in two by a concave boundary keeps the part holding its sample; the
+    # cut-off parts are handed out below with the other stray pieces.
+    stray_parts: list[BaseGeometry] = []
+    for i in np.flatnonzero(shapely.get_num_geometries(vcells) > 1):
+        parts = _parts(vcells[i])
+        point = shapely.points(xy[i])
+        own = [p for p in parts if p.intersects(point)] or [max(parts, key=lambda g: g.area)]
+        vcells[i] = own[0]
+        stray_parts.extend(p for p in parts if p is not own[0])
+    adj = _Adjacency.from_cells(vcells)
 
     def assign(group: list[_Node], idx: NDArray[np.intp]) -> None:
         parts = _bisect(xy, weight, idx, [n.leaves for n in group], adj)
@@ -466,17 +488,6 @@ def auto_grids(
 
     assign(tree, np.arange(len(xy)))
 
-    vor = shapely.voronoi_polygons(MultiPoint(xy), extend_to=region, ordered=True)
-    vcells = shapely.intersection(np.asarray(list(vor.geoms)), region)
-    # A Voronoi cell cut in two by a concave boundary keeps the part holding its sample; the
-    # cut-off parts are handed out below with the other stray pieces.
-    stray_parts: list[BaseGeometry] = []
-    for i in np.flatnonzero(shapely.get_num_geometries(vcells) > 1):
-        parts = _parts(vcells[i])
-        point = shapely.points(xy[i])
-        own = [p for p in parts if p.intersects(point)] or [max(parts, key=lambda g: g.area)]
-        vcells[i] = own[0]
-        stray_parts.extend(p for p in parts if p is not own[0])
     leaf_ids = [nid for nid, n in nodes.items() if not n.children]
     cells: dict[str, BaseGeometry] = {}
     for lid in leaf_ids:
@@ -535,9 +546,17 @@ def _labels_under(labels: NDArray[Any], nodes: dict[str, _Node], nid: str) -> ND
 def _lengths_in(cells: Any, lines: NDArray[Any]) -> NDArray[np.float64]:
     """Street length (m) inside each cell."""
     tree = shapely.STRtree(lines)
+    lengths = shapely.length(lines)
     out = np.zeros(len(cells))
     for i, cell in enumerate(cells):
+        shapely.prepare(cell)
         cand = tree.query(cell, predicate="intersects")
-        if len(cand):
-            out[i] = float(shapely.length(shapely.intersection(lines[cand], cell)).sum())
+        if not len(cand):
+            continue
+        # Lines wholly inside count whole; only those crossing the boundary are cut.
+        inside = shapely.contains(cell, lines[cand])
+        crossing = cand[~inside]
+        out[i] = float(lengths[cand[inside]].sum())
+        if len(crossing):
+            out[i] += float(shapely.length(shapely.intersection(lines[crossing], cell)).sum())
     return out
