@@ -425,8 +425,19 @@ def _assign_to_grids(
 
 def _window_hotspots(
     district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
+) -> list[Hotspot]:
+    """Return the window's hotspots (see :func:`window_hotspots`)."""
+    return window_hotspots(district, day, window, grid_ids)[0]
+
+
+def window_hotspots(
+    district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
 ) -> tuple[list[Hotspot], str]:
-    """Return the window's hotspots and the name of the model that made them."""
+    """Return the window's hotspots in ``grid_ids`` and the name of the model that made them.
+
+    ``optimizer.hotspots.hotspots_for_window`` where available; plain incident counts of the
+    window's hours when it is missing or finds nothing although there is a history.
+    """
     try:
         from optimizer.hotspots import hotspots_for_window  # type: ignore[attr-defined]
     except ImportError:
@@ -1247,7 +1258,7 @@ def plan_day(
     for wi, window in enumerate(wins):
         w_seed = seed * 1000 + wi
         start, end = window.on(day)
-        hotspots, model_name = _window_hotspots(district, day, window, ids)
+        hotspots, model_name = window_hotspots(district, day, window, ids)
         hotspot_models[window.label()] = model_name
         hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
         no_group_reason = "no patrol group is allocated to this grid in this window"
