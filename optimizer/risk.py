@@ -5,12 +5,14 @@ The model, per category ``c`` and street segment ``t`` (length ``L_t``), at refe
 * **decayed counts** ``n_ct = sum_i 2^(-(T - t_i) / h)`` over the incidents ``i`` of ``c`` on
   ``t`` before ``T`` (half-life ``h``);
 * **network kernel density** ``k_ct = sum_s n_cs K(d_st) / Z_s``: ``d_st`` is the walking
-  distance along streets between segment midpoints, ``K(d) = exp(-d^2 / 2b^2)`` cut at ``3b``
-  (bandwidth ``b``), and ``Z_s = sum_t K(d_st) L_t`` so each incident's mass is conserved
-  (``sum_t k_ct L_t = sum_s n_cs``) however many streets meet near it;
-* **segment rate** per metre and day: ``(n_ct + m k_ct) / (L_t + m) / E``: the segment's own
-  rate shrunk toward the kernel density with a prior of ``m`` metres (Poisson-gamma),
-  ``E`` the decayed exposure in days;
+  distance along streets between segment midpoints, ``K(d) = exp(-d^2 / 2b^2)`` cut at
+  ``2.5 b`` (bandwidth ``b``), and ``Z_s = sum_t K(d_st) L_t`` so each incident's mass is
+  conserved (``sum_t k_ct L_t = sum_s n_cs``) however many streets meet near it;
+* **wide density** ``k2``: the local density smoothed again ``(B / b)^2 - 1`` times with the
+  same kernel (a diffusion along the streets, bandwidth about ``B``);
+* **segment rate** per metre and day: ``(n_ct / (L_t + o) + a k_ct + c k2_ct) / (1 + a + c) / E``:
+  the segment's own count per metre mixed with the local and the wide density, ``E`` the
+  decayed exposure in days (so the rate is per day);
 * **near repeats**: the same estimate with a half-life of days, mixed in with weight ``w``:
   a fresh incident raises nearby risk for some days;
 * **time of day and day of week**: per category profiles (24 and 7 values, mean 1) estimated
@@ -18,8 +20,10 @@ The model, per category ``c`` and street segment ``t`` (length ``L_t``), at refe
   count for the day-of-week profile only. The risk of a window on a day is
   ``sum_c severity_c * rate_c * share_c(window, day)``.
 
-Default parameters were chosen by the rolling-origin backtest (``benchmarks/hotspots.py``) on
-SF incidents of July-August 2012, not on the September weeks it reports.
+Default parameters are those the backtest (``benchmarks/hotspots.py``) chose on the six weeks of
+SF incidents before September 2012 (a grid over bandwidths, mixing weights, half-life and
+near-repeat weight), not on the September weeks it reports. The near-repeat weight it chose on
+that date-only data is 0: pass ``near_repeat_weight`` > 0 where timed data shows repeats.
 
 Incremental: :meth:`RiskModel.add` appends incidents; the cached per-category counts and kernel
 densities are updated by the new incidents' kernel columns only (no rebuild), and decay to a
@@ -46,21 +50,33 @@ from optimizer.timewindow import TimeWindow
 
 _LN2 = math.log(2.0)
 _DAY_NS = 86_400 * 10**9
+KERNEL_CUTOFF = 2.5
+"""The kernel is cut at this many bandwidths (K = 0.044 there)."""
 
 
 @dataclass(frozen=True)
 class RiskParams:
     """Parameters of the risk model (defaults chosen by the backtest).
 
+    The rate per metre of a segment mixes three estimates of the same (decayed) incidents:
+    the segment's own count per metre, a network kernel density at ``bandwidth_m`` and a wide
+    one at ``wide_bandwidth_m``, with weights ``1 : local_weight : wide_weight``.
+
     Attributes
     ----------
     bandwidth_m
-        Kernel bandwidth along streets (metres); the kernel is cut at three bandwidths.
+        Kernel bandwidth along streets (metres); the kernel is cut at ``KERNEL_CUTOFF``
+        bandwidths.
+    wide_bandwidth_m
+        Bandwidth of the wide density, made by diffusing the local one along the network
+        (``(wide / local)^2`` kernel steps).
+    own_offset_m
+        Metres added to a segment's length in its own count per metre (keeps a 2 m segment
+        with one incident from outranking everything).
+    local_weight, wide_weight
+        Weights of the local and wide densities against the segment's own count (weight 1).
     half_life_days
         Half-life of an incident's weight in the long-term estimate.
-    prior_m
-        Strength (metres of street) of the kernel density as prior of each segment's own rate;
-        small values trust the segment's own count, large ones the neighbourhood.
     near_repeat_weight
         Share of the near-repeat (short half-life) estimate in the rate, 0..1.
     near_repeat_half_life_days
@@ -70,18 +86,24 @@ class RiskParams:
         day-of-week profiles are estimated from data.
     """
 
-    bandwidth_m: float = 150.0
+    bandwidth_m: float = 100.0
+    wide_bandwidth_m: float = 250.0
+    own_offset_m: float = 5.0
+    local_weight: float = 1.0
+    wide_weight: float = 5.0
     half_life_days: float = 60.0
-    prior_m: float = 50.0
-    near_repeat_weight: float = 0.2
+    near_repeat_weight: float = 0.0
     near_repeat_half_life_days: float = 7.0
     profile_prior: float = 24.0
 
     def __post_init__(self) -> None:
         checks = {
             "bandwidth_m": (self.bandwidth_m, 10.0, 2000.0),
+            "wide_bandwidth_m": (self.wide_bandwidth_m, self.bandwidth_m, 8 * self.bandwidth_m),
+            "own_offset_m": (self.own_offset_m, 0.0, 1e6),
+            "local_weight": (self.local_weight, 0.0, 1e6),
+            "wide_weight": (self.wide_weight, 0.0, 1e6),
             "half_life_days": (self.half_life_days, 0.5, 10_000.0),
-            "prior_m": (self.prior_m, 0.0, 1e6),
             "near_repeat_weight": (self.near_repeat_weight, 0.0, 1.0),
             "near_repeat_half_life_days": (self.near_repeat_half_life_days, 0.1, 365.0),
             "profile_prior": (self.profile_prior, 0.0, 1e6),
@@ -89,6 +111,11 @@ class RiskParams:
         for name, (value, lo, hi) in checks.items():
             if not (isinstance(value, int | float) and lo <= value <= hi):
                 raise InputError(f"risk.{name}", value, f"a number in [{lo}, {hi}]")
+
+    @property
+    def wide_steps(self) -> int:
+        """Kernel steps whose repeated smoothing makes the wide bandwidth."""
+        return max(1, round((self.wide_bandwidth_m / self.bandwidth_m) ** 2))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,7 +183,7 @@ def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
     vals = np.concatenate([half, half])
     size = n_nodes + n_segs
     graph = sp.coo_matrix((np.maximum(vals, 1e-3), (rows, cols)), shape=(size, size)).tocsr()
-    limit = 3.0 * bandwidth_m
+    limit = KERNEL_CUTOFF * bandwidth_m
     chunk = max(1, int(4_000_000 // size))
     out_r: list[np.ndarray] = []
     out_c: list[np.ndarray] = []
@@ -227,11 +254,12 @@ def estimate_profile(
 
 @dataclass
 class _State:
+    """Decayed counts and densities at one time; rows ``0..C-1`` long-term, ``C..2C-1`` short."""
+
     at_ns: int
-    n_long: np.ndarray
-    n_short: np.ndarray
-    k_long: np.ndarray
-    k_short: np.ndarray
+    n: np.ndarray
+    k1: np.ndarray
+    k2: np.ndarray
     n_seen: int
 
 
@@ -353,60 +381,84 @@ class RiskModel:
             self._update_state(cat_idx, seg, t_ns)
         return len(inc)
 
+    def _factors(self, at_ns: int, t_ns: np.ndarray | int) -> np.ndarray:
+        """Decay factors (long-term rows then short) from times ``t_ns`` to ``at_ns``."""
+        age = (at_ns - np.asarray(t_ns, dtype=np.float64)) / _DAY_NS
+        return np.stack(
+            [
+                np.exp2(-age / self.params.half_life_days),
+                np.exp2(-age / self.params.near_repeat_half_life_days),
+            ]
+        )
+
     def _rescaled(self, st: _State, at_ns: int) -> _State:
         if at_ns == st.at_ns:
             return st
-        dt_days = (at_ns - st.at_ns) / _DAY_NS
-        fl = 2.0 ** (-dt_days / self.params.half_life_days)
-        fs = 2.0 ** (-dt_days / self.params.near_repeat_half_life_days)
-        return _State(
-            at_ns, st.n_long * fl, st.n_short * fs, st.k_long * fl, st.k_short * fs, st.n_seen
-        )
+        f = self._factors(at_ns, st.at_ns)
+        C = len(self.categories)
+        col = np.repeat(f, C)[:, None]
+        return _State(at_ns, st.n * col, st.k1 * col, st.k2 * col, st.n_seen)
 
     def _grow_state(self) -> None:
         st = self._state
         assert st is not None
+        C = len(self.categories) - 1
         z = np.zeros((1, len(self.length)))
-        st.n_long = np.vstack([st.n_long, z])
-        st.n_short = np.vstack([st.n_short, z])
-        st.k_long = np.vstack([st.k_long, z])
-        st.k_short = np.vstack([st.k_short, z])
 
-    def _weights(self, t_ns: np.ndarray, at_ns: int) -> tuple[np.ndarray, np.ndarray]:
-        age = (at_ns - t_ns) / _DAY_NS
-        return (
-            np.exp2(-age / self.params.half_life_days),
-            np.exp2(-age / self.params.near_repeat_half_life_days),
-        )
+        def grow(m: np.ndarray) -> np.ndarray:
+            return np.vstack([m[:C], z, m[C:], z])
+
+        st.n, st.k1, st.k2 = grow(st.n), grow(st.k1), grow(st.k2)
+
+    def _smooth(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the local and wide network densities of decayed counts (rows x S)."""
+        Wt = self.kernel.weights.T.tocsr()
+        inv = 1.0 / self.kernel.norm
+        k1 = np.asarray(Wt @ (n * inv).T).T
+        k2 = k1
+        L = self.length
+        for _ in range(self.params.wide_steps - 1):
+            k2 = np.asarray(Wt @ (k2 * (L * inv)).T).T
+        return k1, k2
 
     def _update_state(self, cat: np.ndarray, seg: np.ndarray, t_ns: np.ndarray) -> None:
         st = self._state
         assert st is not None
-        wl, ws = self._weights(t_ns, st.at_ns)
         C, S = len(self.categories), len(self.length)
-        dl = sp.csr_matrix((wl, (cat, seg)), shape=(C, S))
-        ds = sp.csr_matrix((ws, (cat, seg)), shape=(C, S))
-        st.n_long += dl.toarray()
-        st.n_short += ds.toarray()
+        f = self._factors(st.at_ns, t_ns)
+        rows = np.concatenate([cat, cat + C])
+        delta = sp.csr_matrix(
+            (np.concatenate([f[0], f[1]]), (rows, np.concatenate([seg, seg]))), shape=(2 * C, S)
+        )
+        touched = np.unique(rows)
+        dn = delta[touched].toarray()
+        # only the kernel rows of the touched segments are read for the local density
         inv = sp.diags(1.0 / self.kernel.norm)
-        # only the kernel rows of the touched segments are read
-        st.k_long += np.asarray((dl @ inv @ self.kernel.weights).todense())
-        st.k_short += np.asarray((ds @ inv @ self.kernel.weights).todense())
+        dk1 = np.asarray((delta[touched] @ inv @ self.kernel.weights).todense())
+        dk2 = dk1
+        Wt = self.kernel.weights.T.tocsr()
+        scale = self.length / self.kernel.norm
+        for _ in range(self.params.wide_steps - 1):
+            dk2 = np.asarray(Wt @ (dk2 * scale).T).T
+        st.n[touched] += dn
+        st.k1[touched] += dk1
+        st.k2[touched] += dk2
         st.n_seen += len(seg)
 
     def _compute_state(self, at_ns: int) -> _State:
         cat, seg, t_ns, *_ = self._arrays()
         use = t_ns <= at_ns
         C, S = max(1, len(self.categories)), len(self.length)
-        wl, ws = self._weights(t_ns[use], at_ns)
+        f = self._factors(at_ns, t_ns[use])
         flat = cat[use] * S + seg[use]
-        n_long = np.bincount(flat, weights=wl, minlength=C * S).reshape(C, S)
-        n_short = np.bincount(flat, weights=ws, minlength=C * S).reshape(C, S)
-        Wt = self.kernel.weights.T.tocsr()
-        inv = 1.0 / self.kernel.norm
-        k_long = np.asarray(Wt @ (n_long * inv).T).T
-        k_short = np.asarray(Wt @ (n_short * inv).T).T
-        return _State(at_ns, n_long, n_short, k_long, k_short, int(use.sum()))
+        n = np.vstack(
+            [
+                np.bincount(flat, weights=f[0], minlength=C * S).reshape(C, S),
+                np.bincount(flat, weights=f[1], minlength=C * S).reshape(C, S),
+            ]
+        )
+        k1, k2 = self._smooth(n)
+        return _State(at_ns, n, k1, k2, int(use.sum()))
 
     def _state_at(self, at_ns: int) -> _State:
         st = self._state
@@ -470,17 +522,19 @@ class RiskModel:
         st = self._state_at(at_ns)
         span = (at_ns - first) / _DAY_NS
         p = self.params
-        m = p.prior_m
-        L = self.length
-
-        def rate(n: np.ndarray, k: np.ndarray, hl: float) -> np.ndarray:
+        mix = (
+            st.n / (self.length + p.own_offset_m)
+            + p.local_weight * st.k1
+            + p.wide_weight * st.k2
+        ) / (1.0 + p.local_weight + p.wide_weight)
+        out = np.zeros((C, S))
+        for row, hl, w in (
+            (slice(0, C), p.half_life_days, 1.0 - p.near_repeat_weight),
+            (slice(C, 2 * C), p.near_repeat_half_life_days, p.near_repeat_weight),
+        ):
             exposure = hl / _LN2 * (1.0 - 2.0 ** (-span / hl))
-            return (n + m * k) / (L + m) / exposure
-
-        long = rate(st.n_long, st.k_long, p.half_life_days)
-        short = rate(st.n_short, st.k_short, p.near_repeat_half_life_days)
-        w = p.near_repeat_weight
-        return (1.0 - w) * long + w * short
+            out += w * mix[row] / exposure
+        return out
 
     def risk(
         self,
