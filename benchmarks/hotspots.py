@@ -92,9 +92,9 @@ def fmt_table(summary: pd.DataFrame) -> str:
 def backtest(args: argparse.Namespace, shared: Path) -> tuple[dict[str, Any], nx.MultiDiGraph]:
     inc_path = Path(args.incidents or shared / "data" / "incidents" / "sf_2012_q3.csv")
     osm_path = Path(args.osm or shared / "data" / "osm" / "SanFranciscoFiltered.osm")
-    for p in (inc_path, osm_path):
-        if not p.is_file():
-            sys.exit(f"benchmarks/hotspots.py: {p} is absent")
+    for path in (inc_path, osm_path):
+        if not path.is_file():
+            sys.exit(f"benchmarks/hotspots.py: {path} is absent")
     t0 = time.perf_counter()
     G = load_graph(osm_path)
     t_graph = time.perf_counter() - t0
