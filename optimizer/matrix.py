@@ -612,7 +612,7 @@ class StreetRouter:
         with np.errstate(invalid="ignore"):
             return self._augment(snapped, dst, mode)
 
-    def _augment(self, snapped: Snapped, dst: Snapped, mode: str
+    def _augment(self, snapped: Snapped, dst: Snapped, mode: str, with_targets: bool = True
                  ) -> tuple[sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64],
                             npt.NDArray[np.float64]]:
         mg = self._mode(mode)
@@ -652,16 +652,29 @@ class StreetRouter:
             cols.append(node[ok])
             wts.append(np.maximum(sec[ok], _MIN_WEIGHT))
             lens.append(np.maximum(met[ok], _MIN_WEIGHT))
-        for node, sec, met in legs(eq, fq, False):
+        for node, sec, met in legs(eq, fq, False) if with_targets else []:
             ok = np.isfinite(sec)
             rows.append(node[ok])
             cols.append(n + P + np.flatnonzero(ok))
             wts.append(np.maximum(sec[ok], _MIN_WEIGHT))
             lens.append(np.maximum(met[ok], _MIN_WEIGHT))
-        size = n + P + Q
+        size = n + P + (Q if with_targets else 0)
         r_all, c_all = np.concatenate(rows), np.concatenate(cols)
         aug = sparse.csr_matrix((np.concatenate(wts), (r_all, c_all)), shape=(size, size))
         return aug, r_all, c_all, np.concatenate(lens)
+
+    def _arrivals(self, e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], mode: str
+                  ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                  npt.NDArray[np.float64]]]:
+        """(node row, seconds, metres) of arriving at each point from either end of its street."""
+        tt = self._tt[mode]
+        r = self.reverse_edges()[e]
+        t_fw = tt[e]
+        t_bw = np.where(r >= 0, tt[np.maximum(r, 0)], np.inf)
+        length = self._elen[e]
+        g = 1.0 - f
+        return [(self._eu[e], _part(f, t_fw), f * length),
+                (self._ev[e], _part(g, t_bw), g * length)]
 
     def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
                       ) -> TravelMatrix:
@@ -671,20 +684,27 @@ class StreetRouter:
         rev_all = self.reverse_edges()
         ep, fp = self._canonical(snapped)
         eq, fq = self._canonical(dst)
-        aug, r_all, c_all, lens = self._augment(snapped, dst, mode)
-        size = n + P + Q
+        # One Dijkstra from the P origin nodes over the streets; arrivals are added in numpy.
+        aug, r_all, c_all, lens = self._augment(snapped, dst, mode, with_targets=False)
+        size = n + P
         src = np.arange(n, n + P)
+        (a, ca, ma), (b, cb, mb) = self._arrivals(eq, fq, mode)
         if metres:
             dist, pred = csgraph.dijkstra(aug, directed=True, indices=src,
                                           return_predecessors=True)
+        else:
+            dist = csgraph.dijkstra(aug, directed=True, indices=src)
+        t1 = dist[:, a] + ca[None, :]
+        t2 = dist[:, b] + cb[None, :]
+        first = t1 <= t2
+        sec = np.where(first, t1, t2)
+        if metres:
             order = np.argsort(r_all * size + c_all, kind="stable")
             keys = (r_all * size + c_all)[order]
             met_all = _tree_lengths(pred, keys, lens[order])
-            met = met_all[:, n + P:]
+            met = np.where(first, met_all[:, a] + ma[None, :], met_all[:, b] + mb[None, :])
         else:
-            dist = csgraph.dijkstra(aug, directed=True, indices=src)
             met = np.full((P, Q), np.nan)
-        sec = np.array(dist[:, n + P:])
         # Points on the same street: directly along it where the direction is open.
         pi, qj = np.nonzero(ep[:, None] == eq[None, :])
         if pi.shape[0]:
