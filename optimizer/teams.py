@@ -272,7 +272,7 @@ def form_groups(
         Seed of the CP-SAT search and of tie-breaking between equal volunteers.
     time_limit_s
         Deterministic-time budget of the search (CP-SAT units, about seconds on one core); the
-        wall-clock limit is twice that plus one second, as a guard only.
+        wall-clock limit is three times that plus two seconds, a guard for a loaded machine.
 
     Returns
     -------
@@ -399,6 +399,7 @@ def form_groups(
     # grid's groups afterwards (n groups can take N volunteers iff min*n <= N <= max*n).
     # This removes the volunteer-to-group symmetry that makes a per-group model slow.
     model = cp_model.CpModel()
+    W_GROUP, W_DEMAND, W_VOL, W_FAIR = 1_000_000, 100_000, 1_000, 800
     n_off = len(officers)
     n_vol = len(volunteers)
     max_groups = min(n_off, params.max_groups or n_off)
@@ -410,18 +411,26 @@ def form_groups(
         extra = {(g, c): model.new_bool_var(f"extra[{g},{c}]") for g in range(n_off) for c in cells}
     for g in range(n_off):
         model.add(sum(lead[g, c] for c in cells) + sum(extra[g, c] for c in cells if extra) <= 1)
-    take = {
-        (i, c): model.new_bool_var(f"take[{i},{c}]")
-        for i, v in enumerate(volunteers)
-        for c in allowed[v.id]
-    }
+    # Volunteers of one team with the same weekly load are interchangeable in the model:
+    # count them per grid (one integer per class and grid) instead of one boolean each, which
+    # removes their symmetry; who exactly goes is decided afterwards in a seeded order.
+    fill = W_VOL if params.fill_groups else 0
+    classes: dict[tuple[str, int], list[int]] = {}
     for i, v in enumerate(volunteers):
-        model.add(sum(take[i, c] for c in allowed[v.id]) <= 1)
+        load = float(history.get(v.id, 0.0)) / max(v.max_hours_week, 1e-9)  # 0 fresh .. 1 cap
+        classes.setdefault((v.team_id, round(1000 * load)), []).append(i)
+    class_keys = sorted(classes)
+    take: dict[tuple[int, str], cp_model.IntVar] = {}
+    for k, key in enumerate(class_keys):
+        members = classes[key]
+        for c in allowed[volunteers[members[0]].id]:
+            take[k, c] = model.new_int_var(0, len(members), f"take[{k},{c}]")
+        model.add(sum(take[k, c] for c in allowed[volunteers[members[0]].id]) <= len(members))
     n_groups: dict[str, Any] = {}
     for c in cells:
         opened = sum(lead[g, c] for g in range(n_off))
         n_groups[c] = opened
-        n_take = sum(take[i, c] for i, v in enumerate(volunteers) if (i, c) in take)
+        n_take = sum(take[k, c] for k in range(len(class_keys)) if (k, c) in take)
         model.add(n_take >= params.min_volunteers * opened)
         model.add(n_take <= params.max_volunteers * opened)
         if extra:
@@ -438,8 +447,7 @@ def form_groups(
     top = max(float(demand[c]) for c in cells)
     terms: list[Any] = []
     weights: list[int] = []
-    W_GROUP, W_DEMAND, W_VOL, W_FAIR = 1_000_000, 100_000, 1_000, 800
-    W_HOME, W_DIST, W_TIE = 50, 20, 1
+    W_HOME, W_DIST = 50, 20
     for c in cells:
         steps = [model.new_bool_var(f"step[{c},{k}]") for k in range(max_groups)]
         for s0, s1 in itertools.pairwise(steps):
@@ -463,15 +471,12 @@ def form_groups(
                     terms.append(extra[g, c])
                     weights.append(-cost + W_VOL // 2)
 
-    ties = _tie_breaks([v.id for v in volunteers], seed)
-    fill = W_VOL if params.fill_groups else 0
-    for i, v in enumerate(volunteers):
-        served = float(history.get(v.id, 0.0))
-        load = served / max(v.max_hours_week, 1e-9)  # 0 fresh .. 1 at cap
-        w = fill - round(W_FAIR * params.fairness_weight * load) - W_TIE * (ties[v.id] % 50)
-        home = team_of[v.id].home_grid
-        for c in allowed[v.id]:
-            terms.append(take[i, c])
+    for k, key in enumerate(class_keys):
+        first = volunteers[classes[key][0]]
+        w = fill - round(W_FAIR * params.fairness_weight * key[1] / 1000)
+        home = team_of[first.id].home_grid
+        for c in allowed[first.id]:
+            terms.append(take[k, c])
             weights.append(w + (W_HOME if c == home else 0))
     model.maximize(sum(w * t for w, t in zip(weights, terms, strict=True) if w != 0))
 
@@ -479,7 +484,7 @@ def form_groups(
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = int(seed) % (2**31)
     solver.parameters.max_deterministic_time = float(time_limit_s)
-    solver.parameters.max_time_in_seconds = 2.0 * float(time_limit_s) + 1.0
+    solver.parameters.max_time_in_seconds = 3.0 * float(time_limit_s) + 2.0
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise InfeasibleError(
@@ -492,16 +497,22 @@ def form_groups(
     groups: list[PatrolGroup] = []
     used_officers: set[int] = set()
     used_volunteers: set[int] = set()
+    # who of each class goes where: a seeded order, so equal volunteers take turns across seeds
+    ties = _tie_breaks([v.id for v in volunteers], seed)
+    chosen: dict[str, list[int]] = {c: [] for c in cells}
+    for k, key in enumerate(class_keys):
+        queue = sorted(classes[key], key=lambda i: ties[volunteers[i].id])
+        for c in cells:
+            n = int(solver.value(take[k, c])) if (k, c) in take else 0
+            chosen[c] += queue[:n]
+            queue = queue[n:]
     for c in cells:
         leaders = [g for g in range(n_off) if solver.boolean_value(lead[g, c])]
         if not leaders:
             continue
         extras = [g for g in range(n_off) if extra and solver.boolean_value(extra[g, c])]
         # teammates stay together: deal volunteers sorted by (team, id) into consecutive groups
-        vols = sorted(
-            (i for i in range(n_vol) if (i, c) in take and solver.boolean_value(take[i, c])),
-            key=lambda i: (volunteers[i].team_id, volunteers[i].id),
-        )
+        vols = sorted(chosen[c], key=lambda i: (volunteers[i].team_id, volunteers[i].id))
         k = len(leaders)
         sizes = [len(vols) // k + (1 if j < len(vols) % k else 0) for j in range(k)]
         extra_split = [extras[j::k] for j in range(k)]

@@ -85,7 +85,7 @@ def test_bounded_loss_and_overlap_below_one_across_days(problem: PatrolProblem) 
     solutions: list[Solution] = []
     for d in range(3):
         res = solve_with_variation(problem, day=DAY + dt.timedelta(days=d), seed=0,
-                                   time_limit_s=1.0, params=params, previous=previous)
+                                   time_limit_s=0.3, params=params, previous=previous)
         assert res.value >= (1 - params.max_value_loss) * res.baseline_value - 1e-9
         assert res.loss <= params.max_value_loss + 1e-9
         assert res.solution.feasible
@@ -98,17 +98,25 @@ def test_bounded_loss_and_overlap_below_one_across_days(problem: PatrolProblem) 
 
 
 def test_zero_loss_keeps_value(problem: PatrolProblem) -> None:
-    res = solve_with_variation(problem, day=DAY, time_limit_s=1.0,
+    res = solve_with_variation(problem, day=DAY, time_limit_s=0.3,
                                params=VariationParams(max_value_loss=0.0, max_attempts=2))
     assert res.value >= res.baseline_value - 1e-9
 
 
 def test_reproducible_for_date_and_seed(problem: PatrolProblem) -> None:
-    kw = dict(day=DAY, seed=4, time_limit_s=1.0)
+    from optimizer.engines.ortools import OrToolsEngine
+
+    # a solution limit far below the time limit makes the engine itself reproducible under load
+    engine = OrToolsEngine(solution_limit=10)
+
+    def solve(p: PatrolProblem, t: float, s: int) -> Solution:
+        return engine.solve(p, time_limit_s=t, seed=s)
+
+    kw = dict(day=DAY, seed=4, time_limit_s=10.0, solve=solve)
     a = solve_with_variation(problem, **kw)  # type: ignore[arg-type]
     b = solve_with_variation(problem, **kw)  # type: ignore[arg-type]
-    assert visited_keys(problem, a.solution) == visited_keys(problem, b.solution)
-    assert a.strength == b.strength
+    assert a.solution.routes == b.solution.routes
+    assert a.strength == b.strength and a.value == b.value
 
 
 def test_bad_params() -> None:
@@ -126,7 +134,7 @@ def test_order_perturbation_only_inflates_times(problem: PatrolProblem) -> None:
 
 def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
     varied = perturb_problem(problem, seed=2, strength=0.0, order_strength=0.5)
-    sol = _default_solve("ortools")(varied, 1.0, 0)
+    sol = _default_solve("ortools")(varied, 0.3, 0)
     fixed = retime(problem, sol)
     t = problem.durations["foot"]
     for r in fixed.routes:
@@ -140,6 +148,7 @@ def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
         assert r.end_s <= v.shift_end_s
 
 
+@pytest.mark.slow
 def test_demo_plans_vary_day_to_day_within_loss(tmp_path: Path) -> None:
     """Two consecutive demo days with variation: routes differ, each window within the loss."""
     from optimizer.demo import build_demo_district
@@ -147,10 +156,11 @@ def test_demo_plans_vary_day_to_day_within_loss(tmp_path: Path) -> None:
 
     district = build_demo_district(tmp_path)
     params = VariationParams(max_value_loss=0.03)
-    monday = plan_day(district, day=DAY, windows=["14:00-18:00"], time_limit_s=1, seed=0,
-                      variation=params)
+    monday = plan_day(district, day=DAY, windows=["14:00-18:00"], time_limit_s=0.5, seed=0,
+                      grid_level=2, variation=params)
     tuesday = plan_day(district, day=DAY + dt.timedelta(days=1), windows=["14:00-18:00"],
-                       time_limit_s=1, seed=0, variation=params, previous=monday)
+                       time_limit_s=0.5, seed=0, grid_level=2, variation=params,
+                       previous=monday)
     for wp in (*monday.windows, *tuesday.windows):
         if wp.routes:
             assert wp.metrics["variation_loss"] <= 0.03 + 1e-9
