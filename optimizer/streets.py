@@ -92,7 +92,8 @@ class TravelSpeeds:
 
     foot_kmh: float = 5.0
     bicycle_kmh: float = 15.0
-    car_kmh_by_highway: Mapping[str, float] = field(default_factory=lambda: _DEFAULT_CAR_KMH)
+    car_kmh_by_highway: Mapping[str, float] = field(default_factory=lambda: _DEFAULT_CAR_KMH,
+                                                    hash=False)
     car_default_kmh: float = 25.0
     urban_patrol_factor: float = 0.7
     use_maxspeed: bool = True
