@@ -373,7 +373,7 @@ class RiskModel:
         self._t.append(t_ns)
         self._timed.append(~date_only)
         self._hour.append(when.hour.to_numpy().astype(np.int64))
-        self._dow.append(when.dayofweek.to_numpy().astype(np.int64))
+        self._dow.append(when.day_of_week.to_numpy().astype(np.int64))
         st = self._state
         if st is not None:
             # Move the cached state to the newest time, then add the new kernel columns.
@@ -575,7 +575,7 @@ class RiskModel:
         cover = window_hours(window) if window is not None else np.ones(24)
         share = (hours * cover[None, :]).sum(axis=1) / 24.0
         if day is not None:
-            share = share * dows[:, pd.Timestamp(day).dayofweek]
+            share = share * dows[:, pd.Timestamp(day).day_of_week]
         sev = np.array(
             [
                 (self.vocabulary[c].severity if c in self.vocabulary else 1.0) if severity else 1.0

@@ -200,7 +200,7 @@ def synthetic_incidents(
     xy = segs[["x", "y"]].to_numpy(dtype=float)
     tree = cKDTree(xy)
     days = pd.date_range(start, periods=n_days, freq="D")
-    dow = days.dayofweek.to_numpy()
+    dow = days.day_of_week.to_numpy()
 
     # rows: (category index, day offset, minute of day, segment, parent row or -1)
     cats: list[int] = []
