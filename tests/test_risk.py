@@ -199,9 +199,9 @@ def test_incremental_add_equals_full_fit_and_skips_duplicates() -> None:
 
 
 def test_params_validate() -> None:
-    with pytest.raises(InputError, match="risk.half_life_days"):
+    with pytest.raises(InputError, match=r"risk\.half_life_days"):
         RiskParams(half_life_days=0.0)
-    with pytest.raises(InputError, match="risk.wide_bandwidth_m"):
+    with pytest.raises(InputError, match=r"risk\.wide_bandwidth_m"):
         RiskParams(bandwidth_m=100.0, wide_bandwidth_m=50.0)
 
 
