@@ -258,17 +258,36 @@ def write_gpx(plan: DayPlan, directory: str | Path) -> list[Path]:
 
 
 def _street_segments(district: District) -> list[list[tuple[float, float]]]:
+    """WGS-84 polylines of the district's streets, following edge geometry (one per street)."""
+    from pyproj import Transformer
+
     G = district.graph
     seen: set[tuple[int, int]] = set()
-    segments = []
-    for u, v in G.edges():
+    chains: list[list[tuple[float, float]]] = []
+    for u, v, data in G.edges(data=True):
         key = (min(u, v), max(u, v))
         if key in seen:
             continue
         seen.add(key)
-        a, b = G.nodes[u], G.nodes[v]
-        segments.append([(float(a["lon"]), float(a["lat"])), (float(b["lon"]), float(b["lat"]))])
-    return segments
+        geom = data.get("geometry")
+        if geom is not None and not geom.is_empty:
+            chains.append([(float(x), float(y)) for x, y, *_ in geom.coords])
+        else:
+            a, b = G.nodes[u], G.nodes[v]
+            chains.append([(float(a["x"]), float(a["y"])), (float(b["x"]), float(b["y"]))])
+    if not chains:
+        return []
+    # One bulk transform of every vertex, then cut back into polylines.
+    to_wgs = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
+    xs = [p[0] for c in chains for p in c]
+    ys = [p[1] for c in chains for p in c]
+    lons, lats = to_wgs.transform(xs, ys)
+    out: list[list[tuple[float, float]]] = []
+    i = 0
+    for c in chains:
+        out.append([(float(lons[k]), float(lats[k])) for k in range(i, i + len(c))])
+        i += len(c)
+    return out
 
 
 def write_window_maps(
@@ -329,9 +348,17 @@ def write_window_maps(
                     zorder=2,
                 )
                 if major:
-                    c = geom.representative_point()
+                    # label in the cell's top-left corner, clear of stations and routes
+                    x0, _, _, y1 = geom.bounds
                     ax.annotate(
-                        str(gid), (c.x, c.y), color="#555555", fontsize=8, ha="center", zorder=2
+                        str(gid),
+                        (x0, y1),
+                        xytext=(4, -10),
+                        textcoords="offset points",
+                        color="#555555",
+                        fontsize=8,
+                        ha="left",
+                        zorder=2,
                     )
         hot = [h for wp in parts for h in wp.hotspots]
         if hot:
