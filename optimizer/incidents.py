@@ -573,8 +573,8 @@ def read_incidents(
                 )
             )
     # --- coordinates
-    lon = pd.to_numeric(pd.Series(col("lon")), errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(pd.Series(col("lat")), errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(pd.Series(col("lon")), errors="coerce").to_numpy(dtype=float, copy=True)
+    lat = pd.to_numeric(pd.Series(col("lat")), errors="coerce").to_numpy(dtype=float, copy=True)
     raw_lon, raw_lat = col("lon"), col("lat")
     for i in range(n):
         for name, val, txt, lim in (
@@ -601,8 +601,11 @@ def read_incidents(
         voc = with_severity(severity, voc)
     labels = col("category") if "category" in cols else np.full(n, "")
     cats = np.empty(n, dtype=object)
+    resolved = {
+        lab: resolve_category(lab, vocabulary=voc, mapping=category_map) for lab in set(labels)
+    }
     for i, lab in enumerate(labels):
-        found = resolve_category(lab, vocabulary=voc, mapping=category_map)
+        found = resolved[lab]
         if found is None:
             if unknown_category:
                 found = unknown_category
