@@ -26,7 +26,7 @@ from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.explain import Reason, explain_left_out
 from optimizer.hotspots import Hotspot
-from optimizer.plan import GroupRoute, Stop, WindowPlan, street_router
+from optimizer.plan import DayPlan, GroupRoute, Stop, WindowPlan, street_router
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
 from optimizer.teams import PatrolGroup
@@ -102,7 +102,7 @@ def _completed_for(
 
 
 def replan_window(
-    plan: WindowPlan,
+    plan: WindowPlan | DayPlan,
     *,
     district: District,
     now: dt.datetime,
@@ -115,13 +115,15 @@ def replan_window(
     engine: str = "ortools",
     time_limit_s: float = 2.0,
     seed: int = 0,
+    grid_id: str | None = None,
 ) -> Replan:
     """Re-solve the rest of a window from each group's current position.
 
     Parameters
     ----------
     plan
-        The window's current plan (one grid, one window).
+        The window's current plan (one grid, one window), or a day plan: then the window plan
+        running at ``now`` in ``grid_id`` (or holding the groups of ``positions``) is re-planned.
     district
         The district (street graph, stations, posts).
     now
@@ -142,6 +144,8 @@ def replan_window(
         or cover at least this share more value.
     engine, time_limit_s, seed
         Routing engine and its limits.
+    grid_id
+        With a day plan: the grid to re-plan.
 
     Returns
     -------
@@ -153,6 +157,8 @@ def replan_window(
     InputError
         ``now`` outside the window, unknown group ids, bad positions or ``keep_bonus``.
     """
+    if isinstance(plan, DayPlan):
+        plan = _pick_window(plan, now, grid_id, positions)
     if not plan.start <= now < plan.end:
         raise InputError("now", now, f"a time in [{plan.start}, {plan.end})")
     if keep_bonus < 0:
@@ -372,6 +378,21 @@ def replan_window(
         },
         "resolve" if use_resolve else "repair",
     )
+
+
+def _pick_window(
+    day_plan: DayPlan, now: dt.datetime, grid_id: str | None, positions: Mapping[str, Position]
+) -> WindowPlan:
+    """The window plan of ``day_plan`` running at ``now`` in ``grid_id`` or with those groups."""
+    running = [wp for wp in day_plan.windows if wp.start <= now < wp.end]
+    if grid_id is not None:
+        running = [wp for wp in running if wp.grid_id == grid_id]
+    elif positions:
+        running = [wp for wp in running if set(positions) <= {r.group.id for r in wp.routes}]
+    if len(running) != 1:
+        have = sorted({wp.grid_id for wp in day_plan.windows if wp.start <= now < wp.end})
+        raise InputError("grid_id", grid_id, f"one grid planned at {now:%H:%M}, one of {have}")
+    return running[0]
 
 
 def _posts_of(plan: WindowPlan, district: District, day: dt.date) -> list[FixedPost]:

@@ -11,7 +11,7 @@ import pytest
 from optimizer.district import District
 from optimizer.errors import InputError
 from optimizer.hotspots import Hotspot
-from optimizer.plan import WindowPlan, plan_day
+from optimizer.plan import DayPlan, WindowPlan, plan_day
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.replan import changed_stops, repair, replan_window, simulate
 
@@ -26,9 +26,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
 
 
 @pytest.fixture(scope="module")
-def window_plan(demo: District) -> WindowPlan:
-    plan = plan_day(demo, day=DAY, windows=["14:00-18:00"], time_limit_s=1, seed=0)
-    best = max(plan.windows, key=lambda w: sum(len(r.stops) for r in w.routes))
+def day_plan(demo: District) -> DayPlan:
+    return plan_day(demo, day=DAY, windows=["14:00-18:00"], time_limit_s=0.5, seed=0)
+
+
+@pytest.fixture(scope="module")
+def window_plan(day_plan: DayPlan) -> WindowPlan:
+    best = max(day_plan.windows, key=lambda w: sum(len(r.stops) for r in w.routes))
     assert best.routes, "the demo afternoon has routes"
     return best
 
@@ -125,3 +129,15 @@ def test_repair_drops_what_no_longer_fits_and_places_posts() -> None:
     assert order == ["A", "P", "B"] and sol.feasible  # C no longer fits; P goes where it fits
     assert sol.dropped == (2,)
     assert simulate(p, 0, [v.site for v in sol.routes[0].visits]) is not None
+
+
+def test_day_plan_input_picks_the_running_window(
+    demo: District, day_plan: DayPlan, window_plan: WindowPlan
+) -> None:
+    now = window_plan.start + dt.timedelta(minutes=30)
+    rp = replan_window(day_plan, district=demo, now=now, positions={}, grid_id=window_plan.grid_id,
+                       completed=_completed(window_plan, now), time_limit_s=0.5, min_gain=100.0)
+    assert rp.plan.grid_id == window_plan.grid_id and rp.changed_stops == 0
+    with pytest.raises(InputError) as exc:
+        replan_window(day_plan, district=demo, now=now, positions={}, grid_id="nowhere")
+    assert exc.value.field == "grid_id"
