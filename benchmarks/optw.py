@@ -184,7 +184,7 @@ def run_one(solver: str, path: Path, time_limit: float, seed: int, engine: str) 
     if solver == "service":
         problem = read_optw(path)
         options: dict[str, Any] = (
-            {"max_iterations": None} if engine == "pyvrp" else {"solution_limit": None}
+            {"solution_limit": None} if engine == "ortools" else {"max_iterations": None}
         )
         solution = get_engine(engine, **options).solve(problem, time_limit_s=time_limit, seed=seed)
         errors = check_solution(problem, solution)

@@ -162,7 +162,7 @@ def service(
     """Solve with the service's engine; return routes as row indices and check errors."""
     problem = read_top(path)
     options: dict[str, Any] = (
-        {"max_iterations": None} if engine == "pyvrp" else {"solution_limit": None}
+        {"solution_limit": None} if engine == "ortools" else {"max_iterations": None}
     )
     solution = get_engine(engine, **options).solve(problem, time_limit_s=time_limit, seed=seed)
     errors = check_solution(problem, solution)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES, Engine, Solution, get_engine
 from optimizer.engines.check import check_solution
 from optimizer.engines.ortools import OrToolsEngine
+from optimizer.engines.patrol import PatrolEngine, needs_polish
 from optimizer.engines.pyvrp import PyVRPEngine
 from optimizer.engines.schedule import time_route
 from optimizer.errors import InfeasibleError, InputError
@@ -21,10 +22,14 @@ from optimizer.problem import PatrolProblem, Site, Vehicle
 
 def engines() -> list[Engine]:
     """Both engines with small deterministic budgets (tests stop on them, not on time)."""
-    return [OrToolsEngine(solution_limit=300), PyVRPEngine(max_iterations=400)]
+    return [
+        OrToolsEngine(solution_limit=300),
+        PyVRPEngine(max_iterations=400),
+        PatrolEngine(max_iterations=400, solution_limit=30),
+    ]
 
 
-ENGINE_IDS = ["ortools", "pyvrp"]
+ENGINE_IDS = ["ortools", "pyvrp", "patrol"]
 
 
 def grid_matrix(points: Sequence[tuple[int, ...]], speed: int = 1) -> np.ndarray:
@@ -210,6 +215,15 @@ def test_checker_catches_a_broken_solution() -> None:
     assert any("arrives" in e for e in check_solution(problem, broken))
 
 
+def test_patrol_engine_polishes_spacing_at_least_as_well_as_pyvrp() -> None:
+    problem = patrol_problem()
+    assert needs_polish(problem) and not needs_polish(hand_problem())
+    pyvrp = solve_ok(PyVRPEngine(max_iterations=400), problem)
+    patrol = solve_ok(PatrolEngine(max_iterations=400, solution_limit=30), problem)
+    assert patrol.prize >= pyvrp.prize
+    assert patrol.engine == "patrol"
+
+
 # --- property: every solution of small random instances passes the checker ---------------
 
 
@@ -257,7 +271,7 @@ def small_problems(draw: st.DrawFn) -> PatrolProblem:
 
 
 @pytest.mark.parametrize("name", ENGINE_IDS)
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=small_problems())
 def test_random_small_instances_are_feasible(name: str, problem: PatrolProblem) -> None:
     engine = (

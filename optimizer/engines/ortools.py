@@ -18,7 +18,7 @@ Seed and determinism
 --------------------
 OR-Tools routing has no random seed: its first solution (parallel cheapest insertion) and
 guided local search are deterministic, so two runs give the same routes whenever the search
-stops at the same point. The engine stops at ``solution_limit`` solutions (default 4000) or at
+stops at the same point. The engine stops at ``solution_limit`` solutions (default 500) or at
 the time limit, whichever comes first: when the solution limit is hit, the routes are the
 same for every run; on a slow or loaded machine the time limit may cut the search earlier. The
 ``seed`` is recorded in the Solution and otherwise unused.
@@ -59,15 +59,22 @@ class OrToolsEngine:
         Stop after this many solutions (for reproducible routes); ``None``: time limit only.
     first_solution
         Name of an OR-Tools ``FirstSolutionStrategy``.
+    metaheuristic
+        Name of an OR-Tools ``LocalSearchMetaheuristic`` (``GREEDY_DESCENT`` stops by itself
+        at a local optimum, so its result does not depend on the clock).
     """
 
     name = "ortools"
 
     def __init__(
-        self, solution_limit: int | None = 4000, first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+        self,
+        solution_limit: int | None = 500,
+        first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
+        metaheuristic: str = "GUIDED_LOCAL_SEARCH",
     ) -> None:
         self.solution_limit = solution_limit
         self.first_solution = first_solution
+        self.metaheuristic = metaheuristic
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
         """Solve ``problem`` within ``time_limit_s`` seconds (``seed`` is recorded only).
@@ -95,8 +102,23 @@ class OrToolsEngine:
             stats=stats,
         )
 
+    def improve(
+        self, problem: PatrolProblem, routes: list[list[int]], *, time_limit_s: float, seed: int
+    ) -> Solution:
+        """Improve feasible ``routes`` (site indices per vehicle) by local search from them."""
+        t0 = time.perf_counter()
+        seqs, stats = self._route(problem, time_limit_s, initial=routes)
+        return build_solution(
+            problem,
+            seqs,
+            engine=self.name,
+            runtime_s=time.perf_counter() - t0,
+            seed=seed,
+            stats=stats,
+        )
+
     def _route(
-        self, problem: PatrolProblem, time_limit_s: float
+        self, problem: PatrolProblem, time_limit_s: float, initial: list[list[int]] | None = None
     ) -> tuple[list[list[int]], dict[str, float]]:
         nd = problem.n_depots
         sites = problem.sites
@@ -174,13 +196,22 @@ class OrToolsEngine:
         params.first_solution_strategy = getattr(
             routing_enums_pb2.FirstSolutionStrategy, self.first_solution
         )
-        params.local_search_metaheuristic = (
-            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        params.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic
         )
         params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
         if self.solution_limit is not None:
             params.solution_limit = self.solution_limit
-        assignment = routing.SolveWithParameters(params)
+        assignment = None
+        if initial is not None:
+            routing.CloseModelWithParameters(params)
+            start = routing.ReadAssignmentFromRoutes([[nd + i for i in r] for r in initial], True)
+            if start is not None:
+                assignment = routing.SolveFromAssignmentWithParameters(start, params)
+            if assignment is None:  # keep the given routes
+                return [list(r) for r in initial], {"status": float(routing.status())}
+        else:
+            assignment = routing.SolveWithParameters(params)
         seqs: list[list[int]] = [[] for _ in vehicles]
         if assignment is None:
             return seqs, {"status": float(routing.status())}

@@ -24,7 +24,7 @@ Breaks are not native either: each vehicle's shift duration is shortened by ``br
 the search, and the scheduler places the break in its window (dropping a visit if it cannot).
 
 Seed and determinism: the ``seed`` seeds PyVRP's random number generator. The search stops at
-``max_iterations`` iterations (default 20,000) or at the time limit, whichever comes first;
+``max_iterations`` iterations (default 1,500) or at the time limit, whichever comes first;
 when the iteration limit is hit, the same seed gives the same routes on every machine.
 """
 
@@ -159,7 +159,7 @@ class PyVRPEngine:
 
     name = "pyvrp"
 
-    def __init__(self, max_iterations: int | None = 20_000) -> None:
+    def __init__(self, max_iterations: int | None = 1500) -> None:
         self.max_iterations = max_iterations
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:

@@ -291,7 +291,12 @@ def build_solution(
     InfeasibleError
         ``required_site`` when a required site (a post) is left unserved.
     """
-    timed, removed = schedule_routes(problem, [list(s) for s in seqs])
+    work = [list(s) for s in seqs]
+    timed, removed = schedule_routes(problem, work)
+    inserted = fill_routes(problem, work, timed) if problem.sites else 0
+    if inserted:
+        timed, again = schedule_routes(problem, work)
+        removed += again
     visited = {v.site for t in timed for v in t.visits}
     missing = [s for i, s in enumerate(problem.sites) if s.required and i not in visited]
     if missing:
@@ -306,6 +311,7 @@ def build_solution(
     prize = sum(problem.sites[i].prize for i in visited)
     out = dict(stats or {})
     out["repair_dropped"] = float(len(removed))
+    out["repair_inserted"] = float(inserted)
     return Solution(
         routes=to_routes(timed, problem),
         prize=prize,
@@ -347,3 +353,73 @@ def diagnose_required(problem: PatrolProblem) -> None:
         raise InfeasibleError(
             "required_site_window", "required site(s) cannot be served: " + "; ".join(bad)
         )
+
+
+def fill_routes(
+    problem: PatrolProblem,
+    seqs: list[list[int]],
+    timed: list[Timed],
+    *,
+    max_evaluations: int = 20_000,
+) -> int:
+    """Insert unvisited sites where they fit, most valuable first (cheapest insertion).
+
+    Used after the repair so that visits dropped for spacing (or never planned by an engine
+    that ignores spacing) come back at a later point of some route. A site is inserted at the
+    position that lengthens its route least, only when the whole plan still times without
+    dropping anything (checked with :func:`schedule_routes`). Deterministic: the work is
+    bounded by ``max_evaluations`` route timings, not by the clock.
+
+    Returns
+    -------
+    int
+        Number of sites inserted (``seqs`` and ``timed`` are updated in place).
+    """
+    by_key = _keys(problem)
+    key_of = [s.key or s.id for s in problem.sites]
+    visited = {v.site for t in timed for v in t.visits}
+    start = {v.site: v.start_s for t in timed for v in t.visits}
+    route_of = {i: k for k, seq in enumerate(seqs) for i in seq}
+    candidates = sorted(
+        (i for i in range(len(problem.sites)) if i not in visited and problem.sites[i].prize > 0),
+        key=lambda i: (-problem.sites[i].prize, problem.sites[i].visit_number, i),
+    )
+    evaluations = 0
+    inserted = 0
+    for i in candidates:
+        members = by_key[key_of[i]]
+        n = members.index(i)
+        if n > 0 and members[n - 1] not in visited:
+            continue  # copy n waits for copy n - 1
+        best: tuple[int, int, int] | None = None  # (added time, route, position)
+        for k, seq in enumerate(seqs):
+            vehicle = problem.vehicles[k]
+            lower: dict[int, int] = {}
+            for j in [*seq, i]:  # spacing from copies in other routes
+                mj = by_key[key_of[j]]
+                pj = mj.index(j)
+                if pj > 0 and mj[pj - 1] in start and route_of.get(mj[pj - 1]) != k:
+                    lower[j] = start[mj[pj - 1]] + problem.sites[j].min_spacing_s
+            base = timed[k].end_s if seq else vehicle.shift_start_s
+            for pos in range(len(seq) + 1):
+                evaluations += 1
+                if evaluations > max_evaluations:
+                    return inserted
+                t = time_route(problem, vehicle, [*seq[:pos], i, *seq[pos:]], lower)
+                if t is not None and (best is None or t.end_s - base < best[0]):
+                    best = (t.end_s - base, k, pos)
+        if best is None:
+            continue
+        _, k, pos = best
+        trial = [list(s) for s in seqs]
+        trial[k].insert(pos, i)
+        new_timed, dropped = schedule_routes(problem, trial)
+        if dropped:
+            continue
+        seqs[:] = trial
+        timed[:] = new_timed
+        visited.add(i)
+        start = {v.site: v.start_s for t in timed for v in t.visits}
+        route_of = {j: r for r, seq in enumerate(seqs) for j in seq}
+        inserted += 1
+    return inserted
