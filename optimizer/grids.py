@@ -14,7 +14,7 @@ import itertools
 import math
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -487,37 +489,47 @@ def grid_graph(
     area = cell.iloc[0].buffer(buffer_m)
     keys, tree, geoms = _edge_index(G)
     hit = tree.query(area, predicate="intersects")
-    H = G.edge_subgraph([keys[i] for i in hit])
+    hit_keys = [keys[i] for i in hit]
     # Length of each edge inside the buffered cell, so long edges count only their share.
-    inside_len = dict(zip([keys[i] for i in hit],
+    inside_len = dict(zip(hit_keys,
                           shapely.length(shapely.intersection(geoms[hit], area)).tolist(),
                           strict=True))
     attr = f"travel_time_{mode}"
     core = mode_core(G, mode)
-    all_edges = list(H.edges(keys=True, data=True))
+    all_edges = [(u, v, k, G._adj[u][v][k]) for u, v, k in hit_keys]
+    in_core = core._adj
     usable = [(u, v, k) for u, v, k, d in all_edges
-              if _usable(d, attr) and u in core.nodes and v in core.nodes]
+              if _usable(d, attr) and u in in_core and v in in_core]
     seen_closed: set[tuple[Any, Any]] = set()
     if not usable:
         raise InputError("grid_id", grid_id, f"a grid with streets open to {mode} travel")
-    M = nx.MultiDiGraph(G.edge_subgraph(usable))
+    M = nx.MultiDiGraph()
+    M.add_edges_from((u, v, k, G._adj[u][v][k]) for u, v, k in usable)
+    for n in M.nodes:
+        M.nodes[n].update(G.nodes[n])
     # Strong connectivity: join every other strongly connected piece to the largest one by
     # the fastest paths through the district's mode network (these may leave the buffer).
     pieces = sorted(nx.strongly_connected_components(M), key=len, reverse=True)
     added: list[tuple[Any, Any, Any]] = []
     if len(pieces) > 1:
-        main = pieces[0]
-        weight = _edge_weight(attr)
-        _, to_paths = nx.multi_source_dijkstra(core, main, weight=weight)
-        reverse = _CORES[G][mode + ":reverse"]
-        _, from_paths = nx.multi_source_dijkstra(reverse, main, weight=weight)
+        index = _core_index(G, mode)
+        main = [index.position[n] for n in pieces[0]]
+        # One multi-source Dijkstra each way (scipy): paths from the main piece to every node,
+        # and (on the transposed graph) from every node back to it.
+        _, pred_to, _ = dijkstra(index.matrix, indices=main, min_only=True,
+                                 return_predecessors=True)
+        _, pred_from, _ = dijkstra(index.matrix.T.tocsr(), indices=main, min_only=True,
+                                return_predecessors=True)
         for piece in pieces[1:]:
-            node = next(iter(piece))
-            for path in (to_paths.get(node), from_paths.get(node)):
-                if not path:
-                    continue
-                seq = path if path is to_paths.get(node) else list(reversed(path))
-                for a, b in itertools.pairwise(seq):
+            start = index.position[next(iter(piece))]
+            for pred, forward in ((pred_to, True), (pred_from, False)):
+                seq = [start]
+                while pred[seq[-1]] >= 0:
+                    seq.append(int(pred[seq[-1]]))
+                nodes_seq = [index.nodes[i] for i in seq]
+                if forward:
+                    nodes_seq.reverse()  # main -> ... -> start
+                for a, b in itertools.pairwise(nodes_seq):
                     if not M.has_edge(a, b):
                         k = min(core[a][b], key=lambda kk: float(core[a][b][kk][attr]))
                         M.add_edge(a, b, k, **G.edges[a, b, k])
@@ -542,7 +554,7 @@ def grid_graph(
     out.graph["mode"] = mode
     out.graph["buffer_m"] = float(buffer_m)
     out.graph["dropped"] = {
-        "nodes": len(set(H.nodes) - set(out.nodes)),
+        "nodes": len({n for u, v, _ in hit_keys for n in (u, v)} - set(out.nodes)),
         "edges": len(dropped),
         "length_m": round(sum(closed) + sum(cut_off), 1),
         "closed_edges": len(closed),
@@ -557,11 +569,36 @@ def grid_graph(
     return out
 
 
-def _edge_weight(attr: str) -> Any:
-    def weight(u: Any, v: Any, data: dict[Any, dict[str, Any]]) -> float:
-        return min(float(d.get(attr, math.inf)) for d in data.values())
+@dataclass
+class _CoreIndex:
+    nodes: list[Any]
+    position: dict[Any, int]
+    matrix: Any
 
-    return weight
+
+def _core_index(G: nx.MultiDiGraph, mode: str) -> _CoreIndex:
+    """Sparse matrix of the mode's core (fastest parallel edge), cached with the core."""
+    per_graph = _CORES.setdefault(G, {})
+    key = mode + ":index"
+    if key not in per_graph:
+        core = mode_core(G, mode)
+        attr = f"travel_time_{mode}"
+        nodes = list(core.nodes)
+        position = {n: i for i, n in enumerate(nodes)}
+        best: dict[tuple[int, int], float] = {}
+        for u, v, d in core.edges(data=True):
+            pair = (position[u], position[v])
+            t = float(d[attr])
+            if t < best.get(pair, math.inf):
+                best[pair] = t
+        rows = np.fromiter((p[0] for p in best), dtype=np.int64, count=len(best))
+        cols = np.fromiter((p[1] for p in best), dtype=np.int64, count=len(best))
+        vals = np.fromiter(best.values(), dtype=float, count=len(best))
+        # Zero-time edges would vanish from a sparse matrix: give them a tiny positive cost.
+        vals = np.maximum(vals, 1e-6)
+        matrix = csr_matrix((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
+        per_graph[key] = _CoreIndex(nodes, position, matrix)
+    return cast(_CoreIndex, per_graph[key])
 
 
 _CORES: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[str, Any]] = (
@@ -583,7 +620,6 @@ def mode_core(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
         main = max(nx.strongly_connected_components(view), key=len)
         core = nx.MultiDiGraph(view.subgraph(main))
     per_graph[mode] = core
-    per_graph[mode + ":reverse"] = core.reverse(copy=True)
     return core
 
 

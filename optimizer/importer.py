@@ -87,10 +87,16 @@ class ImportResult:
                     f"(worst {info['worst_grid']}: "
                     f"{info['worst_disconnected_m'] / 1000:.2f} km) and "
                     f"{info['closed_length_m'] / 1000:.2f} km closed to {mode}"
-                    + (f"; no {mode} streets in {info['grids_without_streets']}"
-                       if info["grids_without_streets"] else ""))
+                    + _no_streets(mode, info["grids_without_streets"]))
         lines.append(f"  took {self.seconds:.1f} s")
         return "\n".join(lines)
+
+
+def _no_streets(mode: str, grids: list[str]) -> str:
+    if not grids:
+        return ""
+    shown = ", ".join(grids[:5]) + (f" and {len(grids) - 5} more" if len(grids) > 5 else "")
+    return f"; {len(grids)} grids have no {mode} streets ({shown})"
 
 
 def sha256_of(path: str | Path) -> str:
