@@ -39,7 +39,7 @@ far above any shift, and safe to add in int64)."""
 _MIN_WEIGHT = 1e-6  # csgraph ignores explicit zeros: zero-length edges get a tiny weight
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TravelMatrix:
     """Travel times and distances from origins (rows) to destinations (columns).
 
@@ -60,7 +60,7 @@ class TravelMatrix:
         return np.asarray(self.seconds < UNREACHABLE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Snapped:
     """Points snapped onto street edges.
 

@@ -285,3 +285,18 @@ def test_point_matrix_at_nodes_equals_node_matrix(graph: nx.MultiDiGraph,
     assert other.seconds.shape == (5, len(nodes))
     assert np.array_equal(other.seconds, pm.seconds[:5])
     assert np.all(np.isnan(other.metres))
+
+
+def test_augmented_graph_layout(graph: nx.MultiDiGraph, router: StreetRouter) -> None:
+    nodes = list(streets.mode_subgraph(graph, "foot").nodes)[:6]
+    xy = np.array([(graph.nodes[n]["x"] + 3.0, graph.nodes[n]["y"]) for n in nodes])
+    s = router.snap(xy, mode="foot")
+    aug, rows, cols, metres = router.augmented_graph(s, "foot")
+    n, P = len(router.node_ids), len(s)
+    assert aug.shape == (n + 2 * P, n + 2 * P)
+    assert rows.shape == cols.shape == metres.shape
+    # Origins only send, destinations only receive: no path runs through a point's node.
+    assert np.all(cols[rows >= n] < n)
+    assert np.all(rows[(cols >= n + P)] < n)
+    assert not np.any((rows >= n) & (rows < n + P) & (cols >= n))
+    assert np.all(metres >= 0)
