@@ -56,6 +56,12 @@ try:
 except ImportError:
     _DEFAULT_ENGINE = "ortools"
 DEFAULT_ENGINE: str = str(_DEFAULT_ENGINE)
+try:
+    from optimizer.engines.base import ENGINE_NAMES as _ENGINE_NAMES
+except ImportError:
+    _ENGINE_NAMES = ("ortools", "pyvrp")
+ENGINE_NAMES: tuple[str, ...] = tuple(_ENGINE_NAMES)
+"""Engines ``plan_day`` accepts (from ``optimizer.engines``)."""
 
 
 @dataclass(frozen=True)
@@ -870,8 +876,8 @@ def _solve(problem: PatrolProblem, engine: str, time_limit_s: float, seed: int) 
 
         solver = get_engine(engine)
     except ImportError:
-        if engine not in ("ortools", "pyvrp"):
-            raise InputError("engine", engine, "one of ['ortools', 'pyvrp']") from None
+        if engine not in ENGINE_NAMES:
+            raise InputError("engine", engine, f"one of {list(ENGINE_NAMES)}") from None
         return _fallback_ortools(problem, time_limit_s=time_limit_s, seed=seed)
     return solver.solve(problem, time_limit_s=time_limit_s, seed=seed)
 
@@ -985,6 +991,44 @@ def _fallback_ortools(problem: PatrolProblem, *, time_limit_s: float, seed: int)
 # Solution -> routes
 
 
+def _street_names(value: Any) -> list[str]:
+    if isinstance(value, list | tuple | set):
+        return [n for v in value for n in _street_names(v)]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    text = str(value).strip()
+    return [text] if text and text.lower() not in {"nan", "none"} else []
+
+
+def place_name(G: nx.MultiDiGraph, node: int, *, limit: int = 2, hops: int = 6) -> str:
+    """Name a street node for people: its streets' names (``"Bulevardi / Fredrikinkatu"``).
+
+    Unnamed paths (sidewalks, squares) take the name of the nearest named street within
+    ``hops`` edges (``"near Bulevardi"``); failing that, the kind of way (``"footway"``).
+    """
+    frontier = {node}
+    seen = {node}
+    kinds: list[str] = []
+    for hop in range(hops + 1):
+        names: list[str] = []
+        nxt: set[int] = set()
+        for n in sorted(frontier):
+            for u, v, data in [*G.out_edges(n, data=True), *G.in_edges(n, data=True)]:
+                for name in _street_names(data.get("name")):
+                    if name not in names:
+                        names.append(name)
+                for k in _street_names(data.get("highway")):
+                    if k not in kinds:
+                        kinds.append(k)
+                nxt.update(x for x in (u, v) if x not in seen)
+        if names:
+            text = " / ".join(sorted(names)[:limit])
+            return text if hop == 0 else f"near {text}"
+        seen |= nxt
+        frontier = nxt
+    return kinds[0].replace("_", " ") if kinds else ""
+
+
 def routes_from_solution(
     district: District,
     problem: PatrolProblem,
@@ -1032,10 +1076,10 @@ def routes_from_solution(
                 pid = str(site.meta.get("post", site.id))
             else:
                 h = hot_by_id.get(str(site.meta.get("hotspot", site.key)))
-                name = (h.label if h and h.label else site.key or site.id) or site.id
-                purpose = "patrol hotspot" + (
-                    f" (visit {site.visit_number})" if site.visit_number > 1 else ""
-                )
+                name = place_name(G, node) or site.key or site.id
+                what = f": {h.label}" if h is not None and h.label else ""
+                again = f" (visit {site.visit_number})" if site.visit_number > 1 else ""
+                purpose = f"patrol hotspot{again}{what}"
                 pid = site.key or site.id
             value += site.prize
             dwell += (visit.departure_s - visit.start_s) / 60
@@ -1202,7 +1246,7 @@ def plan_day(
     grid_level
         Grid level planned when ``grid_ids`` is None (default :data:`DEFAULT_GRID_LEVEL`).
     engine
-        Routing engine name (``"ortools"`` or ``"pyvrp"``).
+        Routing engine name, one of :data:`ENGINE_NAMES` (default :data:`DEFAULT_ENGINE`).
     seed
         Seed for every stochastic step; the same seed gives the same plan.
     time_limit_s
@@ -1239,8 +1283,8 @@ def plan_day(
         raise InputError("workers", workers, "an integer from 1 to 64")
     if not (isinstance(workers, int) and 1 <= workers <= 64):
         raise InputError("workers", workers, "an integer from 1 to 64")
-    if engine not in ("ortools", "pyvrp"):
-        raise InputError("engine", engine, "one of ['ortools', 'pyvrp']")
+    if engine not in ENGINE_NAMES:
+        raise InputError("engine", engine, f"one of {list(ENGINE_NAMES)}")
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_ids)
     router = street_router(district.graph)
     total = len(wins) * (1 + len(ids))

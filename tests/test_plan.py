@@ -266,3 +266,14 @@ def test_worker_processes_give_the_same_plan(demo: District) -> None:
     two = plan_day(demo, workers=2, **kwargs)  # type: ignore[arg-type]
     assert one.to_frame().equals(two.to_frame())
     assert [w.grid_id for w in two.windows] == [w.grid_id for w in one.windows]
+
+
+def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
+    from optimizer.plan import place_name
+
+    hotspot_stops = [s for r in plan.routes for s in r.stops if s.kind == "hotspot"]
+    assert hotspot_stops and all(s.name for s in hotspot_stops)
+    named = [s for s in hotspot_stops if s.name[:1].isupper() or s.name.startswith("near ")]
+    assert len(named) >= len(hotspot_stops) // 2  # most are named after nearby streets
+    node = next(iter(demo.graph.nodes))
+    assert isinstance(place_name(demo.graph, node), str)

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.district import District
+from optimizer.engines.base import ENGINE_NAMES as ENGINES
 from optimizer.errors import InputError
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
-
-ENGINES: tuple[str, ...] = ("ortools", "pyvrp")
 
 
 def register(subparsers: Any) -> None:
