@@ -10,7 +10,10 @@ models both exactly. This engine:
 2. in the second case, hands the repaired, feasible PyVRP routes to OR-Tools as the initial
    assignment and runs OR-Tools guided local search from them, capped at 50 solutions, within
    the rest of the time; the better of the two (prize, then shorter total route time) is
-   returned.
+   returned;
+3. when PyVRP's routes cannot serve every required post, OR-Tools (which models posts,
+   spacing and breaks exactly) solves from scratch in the remaining time; only if that fails
+   too is :class:`~optimizer.errors.InfeasibleError` raised.
 
 Seed and determinism: the seed goes to PyVRP (1,500 iterations cap); the OR-Tools phase has no
 randomness. The result is the same for the same seed whenever both caps are reached before
@@ -25,7 +28,7 @@ import time
 from optimizer.engines.base import Solution
 from optimizer.engines.ortools import OrToolsEngine
 from optimizer.engines.pyvrp import PyVRPEngine
-from optimizer.errors import InputError
+from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem
 
 
@@ -66,6 +69,7 @@ class PatrolEngine:
     ) -> None:
         self.pyvrp = PyVRPEngine(max_iterations=max_iterations)
         self.ortools = OrToolsEngine(solution_limit=solution_limit, metaheuristic=metaheuristic)
+        self.ortools_scratch = OrToolsEngine()
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
         """Solve ``problem`` within ``time_limit_s`` seconds, deterministically for ``seed``.
@@ -81,9 +85,26 @@ class PatrolEngine:
             raise InputError("time_limit_s", time_limit_s, "a positive number of seconds")
         t0 = time.perf_counter()
         polish = needs_polish(problem) and bool(problem.sites) and bool(problem.vehicles)
-        first = self.pyvrp.solve(
-            problem, time_limit_s=time_limit_s / 2 if polish else time_limit_s, seed=seed
-        )
+        try:
+            first = self.pyvrp.solve(
+                problem, time_limit_s=time_limit_s / 2 if polish else time_limit_s, seed=seed
+            )
+        except InfeasibleError as exc:
+            if exc.constraint == "required_site_window":
+                raise  # no vehicle can serve a post at all: no search will
+            # PyVRP found no assignment serving every post: OR-Tools models posts exactly
+            rest = max(0.1, time_limit_s - (time.perf_counter() - t0))
+            fallback = self.ortools_scratch.solve(problem, time_limit_s=rest, seed=seed)
+            return Solution(
+                routes=fallback.routes,
+                prize=fallback.prize,
+                feasible=fallback.feasible,
+                engine=self.name,
+                runtime_s=time.perf_counter() - t0,
+                seed=seed,
+                dropped=fallback.dropped,
+                stats={**fallback.stats, "pyvrp_failed": 1.0},
+            )
         best = first
         if polish:
             rest = max(0.05, time_limit_s - (time.perf_counter() - t0))
