@@ -178,25 +178,29 @@ class _Adjacency:
         return cls(a[touch], b[touch], np.asarray(shared[touch], dtype=float))
 
 
-def _stray(side: NDArray[np.bool_], n: int, adj: _Adjacency, member: NDArray[np.bool_],
+def _stray(side: NDArray[np.bool_], ea: NDArray[np.intp], eb: NDArray[np.intp],
            w: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Samples of ``side`` outside its heaviest connected piece (over Voronoi adjacency)."""
+    """Samples of each side outside that side's heaviest connected piece.
+
+    Works in the local numbering of one bisection: ``side`` is True for the left samples,
+    ``ea``/``eb`` are the neighbour pairs among these samples.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    keep = member[adj.a] & member[adj.b] & (side[adj.a] == side[adj.b])
-    graph = coo_matrix((np.ones(int(keep.sum())), (adj.a[keep], adj.b[keep])), shape=(n, n))
+    m = len(side)
+    keep = side[ea] == side[eb]
+    graph = coo_matrix((np.ones(int(keep.sum())), (ea[keep], eb[keep])), shape=(m, m))
     _, comp = connected_components(graph, directed=False)
-    out = np.zeros(n, dtype=bool)
+    out = np.zeros(m, dtype=bool)
     for value in (True, False):
-        mask = member & (side == value)
+        mask = side == value
         if not mask.any():
             continue
         labels = comp[mask]
         weights = np.bincount(labels, weights=w[mask])
         main = int(np.argmax(weights))
-        idx = np.flatnonzero(mask)
-        out[idx[labels != main]] = True
+        out[np.flatnonzero(mask)[labels != main]] = True
     return out
 
 
@@ -207,7 +211,7 @@ def _bisect(xy: NDArray[np.float64], w: NDArray[np.float64], idx: NDArray[np.int
     Straight cuts in six directions around the principal axis are tried; a cut's stray
     pieces (samples cut off from the rest of their side) go to the other side, and the cut is
     shifted to restore the balance. The cut kept is the balanced one with the shortest
-    boundary (fewest, shortest Voronoi edges crossing it).
+    boundary (the Voronoi edges it crosses).
     """
     if len(targets) == 1:
         return [idx]
@@ -216,55 +220,50 @@ def _bisect(xy: NDArray[np.float64], w: NDArray[np.float64], idx: NDArray[np.int
     share = sum(left_t) / sum(targets)
     if len(idx) < 2:
         return [idx] + [idx[:0] for _ in targets[1:]]
-    n = len(xy)
-    member = np.zeros(n, dtype=bool)
-    member[idx] = True
-    total = float(w[idx].sum())
-    base = _weighted_axis(xy[idx], w[idx])
-    within = member[adj.a] & member[adj.b]
-    best: tuple[float, float, NDArray[np.intp], NDArray[np.intp]] | None = None
+    m = len(idx)
+    pos = np.full(len(xy), -1, dtype=np.intp)
+    pos[idx] = np.arange(m)
+    within = (pos[adj.a] >= 0) & (pos[adj.b] >= 0)
+    ea, eb, el = pos[adj.a[within]], pos[adj.b[within]], adj.length[within]
+    lxy, lw = xy[idx], w[idx]
+    total = float(lw.sum())
+    base = _weighted_axis(lxy, lw)
+    best: tuple[float, float, NDArray[np.bool_]] | None = None
     for angle in base + _ANGLES:
-        axis = np.array([np.cos(angle), np.sin(angle)])
-        proj = xy[idx] @ axis
-        order = idx[np.argsort(proj, kind="stable")]
-        forced_left = np.zeros(n, dtype=bool)
-        forced_right = np.zeros(n, dtype=bool)
-        left = np.zeros(n, dtype=bool)
+        order = np.argsort(lxy @ np.array([np.cos(angle), np.sin(angle)]), kind="stable")
+        forced_left = np.zeros(m, dtype=bool)
+        forced_right = np.zeros(m, dtype=bool)
+        left = np.zeros(m, dtype=bool)
         for _ in range(6):
             free = order[~(forced_left[order] | forced_right[order])]
-            need = share * total - float(w[forced_left].sum())
-            cum = np.cumsum(w[free])
+            need = share * total - float(lw[forced_left].sum())
+            cum = np.cumsum(lw[free])
             cut = int(np.searchsorted(cum, need)) if len(free) else 0
-            if 0 < cut < len(free) and abs(cum[cut - 1] - need) < abs(cum[cut] - need):
-                pass
-            elif cut < len(free):
+            if not (0 < cut < len(free) and abs(cum[cut - 1] - need) < abs(cum[cut] - need)) \
+                    and cut < len(free):
                 cut += 1
             left = forced_left.copy()
             left[free[:cut]] = True
-            stray = _stray(left, n, adj, member, w)
+            stray = _stray(left, ea, eb, lw)
             if not stray.any():
                 break
             forced_right |= stray & left
-            forced_left |= stray & ~left & member
-            left = (left | (stray & ~left & member)) & ~(stray & left)
-        left_w = float(w[left & member].sum())
-        error = abs(left_w - share * total) / total
-        crossing = float(adj.length[within & (left[adj.a] != left[adj.b])].sum())
-        n_left = int((left & member).sum())
-        if n_left == 0 or n_left == len(idx):
+            forced_left |= stray & ~left
+            left = left ^ stray
+        n_left = int(left.sum())
+        if n_left == 0 or n_left == m:
             continue
-        score = (round(error / 0.02), crossing)
+        error = abs(float(lw[left].sum()) - share * total) / total
+        crossing = float(el[left[ea] != left[eb]].sum())
+        score = (float(round(error / 0.02)), crossing)
         if best is None or score < (best[0], best[1]):
-            li = idx[left[idx]]
-            ri = idx[~left[idx]]
-            best = (score[0], score[1], li, ri)
+            best = (score[0], score[1], left.copy())
     if best is None:
-        proj = xy[idx] @ np.array([np.cos(base), np.sin(base)])
-        order = idx[np.argsort(proj, kind="stable")]
-        cut = min(max(1, round(share * len(order))), len(order) - 1)
-        li, ri = order[:cut], order[cut:]
+        order = np.argsort(lxy @ np.array([np.cos(base), np.sin(base)]), kind="stable")
+        cut = min(max(1, round(share * m)), m - 1)
+        li, ri = idx[order[:cut]], idx[order[cut:]]
     else:
-        li, ri = best[2], best[3]
+        li, ri = idx[best[2]], idx[~best[2]]
     return _bisect(xy, w, li, left_t, adj) + _bisect(xy, w, ri, right_t, adj)
 
 
