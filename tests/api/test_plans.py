@@ -169,3 +169,26 @@ def test_plans_jobs_incidents_survive_a_restart(planned: tuple[Api, dict[str, An
         page = again.client.get("/incidents", params={"district": "demo", "category": "restart"},
                                 headers=again.headers("analyst")).json()
         assert [i["external_id"] for i in page["items"]] == ["restart-1"]
+
+
+def test_unfinished_jobs_run_again_after_a_restart(api: Api) -> None:
+    """A job left 'running' by a stopped process is queued again and finished on start."""
+    import uuid
+
+    from api.db import session_scope
+    from api.models import Job
+
+    job_id = str(uuid.uuid4())
+    inputs = {"district": "demo", "date": DAY, "windows": [WINDOW], "grid_ids": None,
+              "grid_level": None, "engine": "ortools", "seed": 1, "time_limit_s": 1}
+    with session_scope(api.app.state.services.sessions) as session:
+        session.add(Job(id=job_id, kind="plan", status="running", progress=0.4,
+                        message="interrupted", inputs=inputs, attempts=1))
+    again = make_api(api.url)  # the restarted process
+    with again.client:
+        job = wait_job(again, job_id)
+        assert job["status"] == "done", job
+        assert job["result"]["plan_id"]
+        with session_scope(again.app.state.services.sessions) as session:
+            row = session.get(Job, job_id)
+            assert row is not None and row.attempts == 2
