@@ -120,7 +120,7 @@ class HotspotParams:
 _MODELS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[tuple[object, ...], RiskModel]] = (
     weakref.WeakKeyDictionary()
 )
-_SEG_GRIDS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[int, np.ndarray]] = (
+_SEG_GRIDS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[tuple[int, int], np.ndarray]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -186,14 +186,20 @@ def _incident_tz(inc: pd.DataFrame | None) -> dt.tzinfo | None:
     return tz  # type: ignore[no-any-return]
 
 
-def segment_grids(district: District) -> np.ndarray:
-    """Return the finest-level grid id of each street segment's midpoint (None outside)."""
+def segment_grids(district: District, level: int | None = None) -> np.ndarray:
+    """Return the grid id (of ``level``, default the finest) of each street segment's midpoint.
+
+    Segments outside every grid of that level get None.
+    """
+    grids = district.grids
+    if level is None:
+        level = int(grids["level"].max())
     per_graph = _SEG_GRIDS.setdefault(district.graph, {})
-    key = id(district.grids)
+    key = (id(grids), int(level))
     if key not in per_graph:
         segs = street_segments(district.graph)
         per_graph[key] = grid_of_points(
-            district.grids, segs["lon"].to_numpy(), segs["lat"].to_numpy()
+            grids[grids["level"] == level], segs["lon"].to_numpy(), segs["lat"].to_numpy()
         )
     return per_graph[key]
 
@@ -265,7 +271,14 @@ def hotspots_for_window(
     length = model.length
     density = by_cat.sum(axis=0)
     expected = by_cat * length[None, :]
-    seg_grid = segment_grids(district)
+    # each requested grid (of any level) holds the segments whose midpoint it contains
+    seg_grid = np.full(len(length), None, dtype=object)
+    levels = district.grids.loc[[str(g) for g in grid_list], "level"].astype(int)
+    for level in sorted(set(levels)):
+        of_level = segment_grids(district, level)
+        wanted = {str(g) for g, lv in levels.items() if lv == level}
+        pick = np.array([g in wanted for g in of_level], dtype=bool)
+        seg_grid[pick] = of_level[pick]
     return _cut(
         district, model, params, window, grid_list, seg_grid, density, expected
     )

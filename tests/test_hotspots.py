@@ -77,6 +77,9 @@ def test_grid_selection_and_errors(demo: District) -> None:
     one = demo.leaf_grid_ids()[0]
     found = hotspots_for_window(demo, day=DAY, window=EVENING, grid_ids=[one])
     assert found and {h.grid_id for h in found} == {one}
+    column = str(demo.grids.index[demo.grids["level"] == 2][0])
+    coarse = hotspots_for_window(demo, day=DAY, window=EVENING, grid_ids=[column])
+    assert coarse and {h.grid_id for h in coarse} == {column}
     with pytest.raises(InputError, match="grid_ids"):
         hotspots_for_window(demo, day=DAY, window=EVENING, grid_ids=["nope"])
     with pytest.raises(InputError, match="window"):
