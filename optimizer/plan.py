@@ -139,6 +139,15 @@ class DayPlan:
         """Return one row per window x grid with groups, stops and coverage metrics."""
         return plan_summary(self)
 
+    def left_out_frame(self) -> pd.DataFrame:
+        """Return one row per left-out hotspot or post: window, grid, site, kind, reason."""
+        rows = [
+            (wp.window.label(), wp.grid_id, lo.site_id, lo.kind, lo.reason)
+            for wp in self.windows
+            for lo in wp.left_out
+        ]
+        return pd.DataFrame(rows, columns=["window", "grid", "site_id", "kind", "reason"])
+
     @property
     def routes(self) -> list[GroupRoute]:
         """All routes of the day, window by window."""

@@ -168,6 +168,9 @@ def test_left_out_sites_have_reasons(plan: DayPlan) -> None:
     for wp in plan.windows:
         for lo in wp.left_out:
             assert lo.reason and lo.grid_id == wp.grid_id and lo.kind in {"hotspot", "post"}
+    frame = plan.left_out_frame()
+    assert len(frame) == sum(len(wp.left_out) for wp in plan.windows)
+    assert list(frame.columns) == ["window", "grid", "site_id", "kind", "reason"]
 
 
 def test_same_seed_same_plan(demo: District) -> None:
