@@ -210,6 +210,13 @@ class JobOut(BaseModel):
     finished_at: dt.datetime | None = None
 
 
+class JobList(BaseModel):
+    """Jobs with a count."""
+
+    count: int
+    items: list[JobOut]
+
+
 class PlanInfo(BaseModel):
     """A stored plan without its routes."""
 

@@ -8,7 +8,7 @@ import json
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -19,7 +19,7 @@ from api.deps import Planner, Reader, ServicesDep, SessionDep, set_audit
 from api.errors import error_responses
 from api.models import Job, Plan
 from api.planning import load_plan, principal_tag
-from api.schemas import JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
+from api.schemas import JobList, JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
 from api.services import Services
 from optimizer.export import (
     plan_geojson,
@@ -73,6 +73,21 @@ def get_job(job_id: str, session: SessionDep, _: Reader) -> JobOut:
     if job is None:
         raise _not_found("job", job_id)
     return JobOut.model_validate(job)
+
+
+@router.get("/jobs", response_model=JobList, responses=error_responses(401, 422))
+def list_jobs(
+    session: SessionDep, _: Reader,
+    status_: Annotated[Literal["queued", "running", "done", "failed"] | None,
+                       Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JobList:
+    """List jobs, newest first, optionally in one status."""
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if status_ is not None:
+        query = query.where(Job.status == status_)
+    rows = session.scalars(query).all()
+    return JobList(count=len(rows), items=[JobOut.model_validate(r) for r in rows])
 
 
 @router.get("/plans", response_model=PlanList, responses=error_responses(401, 422))

@@ -15,6 +15,7 @@ from api.deps import Reader, ResourceWriter, ServicesDep, SessionDep, set_audit
 from api.errors import error_responses
 from api.keys import Principal
 from api.models import ResourceSet, utcnow
+from optimizer.errors import InputError
 from optimizer.resources import Resources, resources_from_json, resources_to_json
 from optimizer.timewindow import TimeWindow
 
@@ -48,6 +49,19 @@ def visible(data: dict[str, Any], principal: Principal) -> dict[str, Any]:
     return out
 
 
+def _validated(services: ServicesDep, name: str, body: dict[str, Any]) -> Resources:
+    """Build resources from JSON and check their grid ids against the district's grids."""
+    grid_ids = {str(g) for g in services.base_district(name).grids.index}
+    res = resources_from_json(body)
+    for i, t in enumerate(res.teams):
+        if t.home_grid not in grid_ids:
+            raise InputError(f"teams[{i}].home_grid", t.home_grid, "a grid id of the district")
+    for i, p in enumerate(res.posts):
+        if p.grid_id not in grid_ids:
+            raise InputError(f"posts[{i}].grid_id", p.grid_id, "a grid id of the district")
+    return res
+
+
 def _counts(res: Resources) -> dict[str, int]:
     return {"stations": len(res.stations), "officers": len(res.officers),
             "teams": len(res.teams), "volunteers": len(res.volunteers), "posts": len(res.posts)}
@@ -66,17 +80,7 @@ def put_resources(
     body: Annotated[dict[str, Any], Body(examples=[RESOURCES_EXAMPLE])],
 ) -> dict[str, Any]:
     """Replace the district's resources (validated; the first bad field is named)."""
-    services.base_district(name)
-    res = resources_from_json(body)
-    grid_ids = {str(g) for g in services.base_district(name).grids.index}
-    from optimizer.errors import InputError
-
-    for i, t in enumerate(res.teams):
-        if t.home_grid not in grid_ids:
-            raise InputError(f"teams[{i}].home_grid", t.home_grid, "a grid id of the district")
-    for i, p in enumerate(res.posts):
-        if p.grid_id not in grid_ids:
-            raise InputError(f"posts[{i}].grid_id", p.grid_id, "a grid id of the district")
+    res = _validated(services, name, body)
     data = resources_to_json(res)
     row = session.get(ResourceSet, name)
     if row is None:
@@ -105,3 +109,47 @@ def availability(
         "volunteers": [v.id for v in res.volunteers if v.available(date, tw)],
         "posts": [p.id for p in res.posts if p.active_windows(date, tw)],
     }
+
+
+KINDS: tuple[str, ...] = ("stations", "officers", "teams", "posts")
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise InputError("kind", kind, f"one of {list(KINDS)}")
+
+
+@router.get("/{kind}", responses=error_responses(401, 422))
+def get_kind(name: str, kind: str, services: ServicesDep, principal: Reader) -> dict[str, Any]:
+    """Return one kind of resource (stations, officers, teams with members, posts)."""
+    _check_kind(kind)
+    items = visible(resources_to_json(services.district(name).resources), principal)[kind]
+    return {"district": name, "kind": kind, "count": len(items), "items": items}
+
+
+@router.put("/{kind}/{item_id}", responses=error_responses(401, 403, 404, 413, 422))
+def put_item(
+    name: str, kind: str, item_id: str, request: Request, services: ServicesDep,
+    session: SessionDep, principal: ResourceWriter,
+    body: Annotated[dict[str, Any], Body(examples=[RESOURCES_EXAMPLE["officers"][0]])],
+) -> dict[str, Any]:
+    """Add or replace one station, officer, team (with members and availability) or post."""
+    _check_kind(kind)
+    if str(body.get("id", item_id)) != item_id:
+        raise InputError("id", body.get("id"), f"the id of the path, {item_id!r}")
+    data = resources_to_json(services.district(name).resources)
+    items = [i for i in data[kind] if str(i["id"]) != item_id]
+    replaced = len(items) < len(data[kind])
+    data[kind] = [*items, {**body, "id": item_id}]
+    res = _validated(services, name, data)
+    stored = resources_to_json(res)
+    row = session.get(ResourceSet, name)
+    if row is None:
+        session.add(ResourceSet(district=name, data=stored, updated_by=principal.name))
+    else:
+        row.data = stored
+        row.updated_at = utcnow()
+        row.updated_by = principal.name
+    set_audit(request, f"resources.{kind}.put", {"district": name, "id": item_id, "item": body},
+              {"replaced": replaced})
+    return {"district": name, "kind": kind, "id": item_id, "replaced": replaced}

@@ -132,3 +132,35 @@ def test_import_district_from_real_osm(shared_osm: Path, tmp_path: Path) -> None
         assert len(grids["features"]) == job["result"]["grids"]
         lon, lat = grids["features"][0]["geometry"]["coordinates"][0][0]
         assert 121 < lon < 122 and 30 < lat < 31.5  # Shanghai, WGS-84
+
+
+def test_resource_items(api: Api) -> None:
+    h = api.headers("planner")
+    teams = api.client.get("/districts/demo/resources/teams", headers=h).json()
+    assert teams["count"] == len(teams["items"]) > 0
+    viewer_teams = api.client.get("/districts/demo/resources/teams",
+                                  headers=api.headers("viewer")).json()
+    assert all(m["phone"] is None for t in viewer_teams["items"] for m in t["members"])
+    r = api.client.get("/districts/demo/resources/cars", headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "kind"
+    officers = api.client.get("/districts/demo/resources/officers", headers=h).json()["items"]
+    first = officers[0]
+    changed = {**first, "shifts": [{"window": "06:00-14:00", "weekdays": [5, 6]}]}
+    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=changed,
+                       headers=h)
+    assert r.status_code == 200 and r.json()["replaced"] is True
+    now = api.client.get("/districts/demo/resources/officers", headers=h).json()["items"]
+    assert next(o for o in now if o["id"] == first["id"])["shifts"] == changed["shifts"]
+    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}",
+                       json={**first, "station_id": "nowhere"}, headers=h)
+    assert r.status_code == 422 and "station_id" in r.json()["error"]["field"]
+    r = api.client.put("/districts/demo/resources/officers/other", json=first, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "id"
+    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=first,
+                       headers=api.headers("analyst"))
+    assert r.status_code == 403
+    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=first,
+                       headers=h)
+    assert r.status_code == 200
+    assert api.client.get("/districts/demo/resources/officers",
+                          headers=h).json()["count"] == len(officers)

@@ -192,3 +192,13 @@ def test_unfinished_jobs_run_again_after_a_restart(api: Api) -> None:
         with session_scope(again.app.state.services.sessions) as session:
             row = session.get(Job, job_id)
             assert row is not None and row.attempts == 2
+
+
+def test_list_jobs(planned: tuple[Api, dict[str, Any]]) -> None:
+    api, job = planned
+    h = api.headers("viewer")
+    done = api.client.get("/jobs", params={"status": "done"}, headers=h).json()
+    assert job["id"] in [j["id"] for j in done["items"]]
+    assert all(j["status"] == "done" for j in done["items"])
+    r = api.client.get("/jobs", params={"status": "sleeping"}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "status"
