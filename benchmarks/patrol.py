@@ -13,7 +13,8 @@ Instances
       grids, incidents and resources (``optimizer.demo.synthetic_district``, seed 0).
 
     Day ``--day`` (default Monday 2026-11-30), windows ``--windows`` (default 14:00-18:00 and
-    19:00-23:00), grid level 2.
+    19:00-23:00), grid levels ``--grid-levels`` (default 1 and 2: the whole district as one
+    instance with all its groups, and each level-2 grid with its own).
 Engines
     Every engine ``optimizer.engines.get_engine`` provides (ortools, pyvrp); while an engine
     module is missing the plan pipeline's own OR-Tools model stands in (named ``<name>*``).
@@ -22,6 +23,7 @@ Figures per engine
     ``gap`` = 1 - value(T) / value(10 T) (prize collected, posts must be staffed; negative when
     the short run did better); reported as mean and max over instances, with the count of
     infeasible solutions (a required post dropped) and the mean runtime.
+    ``gap_to_best_engine_mean``: value at ``T`` against the best any engine reached at ``T``.
 Unpredictability
     With the first engine at ``T``: for ``--days`` consecutive days, each instance is solved by
     ``optimizer.variation.solve_with_variation`` (``max_value_loss`` ``--max-loss``, previous
@@ -32,7 +34,8 @@ Unpredictability
     deterministic engine).
 
 Command
-    ``python benchmarks/patrol.py [--time-limit 1] [--extract shenzhen_longgang] [--days 3]``
+    ``python benchmarks/patrol.py [--time-limit 1] [--extract shenzhen_longgang] [--days 3]
+    [--grid-levels 1 2] [--no-real]``
 
 Output
     One line per instance while running; the last line of stdout is one JSON object of figures.
@@ -111,7 +114,9 @@ def real_district(extract: str) -> District:
     return synthetic_district(extract, G, seed=0, metadata={"source": str(path)})
 
 
-def instances(district: District, day: dt.date, windows: list[TimeWindow]) -> list[PatrolProblem]:
+def instances(
+    district: District, day: dt.date, windows: list[TimeWindow], level: int = 2
+) -> list[PatrolProblem]:
     """Build one problem per grid x window that has groups, as the plan pipeline does."""
     from optimizer.plan import (
         _assign_to_grids,
@@ -122,7 +127,7 @@ def instances(district: District, day: dt.date, windows: list[TimeWindow]) -> li
         street_router,
     )
 
-    ids = planning_grid_ids(district, level=2)
+    ids = planning_grid_ids(district, level=level)
     router = street_router(district.graph)
     out = []
     for wi, window in enumerate(windows):
@@ -137,7 +142,12 @@ def instances(district: District, day: dt.date, windows: list[TimeWindow]) -> li
             if not g_groups or not g_hot:
                 continue
             problem, _ = build_problem(
-                district, grid_id=gid, day=day, window=window, groups=g_groups, hotspots=g_hot,
+                district,
+                grid_id=gid,
+                day=day,
+                window=window,
+                groups=g_groups,
+                hotspots=g_hot,
                 posts=[p for p, g in zip(posts, post_grid, strict=True) if g == gid],
                 router=router,
             )
@@ -155,6 +165,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--days", type=int, default=3, help="consecutive days for variation")
     ap.add_argument("--max-loss", type=float, default=0.03)
     ap.add_argument("--no-real", action="store_true", help="demo only")
+    ap.add_argument(
+        "--grid-levels",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="grid levels planned (1: the whole district as one instance)",
+    )
     args = ap.parse_args(argv)
     day = dt.date.fromisoformat(args.day)
     windows = [TimeWindow.parse(w) for w in args.windows]
@@ -167,14 +184,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         districts.append(real_district(args.extract))
     problems: list[tuple[str, PatrolProblem]] = []
     for d in districts:
-        built = instances(d, day, windows)
-        problems += [(d.name, p) for p in built]
-        print(f"{d.name}: {len(built)} instances", file=sys.stderr)
+        for level in args.grid_levels:
+            built = instances(d, day, windows, level)
+            problems += [(d.name, p) for p in built]
+            print(f"{d.name} level {level}: {len(built)} instances", file=sys.stderr)
     if not problems:
         sys.exit("patrol benchmark: no instance has both groups and hotspots")
 
-    figures: dict[str, Any] = {"time_limit_s": t, "instances": len(problems),
-                               "districts": [d.name for d in districts], "engines": {}}
+    figures: dict[str, Any] = {
+        "time_limit_s": t,
+        "instances": len(problems),
+        "districts": [d.name for d in districts],
+        "grid_levels": args.grid_levels,
+        "sites_mean": round(statistics.fmean(len(p.sites) for _, p in problems), 1),
+        "sites_max": max(len(p.sites) for _, p in problems),
+        "groups_mean": round(statistics.fmean(len(p.vehicles) for _, p in problems), 2),
+        "engines": {},
+    }
+    values: dict[str, list[float]] = {}
     solvers = engines()
     for name, solve in solvers.items():
         gaps, runtimes, infeasible = [], [], 0
@@ -184,16 +211,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             v_s, v_l = solution_value(p, short), solution_value(p, long)
             gap = 1 - v_s / v_l if v_l > 0 else 0.0
             gaps.append(gap)
+            values.setdefault(name, []).append(v_s)
             runtimes.append(short.runtime_s)
             infeasible += int(not short.feasible)
-            print(f"{name} {p.name}: value {v_s:.3f} at {t:g}s, {v_l:.3f} at {10 * t:g}s, "
-                  f"gap {gap:+.2%}", file=sys.stderr)
+            print(
+                f"{name} {p.name}: value {v_s:.4g} at {t:g}s, {v_l:.4g} at {10 * t:g}s, "
+                f"gap {gap:+.2%}",
+                file=sys.stderr,
+            )
         figures["engines"][name] = {
             "gap_to_10x_mean": round(statistics.fmean(gaps), 5),
             "gap_to_10x_max": round(max(gaps), 5),
             "infeasible": infeasible,
             "runtime_mean_s": round(statistics.fmean(runtimes), 3),
         }
+
+    # every engine at T against the best value any engine reached at T on the same instance
+    best = [max(v[i] for v in values.values()) for i in range(len(problems))]
+    for name, vals in values.items():
+        rel = [1 - v / b if b > 0 else 0.0 for v, b in zip(vals, best, strict=True)]
+        figures["engines"][name]["gap_to_best_engine_mean"] = round(statistics.fmean(rel), 5)
 
     name, solve = next(iter(solvers.items()))
     params = VariationParams(max_value_loss=args.max_loss)
@@ -204,9 +241,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         base0 = solve(p, t, 0)
         plain.append(solution_overlap(p, base0, solve(p, t, 0))["overlap"])
         for k in range(args.days):
-            res = solve_with_variation(p, day=day + dt.timedelta(days=k), seed=0,
-                                       time_limit_s=t, params=params, previous=previous,
-                                       baseline=base0, solve=solve)
+            res = solve_with_variation(
+                p,
+                day=day + dt.timedelta(days=k),
+                seed=0,
+                time_limit_s=t,
+                params=params,
+                previous=previous,
+                baseline=base0,
+                solve=solve,
+            )
             losses.append(res.loss)
             if prev_sol is not None:
                 overlaps.append(solution_overlap(p, prev_sol, res.solution)["overlap"])
