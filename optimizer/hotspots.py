@@ -299,10 +299,11 @@ def _cut(
     W = model.kernel.weights
     k_min = math.exp(-0.5 * (params.cluster_radius_m / model.kernel.bandwidth_m) ** 2)
     total = expected.sum(axis=0)
+    patrollable = segs["patrollable"].to_numpy(dtype=bool)
     G = district.graph
     found: list[tuple[str, int, np.ndarray, float]] = []
     for gid in grid_list:
-        mine = np.flatnonzero((seg_grid == str(gid)) & (total > 0))
+        mine = np.flatnonzero((seg_grid == str(gid)) & (total > 0) & patrollable)
         if len(mine) == 0:
             continue
         in_grid = np.zeros(len(total), dtype=bool)

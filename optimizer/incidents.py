@@ -94,8 +94,10 @@ def street_segments(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        Index ``0..S-1``; columns ``u``, ``v``, ``key``, ``length`` (m), ``highway``, ``x``,
-        ``y`` (midpoint, metres), ``lon``, ``lat`` (midpoint) and projected ``geometry``.
+        Index ``0..S-1``; columns ``u``, ``v``, ``key``, ``length`` (m), ``highway``,
+        ``patrollable`` (walkable or cyclable in some direction; True where the graph has no
+        travel times), ``x``, ``y`` (midpoint, metres), ``lon``, ``lat`` (midpoint) and
+        projected ``geometry``.
     """
     cached = _SEGMENTS.get(G)
     if cached is not None:
@@ -104,8 +106,14 @@ def street_segments(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     if crs.is_geographic:
         raise InputError("graph.crs", str(crs), "a projected street graph (metres)")
     seen: set[tuple[int, int, int]] = set()
-    rows: list[tuple[int, int, int, float, str]] = []
+    rows: list[tuple[int, int, int, float, str, bool]] = []
     geoms: list[LineString] = []
+
+    def walkable(d: Mapping[str, Any]) -> bool:
+        times = [d.get(f"travel_time_{m}") for m in ("foot", "bicycle")]
+        known = [float(t) for t in times if t is not None]
+        return not known or any(np.isfinite(t) for t in known)
+
     for u, v, k, d in sorted(G.edges(keys=True, data=True), key=lambda e: (e[0], e[1], e[2])):
         a, b = (u, v) if u <= v else (v, u)
         if (a, b, k) in seen:
@@ -120,9 +128,11 @@ def street_segments(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
         if isinstance(hw, list):
             hw = hw[0] if hw else ""
         length = float(d.get("length", geom.length))
-        rows.append((int(u), int(v), int(k), max(length, 0.1), str(hw)))
+        back = G.get_edge_data(v, u, k) if G.has_edge(v, u, k) else None
+        ok = walkable(d) or (back is not None and walkable(back))
+        rows.append((int(u), int(v), int(k), max(length, 0.1), str(hw), ok))
         geoms.append(geom)
-    frame = pd.DataFrame(rows, columns=["u", "v", "key", "length", "highway"])
+    frame = pd.DataFrame(rows, columns=["u", "v", "key", "length", "highway", "patrollable"])
     mids = shapely.line_interpolate_point(np.array(geoms, dtype=object), 0.5, normalized=True)
     frame["x"] = shapely.get_x(mids)
     frame["y"] = shapely.get_y(mids)

@@ -507,7 +507,9 @@ class RiskModel:
         Parameters
         ----------
         at
-            Reference time (tz-aware, or UTC if naive); incidents after it are ignored.
+            Reference time (tz-aware, or UTC if naive); incidents after it are ignored. When
+            the history ends more than a day before ``at``, decay is measured to one day after
+            the last incident instead (the model forecasts as of its latest data).
 
         Returns
         -------
@@ -519,6 +521,11 @@ class RiskModel:
         first = self._first_ns()
         if C == 0 or first is None or at_ns <= first:
             return np.zeros((C, S))
+        # Forecast as of the latest data: a history that stops long before ``at`` (a stale
+        # import, a demo) is not evidence that crime stopped, so decay ends a day after it.
+        last = self._last_ns()
+        if last is not None:
+            at_ns = min(at_ns, last + _DAY_NS)
         st = self._state_at(at_ns)
         span = (at_ns - first) / _DAY_NS
         p = self.params

@@ -139,6 +139,10 @@ def _place_weights(
         * persistent,
         "burglary": length * np.where(residential, 1.0, 0.02) * persistent,
     }
+    # incidents happen where people walk or cycle (no tunnels or motorways)
+    ok = segs["patrollable"].to_numpy(dtype=bool)
+    if ok.any():
+        weights = {k: w * ok for k, w in weights.items()}
     return {k: w / w.sum() for k, w in weights.items()}
 
 
@@ -199,6 +203,7 @@ def synthetic_incidents(
     weights = _place_weights(G, segs, rng)
     xy = segs[["x", "y"]].to_numpy(dtype=float)
     tree = cKDTree(xy)
+    walk = segs["patrollable"].to_numpy(dtype=bool)
     days = pd.date_range(start, periods=n_days, freq="D")
     dow = days.day_of_week.to_numpy()
 
@@ -231,7 +236,7 @@ def synthetic_incidents(
             near = tree.query_ball_point(xy[seg[row]], repeat_radius_m)
             near_arr = np.asarray(sorted(near), dtype=np.int64)
             d = np.hypot(*(xy[near_arr] - xy[seg[row]]).T)
-            p = np.exp(-d / (repeat_radius_m / 2.0))
+            p = np.exp(-d / (repeat_radius_m / 2.0)) * np.where(walk[near_arr], 1.0, 1e-9)
             p /= p.sum()
             for _ in range(int(k)):
                 delay = min(14.0, rng.exponential(repeat_delay_days))

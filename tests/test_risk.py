@@ -154,7 +154,9 @@ def test_near_repeat_raises_nearby_risk_for_days() -> None:
     G = line_graph([(0.0, 12)])
     fresh = seg_of(G, 5, 6)
     near = seg_of(G, 6, 7)
-    base_rows = [(f"B{i}", 0, 1, f"2024-01-{i + 1:02d} 12:00", "theft") for i in range(28)]
+    # a steady far-away background that goes on after the spike (so time runs on)
+    days = pd.date_range("2024-01-01", "2024-02-29", freq="D")
+    base_rows = [(f"B{i}", 0, 1, f"{d:%Y-%m-%d} 11:00", "theft") for i, d in enumerate(days)]
     spike = [("X", 5, 6, "2024-02-01 12:00", "theft")]
     p = RiskParams(near_repeat_weight=0.5, near_repeat_half_life_days=3.0)
     with_nr = fit_risk(G, incidents(base_rows + spike), p)
