@@ -6,6 +6,8 @@ import datetime as dt
 
 import geopandas as gpd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from optimizer.errors import InfeasibleError, InputError
@@ -206,3 +208,45 @@ def test_demo_district_groups(tmp_path: pytest.TempPathFactory) -> None:
                     demand=demand, grids=district.grids, seed=1, time_limit_s=2)
     assert f.groups and all(g.officer_ids and 2 <= len(g.volunteer_ids) <= 4 for g in f.groups)
     assert len(f.to_frame()) == len(f.groups)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_officers=st.integers(1, 5),
+    team_sizes=st.lists(st.integers(0, 6), min_size=1, max_size=4),
+    homes=st.lists(st.sampled_from(["A", "B", "C", "D"]), min_size=4, max_size=4),
+    demand=st.lists(st.floats(0.0, 5.0), min_size=4, max_size=4),
+    served=st.integers(0, 12),
+    max_vol=st.integers(2, 4),
+)
+def test_random_formations_keep_every_rule(
+    n_officers: int, team_sizes: list[int], homes: list[str], demand: list[float],
+    served: int, max_vol: int,
+) -> None:
+    grids = _grids()
+    nb = grid_neighbours(grids)
+    teams = tuple(_team(f"T{i}", homes[i], n, cap=12.0) for i, n in enumerate(team_sizes))
+    res = _resources(officers=n_officers, teams=teams)
+    dem = dict(zip("ABCD", demand, strict=True))
+    history = {f"T0-V{i}": float(served) for i in range(team_sizes[0])}
+    params = GroupParams(min_volunteers=2, max_volunteers=max_vol)
+    try:
+        f = form_groups(res, day=MONDAY, window=EVENING, demand=dem, grids=grids, params=params,
+                        history=history, time_limit_s=1)
+    except InfeasibleError as exc:
+        assert exc.constraint in {"volunteers_per_group", "volunteer_home_grid"}
+        return
+    except InputError as exc:
+        assert exc.field == "demand" and not any(v > 0 for v in demand)
+        return
+    home = {v.id: t.home_grid for t in teams for v in t.members}
+    seen: set[str] = set()
+    for g in f.groups:
+        assert len(g.officer_ids) == 1 and 2 <= len(g.volunteer_ids) <= max_vol
+        assert dem[g.grid_id] > 0
+        for v in g.volunteer_ids:
+            assert g.grid_id in nb[home[v]]
+            assert history.get(v, 0.0) + 4.0 <= 12.0
+        assert not seen & set(g.members)
+        seen |= set(g.members)
+    assert sum(f.allocation.values()) == len(f.groups)
