@@ -291,7 +291,8 @@ def import_district(
     place: str | None = None,
     data_dir: str | Path | None = None,
     resources: str | Path | Resources | None = None,
-    incidents: gpd.GeoDataFrame | None = None,
+    incidents: str | Path | gpd.GeoDataFrame | None = None,
+    incidents_crs: str = "wgs84",
     seed: int = 0,
     tolerance_m2: float = 50.0,
     check_grid_graphs: bool = True,
@@ -322,7 +323,12 @@ def import_district(
         ``resources.json`` path or :class:`Resources`; default a synthetic set
         (:func:`optimizer.demo.synthetic_resources`).
     incidents
-        Incident points (WGS-84) to store with the district and to balance automatic grids by.
+        Incident history: a CSV / GeoJSON file read with
+        :func:`optimizer.incidents.read_incidents` (declared in ``incidents_crs``, snapped to
+        the streets) or a GeoDataFrame of points (WGS-84). Stored with the district; automatic
+        grids balance incident risk as well as street length.
+    incidents_crs
+        ``wgs84``, ``gcj02`` or ``bd09`` for an incident file.
     seed
         Seed for automatic grids and synthetic resources.
     tolerance_m2
@@ -352,6 +358,9 @@ def import_district(
     if grids is not None and auto is not None:
         raise InputError("grids", "both --grids and --auto-grids", "one of them")
     b_crs = coord_system(boundary_crs, "boundary_crs")
+    i_crs = coord_system(incidents_crs, "incidents_crs")
+    if isinstance(incidents, str | Path) and not Path(incidents).is_file():
+        raise InputError("incidents", str(incidents), "an existing CSV or GeoJSON file")
     g_crs = coord_system(grids_crs, "grids_crs")
     levels = parse_levels(auto) if auto is not None else None
     target = (Path(data_dir) if data_dir is not None else default_data_dir()) / name
@@ -394,6 +403,22 @@ def import_district(
     street_m = street_length_m(G)
     metadata["street_length_km"] = round(street_m / 1000.0, 2)
 
+    incident_frame: gpd.GeoDataFrame | None = None
+    if isinstance(incidents, gpd.GeoDataFrame):
+        incident_frame = incidents
+    elif incidents is not None:
+        from optimizer.incidents import read_incidents
+
+        say(f"reading incidents from {Path(incidents).name}")
+        intake = read_incidents(incidents, crs=i_crs, graph=G, area=boundary_geom)
+        incident_frame = intake.incidents
+        dropped["incidents_rejected"] = sum(1 for p in intake.problems if not p.kept)
+        metadata["incidents_source"] = {"file": str(incidents), "crs": i_crs,
+                                        "rows": len(incident_frame),
+                                        "problems": len(intake.problems)}
+    if incident_frame is not None and len(incident_frame) == 0:
+        incident_frame = None
+
     hierarchy: HierarchyReport | None = None
     partition: PartitionReport | None = None
     if bureau is not None:
@@ -408,7 +433,7 @@ def import_district(
     else:
         chosen = levels or _default_levels(street_m)
         say(f"generating grids {','.join(map(str, chosen))}")
-        grid_frame, partition = auto_grids(G, boundary_geom, chosen, incidents, seed)
+        grid_frame, partition = auto_grids(G, boundary_geom, chosen, incident_frame, seed)
         metadata["grids_source"] = {"auto": list(chosen), "report": partition.to_dict()}
 
     if res_given is not None:
@@ -431,7 +456,7 @@ def import_district(
                            if not isinstance(boundary, BaseGeometry) else "geometry",
                            "boundary_crs": b_crs, "seed": seed, "modes": list(TRAVEL_MODES)}
     metadata["import_time"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    district = District(name, grid_frame, G, res, incidents, metadata, target)
+    district = District(name, grid_frame, G, res, incident_frame, metadata, target)
     if check_grid_graphs:
         say("checking each grid's street graph")
         dropped["grid_graphs"] = _grid_graph_drops(district)

@@ -54,6 +54,8 @@ class LevelStats:
     polsby_popper_mean: float
     polsby_popper_min: float
     multipart_cells: int
+    weight_balance: float | None = None
+    """Max / min of the balanced workload (street length and risk mixed), where risk is used."""
 
 
 @dataclass
@@ -78,6 +80,8 @@ class PartitionReport:
                  f"{self.samples} samples every {self.spacing_m:.0f} m, seed {self.seed}"]
         for s in self.levels:
             risk = f", risk max/min {s.risk_balance:.2f}" if s.risk_balance is not None else ""
+            if s.weight_balance is not None:
+                risk += f", length+risk workload max/min {s.weight_balance:.2f}"
             lines.append(
                 f"  level {s.level}: {s.cells} cells, street length "
                 f"{s.length_min_m / 1000:.2f}-{s.length_max_m / 1000:.2f} km "
@@ -516,8 +520,11 @@ def auto_grids(
     lengths = _lengths_in(frame.geometry.values, geoms)
     frame["street_length_m"] = np.round(lengths, 1)
     risk_in = None
+    weight_in = None
     if risk is not None:
-        risk_in = np.array([float(risk[_labels_under(labels, nodes, i)].sum()) for i in ids])
+        under = [_labels_under(labels, nodes, i) for i in ids]
+        risk_in = np.array([float(risk[u].sum()) for u in under])
+        weight_in = np.array([float(weight[u].sum()) for u in under])
     report = PartitionReport(samples=len(xy), spacing_m=spacing, street_length_m=total_len,
                              street_length_outside_m=outside_len, pieces_moved=moved, seed=seed)
     for depth in range(1, len(counts) + 1):
@@ -525,14 +532,16 @@ def auto_grids(
         lv = lengths[mask]
         pp = [_polsby_popper(g) for g in frame.geometry.values[mask]]
         multipart = sum(len(_parts(g)) > 1 for g in frame.geometry.values[mask])
-        rb = None
-        if risk_in is not None:
+        rb = wb = None
+        if risk_in is not None and weight_in is not None:
             rv = risk_in[mask]
             rb = float(rv.max() / rv.min()) if rv.min() > 0 else math.inf
+            wv = weight_in[mask]
+            wb = float(wv.max() / wv.min()) if wv.min() > 0 else math.inf
         report.levels.append(LevelStats(
             depth, int(mask.sum()), float(lv.min()), float(lv.max()),
             float(lv.max() / lv.min()) if lv.min() > 0 else math.inf, rb,
-            float(np.mean(pp)), float(np.min(pp)), int(multipart)))
+            float(np.mean(pp)), float(np.min(pp)), int(multipart), wb))
     out = frame.to_crs("EPSG:4326").set_index("id")
     return out, report
 

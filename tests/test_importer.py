@@ -223,3 +223,22 @@ def test_bad_name_and_both_sources_are_rejected(fengxian: Path, tmp_path: Path) 
         import_district("../evil", fengxian, data_dir=tmp_path)
     with pytest.raises(InputError):
         import_district("fx", fengxian, place="somewhere", data_dir=tmp_path)
+
+
+def test_incidents_are_stored_and_balanced(fengxian: Path, tmp_path: Path) -> None:
+    G = read_osm_graph(fengxian)
+    lon = np.array([d["lon"] for _, d in G.nodes(data=True)])
+    lat = np.array([d["lat"] for _, d in G.nodes(data=True)])
+    rng = np.random.default_rng(3)
+    east = np.flatnonzero(lon > np.median(lon))
+    pick = rng.choice(east, 200)
+    incidents = gpd.GeoDataFrame({"category": ["theft"] * 200},
+                                 geometry=gpd.points_from_xy(lon[pick], lat[pick]), crs=4326)
+    result = import_district("fx", fengxian, auto="1,2,4", incidents=incidents,
+                             data_dir=tmp_path, check_grid_graphs=False)
+    loaded = load_district("fx", data_dir=tmp_path)
+    assert loaded.incidents is not None and len(loaded.incidents) == 200
+    assert result.partition is not None
+    leaf = result.partition.levels[-1]
+    assert leaf.weight_balance is not None and leaf.weight_balance < 1.3
+    assert "workload" in result.summary()

@@ -43,6 +43,11 @@ def register(subparsers: Any) -> None:
                      help="coordinate system of --grids (default: wgs84)")
     imp.add_argument("--auto-grids", metavar="N1,N2,N3",
                      help="generate nested grids with these cell counts per level, e.g. 2,13,91")
+    imp.add_argument("--incidents", metavar="FILE",
+                     help="incident history (CSV or GeoJSON): stored, and balanced by "
+                     "--auto-grids")
+    imp.add_argument("--incidents-crs", default="wgs84", choices=COORD_SYSTEMS,
+                     help="coordinate system of --incidents (default: wgs84)")
     imp.add_argument("--resources", metavar="JSON",
                      help="resources.json (stations, officers, teams, posts; WGS-84); "
                      "default: a synthetic set")
@@ -97,7 +102,8 @@ def run_import(args: argparse.Namespace) -> int:
     result = import_district(
         args.name, args.osm, boundary=args.boundary, boundary_crs=args.boundary_crs,
         grids=args.grids, grids_crs=args.grids_crs, auto=args.auto_grids, place=args.place,
-        data_dir=args.data_dir, resources=args.resources, seed=_int(args.seed, "seed"),
+        data_dir=args.data_dir, resources=args.resources, incidents=args.incidents,
+        incidents_crs=args.incidents_crs, seed=_int(args.seed, "seed"),
         tolerance_m2=_float(args.tolerance_m2, "tolerance_m2"), progress=progress,
     )
     print(result.path if args.quiet else result.summary())
