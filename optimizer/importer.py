@@ -77,6 +77,9 @@ class ImportResult:
             lines.append(self.hierarchy.summary())
         drop = self.dropped
         if drop:
+            if drop.get("streets_outside_grids_m"):
+                lines.append(f"  {drop['streets_outside_grids_m'] / 1000:.2f} km of streets lie "
+                             "outside every finest grid cell")
             lines.append(f"  dropped while reading: {drop.get('outside_boundary_nodes', 0)} nodes "
                          f"outside the boundary, {drop.get('disconnected_nodes', 0)} nodes not "
                          "connected to the main network")
@@ -249,6 +252,15 @@ def parse_levels(text: str | Sequence[int]) -> tuple[int, ...]:
     if not out or any(n < 1 for n in out) or any(b < a for a, b in itertools.pairwise(out)):
         raise InputError("auto_grids", text, "positive non-decreasing cell counts, e.g. 2,13,91")
     return out
+
+
+def _street_length_outside(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame) -> float:
+    """Street length (m) outside every finest-level cell."""
+    lines = street_lines(G)
+    leaf = grids[grids["level"] == grids["level"].max()].to_crs(lines.crs)
+    cover = shapely.union_all(np.asarray(leaf.geometry.values)).buffer(0.5)
+    geoms = np.asarray(lines.geometry.values)
+    return float(shapely.length(shapely.difference(geoms, cover)).sum())
 
 
 def _grid_graph_drops(district: District) -> dict[str, Any]:
@@ -427,6 +439,10 @@ def import_district(
                                               boundary=boundary_geom)
         hierarchy.raise_for_errors()
         grid_frame = frame
+        outside = _street_length_outside(G, grid_frame)
+        dropped["streets_outside_grids_m"] = round(outside, 1)
+        if outside > 0.01 * street_m:
+            say(f"warning: {outside / 1000:.2f} km of streets lie outside every finest grid cell")
         metadata["grids_source"] = {"file": str(grids) if not isinstance(grids, gpd.GeoDataFrame)
                                     else "GeoDataFrame", "crs": g_crs,
                                     "warnings": len(hierarchy.warnings)}
