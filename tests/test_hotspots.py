@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,3 +136,28 @@ def test_hotspot_changes_statuses() -> None:
     assert report.loc["G-E1", "change"] == pytest.approx(-0.5)
     assert report.loc["G-E3", "status"] == "new"
     assert report.loc["G-E2", "status"] == "gone"
+
+
+def test_cli_lists_and_writes_hotspots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from optimizer.cli import main
+
+    out = tmp_path / "hs.csv"
+    code = main(
+        [
+            "hotspots",
+            "--date",
+            "2024-07-05",
+            "--window",
+            "19:00-23:00",
+            "--top",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert "19:00-23:00" in capsys.readouterr().out
+    frame = pd.read_csv(out)
+    assert len(frame) > 3 and frame["dwell_min"].between(10, 16).all()
+    assert main(["hotspots", "--window", "25:00-26:00"]) == 2
+    assert "--window" in capsys.readouterr().err
