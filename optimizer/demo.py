@@ -34,11 +34,16 @@ from optimizer.resources import (
 from optimizer.timewindow import TimeWindow
 
 DEMO_NAME = "demo"
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 """Bumped whenever the demo's content changes on purpose."""
 DEMO_SEED = 20240601
-INCIDENT_START = dt.date(2024, 1, 1)
-INCIDENT_END = dt.date(2024, 6, 30)
+INCIDENT_START = dt.date(2026, 6, 1)
+"""First day of the demo's incident history (fixed)."""
+INCIDENT_END = dt.date(2026, 11, 28)
+"""Last day of the history when built on or before 2026-11-29; later builds extend it to
+yesterday (see :func:`incident_period`), so "tomorrow" always follows recent history."""
+STALE_AFTER_DAYS = 7
+"""``load_demo`` rebuilds a demo whose history ended more than this many days ago."""
 WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 # Grid cell names: level-2 columns west -> east, level-3 rows south -> north in each column.
@@ -495,22 +500,43 @@ def used_free(nodes: pd.DataFrame, used: set[int]) -> set[int]:
     return set(nodes.index) - used
 
 
+def incident_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """Return the first and last day of the synthetic history built on ``today``.
+
+    The start is fixed (:data:`INCIDENT_START`); the end is :data:`INCIDENT_END` or yesterday,
+    whichever is later. Risk decays with the age of incidents, so a history that stopped long
+    before the planned day would leave every hotspot worth nothing.
+    """
+    day = today or dt.date.today()
+    return INCIDENT_START, max(INCIDENT_END, day - dt.timedelta(days=1))
+
+
 def demo_incidents(
-    G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int = DEMO_SEED, timezone: str = "UTC"
+    G: nx.MultiDiGraph,
+    grids: gpd.GeoDataFrame,
+    seed: int = DEMO_SEED,
+    timezone: str = "UTC",
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Generate a synthetic incident history of six months (seeded), local times in ``timezone``."""
+    """Generate a seeded synthetic incident history, local times in ``timezone``.
+
+    ``period`` (first, last day) defaults to :func:`incident_period`.
+    """
+    start, end = period or incident_period()
     try:
         from optimizer.synthetic import synthetic_incidents
     except ImportError:
-        return _fallback_incidents(G, grids, seed, timezone)
-    return synthetic_incidents(
-        G, grids, start=INCIDENT_START, end=INCIDENT_END, seed=seed, tz=timezone
-    )
+        return _fallback_incidents(G, grids, seed, timezone, (start, end))
+    return synthetic_incidents(G, grids, start=start, end=end, seed=seed, tz=timezone)
 
 
 # TODO(hotspots): replaced by optimizer.synthetic.synthetic_incidents once landed.
 def _fallback_incidents(
-    G: nx.MultiDiGraph, grids: gpd.GeoDataFrame, seed: int, timezone: str = "UTC"
+    G: nx.MultiDiGraph,
+    grids: gpd.GeoDataFrame,
+    seed: int,
+    timezone: str = "UTC",
+    period: tuple[dt.date, dt.date] = (INCIDENT_START, INCIDENT_END),
 ) -> gpd.GeoDataFrame:
     """Incidents in the ``optimizer.incidents`` schema: categories differ in place and time.
 
@@ -531,7 +557,8 @@ def _fallback_incidents(
         for n in (u, v)
     }
     parked = np.array(sorted(residential)) if residential else ids
-    days = (INCIDENT_END - INCIDENT_START).days + 1
+    first, last = period
+    days = (last - first).days + 1
     rows: list[tuple[str, dt.datetime, int]] = []
     specs = (
         ("pickpocketing", busy, (10, 18), 900),
@@ -541,7 +568,7 @@ def _fallback_incidents(
     for category, pool, (h0, h1), count in specs:
         for _ in range(count):
             node = int(pool[int(rng.integers(0, len(pool)))])
-            day = INCIDENT_START + dt.timedelta(days=int(rng.integers(0, days)))
+            day = first + dt.timedelta(days=int(rng.integers(0, days)))
             minute = int(rng.integers(h0 * 60, h1 * 60))
             rows.append(
                 (category, dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute), node)
@@ -556,7 +583,7 @@ def _fallback_incidents(
             later = when + dt.timedelta(
                 days=int(rng.integers(1, 8)), minutes=int(rng.integers(-60, 60))
             )
-            if later.date() <= INCIDENT_END:
+            if later.date() <= last:
                 rows.append((category, later, follow))
     frame = pd.DataFrame(rows, columns=["category", "local", "node"])
     frame = frame.sort_values(["local", "node"], kind="stable").reset_index(drop=True)
@@ -596,6 +623,7 @@ def synthetic_district(
     seed: int = 0,
     incidents: bool = True,
     metadata: dict[str, Any] | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> District:
     """Wrap a prepared street graph in a district with synthetic grids, incidents and resources.
 
@@ -609,9 +637,12 @@ def synthetic_district(
     seed
         Seed of the synthetic incidents and resources.
     incidents
-        Generate a synthetic incident history (six months).
+        Generate a synthetic incident history.
     metadata
-        Extra metadata merged into the district's.
+        Extra metadata merged into the district's (``timezone``: IANA name of local time).
+    period
+        First and last day of the history; default :func:`incident_period` (fixed start,
+        ending yesterday at the latest).
 
     Returns
     -------
@@ -620,14 +651,19 @@ def synthetic_district(
     """
     grids = build_grids(G)
     timezone = str((metadata or {}).get("timezone") or "UTC")
-    history = demo_incidents(G, grids, seed=seed, timezone=timezone) if incidents else None
+    start, end = period or incident_period()
+    history = (
+        demo_incidents(G, grids, seed=seed, timezone=timezone, period=(start, end))
+        if incidents
+        else None
+    )
     resources = synthetic_resources(grids, G, seed=seed)
     meta: dict[str, Any] = {
         "synthetic": ["grids", "incidents", "resources"] if incidents else ["grids", "resources"],
         "nodes": G.number_of_nodes(),
         "edges": G.number_of_edges(),
         "incidents": 0 if history is None else len(history),
-        "incident_period": [INCIDENT_START.isoformat(), INCIDENT_END.isoformat()],
+        "incident_period": [start.isoformat(), end.isoformat()],
         "seed": seed,
         "crs": str(G.graph["crs"]),
     }
@@ -666,7 +702,10 @@ def load_demo(directory: str | Path | None = None) -> District:
     target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
     if (target / "metadata.json").is_file():
         district: District = storage.load_district(target)
-        if district.metadata.get("builder") == demo_builder():
+        period = district.metadata.get("incident_period") or ["", ""]
+        expected_end = incident_period()[1] - dt.timedelta(days=STALE_AFTER_DAYS)
+        fresh = str(period[-1]) >= expected_end.isoformat()
+        if district.metadata.get("builder") == demo_builder() and fresh:
             return district
     return build_demo_district(target)
 

@@ -221,7 +221,7 @@ def plan_summary(plan: DayPlan) -> pd.DataFrame:
                 "visits": int(m.get("visits", 0)),
                 "posts": int(m.get("posts_staffed", 0)),
                 "left_out": len(wp.left_out),
-                "value_covered": round(m.get("value_covered", 0.0), 3),
+                "value_covered": round(m.get("value_covered", 0.0), 5),
                 "coverage": round(m.get("coverage", 0.0), 3),
                 "km": round(m.get("km", 0.0), 2),
                 "patrol_min": round(m.get("patrol_min", 0.0), 1),
@@ -1103,7 +1103,7 @@ def routes_from_solution(
                     start + dt.timedelta(seconds=visit.arrival_s),
                     start + dt.timedelta(seconds=visit.departure_s),
                     purpose,
-                    round(site.prize, 4),
+                    float(site.prize),
                 )
             )
         end_node = context.location_nodes[vehicle.end_location]
@@ -1143,7 +1143,7 @@ def routes_from_solution(
                 round(distance, 1),
                 round((r.end_s - r.start_s) / 60, 1),
                 round(dwell, 1),
-                round(value, 4),
+                float(value),
             )
         )
     try:
@@ -1199,9 +1199,9 @@ def _window_metrics(
     return {
         "groups": float(len(routes)),
         "visits": float(visits),
-        "value_total": round(total, 4),
-        "value_covered": round(covered, 4),
-        "coverage": round(covered / total, 4) if total > 0 else 0.0,
+        "value_total": round(total, 6),
+        "value_covered": round(covered, 6),
+        "coverage": round(min(1.0, covered / total), 4) if total > 0 else 0.0,
         "km": round(sum(r.distance_m for r in routes) / 1000, 3),
         "patrol_min": round(sum(r.patrol_min for r in routes), 1),
         "dwell_min": round(sum(r.dwell_min for r in routes), 1),
@@ -1505,9 +1505,11 @@ def _day_metrics(plans: Sequence[WindowPlan]) -> dict[str, float]:
         "posts_required",
         "posts_staffed",
     )
-    out = {k: round(sum(float(p.metrics.get(k, 0.0)) for p in plans), 3) for k in keys}
+    out = {k: round(sum(float(p.metrics.get(k, 0.0)) for p in plans), 6) for k in keys}
     out["coverage"] = (
-        round(out["value_covered"] / out["value_total"], 4) if out["value_total"] > 0 else 0.0
+        round(min(1.0, out["value_covered"] / out["value_total"]), 4)
+        if out["value_total"] > 0
+        else 0.0
     )
     out["left_out"] = float(sum(len(p.left_out) for p in plans))
     return out

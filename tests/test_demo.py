@@ -141,3 +141,13 @@ def test_synthetic_resources_on_a_single_cell(demo: District) -> None:
     assert len(res.stations) == 2 and len(res.posts) == 3
     assert {t.home_grid for t in res.teams} == {"D"}
     assert {p.grid_id for p in res.posts} == {"D"}
+
+
+def test_history_ends_just_before_the_days_planned(demo: District) -> None:
+    from optimizer.demo import INCIDENT_END, INCIDENT_START, incident_period
+
+    assert incident_period(dt.date(2026, 10, 1)) == (INCIDENT_START, INCIDENT_END)
+    assert incident_period(dt.date(2027, 3, 10)) == (INCIDENT_START, dt.date(2027, 3, 9))
+    first, last = (dt.date.fromisoformat(d) for d in demo.metadata["incident_period"])
+    assert (first, last) == incident_period()
+    assert last >= dt.date.today() - dt.timedelta(days=1) or last == INCIDENT_END
