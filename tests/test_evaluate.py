@@ -68,7 +68,8 @@ def demo() -> District:
 def test_backtest_on_synthetic_history_beats_uniform(demo: District) -> None:
     inc = demo.incidents
     assert inc is not None
-    weeks = weekly_origins(dt.date(2024, 6, 3), dt.date(2024, 6, 16), "Europe/Helsinki")
+    last = inc["occurred_at"].max().date()
+    weeks = weekly_origins(last - dt.timedelta(days=13), last, "Europe/Helsinki")
     fc = dict(BASELINES)
     fc["model"] = model_forecaster(RiskParams())
     res = rolling_backtest(demo.graph, inc, weeks, fc)

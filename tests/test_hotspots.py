@@ -22,7 +22,6 @@ from optimizer.hotspots import (
 from optimizer.incidents import street_segments
 from optimizer.timewindow import TimeWindow
 
-DAY = dt.date(2024, 7, 5)  # a Friday after the demo history
 EVENING = TimeWindow.parse("19:00-23:00")
 MORNING = TimeWindow.parse("07:00-09:00")
 
@@ -34,9 +33,16 @@ def demo() -> District:
     return load_demo()
 
 
+def after_history(demo: District) -> dt.date:
+    """The first Friday after the demo's incident history."""
+    assert demo.incidents is not None
+    day = demo.incidents["occurred_at"].max().date() + dt.timedelta(days=1)
+    return day + dt.timedelta(days=(4 - day.weekday()) % 7)
+
+
 @pytest.fixture(scope="module")
 def evening(demo: District) -> list[Hotspot]:
-    return hotspots_for_window(demo, day=DAY, window=EVENING)
+    return hotspots_for_window(demo, day=after_history(demo), window=EVENING)
 
 
 def test_hotspots_shape(demo: District, evening: list[Hotspot]) -> None:
@@ -59,7 +65,7 @@ def test_hotspots_shape(demo: District, evening: list[Hotspot]) -> None:
 
 
 def test_windows_get_different_hotspots(demo: District, evening: list[Hotspot]) -> None:
-    morning = hotspots_for_window(demo, day=DAY, window=MORNING)
+    morning = hotspots_for_window(demo, day=after_history(demo), window=MORNING)
     assert {h.id for h in morning} != {h.id for h in evening}
     top_evening = sorted(evening, key=lambda h: -h.value)[:5]
     top_morning = sorted(morning, key=lambda h: -h.value)[:5]
@@ -76,22 +82,22 @@ def test_patrol_demand_sums_values(evening: list[Hotspot]) -> None:
 
 def test_grid_selection_and_errors(demo: District) -> None:
     one = demo.leaf_grid_ids()[0]
-    found = hotspots_for_window(demo, day=DAY, window=EVENING, grid_ids=[one])
+    found = hotspots_for_window(demo, day=after_history(demo), window=EVENING, grid_ids=[one])
     assert found and {h.grid_id for h in found} == {one}
     column = str(demo.grids.index[demo.grids["level"] == 2][0])
-    coarse = hotspots_for_window(demo, day=DAY, window=EVENING, grid_ids=[column])
+    coarse = hotspots_for_window(demo, day=after_history(demo), window=EVENING, grid_ids=[column])
     assert coarse and {h.grid_id for h in coarse} == {column}
     with pytest.raises(InputError, match="grid_ids"):
-        hotspots_for_window(demo, day=DAY, window=EVENING, grid_ids=["nope"])
+        hotspots_for_window(demo, day=after_history(demo), window=EVENING, grid_ids=["nope"])
     with pytest.raises(InputError, match="window"):
-        hotspots_for_window(demo, day=DAY, window="19:00-23:00")  # type: ignore[arg-type]
+        hotspots_for_window(demo, day=after_history(demo), window="19:00-23:00")  # type: ignore[arg-type]
     empty = demo.incidents.iloc[:0]  # type: ignore[union-attr]
-    assert hotspots_for_window(demo, day=DAY, window=EVENING, incidents=empty) == []
+    assert hotspots_for_window(demo, day=after_history(demo), window=EVENING, incidents=empty) == []
 
 
 def test_new_incidents_raise_a_hotspot_in_the_change_report(demo: District) -> None:
     tracker = HotspotTracker(demo, HotspotParams())
-    before = tracker.hotspots(DAY, EVENING)
+    before = tracker.hotspots(after_history(demo), EVENING)
     segs = street_segments(demo.graph)
     # a quiet street: fresh disputes there must create or raise a hotspot
     hot_edges = {e for h in before for e in h.edges}
@@ -102,9 +108,8 @@ def test_new_incidents_raise_a_hotspot_in_the_change_report(demo: District) -> N
         and segs["length"].iat[i] > 30
     )
     u, v, k = (int(segs["u"].iat[quiet]), int(segs["v"].iat[quiet]), int(segs["key"].iat[quiet]))
-    when = pd.Timestamp("2024-07-04 21:00", tz="Europe/Helsinki") + pd.to_timedelta(
-        np.arange(25) * 10, unit="min"
-    )
+    eve = pd.Timestamp(after_history(demo) - dt.timedelta(days=1)).tz_localize("Europe/Helsinki")
+    when = eve + pd.Timedelta(hours=21) + pd.to_timedelta(np.arange(25) * 10, unit="min")
     new = pd.DataFrame(
         {
             "incident_id": [f"NEW{i}" for i in range(25)],
@@ -117,9 +122,9 @@ def test_new_incidents_raise_a_hotspot_in_the_change_report(demo: District) -> N
         }
     )
     assert tracker.add(new) == 25
-    report = tracker.changes(DAY, EVENING)
+    report = tracker.changes(after_history(demo), EVENING)
     assert set(report.columns) >= {"id", "grid_id", "before", "after", "change", "status"}
-    after = tracker.hotspots(DAY, EVENING)
+    after = tracker.hotspots(after_history(demo), EVENING)
     holder = next(h for h in after if (u, v, k) in h.edges)
     row = report.set_index("id").loc[holder.id]
     assert row["status"] in {"rose", "new"} and row["change"] > 0
@@ -138,7 +143,9 @@ def test_hotspot_changes_statuses() -> None:
     assert report.loc["G-E2", "status"] == "gone"
 
 
-def test_cli_lists_and_writes_hotspots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_lists_and_writes_hotspots(
+    demo: District, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from optimizer.cli import main
 
     out = tmp_path / "hs.csv"
@@ -146,7 +153,7 @@ def test_cli_lists_and_writes_hotspots(tmp_path: Path, capsys: pytest.CaptureFix
         [
             "hotspots",
             "--date",
-            "2024-07-05",
+            after_history(demo).isoformat(),
             "--window",
             "19:00-23:00",
             "--top",
