@@ -71,6 +71,9 @@ class ImportResult:
             f"({len(d.resources.volunteers)} volunteers), {len(d.resources.posts)} posts"
             + (" (synthetic)" if d.metadata.get("resources_synthetic") else ""),
         ]
+        if d.incidents is not None:
+            tag = " (synthetic)" if "incidents" in d.metadata.get("synthetic", []) else ""
+            lines.append(f"  incidents: {len(d.incidents)}{tag}")
         if self.partition is not None:
             lines.append(self.partition.summary())
         if self.hierarchy is not None:
@@ -305,6 +308,8 @@ def import_district(
     resources: str | Path | Resources | None = None,
     incidents: str | Path | gpd.GeoDataFrame | None = None,
     incidents_crs: str = "wgs84",
+    synthetic_incidents: bool = False,
+    timezone: str = "Asia/Shanghai",
     seed: int = 0,
     tolerance_m2: float = 50.0,
     check_grid_graphs: bool = True,
@@ -341,6 +346,12 @@ def import_district(
         grids balance incident risk as well as street length.
     incidents_crs
         ``wgs84``, ``gcj02`` or ``bd09`` for an incident file.
+    synthetic_incidents
+        Where no incidents are given, generate six months of seeded, clearly labelled
+        synthetic incidents (:func:`optimizer.synthetic.synthetic_incidents`) so that hotspots
+        and plans can be tried before real data arrive.
+    timezone
+        IANA time zone of the district (stored in metadata; used for synthetic incidents).
     seed
         Seed for automatic grids and synthetic resources.
     tolerance_m2
@@ -452,6 +463,18 @@ def import_district(
         grid_frame, partition = auto_grids(G, boundary_geom, chosen, incident_frame, seed)
         metadata["grids_source"] = {"auto": list(chosen), "report": partition.to_dict()}
 
+    synthetic: list[str] = []
+    if incident_frame is None and synthetic_incidents:
+        say("generating synthetic incidents")
+        from optimizer.synthetic import synthetic_incidents as make_incidents
+
+        end = dt.date.today() - dt.timedelta(days=1)
+        incident_frame = make_incidents(G, grid_frame, start=end - dt.timedelta(days=182),
+                                        end=end, seed=seed, tz=timezone)
+        synthetic.append("incidents")
+        metadata["incident_period"] = [(end - dt.timedelta(days=182)).isoformat(),
+                                       end.isoformat()]
+    metadata["timezone"] = timezone
     if res_given is not None:
         res = res_given
         metadata["resources_synthetic"] = False
@@ -468,6 +491,10 @@ def import_district(
                 shared &= core_nodes
         res = synthetic_resources(grid_frame, G.subgraph(shared) if shared else G, seed=seed)
         metadata["resources_synthetic"] = True
+        synthetic.append("resources")
+    if bureau is None:
+        synthetic.append("grids")
+    metadata["synthetic"] = sorted(synthetic)
     metadata["options"] = {"boundary": None if boundary is None else str(boundary)
                            if not isinstance(boundary, BaseGeometry) else "geometry",
                            "boundary_crs": b_crs, "seed": seed, "modes": list(TRAVEL_MODES)}

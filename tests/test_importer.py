@@ -265,3 +265,15 @@ def test_bureau_grids_declared_gcj02_import_in_place(fengxian: Path, tmp_path: P
         # Back where they were, to well under the 0.5 m the round trip allows.
         assert got.loc[gid].geometry.hausdorff_distance(want.loc[gid].geometry) < 0.05
     assert result.dropped["streets_outside_grids_m"] < 1.0
+
+
+def test_synthetic_incidents_are_opt_in_and_labelled(fengxian: Path, tmp_path: Path) -> None:
+    plain = import_district("a", fengxian, auto="1,2", data_dir=tmp_path, check_grid_graphs=False)
+    assert plain.district.incidents is None
+    assert plain.district.metadata["synthetic"] == ["grids", "resources"]
+    fake = import_district("b", fengxian, auto="1,2", data_dir=tmp_path, check_grid_graphs=False,
+                           synthetic_incidents=True)
+    loaded = load_district("b", data_dir=tmp_path)
+    assert loaded.incidents is not None and len(loaded.incidents) > 100
+    assert loaded.metadata["synthetic"] == ["grids", "incidents", "resources"]
+    assert "(synthetic)" in fake.summary()

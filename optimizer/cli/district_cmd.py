@@ -48,6 +48,11 @@ def register(subparsers: Any) -> None:
                      "--auto-grids")
     imp.add_argument("--incidents-crs", default="wgs84", choices=COORD_SYSTEMS,
                      help="coordinate system of --incidents (default: wgs84)")
+    imp.add_argument("--synthetic-incidents", action="store_true",
+                     help="without --incidents, generate six months of labelled synthetic "
+                     "incidents so hotspots and plans can be tried")
+    imp.add_argument("--timezone", default="Asia/Shanghai",
+                     help="IANA time zone of the district (default: Asia/Shanghai)")
     imp.add_argument("--resources", metavar="JSON",
                      help="resources.json (stations, officers, teams, posts; WGS-84); "
                      "default: a synthetic set")
@@ -103,7 +108,8 @@ def run_import(args: argparse.Namespace) -> int:
         args.name, args.osm, boundary=args.boundary, boundary_crs=args.boundary_crs,
         grids=args.grids, grids_crs=args.grids_crs, auto=args.auto_grids, place=args.place,
         data_dir=args.data_dir, resources=args.resources, incidents=args.incidents,
-        incidents_crs=args.incidents_crs, seed=_int(args.seed, "seed"),
+        incidents_crs=args.incidents_crs, synthetic_incidents=args.synthetic_incidents,
+        timezone=args.timezone, seed=_int(args.seed, "seed"),
         tolerance_m2=_float(args.tolerance_m2, "tolerance_m2"), progress=progress,
     )
     print(result.path if args.quiet else result.summary())
