@@ -176,7 +176,8 @@ class StreetRouter:
                 self._tt[m][e] = float(d.get(f"travel_time_{m}", math.inf))
             self._edata.append(d)
         self._modes: dict[str, _ModeGraph] = {}
-        self._trees: OrderedDict[tuple[int, str], npt.NDArray[np.int32]] = OrderedDict()
+        self._trees: OrderedDict[tuple[int, str], tuple[npt.NDArray[np.float64],
+                                                        npt.NDArray[np.int32]]] = OrderedDict()
         self._geoms: list[LineString] | None = None
         self._reverse: npt.NDArray[np.int64] | None = None
         self._strtrees: dict[str | None, tuple[shapely.STRtree, npt.NDArray[np.int64]]] = {}
@@ -306,16 +307,33 @@ class StreetRouter:
     # ------------------------------------------------------------------ paths
 
     def _tree(self, source: int, mode: str) -> npt.NDArray[np.int32]:
+        return self._tree_full(source, mode)[1]
+
+    def _tree_full(self, source: int, mode: str
+                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        """(seconds, predecessor) of the shortest-path tree from node row ``source``, cached."""
         key = (source, mode)
         if key in self._trees:
             self._trees.move_to_end(key)
             return self._trees[key]
-        _, pred = self._dijkstra(mode, np.array([source]), predecessors=True)
+        dist, pred = self._dijkstra(mode, np.array([source]), predecessors=True)
         assert pred is not None
-        self._trees[key] = pred[0]
+        self._trees[key] = (dist[0], pred[0])
         if len(self._trees) > 256:
             self._trees.popitem(last=False)
-        return pred[0]
+        return self._trees[key]
+
+    def _row_path(self, i: int, j: int, mode: str) -> list[int]:
+        """Node rows of the fastest path from row i to row j (``[]`` if unreachable)."""
+        if i == j:
+            return [i]
+        _, pred = self._tree_full(i, mode)
+        if pred[j] < 0:
+            return []
+        out = [j]
+        while out[-1] != i:
+            out.append(int(pred[out[-1]]))
+        return out[::-1]
 
     def path(self, u: int, v: int, mode: str) -> list[int]:
         """Fastest node path from ``u`` to ``v`` for ``mode``.
@@ -341,13 +359,10 @@ class StreetRouter:
         i, j = (int(x) for x in self.indices([u, v]))
         if i == j:
             return [int(u)]
-        pred = self._tree(i, mode)
-        if pred[j] < 0:
+        rows = self._row_path(i, j, mode)
+        if not rows:
             raise InputError("path", (u, v), f"nodes connected by streets open to {mode}")
-        out = [j]
-        while out[-1] != i:
-            out.append(int(pred[out[-1]]))
-        return [int(self.node_ids[k]) for k in reversed(out)]
+        return [int(self.node_ids[k]) for k in rows]
 
     def _edge_between(self, a: int, b: int, mode: str | None) -> int:
         """Edge row index joining node rows a -> b (fastest for mode, else shortest)."""
@@ -726,10 +741,117 @@ class StreetRouter:
         return TravelMatrix(seconds, met)
 
 
+    def point_path(self, origin: Snapped, i: int, destination: Snapped, j: int, mode: str
+                   ) -> PointPath:
+        """Fastest path from snapped point ``origin[i]`` to ``destination[j]`` for ``mode``.
+
+        Parameters
+        ----------
+        origin, destination
+            Snapped points (see :meth:`snap`).
+        i, j
+            Index of the point in each.
+        mode
+            Travel mode.
+
+        Returns
+        -------
+        PointPath
+            Node path, route geometry in lon/lat and travel time.
+
+        Raises
+        ------
+        InputError
+            If an index is out of range or no path exists.
+        """
+        self._mode(mode)
+        for name, s, k in (("origin", origin, i), ("destination", destination, j)):
+            if not 0 <= k < len(s):
+                raise InputError(name, k, f"an index in [0, {len(s)})")
+        tt = self._tt[mode]
+        rev = self.reverse_edges()
+        e_all, f_all = self._canonical(origin)
+        eo, fo = int(e_all[i]), float(f_all[i])
+        e_all, f_all = self._canonical(destination)
+        ed, fd = int(e_all[j]), float(f_all[j])
+        geoms = self._edge_geoms()
+
+        def cost(frac: float, t: float) -> float:
+            return 0.0 if frac <= 0 else frac * t
+
+        def back(e: int) -> float:
+            return float(tt[rev[e]]) if rev[e] >= 0 else math.inf
+
+        go, gd = geoms[eo], geoms[ed]
+        lo, ld = go.length, gd.length
+        # (node row, seconds, geometry from the point to the node)
+        exits = [(int(self._ev[eo]), cost(1 - fo, float(tt[eo])), _sub(go, fo * lo, lo)),
+                 (int(self._eu[eo]), cost(fo, back(eo)), _sub(go, fo * lo, 0.0))]
+        # (node row, seconds, geometry from the node to the point)
+        entries = [(int(self._eu[ed]), cost(fd, float(tt[ed])), _sub(gd, 0.0, fd * ld)),
+                   (int(self._ev[ed]), cost(1 - fd, back(ed)), _sub(gd, ld, fd * ld))]
+        best: tuple[float, list[int], list[tuple[float, float]]] = (math.inf, [], [])
+        if eo == ed:
+            t_dir = float(tt[eo]) if fd >= fo else back(eo)
+            direct = abs(fd - fo) * t_dir if fd != fo else 0.0
+            if direct < best[0]:
+                best = (direct, [], _sub(go, fo * lo, fd * lo))
+        for a, ca, ga in exits:
+            if not math.isfinite(ca):
+                continue
+            dist, _ = self._tree_full(a, mode)
+            for b, cb, gb in entries:
+                total = ca + float(dist[b]) + cb
+                if total < best[0]:
+                    rows = self._row_path(a, b, mode)
+                    xy = list(ga)
+                    for x, y in itertools.pairwise(rows):
+                        xy.extend(self._edge_xy(self._edge_between(x, y, mode))[1:])
+                    xy.extend(gb[1:])
+                    best = (total, rows, xy)
+        if not math.isfinite(best[0]):
+            raise InputError("path", (i, j), f"points connected by streets open to {mode}")
+        ll = self._lonlat(np.asarray(best[2], dtype=float))
+        return PointPath(nodes=[int(self.node_ids[r]) for r in best[1]],
+                         coords=[(float(x), float(y)) for x, y in ll], seconds=best[0])
+
+@dataclass(frozen=True)
+class PointPath:
+    """The fastest way between two snapped points.
+
+    Attributes
+    ----------
+    nodes
+        Street nodes passed, in order (empty when both points are on one street and the trip
+        stays on it).
+    coords
+        WGS-84 ``(lon, lat)`` from the origin's snapped point to the destination's, following
+        the partial edges at both ends and every edge's geometry in between.
+    seconds
+        Travel time (float seconds), as in :meth:`StreetRouter.point_matrix`.
+    """
+
+    nodes: list[int]
+    coords: list[tuple[float, float]]
+    seconds: float
+
+
 def _part(frac: npt.NDArray[np.float64], t: npt.NDArray[np.float64]
           ) -> npt.NDArray[np.float64]:
     """Time of a fraction of an edge; a zero fraction costs nothing even on a closed edge."""
     return np.where(frac <= 0, 0.0, frac * t)
+
+
+def _sub(line: LineString, start: float, end: float) -> list[tuple[float, float]]:
+    """Coordinates of ``line`` from distance ``start`` to ``end`` (reversed if end < start)."""
+    from shapely.ops import substring
+
+    if start == end:
+        p = line.interpolate(start)
+        return [(float(p.x), float(p.y))]
+    part = substring(line, start, end)
+    coords = [(float(c[0]), float(c[1])) for c in part.coords]
+    return coords if len(coords) > 1 else coords * 2
 
 
 def _csr_rows(m: sparse.csr_matrix) -> npt.NDArray[np.int64]:

@@ -300,3 +300,39 @@ def test_augmented_graph_layout(graph: nx.MultiDiGraph, router: StreetRouter) ->
     assert np.all(rows[(cols >= n + P)] < n)
     assert not np.any((rows >= n) & (rows < n + P) & (cols >= n))
     assert np.all(metres >= 0)
+
+
+@pytest.mark.parametrize("mode", ["foot", "car"])
+def test_point_path_matches_matrix_and_lies_on_streets(graph: nx.MultiDiGraph,
+                                                       router: StreetRouter, mode: str) -> None:
+    rng = np.random.default_rng(11)
+    xs = np.array([graph.nodes[n]["x"] for n in graph.nodes])
+    ys = np.array([graph.nodes[n]["y"] for n in graph.nodes])
+    px = rng.uniform(xs.min(), xs.max(), 12)
+    py = rng.uniform(ys.min(), ys.max(), 12)
+    s = router.snap(px, py, mode=mode)
+    tm = router.point_matrix(s, mode)
+    to_xy = Transformer.from_crs("EPSG:4326", graph.graph["crs"], always_xy=True)
+    lines = [d.get("geometry") or LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
+                                              (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+             for u, v, d in graph.edges(data=True)]
+    from shapely import STRtree
+
+    tree = STRtree(lines)
+    for i in range(len(s)):
+        for j in range(len(s)):
+            pp = router.point_path(s, i, s, j, mode)
+            assert abs(pp.seconds - tm.seconds[i, j]) <= 0.5 + 1e-6
+            xs_, ys_ = to_xy.transform([c[0] for c in pp.coords], [c[1] for c in pp.coords])
+            assert (xs_[0], ys_[0]) == pytest.approx((s.x[i], s.y[i]), abs=0.01)
+            assert (xs_[-1], ys_[-1]) == pytest.approx((s.x[j], s.y[j]), abs=0.01)
+            pts = [Point(x, y) for x, y in zip(xs_, ys_, strict=True)]
+            _, dist = tree.query_nearest(pts, return_distance=True)
+            assert np.all(dist < 0.01)
+            for a, b in itertools.pairwise(pp.nodes):
+                assert graph.has_edge(a, b)
+            if mode == "foot" and len(pts) > 1:
+                drawn = LineString(list(zip(xs_, ys_, strict=True))).length
+                assert drawn == pytest.approx(pp.seconds * 5.0 / 3.6, rel=0.01, abs=1.0)
+    with pytest.raises(InputError):
+        router.point_path(s, 99, s, 0, mode)
