@@ -213,3 +213,16 @@ def test_naive_times_rejected() -> None:
     frame["occurred_at"] = frame["occurred_at"].dt.tz_localize(None)
     with pytest.raises(InputError, match="occurred_at"):
         fit_risk(G, frame)
+
+
+def test_stale_history_does_not_decay_to_nothing() -> None:
+    G = line_graph([(0.0, 2)])
+    s = seg_of(G, 0, 1)
+    rows = [(f"A{i}", 0, 1, f"2024-01-{i + 1:02d} 12:00", "theft") for i in range(20)]
+    model = fit_risk(G, incidents(rows), RiskParams(half_life_days=10.0))
+    soon = model.risk(pd.Timestamp("2024-01-21 12:00", tz="UTC"))[s]
+    years = model.risk(pd.Timestamp("2027-01-21 12:00", tz="UTC"))[s]
+    assert years == pytest.approx(soon) and soon > 0
+    # before the last incident, only earlier incidents count
+    early = model.risk(pd.Timestamp("2024-01-05 13:00", tz="UTC"))[s]
+    assert early > 0 and early != pytest.approx(soon)
