@@ -8,8 +8,9 @@ Folder layout
     The street graph as GeoParquet (from :func:`osmnx.graph_to_gdfs`), every node and edge
     attribute kept. Measured against GraphML (median of 5 loads, load average ~4.9 on the
     2-core machine): Longgang (675 nodes / 1,870 edges) 0.11 s vs 0.39 s, the demo
-    (2,498 / 7,214) 0.54 s vs 1.70 s, and 0.5 MB vs 4.3 MB on disk. Columns holding lists or mixed types (osmnx ``osmid`` lists after
-    simplification, ``highway`` lists ...) are stored as JSON text and decoded on load.
+    (2,498 / 7,214) 0.54 s vs 1.70 s, and 0.5 MB vs 4.3 MB on disk. Columns holding lists
+    or mixed types (osmnx ``osmid`` lists after simplification, ``highway`` lists ...) are
+    stored as JSON text and decoded on load.
 ``graph.json``
     Graph-level attributes (``crs``, ...) and the names of the JSON-encoded columns.
 ``resources.json``
