@@ -34,7 +34,7 @@ from optimizer.resources import (
 from optimizer.timewindow import TimeWindow
 
 DEMO_NAME = "demo"
-DEMO_VERSION = 3
+DEMO_VERSION = 4
 """Bumped whenever the demo's content changes on purpose."""
 DEMO_SEED = 20240601
 INCIDENT_START = dt.date(2026, 6, 1)
@@ -301,11 +301,11 @@ _LAST = (
 
 # Volunteer team kinds: (kind, name, size, availability windows, weekdays)
 _TEAM_KINDS: tuple[tuple[str, str, int, tuple[str, ...], tuple[int, ...]], ...] = (
-    ("security guards", "Mall security guards", 8, ("18:00-23:30", "13:30-18:30"), ALL_WEEKDAYS),
+    ("security guards", "Mall security guards", 8, ("18:00-23:30", "13:30-18:30", "21:30-02:30"), ALL_WEEKDAYS),
     ("grid workers", "Neighbourhood grid workers", 10, ("06:30-18:30",), WEEKDAYS),
     ("parking attendants", "Parking attendants", 7, ("13:00-23:30",), ALL_WEEKDAYS),
     ("school guards", "School crossing guards", 6, ("06:45-11:30", "13:30-18:00"), WEEKDAYS),
-    ("hospital guards", "Hospital guards", 9, ("06:30-18:30", "18:30-23:30"), ALL_WEEKDAYS),
+    ("hospital guards", "Hospital guards", 9, ("06:30-18:30", "18:30-02:30"), ALL_WEEKDAYS),
 )
 
 # Officer shifts: label -> window
