@@ -15,7 +15,7 @@ from optimizer.engines.check import check_solution
 from optimizer.engines.ortools import OrToolsEngine
 from optimizer.engines.patrol import PatrolEngine, needs_polish
 from optimizer.engines.pyvrp import PyVRPEngine
-from optimizer.engines.schedule import time_route
+from optimizer.engines.schedule import schedule_routes, time_route
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem, Site, Vehicle
 
@@ -280,3 +280,24 @@ def test_random_small_instances_are_feasible(name: str, problem: PatrolProblem) 
     solution = engine.solve(problem, time_limit_s=1, seed=1)
     assert check_solution(problem, solution) == []
     assert solution.prize >= 0
+
+
+def test_scheduler_spaces_copies_across_routes_and_falls_back_safely() -> None:
+    mat = np.array([[0, 100], [100, 0]], dtype=np.int64)
+    sites = tuple(
+        Site(f"r{k}", 1, 1.0, 60, key="r", visit_number=k, min_spacing_s=600) for k in (1, 2, 3)
+    )
+    vehicles = (
+        Vehicle("a", 0, 0, "f", shift_end_s=3000),
+        Vehicle("b", 0, 0, "f", shift_end_s=3000),
+    )
+    problem = PatrolProblem(1, sites, vehicles, {"f": mat}, 3000)
+    timed, removed = schedule_routes(problem, [[0], [1, 2]])
+    assert removed == []
+    assert [[(v.site, v.start_s) for v in t.visits] for t in timed] == [
+        [(0, 100)],
+        [(1, 700), (2, 1300)],
+    ]
+    timed, removed = schedule_routes(problem, [[0], [1, 2]], max_rounds=1)  # no fix-point yet
+    visited = {v.site for t in timed for v in t.visits}
+    assert sorted(removed) == [1, 2] and visited == {0}

@@ -235,26 +235,24 @@ def schedule_routes(
                 prev_start = start[m]
         if not changed:
             return timed, removed
-    # no fix-point: drop every later copy that still violates its spacing
+    # no fix-point: drop every copy that still violates its spacing (with its later copies)
+    # and start again; each call removes at least one visit, so this ends
     start = {v.site: v.start_s for t in timed for v in t.visits}
     for members in by_key.values():
         prev_start = None
-        for m in members:
+        for n, m in enumerate(members):
             if m not in start:
                 continue
             if prev_start is not None and start[m] < prev_start + problem.sites[m].min_spacing_s:
-                for seq in seqs:
-                    if m in seq:
-                        seq.remove(m)
-                removed.append(m)
-                continue
+                for late in members[n:]:
+                    for seq in seqs:
+                        if late in seq:
+                            seq.remove(late)
+                            removed.append(late)
+                break
             prev_start = start[m]
-    timed = [
-        time_route(problem, problem.vehicles[k], seq)
-        or Timed((), problem.vehicles[k].shift_start_s, None)
-        for k, seq in enumerate(seqs)
-    ]
-    return timed, removed
+    timed, again = schedule_routes(problem, seqs, max_rounds=max_rounds)
+    return timed, removed + again
 
 
 def _victim(problem: PatrolProblem, seq: list[int], lower: dict[int, int]) -> int:
