@@ -239,6 +239,8 @@ def _default_levels(street_m: float) -> tuple[int, int, int]:
     """A hierarchy with leaf cells of about 3 km of streets (one patrol shift's beat)."""
     leaves = max(4, round(street_m / 3000.0))
     middle = max(2, round(leaves / 7))
+    # The same number of leaves in every level-2 cell, so both levels can balance exactly.
+    leaves = middle * max(1, round(leaves / middle))
     return (1, min(middle, leaves), leaves)
 
 

@@ -154,6 +154,14 @@ def run_show(args: argparse.Namespace) -> int:
     res = district.resources
     print(f"  resources: {len(res.stations)} stations, {len(res.officers)} officers, "
           f"{len(res.teams)} teams, {len(res.posts)} posts")
+    if district.incidents is not None:
+        tag = " (synthetic)" if "incidents" in meta.get("synthetic", []) else ""
+        print(f"  incidents: {len(district.incidents)}{tag}")
+    report = meta.get("grids_source", {}).get("report")
+    if report:
+        for s in report.get("levels", []):
+            print(f"  auto grids level {s['level']}: {s['cells']} cells, street length max/min "
+                  f"{s['length_balance']:.2f}, Polsby-Popper mean {s['polsby_popper_mean']:.2f}")
     for level in sorted(district.grids["level"].unique()):
         ids = sorted(str(i) for i in district.grids.index[district.grids["level"] == level])
         shown = ", ".join(ids[:8]) + (f", ... ({len(ids)} cells)" if len(ids) > 8 else "")
