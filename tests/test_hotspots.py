@@ -166,5 +166,22 @@ def test_cli_lists_and_writes_hotspots(
     assert "19:00-23:00" in capsys.readouterr().out
     frame = pd.read_csv(out)
     assert len(frame) > 3 and frame["dwell_min"].between(10, 16).all()
+    assert (
+        main(
+            [
+                "hotspots",
+                "--window",
+                "19:00-23:00",
+                "--lang",
+                "zh",
+                "--top",
+                "2",
+                "--date",
+                after_history(demo).isoformat(),
+            ]
+        )
+        == 0
+    )
+    assert "纠纷" in capsys.readouterr().out
     assert main(["hotspots", "--window", "25:00-26:00"]) == 2
     assert "--window" in capsys.readouterr().err

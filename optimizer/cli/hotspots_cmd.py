@@ -58,6 +58,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--crs", default="wgs84", help="coordinates of --incidents: wgs84, gcj02, bd09")
     p.add_argument("--tz", default=None, help="time zone of --incidents (default: UTC)")
+    p.add_argument("--lang", default="en", choices=("en", "zh"),
+                   help="language of category labels (default: en)")
     p.add_argument("--top", default="5", metavar="N", help="rows shown per window (default: 5)")
     p.add_argument(
         "--out", default=None, metavar="FILE", help="write all hotspots to FILE (.csv or .geojson)"
@@ -75,6 +77,16 @@ def _columns(text: str | None) -> dict[str, str] | None:
         k, v = part.split("=", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+def translate(label: str, lang: str) -> str:
+    """Return a hotspot label (English category labels, comma separated) in ``lang``."""
+    if lang != "zh":
+        return label
+    from optimizer.categories import VOCABULARY
+
+    by_en = {c.en: c.zh for c in VOCABULARY.values()}
+    return "、".join(by_en.get(part.strip(), part.strip()) for part in label.split(",") if part)
 
 
 def hotspots_frame(rows: list[tuple[str, Any]]) -> pd.DataFrame:
@@ -165,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{h.dwell_min} min",
                 str(h.visits),
                 f"{h.spacing_min} min",
-                h.label,
+                translate(h.label, args.lang),
             )
         console.print(table)
         if demand:
