@@ -372,7 +372,7 @@ def _cut(
                 float(nd["x"]),
                 float(nd["y"]),
                 node,
-                round(value, 6),
+                float(value),
                 dwell_min=dwell,
                 visits=visits,
                 spacing_min=int(spacing),
