@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import time
 
+import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer.engines.base import Solution
@@ -134,14 +135,12 @@ class OrToolsEngine:
         )
         routing = pywrapcp.RoutingModel(manager)
         cb_of: dict[str, int] = {}
+        locs = np.asarray(loc, dtype=np.int64)
+        dwell_col = np.asarray(dwell, dtype=np.int64)[:, None]
         for mode in sorted({v.mode for v in vehicles}):
-            mat = problem.durations[mode].tolist()
-
-            def transit(i: int, j: int, mat: list[list[int]] = mat) -> int:
-                a, b = manager.IndexToNode(i), manager.IndexToNode(j)
-                return int(mat[loc[a]][loc[b]]) + dwell[a]
-
-            cb_of[mode] = routing.RegisterTransitCallback(transit)
+            # node x node matrix (travel + dwell at the origin), evaluated in C++
+            node_mat = problem.durations[mode][np.ix_(locs, locs)] + dwell_col
+            cb_of[mode] = routing.RegisterTransitMatrix(node_mat.tolist())
         per_vehicle = [cb_of[v.mode] for v in vehicles]
         for k, cb in enumerate(per_vehicle):
             routing.SetArcCostEvaluatorOfVehicle(cb, k)
