@@ -31,9 +31,11 @@ when the iteration limit is hit, the same seed gives the same routes on every ma
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from optimizer.engines.base import Solution
@@ -183,7 +185,9 @@ class PyVRPEngine:
         stop: StoppingCriterion = MaxRuntime(max(0.01, time_limit_s - (time.perf_counter() - t0)))
         if self.max_iterations is not None:
             stop = MultipleCriteria([stop, MaxIterations(self.max_iterations)])
-        result = pyvrp.solve(data, stop, seed=seed % 2**31, collect_stats=False, display=False)
+        with warnings.catch_warnings():  # penalty-bound notes: the repair handles infeasibility
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+            result = pyvrp.solve(data, stop, seed=seed % 2**31, collect_stats=False, display=False)
         best = result.best
         seqs = [[] for _ in problem.vehicles]
         order: dict[int, int] = {}
