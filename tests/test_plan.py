@@ -189,7 +189,7 @@ def test_same_seed_same_plan(demo: District) -> None:
 
 def test_window_crossing_midnight(demo: District) -> None:
     night = plan_day(demo, day=MONDAY, windows=["22:00-02:00"], time_limit_s=1)
-    assert night.windows
+    assert night.windows and night.routes  # night-shift officers and volunteers patrol
     for wp in night.windows:
         assert wp.end - wp.start == dt.timedelta(hours=4)
         assert wp.end.date() == MONDAY + dt.timedelta(days=1)
