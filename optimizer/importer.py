@@ -87,11 +87,12 @@ class ImportResult:
                          f"outside the boundary, {drop.get('disconnected_nodes', 0)} nodes not "
                          "connected to the main network")
             for mode, info in drop.get("grid_graphs", {}).items():
+                cut = info["disconnected_length_m"]
+                worst = (f" (worst {info['worst_grid']}: "
+                         f"{info['worst_disconnected_m'] / 1000:.2f} km)" if cut > 0 else "")
                 lines.append(
-                    f"  {mode}: leaf grid graphs leave out "
-                    f"{info['disconnected_length_m'] / 1000:.2f} km not strongly connected "
-                    f"(worst {info['worst_grid']}: "
-                    f"{info['worst_disconnected_m'] / 1000:.2f} km) and "
+                    f"  {mode}: finest-cell street graphs (150 m buffers, overlapping) leave out "
+                    f"{cut / 1000:.2f} km not strongly connected{worst} and "
                     f"{info['closed_length_m'] / 1000:.2f} km closed to {mode}"
                     + _no_streets(mode, info["grids_without_streets"]))
         lines.append(f"  took {self.seconds:.1f} s")

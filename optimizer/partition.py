@@ -56,6 +56,9 @@ class LevelStats:
     multipart_cells: int
     weight_balance: float | None = None
     """Max / min of the balanced workload (street length and risk mixed), where risk is used."""
+    nested_balance: float = 1.0
+    """The best max / min the nesting allows: cells of a level hold different numbers of
+    finest cells when the counts do not divide (13 level-2 cells in 2 level-1 cells: 7 / 6)."""
 
 
 @dataclass
@@ -85,7 +88,10 @@ class PartitionReport:
             lines.append(
                 f"  level {s.level}: {s.cells} cells, street length "
                 f"{s.length_min_m / 1000:.2f}-{s.length_max_m / 1000:.2f} km "
-                f"(max/min {s.length_balance:.2f}{risk}), Polsby-Popper mean "
+                f"(max/min {s.length_balance:.2f}{risk}"
+                + (f"; {s.nested_balance:.2f} set by the nesting" if s.nested_balance > 1.001
+                   else "")
+                + "), Polsby-Popper mean "
                 f"{s.polsby_popper_mean:.2f} min {s.polsby_popper_min:.2f}"
                 + (f", {s.multipart_cells} multi-part" if s.multipart_cells else ""))
         if self.pieces_moved:
@@ -541,9 +547,15 @@ def auto_grids(
         report.levels.append(LevelStats(
             depth, int(mask.sum()), float(lv.min()), float(lv.max()),
             float(lv.max() / lv.min()) if lv.min() > 0 else math.inf, rb,
-            float(np.mean(pp)), float(np.min(pp)), int(multipart), wb))
+            float(np.mean(pp)), float(np.min(pp)), int(multipart), wb,
+            _nested_balance(nodes, depth)))
     out = frame.to_crs("EPSG:4326").set_index("id")
     return out, report
+
+
+def _nested_balance(nodes: dict[str, _Node], depth: int) -> float:
+    leaves = [n.leaves for n in nodes.values() if n.level == depth]
+    return max(leaves) / min(leaves) if leaves and min(leaves) > 0 else 1.0
 
 
 def _labels_under(labels: NDArray[Any], nodes: dict[str, _Node], nid: str) -> NDArray[np.bool_]:
