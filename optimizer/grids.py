@@ -135,6 +135,41 @@ class HierarchyReport:
                              "one cell of the level above")
 
 
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "grid_id", "gridid", "code", "grid_code", "编号", "网格编号", "网格代码",
+           "网格id"),
+    "level": ("level", "grid_level", "层级", "级别", "网格层级", "网格级别"),
+    "parent": ("parent", "parent_id", "parentid", "parent_code", "上级", "上级编号", "上级网格",
+               "父级", "父级编号"),
+    "name": ("name", "grid_name", "名称", "网格名称", "网格名"),
+}
+"""Column names accepted for each field of a bureau grid file (first match wins)."""
+
+
+def normalise_columns(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rename a bureau file's columns (English or Chinese aliases) to id/level/parent/name.
+
+    A file without a level column and without parents is read as a single level.
+    """
+    frame = grids.copy()
+    lower = {str(c).strip().lower(): c for c in frame.columns if c != frame.geometry.name}
+    renames: dict[Any, str] = {}
+    for target, aliases in COLUMN_ALIASES.items():
+        if target in frame.columns:
+            continue
+        for alias in aliases:
+            if alias in lower and lower[alias] not in renames:
+                renames[lower[alias]] = target
+                break
+    frame = frame.rename(columns=renames)
+    if "id" not in frame.columns and frame.index.name != "id":
+        raise InputError("grids.id", list(lower.values())[:10],
+                         f"an id column (one of {list(COLUMN_ALIASES['id'])})")
+    if "level" not in frame.columns and "parent" not in frame.columns:
+        frame["level"] = 1
+    return frame
+
+
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
     if isinstance(geom, Polygon):
         return [geom] if not geom.is_empty else []
@@ -193,7 +228,8 @@ def validate_hierarchy(
     ----------
     grids
         Frame with ``id`` (column or index), ``level``, ``parent`` (optional), ``name``
-        (optional) and polygon geometry, in WGS-84 (or any CRS: it is reprojected).
+        (optional) and polygon geometry, in WGS-84 (or any CRS: it is reprojected). Common
+        English and Chinese column names are accepted (see :data:`COLUMN_ALIASES`).
     tolerance_m2
         Overlaps, gaps and repair changes up to this area are ignored.
     nest_share
@@ -209,7 +245,7 @@ def validate_hierarchy(
         rejected stay in the frame with their best-effort repair and an ``error`` issue.
     """
     report = HierarchyReport(tolerance_m2=tolerance_m2)
-    frame = grids.copy()
+    frame = normalise_columns(grids)
     if frame.crs is None:
         frame = frame.set_crs("EPSG:4326")
     elif frame.crs.to_epsg() != 4326:

@@ -162,3 +162,20 @@ def test_grid_graph_rejects_unknown_grid_and_mode(ninghua: District) -> None:
         grid_graph(ninghua, "nowhere")
     with pytest.raises(InputError):
         grid_graph(ninghua, "N-1", mode="boat")
+
+
+def test_chinese_column_names_are_understood() -> None:
+    frame = _bureau_grids().rename(columns={"id": "网格编号", "level": "层级", "parent": "上级编号",
+                                            "name": "网格名称"})
+    grids, report = validate_hierarchy(frame)
+    assert set(grids.columns) >= {"level", "parent", "name"}
+    assert grids.loc["A-1", "parent"] == "A" and grids.loc["A", "name"] == "甲街道"
+    assert report.counts == {1: 2, 2: 6}
+
+
+def test_single_level_file_without_level_column() -> None:
+    frame = _bureau_grids()
+    frame = frame[frame["level"] == 1].drop(columns=["level", "parent"])
+    grids, report = validate_hierarchy(frame)
+    assert report.ok and report.counts == {1: 2}
+    assert grids["parent"].isna().all()
