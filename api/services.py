@@ -6,7 +6,7 @@ import dataclasses
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -22,6 +22,21 @@ from optimizer.district import District
 from optimizer.incidents import snap_incidents
 from optimizer.resources import resources_from_json
 from optimizer.storage import load_district
+
+
+def leaf_descendants(grids: gpd.GeoDataFrame, ids: Sequence[str]) -> list[str]:
+    """Return the finest-level grids inside any of ``ids`` (hotspots are cut in leaf grids)."""
+    parent = {str(i): (None if p is None else str(p)) for i, p in grids["parent"].items()}
+    finest = int(grids["level"].max())
+    wanted = set(ids)
+    out = []
+    for gid in sorted(str(i) for i in grids.index[grids["level"] == finest]):
+        node: str | None = gid
+        while node is not None and node not in wanted:
+            node = parent.get(node)
+        if node is not None:
+            out.append(gid)
+    return out
 
 
 def merge_incidents(

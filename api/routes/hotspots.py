@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Annotated
 
-import geopandas as gpd
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Reader, ServicesDep
 from api.errors import error_responses
 from api.schemas import HotspotList, HotspotOut
-from api.services import Services
+from api.services import Services, leaf_descendants
 from optimizer.hotspots import hotspots_for_window
 from optimizer.plan import planning_grid_ids
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(prefix="/districts/{name}/hotspots", tags=["hotspots"])
-
-
-def leaf_descendants(grids: gpd.GeoDataFrame, ids: Sequence[str]) -> list[str]:
-    """Return the finest-level grids inside any of ``ids`` (hotspots are cut in leaf grids)."""
-    parent = {str(i): (None if p is None else str(p)) for i, p in grids["parent"].items()}
-    finest = int(grids["level"].max())
-    wanted = set(ids)
-    out = []
-    for gid in sorted(str(i) for i in grids.index[grids["level"] == finest]):
-        node: str | None = gid
-        while node is not None and node not in wanted:
-            node = parent.get(node)
-        if node is not None:
-            out.append(gid)
-    return out
 
 
 def hotspot_body(services: Services, name: str, day: dt.date, window: str,

@@ -18,8 +18,9 @@ from api.deps import IncidentReader, IncidentWriter, ServicesDep, SessionDep, se
 from api.errors import error_responses
 from api.models import Incident, utcnow
 from api.schemas import IncidentBatch, IncidentOut, IncidentPage, IngestResult
-from api.services import Services
+from api.services import Services, leaf_descendants
 from optimizer.categories import resolve_category
+from optimizer.errors import InputError
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -100,9 +101,9 @@ def ingest(
 
 @router.get("", response_model=IncidentPage, responses=error_responses(401, 403, 422))
 def query(
-    session: SessionDep, _: IncidentReader,
+    services: ServicesDep, session: SessionDep, _: IncidentReader,
     district: Annotated[str, Query(min_length=1, examples=["demo"])],
-    grid_id: Annotated[list[str] | None, Query(description="finest-level grid ids")] = None,
+    grid_id: Annotated[list[str] | None, Query(description="grid ids (any level)")] = None,
     start: Annotated[dt.datetime | None, Query(description="from this time (inclusive)")] = None,
     end: Annotated[dt.datetime | None, Query(description="until this time (exclusive)")] = None,
     category: Annotated[list[str] | None, Query()] = None,
@@ -112,7 +113,12 @@ def query(
     """Return incidents of a district, filtered by grid, time range and category."""
     where = [Incident.district == district]
     if grid_id:
-        where.append(Incident.grid_id.in_(grid_id))
+        grids = services.base_district(district).grids
+        known = {str(g) for g in grids.index}
+        for i, g in enumerate(grid_id):
+            if g not in known:
+                raise InputError(f"grid_id[{i}]", g, "a grid id of the district")
+        where.append(Incident.grid_id.in_(leaf_descendants(grids, grid_id)))
     if start is not None:
         where.append(Incident.time >= start.replace(tzinfo=None))
     if end is not None:

@@ -75,6 +75,14 @@ def test_query_by_grid_and_time_range(api: Api) -> None:
                                                    "grid_id": grid}, headers=h).json()
     assert 0 < by_grid["count"] < 21
     assert {i["grid_id"] for i in by_grid["items"]} == {grid}
+    parent = grid.rsplit("-", 1)[0]  # the demo's level-2 cell holding this level-3 cell
+    by_parent = api.client.get("/incidents", params={"district": "demo", "category": cat,
+                                                     "grid_id": parent}, headers=h).json()
+    assert by_grid["count"] <= by_parent["count"] <= 20
+    assert all(i["grid_id"].startswith(parent + "-") for i in by_parent["items"])
+    r = api.client.get("/incidents", params={"district": "demo", "grid_id": "nowhere"},
+                       headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "grid_id[0]"
     window = api.client.get(
         "/incidents",
         params={"district": "demo", "category": cat, "start": "2026-11-01T00:00:00",
