@@ -277,3 +277,12 @@ def test_synthetic_incidents_are_opt_in_and_labelled(fengxian: Path, tmp_path: P
     assert loaded.incidents is not None and len(loaded.incidents) > 100
     assert loaded.metadata["synthetic"] == ["grids", "incidents", "resources"]
     assert "(synthetic)" in fake.summary()
+
+
+def test_cli_place_without_internet_exits_2_with_advice(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code = patrol(["district", "import", "yuyang", "--place", "榆阳区, 榆林市, 陕西省",
+                   "--data-dir", str(tmp_path), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("patrol: error:") and "--osm FILE" in err
