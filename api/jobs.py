@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from api.audit import record_now
 from api.db import session_scope
+from api.keys import creator
 from api.models import Job, utcnow
 from optimizer.errors import InfeasibleError, InputError
 
@@ -147,10 +149,13 @@ class JobRunner:
         except Exception as exc:
             if not isinstance(exc, InputError | InfeasibleError):
                 log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+            error = error_body(exc)
             self._update(
-                job_id, status="failed", error=error_body(exc), message=str(exc)[:500],
+                job_id, status="failed", error=error, message=str(exc)[:500],
                 finished_at=utcnow(),
             )
+            record_now(self.services.sessions, principal=creator(created_by),
+                       action=f"{kind}.failed", inputs=inputs, result={"error": error})
             return
         self._update(
             job_id, status="done", progress=1.0, result=result, message="done",

@@ -108,3 +108,16 @@ def lookup(session: Session, token: str) -> Principal | None:
         return None
     return Principal(row.id, row.name, row.role)
 
+
+def creator(created_by: str | None) -> Principal | None:
+    """Return the principal recorded as a job's creator (see :func:`principal_tag`)."""
+    if not created_by:
+        return None
+    key_id, _, rest = created_by.partition(":")
+    name, _, role = rest.rpartition(":")
+    return Principal(int(key_id), name, role) if key_id.isdigit() else None
+
+
+def principal_tag(principal: Principal) -> str:
+    """Return ``"<key id>:<name>:<role>"`` stored as a job's creator."""
+    return f"{principal.key_id}:{principal.name}:{principal.role}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from api.audit import record
 from api.db import session_scope
 from api.jobs import Handler, Progress
-from api.keys import Principal
+from api.keys import creator
 from api.models import Plan
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.export import plan_summary_json
@@ -26,19 +26,6 @@ from optimizer.timewindow import TimeWindow
 
 if TYPE_CHECKING:
     from api.services import Services
-
-
-def _principal(created_by: str | None) -> Principal | None:
-    if not created_by:
-        return None
-    key_id, _, rest = created_by.partition(":")
-    name, _, role = rest.rpartition(":")
-    return Principal(int(key_id), name, role) if key_id.isdigit() else None
-
-
-def principal_tag(principal: Principal) -> str:
-    """Return ``"<key id>:<name>:<role>"`` stored as a job's creator."""
-    return f"{principal.key_id}:{principal.name}:{principal.role}"
 
 
 def load_plan(row: Plan) -> DayPlan:
@@ -66,7 +53,7 @@ def store_plan(
     result = {"plan_id": plan_id, "metrics": plan.metrics, **(extra or {})}
     with session_scope(services.sessions) as session:
         session.add(row)
-        record(session, principal=_principal(created_by), action=action,
+        record(session, principal=creator(created_by), action=action,
                inputs={"job_id": job_id, **(inputs or {})}, result=result)
     return plan_id
 
@@ -168,7 +155,7 @@ def run_import(
     services.forget_district(name)
     progress(3, 3, "saved")
     with session_scope(services.sessions) as session:
-        record(session, principal=_principal(created_by), action="district.import",
+        record(session, principal=creator(created_by), action="district.import",
                inputs=inputs, result={"folder": str(folder), "grids": len(district.grids)})
     return {"district": name, "grids": len(district.grids), "nodes": G.number_of_nodes()}
 

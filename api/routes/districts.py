@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import DistrictWriter, Reader, ServicesDep, set_audit
 from api.errors import error_responses
-from api.planning import principal_tag
+from api.keys import principal_tag
 from api.schemas import DistrictImport, DistrictList, DistrictOut, JobOut
 from optimizer.errors import InputError
 from optimizer.storage import list_districts

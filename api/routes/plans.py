@@ -17,8 +17,9 @@ from sqlalchemy import select
 from api.db import session_scope
 from api.deps import Planner, Reader, ServicesDep, SessionDep, set_audit
 from api.errors import error_responses
+from api.keys import principal_tag
 from api.models import Job, Plan
-from api.planning import load_plan, principal_tag
+from api.planning import load_plan
 from api.schemas import JobList, JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
 from api.services import Services
 from optimizer.export import (

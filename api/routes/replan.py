@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from api.deps import Planner, SessionDep, set_audit
 from api.errors import error_responses
+from api.keys import principal_tag
 from api.models import Plan
-from api.planning import principal_tag
 from api.schemas import JobOut, ReplanRequest
 from optimizer.timewindow import TimeWindow
 

@@ -146,6 +146,10 @@ def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
     r = api.client.post(f"/plans/{pid}/replan", json={**body, "grid_id": "nowhere"}, headers=h)
     failed = wait_job(api, r.json()["id"])
     assert failed["status"] == "failed" and "grid_id" in failed["error"]["field"]
+    audit = api.client.get("/audit", params={"action": "replan.failed"},
+                           headers=api.headers("admin")).json()["items"]
+    assert audit and audit[0]["role"] == "planner" and audit[0]["inputs"]["grid_id"] == "nowhere"
+    assert "grid_id" in audit[0]["result"]["error"]["field"]
     r = api.client.post("/plans/nope/replan", json=body, headers=h)
     assert r.status_code == 404
     r = api.client.post(f"/plans/{pid}/replan", json={**body, "window": "x"}, headers=h)
