@@ -60,71 +60,9 @@ def demo_source() -> Path:
 
 def demo_graph() -> nx.MultiDiGraph:
     """Read the demo street graph: projected, with ``lon``/``lat`` and travel times per mode."""
-    try:
-        from optimizer import streets  # type: ignore[attr-defined]
-    except ImportError:
-        return _fallback_graph(demo_source())
-    G = streets.graph_from_osm_file(demo_source())
-    return streets.prepare_graph(G)
+    from optimizer import streets
 
-
-# TODO(streets): replaced by optimizer.streets.graph_from_osm_file + prepare_graph once landed.
-_SPEED_MS = {"foot": 1.3, "bicycle": 4.0, "car": 8.0}
-_NO_BIKE = {"footway", "steps", "pedestrian", "corridor", "elevator", "trail", "path"}
-_CAR_OK = {
-    "primary",
-    "secondary",
-    "tertiary",
-    "residential",
-    "unclassified",
-    "service",
-    "primary_link",
-    "secondary_link",
-    "tertiary_link",
-    "living_street",
-}
-
-
-def _fallback_graph(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
-    import pyrosm
-
-    osm = pyrosm.OSM(str(path))
-    nodes, edges = osm.get_network(network_type="all", nodes=True)
-    G = nx.MultiDiGraph(crs="EPSG:4326")
-    for n, lon, lat in zip(nodes["id"], nodes["lon"], nodes["lat"], strict=True):
-        G.add_node(int(n), x=float(lon), y=float(lat), lon=float(lon), lat=float(lat))
-    for row in edges.itertuples(index=False):
-        hw = str(row.highway)
-        length = float(row.length)
-        oneway = str(row.oneway) in {"yes", "1", "true"}
-        foot_ok = str(row.foot) != "no"
-        bike_ok = (hw not in _NO_BIKE or str(row.bicycle) in {"yes", "designated"}) and str(
-            row.bicycle
-        ) != "no"
-        car_ok = (
-            hw in _CAR_OK
-            and str(row.motor_vehicle) != "no"
-            and str(row.access) not in {"no", "private"}
-        )
-        for a, b, forward in ((int(row.u), int(row.v), True), (int(row.v), int(row.u), False)):
-            data: dict[str, Any] = {
-                "length": length,
-                "highway": hw,
-                "name": row.name,
-                "oneway": oneway,
-                "osmid": int(row.id),
-            }
-            for mode, ok in (
-                ("foot", foot_ok),
-                ("bicycle", bike_ok and (forward or not oneway or hw == "cycleway")),
-                ("car", car_ok and (forward or not oneway)),
-            ):
-                data[f"travel_time_{mode}"] = length / _SPEED_MS[mode] if ok else math.inf
-            G.add_edge(a, b, **data)
-    keep = max(nx.weakly_connected_components(G), key=len)
-    G = G.subgraph(keep).copy()
-    return ox.project_graph(G)
+    return streets.prepare_graph(streets.graph_from_osm_file(demo_source()))
 
 
 def _utm_crs(G: nx.MultiDiGraph) -> Any:
@@ -301,7 +239,13 @@ _LAST = (
 
 # Volunteer team kinds: (kind, name, size, availability windows, weekdays)
 _TEAM_KINDS: tuple[tuple[str, str, int, tuple[str, ...], tuple[int, ...]], ...] = (
-    ("security guards", "Mall security guards", 8, ("18:00-23:30", "13:30-18:30", "21:30-02:30"), ALL_WEEKDAYS),
+    (
+        "security guards",
+        "Mall security guards",
+        8,
+        ("18:00-23:30", "13:30-18:30", "21:30-02:30"),
+        ALL_WEEKDAYS,
+    ),
     ("grid workers", "Neighbourhood grid workers", 10, ("06:30-18:30",), WEEKDAYS),
     ("parking attendants", "Parking attendants", 7, ("13:00-23:30",), ALL_WEEKDAYS),
     ("school guards", "School crossing guards", 6, ("06:45-11:30", "13:30-18:00"), WEEKDAYS),
@@ -523,97 +467,9 @@ def demo_incidents(
     ``period`` (first, last day) defaults to :func:`incident_period`.
     """
     start, end = period or incident_period()
-    try:
-        from optimizer.synthetic import synthetic_incidents
-    except ImportError:
-        return _fallback_incidents(G, grids, seed, timezone, (start, end))
+    from optimizer.synthetic import synthetic_incidents
+
     return synthetic_incidents(G, grids, start=start, end=end, seed=seed, tz=timezone)
-
-
-# TODO(hotspots): replaced by optimizer.synthetic.synthetic_incidents once landed.
-def _fallback_incidents(
-    G: nx.MultiDiGraph,
-    grids: gpd.GeoDataFrame,
-    seed: int,
-    timezone: str = "UTC",
-    period: tuple[dt.date, dt.date] = (INCIDENT_START, INCIDENT_END),
-) -> gpd.GeoDataFrame:
-    """Incidents in the ``optimizer.incidents`` schema: categories differ in place and time.
-
-    Pickpocketing by day around the busiest junctions, vehicle break-ins at night on
-    residential and service streets, disputes in the evening, and near-repeat clusters (a
-    follow-up within days and ~100 m of an earlier incident).
-    """
-    from optimizer.categories import VOCABULARY
-
-    rng = np.random.default_rng(seed)
-    nodes = _node_table(G)
-    ids = nodes.index.to_numpy()
-    busy = nodes.sort_values("degree", ascending=False).index[:40].to_numpy()
-    residential = {
-        n
-        for u, v, d in G.edges(data=True)
-        if str(d.get("highway", "")) in {"residential", "service", "living_street"}
-        for n in (u, v)
-    }
-    parked = np.array(sorted(residential)) if residential else ids
-    first, last = period
-    days = (last - first).days + 1
-    rows: list[tuple[str, dt.datetime, int]] = []
-    specs = (
-        ("pickpocketing", busy, (10, 18), 900),
-        ("vehicle_break_in", parked, (22, 29), 700),
-        ("dispute", ids[::3], (18, 24), 500),
-    )
-    for category, pool, (h0, h1), count in specs:
-        for _ in range(count):
-            node = int(pool[int(rng.integers(0, len(pool)))])
-            day = first + dt.timedelta(days=int(rng.integers(0, days)))
-            minute = int(rng.integers(h0 * 60, h1 * 60))
-            rows.append(
-                (category, dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute), node)
-            )
-    # Near repeats: 15 % of incidents are followed within 1-7 days by one ~100 m away.
-    xy = nodes[["x", "y"]].to_numpy()
-    for category, when, node in list(rows):
-        if rng.random() < 0.15:
-            d2 = ((xy - xy[nodes.index.get_loc(node)]) ** 2).sum(axis=1)
-            near = nodes.index[d2 < 100.0**2].to_numpy()
-            follow = int(near[int(rng.integers(0, len(near)))])
-            later = when + dt.timedelta(
-                days=int(rng.integers(1, 8)), minutes=int(rng.integers(-60, 60))
-            )
-            if later.date() <= last:
-                rows.append((category, later, follow))
-    frame = pd.DataFrame(rows, columns=["category", "local", "node"])
-    frame = frame.sort_values(["local", "node"], kind="stable").reset_index(drop=True)
-    frame.insert(0, "incident_id", [f"SYN-{i:05d}" for i in range(len(frame))])
-    frame["occurred_at"] = pd.to_datetime(frame["local"]).dt.tz_localize(
-        timezone, ambiguous="NaT", nonexistent="shift_forward"
-    )
-    frame = frame.drop(columns="local").dropna(subset=["occurred_at"])
-    frame["date_only"] = False
-    frame["severity"] = [VOCABULARY[c].severity for c in frame["category"]]
-    frame["lon"] = [float(G.nodes[n]["lon"]) for n in frame["node"]]
-    frame["lat"] = [float(G.nodes[n]["lat"]) for n in frame["node"]]
-    leaf = int(grids["level"].max())
-    frame["grid_id"] = [
-        _grid_of(grids, lon, lat, leaf) for lon, lat in zip(frame["lon"], frame["lat"], strict=True)
-    ]
-    cols = [
-        "incident_id",
-        "category",
-        "occurred_at",
-        "date_only",
-        "severity",
-        "lon",
-        "lat",
-        "node",
-        "grid_id",
-    ]
-    return gpd.GeoDataFrame(
-        frame[cols], geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
-    )
 
 
 def synthetic_district(
@@ -697,7 +553,7 @@ def load_demo(directory: str | Path | None = None) -> District:
     -------
     District
     """
-    from optimizer import storage  # type: ignore[attr-defined]
+    from optimizer import storage
 
     target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
     if (target / "metadata.json").is_file():
@@ -741,7 +597,7 @@ def build_demo_district(directory: str | Path | None = None) -> District:
     )
     target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
     district.path = target
-    from optimizer import storage  # type: ignore[attr-defined]
+    from optimizer import storage
 
     storage.save_district(district, target)
     return district

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import pairwise
@@ -34,12 +34,13 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from optimizer.district import District
-from optimizer.engines.base import Solution
+from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES, Solution, get_engine
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.hotspots import Hotspot
+from optimizer.hotspots import Hotspot, hotspots_for_window, patrol_demand
+from optimizer.matrix import StreetRouter
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
-from optimizer.teams import PatrolGroup
+from optimizer.teams import PatrolGroup, form_groups
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 if TYPE_CHECKING:  # variation.py imports this module at run time
@@ -51,17 +52,7 @@ ProgressCallback = Callable[[int, int, str], None]
 DEFAULT_GRID_LEVEL = 2
 """Grid level planned when none is named: level 2 (the demo's three sectors)."""
 
-try:
-    from optimizer.engines.base import DEFAULT_ENGINE as _DEFAULT_ENGINE  # type: ignore[attr-defined]
-except ImportError:
-    _DEFAULT_ENGINE = "ortools"
-DEFAULT_ENGINE: str = str(_DEFAULT_ENGINE)
-try:
-    from optimizer.engines.base import ENGINE_NAMES as _ENGINE_NAMES
-except ImportError:
-    _ENGINE_NAMES = ("ortools", "pyvrp")
-ENGINE_NAMES: tuple[str, ...] = tuple(_ENGINE_NAMES)
-"""Engines ``plan_day`` accepts (from ``optimizer.engines``)."""
+__all__ = ["DEFAULT_ENGINE", "ENGINE_NAMES"]  # re-exported from optimizer.engines.base
 
 
 @dataclass(frozen=True)
@@ -235,11 +226,6 @@ def plan_summary(plan: DayPlan) -> pd.DataFrame:
 # Street routing (travel times and paths)
 
 
-class _Matrix(Protocol):
-    seconds: Any
-    metres: Any
-
-
 class Router(Protocol):
     """What the pipeline needs from ``optimizer.matrix.StreetRouter``."""
 
@@ -256,134 +242,8 @@ class Router(Protocol):
         ...
 
 
-@dataclass
-class _FallbackMatrix:
-    seconds: npt.NDArray[np.float64]
-    metres: npt.NDArray[np.float64]
-
-
-class _FallbackRouter:
-    """Dijkstra on the street graph per mode; a mode that cannot reach a node walks instead.
-
-    TODO(streets): replaced by ``optimizer.matrix.StreetRouter`` once it lands.
-    """
-
-    def __init__(self, G: nx.MultiDiGraph) -> None:
-        self.G = G
-        self._cache: dict[tuple[int, str], tuple[dict[int, float], dict[int, list[int]]]] = {}
-
-    def _weight(self, mode: str) -> Callable[[int, int, dict[Any, Any]], float | None]:
-        key = f"travel_time_{mode}"
-
-        def weight(u: int, v: int, data: dict[Any, Any]) -> float | None:
-            best = min(float(d.get(key, math.inf)) for d in data.values())
-            return best if math.isfinite(best) else None
-
-        return weight
-
-    def _tree(self, source: int, mode: str) -> tuple[dict[int, float], dict[int, list[int]]]:
-        key = (source, mode)
-        if key not in self._cache:
-            dist, paths = nx.single_source_dijkstra(self.G, source, weight=self._weight(mode))
-            self._cache[key] = (dist, paths)
-        return self._cache[key]
-
-    def path(self, u: int, v: int, mode: str) -> list[int]:
-        _, paths = self._tree(u, mode)
-        if v in paths:
-            return list(paths[v])
-        if mode != "foot":
-            return self.path(u, v, "foot")
-        raise InputError("path", (u, v), "nodes connected by streets")
-
-    def _length(self, nodes: Sequence[int]) -> float:
-        return float(
-            sum(
-                min(float(d.get("length", 0.0)) for d in self.G[a][b].values())
-                for a, b in pairwise(nodes)
-            )
-        )
-
-    def matrix(self, nodes: Sequence[int], mode: str) -> _FallbackMatrix:
-        n = len(nodes)
-        sec = np.zeros((n, n))
-        met = np.zeros((n, n))
-        for i, u in enumerate(nodes):
-            dist, paths = self._tree(u, mode)
-            for j, v in enumerate(nodes):
-                if i == j:
-                    continue
-                if v in dist:
-                    sec[i, j] = dist[v]
-                    met[i, j] = self._length(paths[v])
-                else:
-                    fdist, fpaths = self._tree(u, "foot")
-                    sec[i, j] = fdist.get(v, math.inf)
-                    met[i, j] = self._length(fpaths[v]) if v in fpaths else math.inf
-        return _FallbackMatrix(sec, met)
-
-    def path_coords(self, nodes: Sequence[int]) -> list[tuple[float, float]]:
-        return path_coords_on_edges(self.G, nodes)
-
-
-def _best_edge(G: nx.MultiDiGraph, u: int, v: int) -> dict[str, Any]:
-    data: dict[str, Any] = min(G[u][v].values(), key=lambda d: float(d.get("length", 0.0)))
-    return data
-
-
-def edge_coords(G: nx.MultiDiGraph, u: int, v: int) -> list[tuple[float, float]]:
-    """Return the WGS-84 ``(lon, lat)`` points of the shortest ``u -> v`` edge, ``u`` first.
-
-    Follows the edge's ``geometry`` (in the graph's CRS) where it has one, else the straight
-    segment between the two nodes.
-    """
-    a, b = G.nodes[u], G.nodes[v]
-    start = (float(a["lon"]), float(a["lat"]))
-    end = (float(b["lon"]), float(b["lat"]))
-    geom = _best_edge(G, u, v).get("geometry")
-    if geom is None or getattr(geom, "is_empty", True):
-        return [start, end]
-    xy = list(geom.coords)
-    # The geometry may run v -> u (reverse edges for walkers share the way's geometry).
-    d_fwd = (xy[0][0] - float(a["x"])) ** 2 + (xy[0][1] - float(a["y"])) ** 2
-    d_rev = (xy[-1][0] - float(a["x"])) ** 2 + (xy[-1][1] - float(a["y"])) ** 2
-    if d_rev < d_fwd:
-        xy.reverse()
-    to_wgs = _to_wgs84(G)
-    lons, lats = to_wgs.transform([p[0] for p in xy], [p[1] for p in xy])
-    inner = [(float(x), float(y)) for x, y in zip(lons, lats, strict=True)][1:-1]
-    return [start, *inner, end]
-
-
-_TRANSFORMERS: dict[str, Any] = {}
-
-
-def _to_wgs84(G: nx.MultiDiGraph) -> Any:
-    from pyproj import CRS, Transformer
-
-    key = CRS.from_user_input(G.graph["crs"]).to_wkt()
-    if key not in _TRANSFORMERS:
-        _TRANSFORMERS[key] = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
-    return _TRANSFORMERS[key]
-
-
-def path_coords_on_edges(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float, float]]:
-    """Return the ``(lon, lat)`` points of a node path, following each edge's geometry."""
-    if not nodes:
-        return []
-    first = G.nodes[nodes[0]]
-    out = [(float(first["lon"]), float(first["lat"]))]
-    for u, v in pairwise(nodes):
-        out.extend(edge_coords(G, u, v)[1:])
-    return out
-
-
 def street_router(G: nx.MultiDiGraph) -> Router:
-    """Return the street router of ``G`` (``optimizer.matrix.StreetRouter`` where available)."""
-    try:
-        from optimizer.matrix import StreetRouter
-    except ImportError:
-        return _FallbackRouter(G)
+    """Return the street router of ``G`` (:class:`optimizer.matrix.StreetRouter`)."""
     router: Router = StreetRouter(G)
     return router
 
@@ -441,116 +301,8 @@ def _assign_to_grids(
 def _window_hotspots(
     district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
 ) -> list[Hotspot]:
-    """Return the window's hotspots (see :func:`window_hotspots`)."""
-    return window_hotspots(district, day, window, grid_ids)[0]
-
-
-def window_hotspots(
-    district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
-) -> tuple[list[Hotspot], str]:
-    """Return the window's hotspots in ``grid_ids`` and the name of the model that made them.
-
-    ``optimizer.hotspots.hotspots_for_window`` where available; plain incident counts of the
-    window's hours when it is missing or finds nothing although there is a history.
-    """
-    try:
-        from optimizer.hotspots import hotspots_for_window  # type: ignore[attr-defined]
-    except ImportError:
-        return _fallback_hotspots(district, day, window, grid_ids), "incident counts (fallback)"
-    found: list[Hotspot] = hotspots_for_window(
-        district, day=day, window=window, grid_ids=list(grid_ids)
-    )
-    if not found and district.incidents is not None and len(district.incidents) > 0:
-        # The risk model found nothing although there is a history: plan on plain counts
-        # rather than send groups out with no hotspots; the plan's settings say so.
-        backup = _fallback_hotspots(district, day, window, grid_ids)
-        if backup:
-            return backup, "incident counts (optimizer.hotspots returned none)"
-    return found, "optimizer.hotspots"
-
-
-def _fallback_hotspots(
-    district: District,
-    day: dt.date,
-    window: TimeWindow,
-    grid_ids: Sequence[str],
-    per_grid: int = 8,
-    radius_m: float = 120.0,
-) -> list[Hotspot]:
-    """Incident counts of the window's hours, smoothed over ``radius_m``, greedy peaks.
-
-    TODO(hotspots): replaced by ``optimizer.hotspots.hotspots_for_window`` once it lands.
-    """
-    inc = district.incidents
-    if inc is None or len(inc) == 0:
-        return []
-    G = district.graph
-    times = pd.to_datetime(inc["occurred_at"])
-    tz = district.metadata.get("timezone")
-    if times.dt.tz is not None and tz:
-        times = times.dt.tz_convert(str(tz))
-    tod = times.dt.time
-    in_window = np.array([window.contains(t) for t in tod])
-    sub = inc[in_window]
-    n_days = max(1, (times.max() - times.min()).days + 1)
-    if len(sub) == 0:
-        return []
-    node_xy = {n: (float(d["x"]), float(d["y"])) for n, d in G.nodes(data=True)}
-    counts = sub["node"].astype(int).value_counts()
-    inc_nodes = [n for n in counts.index if n in node_xy]
-    pts = np.array([node_xy[n] for n in inc_nodes])
-    weights = counts.loc[inc_nodes].to_numpy(dtype=float)
-    grid_of = _assign_to_grids(
-        district, grid_ids, [(G.nodes[n]["lon"], G.nodes[n]["lat"]) for n in inc_nodes]
-    )
-    out: list[Hotspot] = []
-    for gid in grid_ids:
-        mask = np.array([g == gid for g in grid_of])
-        if not mask.any():
-            continue
-        gp, gw = pts[mask], weights[mask]
-        gn = [n for n, m in zip(inc_nodes, mask, strict=True) if m]
-        d2 = ((gp[:, None, :] - gp[None, :, :]) ** 2).sum(axis=2)
-        score = (np.exp(-d2 / (2 * (radius_m / 2) ** 2)) * gw[None, :]).sum(axis=1)
-        taken = np.zeros(len(gn), dtype=bool)
-        for k in range(per_grid):
-            cand = np.where(~taken, score, -1.0)
-            i = int(np.argmax(cand))
-            if cand[i] <= 0:
-                break
-            near = d2[i] <= radius_m**2
-            value = float(gw[near & ~taken].sum()) / n_days
-            taken |= near
-            node = gn[i]
-            cats = sub[sub["node"].astype(int).isin([gn[j] for j in np.where(near)[0]])]["category"]
-            label = ", ".join(_category_label(str(c)) for c in cats.value_counts().index[:2])
-            nd = G.nodes[node]
-            out.append(
-                Hotspot(
-                    f"{gid}-H{k + 1}",
-                    gid,
-                    float(nd["lon"]),
-                    float(nd["lat"]),
-                    float(nd["x"]),
-                    float(nd["y"]),
-                    int(node),
-                    round(value, 4),
-                    dwell_min=10 + 5 * (k < 2),
-                    visits=2 if k < 2 else 1,
-                    spacing_min=90,
-                    label=label,
-                )
-            )
-    return out
-
-
-def _category_label(key: str) -> str:
-    try:
-        from optimizer.categories import label_of
-
-        return label_of(key)
-    except (ImportError, KeyError, InputError):
-        return key.replace("_", " ")
+    """Return the window's hotspots in ``grid_ids`` (``optimizer.hotspots``)."""
+    return hotspots_for_window(district, day=day, window=window, grid_ids=list(grid_ids))
 
 
 def _form_groups(
@@ -562,11 +314,7 @@ def _form_groups(
     seed: int,
     time_limit_s: float,
 ) -> list[PatrolGroup]:
-    try:
-        from optimizer.teams import form_groups  # type: ignore[attr-defined]
-    except ImportError:
-        return _fallback_groups(district, day, window, hotspots, grid_ids)
-    demand = dict(_demand(hotspots))
+    demand = dict(patrol_demand(list(hotspots)))
     demand = {g: float(demand.get(g, 0.0)) for g in grid_ids}
     # A grid with a fixed post on duty needs a group even without hotspots.
     for p in district.resources.posts:
@@ -586,74 +334,6 @@ def _form_groups(
         time_limit_s=max(0.5, min(5.0, time_limit_s)),
     )
     return list(formation.groups)
-
-
-def _demand(hotspots: Sequence[Hotspot]) -> Mapping[str, float]:
-    try:
-        from optimizer.hotspots import patrol_demand  # type: ignore[attr-defined]
-    except ImportError:
-        out: dict[str, float] = {}
-        for h in hotspots:
-            out[h.grid_id] = out.get(h.grid_id, 0.0) + h.value * h.visits
-        return out
-    demand: Mapping[str, float] = patrol_demand(list(hotspots))
-    return demand
-
-
-def _fallback_groups(
-    district: District,
-    day: dt.date,
-    window: TimeWindow,
-    hotspots: Sequence[Hotspot],
-    grid_ids: Sequence[str],
-    volunteers_per_group: int = 3,
-) -> list[PatrolGroup]:
-    """One available officer per group, groups shared out by demand, local volunteers first.
-
-    TODO(groups): replaced by ``optimizer.teams.form_groups`` once it lands.
-    """
-    res = district.resources
-    officers = sorted((o for o in res.officers if o.available(day, window)), key=lambda o: o.id)
-    if not officers:
-        return []
-    demand = dict(_demand(hotspots))
-    for p in res.posts:
-        if p.active_windows(day, window):
-            g = _assign_to_grids(district, grid_ids, [(p.lon, p.lat)])[0]
-            if g is not None:
-                demand[g] = demand.get(g, 0.0) + 1e6  # a grid with a post on duty needs a group
-    ranked = sorted(grid_ids, key=lambda g: (-demand.get(g, 0.0), g))
-    ranked = [g for g in ranked if demand.get(g, 0.0) > 0] or list(grid_ids)
-    team_grid = {
-        t.id: _assign_to_grids(district, grid_ids, [_grid_centroid(district, t.home_grid)])[0]
-        for t in res.teams
-    }
-    free = [v for v in sorted(res.volunteers, key=lambda v: v.id) if v.available(day, window)]
-    groups = []
-    for i, officer in enumerate(officers):
-        gid = ranked[i % len(ranked)]
-        local = [v for v in free if team_grid.get(v.team_id) == gid]
-        pick = (local + [v for v in free if v not in local])[:volunteers_per_group]
-        free = [v for v in free if v not in pick]
-        groups.append(
-            PatrolGroup(
-                f"{window.start:%H%M}-G{i + 1:02d}",
-                gid,
-                window,
-                (officer.id,),
-                tuple(v.id for v in pick),
-                officer.station_id,
-                officer.mode,
-            )
-        )
-    return groups
-
-
-def _grid_centroid(district: District, grid_id: str) -> tuple[float, float]:
-    if grid_id not in district.grids.index:
-        return (math.nan, math.nan)
-    c = district.grids.loc[grid_id].geometry.centroid
-    return (float(c.x), float(c.y))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -880,120 +560,8 @@ def build_problem(
 
 
 def _solve(problem: PatrolProblem, engine: str, time_limit_s: float, seed: int) -> Solution:
-    try:
-        from optimizer.engines.base import get_engine
-
-        solver = get_engine(engine)
-    except ImportError:
-        if engine not in ENGINE_NAMES:
-            raise InputError("engine", engine, f"one of {list(ENGINE_NAMES)}") from None
-        return _fallback_ortools(problem, time_limit_s=time_limit_s, seed=seed)
-    return solver.solve(problem, time_limit_s=time_limit_s, seed=seed)
-
-
-def _fallback_ortools(problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
-    """Prize-collecting routing with time windows on OR-Tools (greedy descent: deterministic).
-
-    TODO(engines): replaced by ``optimizer.engines.get_engine("ortools")`` once it lands.
-    """
-    import time
-
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
-    from optimizer.engines.base import Route, Visit
-
-    t0 = time.perf_counter()
-    nd = problem.n_depots
-    n_nodes = nd + len(problem.sites)
-    loc = [*range(nd), *(s.location for s in problem.sites)]
-    dwell = [0] * nd + [s.dwell_s for s in problem.sites]
-    starts = [v.start_location for v in problem.vehicles]
-    ends = [v.end_location for v in problem.vehicles]
-    manager = pywrapcp.RoutingIndexManager(n_nodes, len(problem.vehicles), starts, ends)
-    routing = pywrapcp.RoutingModel(manager)
-    callbacks = []
-    for mode in sorted({v.mode for v in problem.vehicles}):
-        mat = problem.durations[mode]
-
-        def transit(i: int, j: int, mat: npt.NDArray[np.int64] = mat) -> int:
-            a, b = manager.IndexToNode(i), manager.IndexToNode(j)
-            return int(mat[loc[a], loc[b]]) + dwell[a]
-
-        callbacks.append((mode, routing.RegisterTransitCallback(transit)))
-    cb_of = dict(callbacks)
-    per_vehicle = [cb_of[v.mode] for v in problem.vehicles]
-    for k, cb in enumerate(per_vehicle):
-        routing.SetArcCostEvaluatorOfVehicle(cb, k)
-    horizon = max(v.shift_end_s for v in problem.vehicles)
-    routing.AddDimensionWithVehicleTransits(
-        per_vehicle,
-        horizon,  # slack: groups may wait for a post's time window
-        horizon,  # capacity: no time beyond the window
-        False,  # start cumul not fixed to zero (set per vehicle below)
-        "time",
-    )
-    time_dim = routing.GetDimensionOrDie("time")
-    for k, v in enumerate(problem.vehicles):
-        time_dim.CumulVar(routing.Start(k)).SetValue(v.shift_start_s)
-        time_dim.CumulVar(routing.End(k)).SetRange(v.shift_start_s, v.shift_end_s)
-    max_prize = max([s.prize for s in problem.sites] + [1e-9])
-    for i, s in enumerate(problem.sites):
-        idx = manager.NodeToIndex(nd + i)
-        latest = s.latest_s if s.latest_s is not None else horizon - s.dwell_s
-        time_dim.CumulVar(idx).SetRange(s.earliest_s, max(s.earliest_s, latest))
-        penalty = 10**9 if s.required else int(10**6 * s.prize / max_prize) + 1
-        routing.AddDisjunction([idx], penalty)
-    solver = routing.solver()
-    by_key: dict[str, list[int]] = {}
-    for i, s in enumerate(problem.sites):
-        by_key.setdefault(s.key or s.id, []).append(i)
-    for members in by_key.values():
-        members.sort(key=lambda i: problem.sites[i].visit_number)
-        for a, b in pairwise(members):
-            ia, ib = manager.NodeToIndex(nd + a), manager.NodeToIndex(nd + b)
-            solver.Add(routing.ActiveVar(ib) <= routing.ActiveVar(ia))
-            spacing = problem.sites[b].min_spacing_s
-            solver.Add(
-                time_dim.CumulVar(ib)
-                >= time_dim.CumulVar(ia)
-                + spacing * routing.ActiveVar(ib)
-                - horizon * (1 - routing.ActiveVar(ib))
-            )
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
-    assignment = routing.SolveWithParameters(params)
-    routes = []
-    visited: set[int] = set()
-    prize = 0.0
-    if assignment is not None:
-        for k, v in enumerate(problem.vehicles):
-            idx = routing.Start(k)
-            visits = []
-            prev_node = manager.IndexToNode(idx)
-            prev_dep = v.shift_start_s
-            idx = assignment.Value(routing.NextVar(idx))
-            while not routing.IsEnd(idx):
-                node = manager.IndexToNode(idx)
-                site = node - nd
-                arrival = prev_dep + int(problem.durations[v.mode][loc[prev_node], loc[node]])
-                start = max(arrival, assignment.Min(time_dim.CumulVar(idx)))
-                dep = start + dwell[node]
-                visits.append(Visit(site, arrival, start, dep))
-                visited.add(site)
-                prize += problem.sites[site].prize
-                prev_node, prev_dep = node, dep
-                idx = assignment.Value(routing.NextVar(idx))
-            end_s = prev_dep + int(
-                problem.durations[v.mode][loc[prev_node], loc[manager.IndexToNode(idx)]]
-            )
-            routes.append(Route(k, tuple(visits), v.shift_start_s, end_s))
-    dropped = tuple(i for i in range(len(problem.sites)) if i not in visited)
-    feasible = assignment is not None and all(not problem.sites[i].required for i in dropped)
-    return Solution(
-        tuple(routes), prize, feasible, "ortools", time.perf_counter() - t0, seed, dropped
-    )
+    """Solve one problem with the named engine (``optimizer.engines``)."""
+    return get_engine(engine).solve(problem, time_limit_s=time_limit_s, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1146,44 +714,11 @@ def routes_from_solution(
                 float(value),
             )
         )
-    try:
-        from optimizer.explain import explain_left_out
-    except ImportError:
-        left = _left_out(problem, context, solution)
-    else:
-        reasons = explain_left_out(problem, solution, grid_id=context.grid_id)
-        left = [r.to_left_out() for r in reasons]
+    from optimizer.explain import explain_left_out  # explain imports this module
+
+    reasons = explain_left_out(problem, solution, grid_id=context.grid_id)
+    left = [r.to_left_out() for r in reasons]
     return routes, left
-
-
-def _left_out(problem: PatrolProblem, context: ProblemContext, solution: Solution) -> list[LeftOut]:
-    visited_keys = {problem.sites[v.site].key for r in solution.routes for v in r.visits}
-    out: list[LeftOut] = []
-    seen: set[str] = set()
-    horizon = problem.horizon_s
-    for i in solution.dropped:
-        site = problem.sites[i]
-        key = site.key or site.id
-        if site.kind == "hotspot" and key in visited_keys:
-            continue  # visited, just not as often as hoped; reported in metrics
-        if key in seen:
-            continue
-        seen.add(key)
-        reach = min(
-            int(problem.durations[v.mode][v.start_location, site.location])
-            + site.dwell_s
-            + int(problem.durations[v.mode][site.location, v.end_location])
-            for v in problem.vehicles
-        )
-        if reach > horizon:
-            reason = "out of reach: travel there and back plus dwell exceeds the window"
-        elif site.required:
-            reason = "post time window could not be met by the grid's groups"
-        else:
-            reason = "lower value than the visited hotspots; no time left in the groups' routes"
-        sid = str(site.meta.get("post", key)) if site.kind == "post" else key
-        out.append(LeftOut(sid, site.kind, context.grid_id, reason))
-    return out
 
 
 def _window_metrics(
@@ -1305,14 +840,12 @@ def plan_day(
         if progress is not None:
             progress(min(done, total), total, message)
 
-    hotspot_models: dict[str, str] = {}
     # Slots keep the plan's order (window, then grid) whatever order the solves finish in.
     slots: list[WindowPlan | _Job] = []
     for wi, window in enumerate(wins):
         w_seed = seed * 1000 + wi
         start, end = window.on(day)
-        hotspots, model_name = window_hotspots(district, day, window, ids)
-        hotspot_models[window.label()] = model_name
+        hotspots = _window_hotspots(district, day, window, ids)
         hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
         no_group_reason = "no patrol group is allocated to this grid in this window"
         try:
@@ -1414,7 +947,6 @@ def plan_day(
         "engine": engine,
         "seed": seed,
         "timezone": district.metadata.get("timezone"),
-        "hotspot_model": hotspot_models,
         "workers": workers,
     }
     return DayPlan(district.name, day, tuple(plans), engine, seed, day_metrics, settings)
@@ -1470,11 +1002,8 @@ def _solve_engine(engine: str, problem: PatrolProblem, time_limit_s: float, seed
 def _no_group_left_out(
     hotspots: Sequence[Hotspot], posts: Sequence[FixedPost], grid_id: str, detail: str
 ) -> list[LeftOut]:
-    try:
-        from optimizer.explain import explain_without_groups
-    except ImportError:
-        out = [LeftOut(h.id, "hotspot", grid_id, f"no_group: {detail}") for h in hotspots]
-        return out + [LeftOut(p.id, "post", grid_id, f"no_group: {detail}") for p in posts]
+    from optimizer.explain import explain_without_groups  # explain imports this module
+
     reasons = explain_without_groups(hotspots, posts, grid_id=grid_id, detail=detail)
     return [r.to_left_out() for r in reasons]
 

@@ -127,7 +127,7 @@ def load_named_district(name: str) -> District:
         from optimizer.demo import load_demo
 
         return load_demo()
-    from optimizer import storage  # type: ignore[attr-defined]
+    from optimizer import storage
 
     try:
         district: District = storage.load_district(name)
@@ -269,10 +269,6 @@ def print_summary(plan: Any, out: Path, elapsed_s: float, console: Any = None) -
         str(int(dm.get("left_out", 0))),
     )
     console.print(table)
-    models = plan.settings.get("hotspot_model") or {}
-    for label, model in models.items():
-        if model != "optimizer.hotspots":
-            console.print(f"note: {label} hotspots from {model}")
     console.print(
         f"plan folder: {out}  (routes.geojson, schedule.csv, schedule.xlsx, gpx/, map-*.png, "
         f"plan.json) in {elapsed_s:.1f} s"
