@@ -55,12 +55,8 @@ def _postgres_database(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def db_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A fresh, empty database URL on each backend."""
-    if request.param == "sqlite":
+def _fresh_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "patrol.sqlite"
         yield f"sqlite:///{path}"
         return
@@ -68,6 +64,22 @@ def db_url(
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is unset (source .ci/postgres.sh to start a server)")
     yield from _postgres_database(base)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, empty database URL on each backend, shared by the session's app."""
+    yield from _fresh_url(request.param, tmp_path_factory)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, empty database URL on each backend for one test alone."""
+    yield from _fresh_url(request.param, tmp_path_factory)
 
 
 def make_api(url: str, **settings: Any) -> Api:

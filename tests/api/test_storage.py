@@ -10,8 +10,8 @@ from api.db import alembic_config, make_engine, migrate
 TABLES = {"api_keys", "audit_log", "incidents", "resource_sets", "jobs", "plans"}
 
 
-def test_migrations_up_down_up(db_url: str) -> None:
-    engine = make_engine(db_url)
+def test_migrations_up_down_up(own_db_url: str) -> None:
+    engine = make_engine(own_db_url)
     try:
         migrate(engine)
         migrate(engine)  # idempotent
@@ -34,3 +34,20 @@ def test_sqlite_uses_wal(tmp_path: object) -> None:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_models_match_migrations(own_db_url: str) -> None:
+    """The tables the migrations build are the tables the models declare (no drift)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.models import Base
+
+    engine = make_engine(own_db_url)
+    try:
+        migrate(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
