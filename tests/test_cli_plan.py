@@ -45,11 +45,13 @@ def test_plan_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
             str(out),
             "--seed",
             "4",
+            "--details",
         ]
     )
     assert code == 0
     printed = capsys.readouterr().out
     assert "19:00-23:00" in printed and "coverage" in printed and str(out) in printed
+    assert "return to station" in printed and "Officer" in printed  # --details: stops, names
     for name in (
         "routes.geojson",
         "schedule.csv",

@@ -82,6 +82,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--html", action="store_true", help="also write an interactive map.html")
     p.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
+    p.add_argument(
+        "--details", action="store_true", help="also print every group's stops with their times"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     p.set_defaults(func=run)
 
@@ -212,8 +215,36 @@ def run(args: argparse.Namespace) -> int:
     with console.status("writing plan folder ..."):
         write_plan(plan, out, district, html=bool(args.html), maps=not args.no_maps)
     elapsed = time.perf_counter() - t0
+    if args.details:
+        print_details(plan, district, stdout)
     print_summary(plan, out, elapsed, stdout)
     return 0
+
+
+def print_details(plan: Any, district: District, console: Any = None) -> None:
+    """Print one table per group route: its members and every stop with arrival and departure."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from optimizer.export import member_names
+
+    console = console or Console()
+    names = member_names(district)
+    for wp in plan.windows:
+        for route in wp.routes:
+            g = route.group
+            people = ", ".join(names.get(m, m) for m in g.members)
+            table = Table(
+                title=f"{wp.window.label()} {wp.grid_id} — {g.id} ({g.mode}): {people}",
+                title_justify="left",
+            )
+            for col in ("#", "arrive", "leave", "place", "purpose"):
+                table.add_column(col)
+            for s in route.stops:
+                table.add_row(
+                    str(s.sequence), f"{s.arrival:%H:%M}", f"{s.departure:%H:%M}", s.name, s.purpose
+                )
+            console.print(table)
 
 
 def print_summary(plan: Any, out: Path, elapsed_s: float, console: Any = None) -> None:
