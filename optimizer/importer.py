@@ -269,6 +269,20 @@ def _street_length_outside(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame) -> float
     return float(shapely.length(shapely.difference(geoms, cover)).sum())
 
 
+def _check_resource_grids(res: Resources, grids: gpd.GeoDataFrame) -> None:
+    """Home grids of teams and grids of posts must be cells of the district."""
+    ids = {str(i) for i in grids.index}
+    example = sorted(ids)[:5]
+    for i, team in enumerate(res.teams):
+        if team.home_grid not in ids:
+            raise InputError(f"resources.teams[{i}].home_grid", team.home_grid,
+                             f"a grid id of the district, e.g. {example}")
+    for i, post in enumerate(res.posts):
+        if post.grid_id not in ids:
+            raise InputError(f"resources.posts[{i}].grid_id", post.grid_id,
+                             f"a grid id of the district, e.g. {example}")
+
+
 def _grid_graph_drops(district: District) -> dict[str, Any]:
     """Street length each leaf grid's graph drops per mode.
 
@@ -480,6 +494,7 @@ def import_district(
     metadata["timezone"] = timezone
     if res_given is not None:
         res = res_given
+        _check_resource_grids(res, grid_frame)
         metadata["resources_synthetic"] = False
     else:
         say("generating synthetic resources")

@@ -286,3 +286,23 @@ def test_cli_place_without_internet_exits_2_with_advice(tmp_path: Path,
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("patrol: error:") and "--osm FILE" in err
+
+
+def test_given_resources_must_name_district_grids(fengxian: Path, tmp_path: Path) -> None:
+    from optimizer.resources import resources_to_json
+
+    first = import_district("fx", fengxian, auto="1,2", data_dir=tmp_path, check_grid_graphs=False)
+    data = resources_to_json(first.district.resources)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(data), encoding="utf-8")
+    again = import_district("fx2", fengxian, auto="1,2", resources=good, data_dir=tmp_path,
+                            check_grid_graphs=False)
+    assert again.district.metadata["resources_synthetic"] is False
+    assert len(again.district.resources.officers) == len(first.district.resources.officers)
+    data["teams"][0]["home_grid"] = "NO-SUCH-GRID"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_district("fx3", fengxian, auto="1,2", resources=bad, data_dir=tmp_path)
+    assert err.value.field == "resources.teams[0].home_grid"
+    assert not (tmp_path / "fx3").exists()
