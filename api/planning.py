@@ -19,9 +19,13 @@ from api.db import session_scope
 from api.jobs import Handler, Progress
 from api.keys import creator
 from api.models import Plan
-from optimizer.errors import InfeasibleError, InputError
+from optimizer.demo import synthetic_district
+from optimizer.errors import InputError
 from optimizer.export import plan_summary_json
 from optimizer.plan import DayPlan, plan_day
+from optimizer.replan import replan_window
+from optimizer.storage import district_dir, save_district
+from optimizer.streets import graph_from_osm_file, prepare_graph
 from optimizer.timewindow import TimeWindow
 
 if TYPE_CHECKING:
@@ -87,8 +91,6 @@ def run_replan(
     services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
 ) -> dict[str, Any]:
     """Re-plan one window x grid of a stored plan from the groups' current positions."""
-    from optimizer.replan import replan_window
-
     with session_scope(services.sessions) as session:
         row = session.get(Plan, str(inputs["plan_id"]))
         if row is None:
@@ -133,20 +135,11 @@ def run_import(
     services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
 ) -> dict[str, Any]:
     """Import a district from an OSM file: streets, synthetic grids and resources, saved."""
-    from optimizer.demo import synthetic_district
-    from optimizer.storage import district_dir, save_district
-
     path = Path(str(inputs["osm_path"]))
     if not path.is_file():
         raise InputError("osm_path", str(path), "an OSM XML or PBF file readable by the server")
-    try:
-        from optimizer import streets  # type: ignore[attr-defined]
-    except ImportError:
-        raise InfeasibleError(
-            "streets_module", "district import needs optimizer.streets, not available yet"
-        ) from None
     progress(0, 3, f"reading {path.name}")
-    G = streets.prepare_graph(streets.graph_from_osm_file(path))
+    G = prepare_graph(graph_from_osm_file(path))
     progress(1, 3, f"{G.number_of_nodes()} nodes; building grids and resources")
     name = str(inputs["name"])
     district = synthetic_district(name, G, seed=int(inputs.get("seed", 0)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -22,13 +23,14 @@ from api.models import Job, Plan
 from api.planning import load_plan
 from api.schemas import JobList, JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
 from api.services import Services
+from optimizer.errors import InputError
 from optimizer.export import (
     plan_geojson,
     write_gpx,
     write_schedule_csv,
     write_schedule_xlsx,
 )
-from optimizer.plan import DayPlan
+from optimizer.plan import DayPlan, planning_grid_ids
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(tags=["plans"])
@@ -51,14 +53,10 @@ def create_plan(
     for i, w in enumerate(body.windows):
         TimeWindow.parse(w, field=f"windows[{i}]")
     if body.time_limit_s > services.settings.max_time_limit_s:
-        from optimizer.errors import InputError
-
         raise InputError("time_limit_s", body.time_limit_s,
                          f"at most {services.settings.max_time_limit_s} s")
     district = services.base_district(body.district)
     if body.grid_ids is not None:
-        from optimizer.plan import planning_grid_ids
-
         planning_grid_ids(district, level=None, grid_ids=body.grid_ids)
     inputs = body.model_dump(mode="json")
     job = request.app.state.jobs.submit("plan", inputs, principal_tag(principal))
@@ -187,8 +185,6 @@ def get_gpx(plan_id: str, group_id: str, services: ServicesDep, _: Reader) -> Re
         raise HTTPException(404, {"type": "not_found", "field": "group_id", "value": group_id,
                                   "accepted": f"one of {_groups(plan)}",
                                   "message": f"no group {group_id!r} in plan {plan_id}"})
-    import dataclasses
-
     only = dataclasses.replace(plan, windows=tuple(
         dataclasses.replace(wp, routes=tuple(r for r in wp.routes if r.group.id == group_id))
         for wp in keep))
