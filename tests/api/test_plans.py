@@ -70,10 +70,11 @@ def test_plan_summary(planned: tuple[Api, dict[str, Any]]) -> None:
     assert pid in [p["id"] for p in listed["items"]]
 
 
-def test_exports(planned: tuple[Api, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("role", ["planner", "viewer"])
+def test_exports(planned: tuple[Api, dict[str, Any]], role: str) -> None:
     api, job = planned
     pid = job["result"]["plan_id"]
-    h = api.headers("viewer")
+    h = api.headers(role)
     fc = api.client.get(f"/plans/{pid}/routes.geojson", headers=h).json()
     routes = [f for f in fc["features"] if f["properties"]["type"] == "route"]
     assert routes and all(f["geometry"]["type"] == "LineString" for f in routes)
@@ -131,11 +132,16 @@ def test_plan_generation_is_audited(planned: tuple[Api, dict[str, Any]]) -> None
 def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
     api, job = planned
     pid = job["result"]["plan_id"]
-    plan = api.client.get(f"/plans/{pid}", headers=api.headers("viewer")).json()
+    h_view = api.headers("viewer")
+    plan = api.client.get(f"/plans/{pid}", headers=h_view).json()
     win = next(w for w in plan["summary"]["windows"] if w["groups"])
     h = api.headers("planner")
+    fc = api.client.get(f"/plans/{pid}/routes.geojson", headers=h_view).json()
+    group = win["groups"][0]["id"]
+    stop = next(f for f in fc["features"]
+                if f["properties"]["type"] == "stop" and f["properties"]["group"] == group)
     body = {"grid_id": win["grid"], "window": WINDOW, "now": f"{DAY}T20:30:00",
-            "time_limit_s": 1}
+            "positions": {group: stop["geometry"]["coordinates"]}, "time_limit_s": 1}
     r = api.client.post(f"/plans/{pid}/replan", json=body, headers=h)
     assert r.status_code == 202, r.text
     done = wait_job(api, r.json()["id"])
@@ -143,6 +149,10 @@ def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
     new = api.client.get(f"/plans/{done['result']['plan_id']}", headers=h).json()
     assert new["parent_id"] == pid and new["is_replan"]
     assert isinstance(done["result"]["changed_stops"], int)
+    r = api.client.post(f"/plans/{pid}/replan",
+                        json={**body, "positions": {"ghost": [0, 0]}}, headers=h)
+    ghost = wait_job(api, r.json()["id"])
+    assert ghost["status"] == "failed" and "ghost" in ghost["error"]["field"]
     r = api.client.post(f"/plans/{pid}/replan", json={**body, "grid_id": "nowhere"}, headers=h)
     failed = wait_job(api, r.json()["id"])
     assert failed["status"] == "failed" and "grid_id" in failed["error"]["field"]
