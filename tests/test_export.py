@@ -118,3 +118,13 @@ def test_png_maps_and_json(plan: DayPlan, folder: Path) -> None:
     assert len(summary["windows"]) == len(plan.windows)
     html = (folder / "map.html").read_text(encoding="utf-8")
     assert "PolyLine" in html or "polyline" in html
+
+
+def test_an_empty_plan_still_writes_a_folder(demo: District, tmp_path: Path) -> None:
+    empty = DayPlan("demo", MONDAY, (), "patrol", 0)
+    written = write_plan(empty, tmp_path / "empty", demo)
+    assert json.loads((tmp_path / "empty" / "routes.geojson").read_text())["features"] == []
+    with (tmp_path / "empty" / "schedule.csv").open(encoding="utf-8-sig") as fh:
+        assert next(csv.reader(fh)) == list(SCHEDULE_COLUMNS)
+    assert written["gpx"] == []
+    assert openpyxl.load_workbook(tmp_path / "empty" / "schedule.xlsx").sheetnames == ["summary"]
