@@ -15,8 +15,9 @@ Protocol
    external id and the audit entry). One batch is then sent again to check idempotency.
 4. A plan is made through the API for one window (19:00-23:00) with a 2 s solver limit, and
    the window's hotspots are read once (computed and cached by the server).
-5. Reads: ``--clients`` (50) concurrent httpx async clients each alternate ``GET /plans/{id}``
-   and ``GET /districts/{d}/hotspots`` for ``--seconds`` (10) seconds after a 1 s warm-up.
+5. Reads: ``--clients`` (50) concurrent httpx async clients, spread over ``--client-procs`` (2)
+   processes, each alternate ``GET /plans/{id}`` and ``GET /districts/{d}/hotspots`` for
+   ``--seconds`` (10) seconds after a 1 s warm-up.
    Figures: latency p50/p95/p99 (ms) overall and per route, requests per second, errors.
    Client and server share this machine's cores, so latencies include client-side queueing;
    also reported: the server's CPU time per read (from /proc) and the latency of 400 reads
@@ -34,6 +35,7 @@ import argparse
 import asyncio
 import csv
 import json
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -119,14 +121,11 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float) -> dict[str, Any
     sys.exit(f"api_load: job {job_id} did not finish in {timeout} s")
 
 
-async def read_load(base: str, token: str, paths: list[str], clients: int, seconds: float,
-                    warmup: float) -> dict[str, Any]:
-    """Run ``clients`` concurrent readers over ``paths``; return latency figures."""
+async def _readers(base: str, token: str, paths: list[str], first: int, clients: int,
+                   measure_from: float, stop_at: float) -> tuple[dict[str, list[float]], int]:
+    """Run ``clients`` readers (ids from ``first``) between two wall-clock times."""
     lat: dict[str, list[float]] = {p: [] for p in paths}
     errors = 0
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
 
     async def reader(k: int) -> None:
         # one client (one keep-alive connection) per simulated user
@@ -135,22 +134,47 @@ async def read_load(base: str, token: str, paths: list[str], clients: int, secon
         async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": token},
                                      timeout=30) as client:
             while True:
-                t0 = time.perf_counter()
-                if t0 >= stop_at:
+                now = time.time()
+                if now >= stop_at:
                     return
                 path = paths[i % len(paths)]
                 i += 1
+                t0 = time.perf_counter()
                 r = await client.get(path)
-                t1 = time.perf_counter()
-                if t0 >= measure_from:
+                took = time.perf_counter() - t0
+                if now >= measure_from:
                     if r.status_code != 200:
                         errors += 1
-                    lat[path].append(t1 - t0)
+                    lat[path].append(took)
 
-    await asyncio.gather(*(reader(k) for k in range(clients)))
+    await asyncio.gather(*(reader(first + k) for k in range(clients)))
+    return lat, errors
+
+
+def _reader_process(job: tuple[str, str, list[str], int, int, float, float]
+                    ) -> tuple[dict[str, list[float]], int]:
+    return asyncio.run(_readers(*job))
+
+
+def read_load(base: str, token: str, paths: list[str], clients: int, seconds: float,
+              warmup: float, procs: int) -> dict[str, Any]:
+    """Run ``clients`` concurrent readers spread over ``procs`` processes; return figures."""
+    begin = time.time() + 1.0  # let every process start first
+    measure_from, stop_at = begin + warmup, begin + warmup + seconds
+    shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
+    jobs = [(base, token, paths, sum(shares[:i]), n, measure_from, stop_at)
+            for i, n in enumerate(shares) if n > 0]
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        parts = pool.map(_reader_process, jobs)
+    lat: dict[str, list[float]] = {p: [] for p in paths}
+    errors = 0
+    for part, err in parts:
+        errors += err
+        for p, v in part.items():
+            lat[p].extend(v)
     every = [v for vs in lat.values() for v in vs]
     return {
-        "requests": len(every), "errors": errors,
+        "requests": len(every), "errors": errors, "client_processes": len(jobs),
         "throughput_rps": round(len(every) / seconds, 1),
         "p50_ms": pct(every, 50), "p95_ms": pct(every, 95), "p99_ms": pct(every, 99),
         "per_route": {("plan" if "/plans/" in p else "hotspots"):
@@ -166,6 +190,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--client-procs", type=int, default=2,
+                        help="processes the concurrent clients are spread over")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -252,7 +278,7 @@ def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace
     single = sequential_reads(client, paths, 400)
     client.close()
     cpu0 = process_cpu_s(server.pid)
-    reads = asyncio.run(read_load(base, token, paths, args.clients, args.seconds, 1.0))
+    reads = read_load(base, token, paths, args.clients, args.seconds, 1.0, args.client_procs)
     server_cpu = process_cpu_s(server.pid) - cpu0
     # the warm-up second's requests are not counted; spread the CPU over all of them
     reads["server_cpu_ms_per_read"] = round(
