@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,20 +39,52 @@ far above any shift, and safe to add in int64)."""
 _MIN_WEIGHT = 1e-6  # csgraph ignores explicit zeros: zero-length edges get a tiny weight
 
 
-@dataclass(frozen=True, eq=False)
 class TravelMatrix:
     """Travel times and distances from origins (rows) to destinations (columns).
+
+    Parameters
+    ----------
+    seconds
+        Travel times in whole seconds.
+    metres
+        Path lengths, or None to compute them on first access with ``metres_fn`` (NaN if
+        neither is given).
+    metres_fn
+        Zero-argument function returning the path lengths; called at most once, on the first
+        access of :attr:`metres` (callers that only need seconds never pay for it).
 
     Attributes
     ----------
     seconds
         int64 array of travel times in whole seconds (rounded); :data:`UNREACHABLE` where no path.
     metres
-        float array of the length of the fastest path; ``float(UNREACHABLE)`` where no path.
+        float array of the length of the fastest path; ``float(UNREACHABLE)`` where no path
+        (NaN everywhere if the matrix was computed with ``metres=False``).
     """
 
-    seconds: npt.NDArray[np.int64]
-    metres: npt.NDArray[np.float64]
+    __slots__ = ("_metres", "_metres_fn", "seconds")
+
+    def __init__(
+        self,
+        seconds: npt.NDArray[np.int64],
+        metres: npt.NDArray[np.float64] | None = None,
+        *,
+        metres_fn: Callable[[], npt.NDArray[np.float64]] | None = None,
+    ) -> None:
+        self.seconds = seconds
+        self._metres = metres
+        self._metres_fn = metres_fn
+
+    @property
+    def metres(self) -> npt.NDArray[np.float64]:
+        """Path lengths (m), computed on first access where they were deferred."""
+        if self._metres is None:
+            if self._metres_fn is not None:
+                self._metres = self._metres_fn()
+                self._metres_fn = None
+            else:
+                self._metres = np.full(self.seconds.shape, np.nan)
+        return self._metres
 
     @property
     def reachable(self) -> npt.NDArray[np.bool_]:
@@ -147,11 +179,29 @@ class StreetRouter:
     G
         Prepared graph: projected, nodes with ``x``/``y`` and ``lon``/``lat``, edges with
         ``length`` and ``travel_time_<mode>`` (``math.inf`` where closed).
+    table_budget_mb
+        Memory (MB, over all modes) this router may spend on all-pairs travel-time tables
+        (``8 n^2`` bytes per mode for ``n`` street nodes). A mode's table is built, with one
+        ``csgraph.dijkstra`` from every node, by :meth:`precompute` or automatically once the
+        searches run for that mode add up to ``n`` sources (it has then paid for itself); after
+        that :meth:`matrix` and :meth:`point_matrix` gather from the table instead of searching
+        (same results). 0 disables tables.
+
+    Notes
+    -----
+    ``scipy.sparse.csgraph.dijkstra`` (scipy 1.17) holds the GIL, so splitting the sources over
+    threads gains nothing; searches run in the calling thread.
     """
 
-    def __init__(self, G: nx.MultiDiGraph) -> None:
+    def __init__(self, G: nx.MultiDiGraph, *, table_budget_mb: float = 256.0) -> None:
         if G.number_of_nodes() == 0:
             raise InputError("graph", "empty graph", "a prepared street graph with nodes")
+        if (not isinstance(table_budget_mb, (int, float)) or math.isnan(table_budget_mb)
+                or table_budget_mb < 0):
+            raise InputError("table_budget_mb", table_budget_mb, "a number of MB >= 0")
+        self.table_budget_mb = float(table_budget_mb)
+        self._tables: dict[str, npt.NDArray[np.float64]] = {}
+        self._searched: dict[str, int] = {}
         self.G = G
         self.crs = G.graph.get("crs")
         self.node_ids: npt.NDArray[np.int64] = np.fromiter(G.nodes, dtype=np.int64,
@@ -220,6 +270,45 @@ class StreetRouter:
         self._modes[mode] = mg
         return mg
 
+    # ------------------------------------------------------------------ all-pairs tables
+
+    def _table_fits(self, mode: str) -> bool:
+        n = self.node_ids.shape[0]
+        used = sum(t.nbytes for m, t in self._tables.items() if m != mode)
+        return used + 8.0 * n * n <= self.table_budget_mb * 1e6
+
+    def precompute(self, mode: str) -> bool:
+        """Build the all-pairs travel-time table of ``mode`` now, if the budget allows.
+
+        Parameters
+        ----------
+        mode
+            ``"foot"``, ``"bicycle"`` or ``"car"``.
+
+        Returns
+        -------
+        bool
+            Whether the table exists (False if it would exceed ``table_budget_mb``).
+        """
+        mg = self._mode(mode)
+        if mode in self._tables:
+            return True
+        if not self._table_fits(mode):
+            return False
+        self._tables[mode] = np.asarray(csgraph.dijkstra(mg.csr, directed=True),
+                                        dtype=np.float64)
+        return True
+
+    def _table(self, mode: str, sources: int) -> npt.NDArray[np.float64] | None:
+        """The mode's table, built first if the searches so far (plus ``sources``) pay for it."""
+        if mode in self._tables:
+            return self._tables[mode]
+        done = self._searched.get(mode, 0) + int(sources)
+        self._searched[mode] = done
+        if done >= self.node_ids.shape[0] and self.precompute(mode):
+            return self._tables[mode]
+        return None
+
     def indices(self, nodes: Sequence[int] | npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Return the row indices of graph node ids (vectorised).
 
@@ -277,8 +366,8 @@ class StreetRouter:
         destinations
             Destination node ids (columns); default ``nodes``.
         metres
-            Also compute the length of each fastest path (costs a little more); if False,
-            ``metres`` is all NaN.
+            Make the length of each fastest path available; it is computed on the first
+            access of ``metres`` only. If False, ``metres`` is all NaN.
         limit_s
             Stop searching beyond this many seconds (pairs further apart are UNREACHABLE).
 
@@ -293,16 +382,29 @@ class StreetRouter:
             return TravelMatrix(np.zeros((src.shape[0], dst.shape[0]), dtype=np.int64),
                                 np.zeros((src.shape[0], dst.shape[0])))
         uniq, inv = np.unique(src, return_inverse=True)
-        dist, pred = self._dijkstra(mode, uniq, predecessors=metres, limit=limit_s)
-        sec = dist[np.ix_(inv, dst)]
+        table = self._table(mode, uniq.shape[0])
+        pred: npt.NDArray[np.int32] | None = None
+        if table is not None:
+            sec = table[np.ix_(src, dst)]
+            if limit_s is not None:
+                sec = np.where(sec > float(limit_s), np.inf, sec)
+        else:
+            dist, pred = self._dijkstra(mode, uniq, predecessors=metres, limit=limit_s)
+            sec = dist[np.ix_(inv, dst)]
         reach = np.isfinite(sec)
         seconds = np.where(reach, np.rint(np.where(reach, sec, 0)), UNREACHABLE).astype(np.int64)
-        if metres and pred is not None:
-            met_all = self._metres_along(mode, pred, uniq)
-            met = np.where(reach, met_all[np.ix_(inv, dst)], float(UNREACHABLE))
-        else:
-            met = np.full(sec.shape, np.nan)
-        return TravelMatrix(seconds, met)
+        if not metres:
+            return TravelMatrix(seconds, np.full(sec.shape, np.nan))
+
+        def lengths() -> npt.NDArray[np.float64]:
+            p = pred
+            if p is None:
+                _, p = self._dijkstra(mode, uniq, predecessors=True, limit=limit_s)
+                assert p is not None
+            met_all = self._metres_along(mode, p, uniq)
+            return np.where(reach, met_all[np.ix_(inv, dst)], float(UNREACHABLE))
+
+        return TravelMatrix(seconds, metres_fn=lengths)
 
     # ------------------------------------------------------------------ paths
 
@@ -592,7 +694,8 @@ class StreetRouter:
         destinations
             Destinations (columns); default ``snapped``.
         metres
-            Also compute path lengths (else ``metres`` is NaN).
+            Make path lengths available, computed on the first access of ``metres`` only
+            (else ``metres`` is NaN).
 
         Returns
         -------
@@ -691,6 +794,18 @@ class StreetRouter:
         return [(self._eu[e], _part(f, t_fw), f * length),
                 (self._ev[e], _part(g, t_bw), g * length)]
 
+    def _exits(self, e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], mode: str
+               ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """(node row, seconds) of leaving each point towards either end of its street."""
+        tt = self._tt[mode]
+        r = self.reverse_edges()[e]
+        t_fw = tt[e]
+        t_bw = np.where(r >= 0, tt[np.maximum(r, 0)], np.inf)
+        g = 1.0 - f
+        # As in the augmented graph: the same minimum weight on every leg.
+        return [(self._ev[e], np.maximum(_part(g, t_fw), _MIN_WEIGHT)),
+                (self._eu[e], np.maximum(_part(f, t_bw), _MIN_WEIGHT))]
+
     def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
                       ) -> TravelMatrix:
         n = self.node_ids.shape[0]
@@ -699,46 +814,60 @@ class StreetRouter:
         rev_all = self.reverse_edges()
         ep, fp = self._canonical(snapped)
         eq, fq = self._canonical(dst)
-        # One Dijkstra from the P origin nodes over the streets; arrivals are added in numpy.
-        aug, r_all, c_all, lens = self._augment(snapped, dst, mode, with_targets=False)
-        size = n + P
-        src = np.arange(n, n + P)
         (a, ca, ma), (b, cb, mb) = self._arrivals(eq, fq, mode)
-        if metres:
-            dist, pred = csgraph.dijkstra(aug, directed=True, indices=src,
-                                          return_predecessors=True)
+        table = self._table(mode, P)
+        pred: npt.NDArray[np.int32] | None = None
+        if table is not None:
+            # Leave by either end of the origin's street, look the streets up, arrive.
+            (x, cx), (y, cy) = self._exits(ep, fp, mode)
+            t1 = np.minimum(cx[:, None] + table[np.ix_(x, a)],
+                            cy[:, None] + table[np.ix_(y, a)]) + ca[None, :]
+            t2 = np.minimum(cx[:, None] + table[np.ix_(x, b)],
+                            cy[:, None] + table[np.ix_(y, b)]) + cb[None, :]
         else:
-            dist = csgraph.dijkstra(aug, directed=True, indices=src)
-        t1 = dist[:, a] + ca[None, :]
-        t2 = dist[:, b] + cb[None, :]
+            # One Dijkstra from the P origin nodes over the streets; arrivals added in numpy.
+            aug, _, _, _ = self._augment(snapped, dst, mode, with_targets=False)
+            src = np.arange(n, n + P)
+            if metres:
+                dist, pred = csgraph.dijkstra(aug, directed=True, indices=src,
+                                              return_predecessors=True)
+            else:
+                dist = csgraph.dijkstra(aug, directed=True, indices=src)
+            t1 = dist[:, a] + ca[None, :]
+            t2 = dist[:, b] + cb[None, :]
         first = t1 <= t2
         sec = np.where(first, t1, t2)
-        if metres:
-            order = np.argsort(r_all * size + c_all, kind="stable")
-            keys = (r_all * size + c_all)[order]
-            met_all = _tree_lengths(pred, keys, lens[order])
-            met = np.where(first, met_all[:, a] + ma[None, :], met_all[:, b] + mb[None, :])
-        else:
-            met = np.full((P, Q), np.nan)
         # Points on the same street: directly along it where the direction is open.
         pi, qj = np.nonzero(ep[:, None] == eq[None, :])
-        if pi.shape[0]:
-            e = ep[pi]
-            fwd = fq[qj] >= fp[pi]
-            r = rev_all[e]
-            t_dir = np.where(fwd, tt[e], np.where(r >= 0, tt[np.maximum(r, 0)], np.inf))
-            span = np.abs(fq[qj] - fp[pi])
-            direct = span * t_dir
-            direct = np.where(span == 0, 0.0, direct)
-            better = direct < sec[pi, qj]
-            sec[pi[better], qj[better]] = direct[better]
-            if metres:
-                met[pi[better], qj[better]] = span[better] * self._elen[e[better]]
+        e = ep[pi]
+        fwd = fq[qj] >= fp[pi]
+        r = rev_all[e]
+        t_dir = np.where(fwd, tt[e], np.where(r >= 0, tt[np.maximum(r, 0)], np.inf))
+        span = np.abs(fq[qj] - fp[pi])
+        direct = np.where(span == 0, 0.0, span * t_dir)
+        better = direct < sec[pi, qj]
+        sec[pi[better], qj[better]] = direct[better]
         reach = np.isfinite(sec)
         seconds = np.where(reach, np.rint(np.where(reach, sec, 0)), UNREACHABLE).astype(np.int64)
-        if metres:
-            met = np.where(reach, met, float(UNREACHABLE))
-        return TravelMatrix(seconds, met)
+        if not metres:
+            return TravelMatrix(seconds, np.full((P, Q), np.nan))
+
+        def lengths() -> npt.NDArray[np.float64]:
+            with np.errstate(invalid="ignore"):
+                aug, r_all, c_all, lens = self._augment(snapped, dst, mode, with_targets=False)
+            size = n + P
+            p = pred
+            if p is None:
+                _, p = csgraph.dijkstra(aug, directed=True, indices=np.arange(n, n + P),
+                                        return_predecessors=True)
+            order = np.argsort(r_all * size + c_all, kind="stable")
+            keys = (r_all * size + c_all)[order]
+            met_all = _tree_lengths(p, keys, lens[order])
+            met = np.where(first, met_all[:, a] + ma[None, :], met_all[:, b] + mb[None, :])
+            met[pi[better], qj[better]] = span[better] * self._elen[e[better]]
+            return np.where(reach, met, float(UNREACHABLE))
+
+        return TravelMatrix(seconds, metres_fn=lengths)
 
 
     def point_path(self, origin: Snapped, i: int, destination: Snapped, j: int, mode: str

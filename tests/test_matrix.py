@@ -16,7 +16,7 @@ from shapely.geometry import LineString, Point
 
 from optimizer import streets
 from optimizer.errors import InputError
-from optimizer.matrix import UNREACHABLE, StreetRouter
+from optimizer.matrix import UNREACHABLE, StreetRouter, TravelMatrix
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +25,15 @@ def graph(shared_osm: Path) -> nx.MultiDiGraph:
         streets.graph_from_osm_file(shared_osm / "ninghua_fujian_26N116E.osm"))
 
 
-@pytest.fixture(scope="module")
-def router(graph: nx.MultiDiGraph) -> StreetRouter:
-    return StreetRouter(graph)
+@pytest.fixture(scope="module", params=["search", "table"])
+def router(graph: nx.MultiDiGraph, request: pytest.FixtureRequest) -> StreetRouter:
+    """Both ways of answering: a Dijkstra per call, or all-pairs tables built up front."""
+    if request.param == "search":
+        return StreetRouter(graph, table_budget_mb=0)
+    r = StreetRouter(graph)
+    for mode in streets.MODES:
+        assert r.precompute(mode)
+    return r
 
 
 def _weight(mode: str) -> Callable[[Any, Any, dict[Any, dict[str, Any]]], float | None]:
@@ -336,3 +342,60 @@ def test_point_path_matches_matrix_and_lies_on_streets(graph: nx.MultiDiGraph,
                 assert drawn == pytest.approx(pp.seconds * 5.0 / 3.6, rel=0.01, abs=1.0)
     with pytest.raises(InputError):
         router.point_path(s, 99, s, 0, mode)
+
+
+def test_table_and_search_give_the_same_matrices(graph: nx.MultiDiGraph) -> None:
+    search = StreetRouter(graph, table_budget_mb=0)
+    table = StreetRouter(graph)
+    assert table.precompute("car") and not search.precompute("car")
+    rng = np.random.default_rng(5)
+    xs = np.array([graph.nodes[n]["x"] for n in graph.nodes])
+    ys = np.array([graph.nodes[n]["y"] for n in graph.nodes])
+    px, py = rng.uniform(xs.min(), xs.max(), 60), rng.uniform(ys.min(), ys.max(), 60)
+    for mode in ("car", "foot"):
+        table.precompute(mode)
+        s = search.snap(px, py, mode=mode)
+        a, b = search.point_matrix(s, mode), table.point_matrix(s, mode)
+        assert np.array_equal(a.seconds, b.seconds)
+        assert np.allclose(a.metres, b.metres, atol=1e-6)
+        nodes = list(graph.nodes)[::3]
+        a, b = search.matrix(nodes, mode, limit_s=300), table.matrix(nodes, mode, limit_s=300)
+        assert np.array_equal(a.seconds, b.seconds)
+        assert np.allclose(a.metres, b.metres, atol=1e-6)
+
+
+def test_table_is_built_once_searches_pay_for_it(graph: nx.MultiDiGraph) -> None:
+    n = graph.number_of_nodes()
+    r = StreetRouter(graph)
+    nodes = list(graph.nodes)
+    r.matrix(nodes[: n // 2], "car", metres=False)
+    assert "car" not in r._tables  # half the nodes searched: not yet
+    r.matrix(nodes[n // 2:], "car", metres=False)
+    assert "car" in r._tables and r._tables["car"].shape == (n, n)
+    # A budget below one table: never built, searches go on.
+    small = StreetRouter(graph, table_budget_mb=8.0 * n * n / 1e6 * 0.99)
+    assert not small.precompute("foot")
+    small.matrix(nodes, "foot")
+    assert not small._tables
+    with pytest.raises(InputError) as exc:
+        StreetRouter(graph, table_budget_mb=-1)
+    assert exc.value.field == "table_budget_mb"
+
+
+def test_metres_are_computed_only_when_read(graph: nx.MultiDiGraph) -> None:
+    calls: list[int] = []
+
+    def fn() -> np.ndarray:
+        calls.append(1)
+        return np.ones((2, 2))
+
+    tm = TravelMatrix(np.zeros((2, 2), dtype=np.int64), metres_fn=fn)
+    assert not calls
+    assert np.array_equal(tm.metres, np.ones((2, 2))) and tm.metres is tm.metres
+    assert calls == [1]
+    assert np.all(np.isnan(TravelMatrix(np.zeros((1, 3), dtype=np.int64)).metres))
+    r = StreetRouter(graph, table_budget_mb=0)
+    nodes = list(graph.nodes)[:10]
+    lazy = r.matrix(nodes, "foot")
+    assert lazy._metres is None  # not computed until read
+    assert np.array_equal(lazy.metres, r.matrix(nodes, "foot").metres)
