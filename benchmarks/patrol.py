@@ -22,7 +22,8 @@ Figures per engine
     Each instance is solved with seed 0 at ``T = --time-limit`` seconds and at ``10 T``.
     ``gap`` = 1 - value(T) / value(10 T) (prize collected, posts must be staffed; negative when
     the short run did better); reported as mean and max over instances, with the count of
-    infeasible solutions (a required post dropped) and the mean runtime.
+    infeasible solutions (a required post dropped), the count of instances the engine refused
+    (``InfeasibleError``; left out of the gaps) and the mean runtime.
     ``gap_to_best_engine_mean``: value at ``T`` against the best any engine reached at ``T``.
 Unpredictability
     With the first engine at ``T``: for ``--days`` consecutive days, each instance is solved by
@@ -59,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.district import District  # noqa: E402
 from optimizer.engines.base import ENGINE_NAMES, Solution, get_engine  # noqa: E402
+from optimizer.errors import InfeasibleError  # noqa: E402
 from optimizer.problem import PatrolProblem  # noqa: E402
 from optimizer.timewindow import TimeWindow  # noqa: E402
 from optimizer.variation import (  # noqa: E402
@@ -97,6 +99,14 @@ def engines() -> dict[str, Solve]:
 
         out[name] = run
     return out
+
+
+def attempt(solve: Solve, problem: PatrolProblem, time_limit_s: float) -> Solution | None:
+    """Solve with seed 0; ``None`` when the engine refuses the instance (InfeasibleError)."""
+    try:
+        return solve(problem, time_limit_s, 0)
+    except InfeasibleError:
+        return None
 
 
 def real_district(extract: str) -> District:
@@ -204,10 +214,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     values: dict[str, list[float]] = {}
     solvers = engines()
     for name, solve in solvers.items():
-        gaps, runtimes, infeasible = [], [], 0
+        gaps, runtimes, infeasible, refused = [], [], 0, 0
         for _dname, p in problems:
-            short = solve(p, t, 0)
-            long = solve(p, 10 * t, 0)
+            short, long = attempt(solve, p, t), attempt(solve, p, 10 * t)
+            if short is None or long is None:
+                refused += 1
+                values.setdefault(name, []).append(
+                    0.0 if short is None else solution_value(p, short)
+                )
+                print(f"{name} {p.name}: refused (InfeasibleError)", file=sys.stderr)
+                continue
             v_s, v_l = solution_value(p, short), solution_value(p, long)
             gap = 1 - v_s / v_l if v_l > 0 else 0.0
             gaps.append(gap)
@@ -220,10 +236,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 file=sys.stderr,
             )
         figures["engines"][name] = {
-            "gap_to_10x_mean": round(statistics.fmean(gaps), 5),
-            "gap_to_10x_max": round(max(gaps), 5),
+            "gap_to_10x_mean": round(statistics.fmean(gaps), 5) if gaps else None,
+            "gap_to_10x_max": round(max(gaps), 5) if gaps else None,
             "infeasible": infeasible,
-            "runtime_mean_s": round(statistics.fmean(runtimes), 3),
+            "refused": refused,
+            "runtime_mean_s": round(statistics.fmean(runtimes), 3) if runtimes else None,
         }
 
     # every engine at T against the best value any engine reached at T on the same instance
@@ -238,8 +255,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for _dname, p in problems:
         previous: set[str] = set()
         prev_sol: Solution | None = None
-        base0 = solve(p, t, 0)
-        plain.append(solution_overlap(p, base0, solve(p, t, 0))["overlap"])
+        base0, again = attempt(solve, p, t), attempt(solve, p, t)
+        if base0 is None or again is None:
+            continue
+        plain.append(solution_overlap(p, base0, again)["overlap"])
         for k in range(args.days):
             res = solve_with_variation(
                 p,
@@ -260,10 +279,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "engine": name,
         "max_value_loss": args.max_loss,
         "days": args.days,
-        "variation_loss_mean": round(statistics.fmean(losses), 5),
-        "variation_loss_max": round(max(losses), 5),
+        "variation_loss_mean": round(statistics.fmean(losses), 5) if losses else None,
+        "variation_loss_max": round(max(losses), 5) if losses else None,
         "overlap_consecutive_mean": round(statistics.fmean(overlaps), 4) if overlaps else None,
-        "overlap_without_variation": round(statistics.fmean(plain), 4),
+        "overlap_without_variation": round(statistics.fmean(plain), 4) if plain else None,
     }
     figures["load_avg_1min"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures))
