@@ -8,7 +8,8 @@ Instances
     to ``../shared`` from the repo root), best-known scores from ``--bks`` (CSV with columns
     ``instance`` and ``bks_score``). ``--sample K`` takes a stratified sample: instances are
     grouped by family (``p1`` .. ``p7``), each family gets a share of ``K`` proportional to
-    its size (at least one), drawn with ``numpy.random.default_rng(--seed)``.
+    its size (at least one), drawn with ``numpy.random.default_rng(--sample-seed)`` (default 0,
+    so runs with different ``--seed`` repeat the same instances).
 Solvers (each at the same ``--time-limit`` per instance, seed ``--seed``)
     ``service``: ``optimizer.engines.get_engine(--engine)`` (default the service's
     ``DEFAULT_ENGINE``) on the PatrolProblem from ``optimizer.instances.read_top``, stopping on
@@ -30,7 +31,7 @@ Jobs
     cores, otherwise each solve gets less CPU than its time limit claims (default 1).
 Command
     ``python benchmarks/top.py --instances DIR --bks FILE --time-limit 5 [--engine NAME]
-    [--sample K] [--seed S] [--jobs J]``
+    [--sample K] [--sample-seed S0] [--seed S] [--jobs J]``
 Output
     One line per instance and solver while running; the last line of stdout is one JSON
     object of figures.
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--engine", default=DEFAULT_ENGINE)
     ap.add_argument("--sample", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sample-seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--solvers", default=",".join(SOLVERS))
     args = ap.parse_args(argv)
@@ -268,6 +270,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": args.seed,
         "engine": args.engine,
         "sample": args.sample,
+        "sample_seed": args.sample_seed,
         "load_1min": os.getloadavg()[0],
         "solvers": {},
     }
