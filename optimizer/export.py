@@ -43,6 +43,7 @@ SCHEDULE_COLUMNS: tuple[str, ...] = (
     "arrival",
     "departure",
     "dwell_min",
+    "wait_min",
     "value",
     "lon",
     "lat",
@@ -89,6 +90,7 @@ def _stop_properties(
         "purpose": stop.purpose,
         "arrival": _iso(plan, stop.arrival),
         "departure": _iso(plan, stop.departure),
+        "wait_min": stop.wait_min,
         "value": stop.value,
     }
 
@@ -179,7 +181,10 @@ def schedule_frame(plan: DayPlan, district: District | None = None) -> pd.DataFr
     dwell = (
         pd.to_datetime(frame["departure"]) - pd.to_datetime(frame["arrival"])
     ).dt.total_seconds() / 60
-    frame["dwell_min"] = dwell.round(1) if len(frame) else pd.Series(dtype=float)
+    # time on duty at the stop: arrival to departure, less any wait for the duty to start
+    frame["dwell_min"] = (
+        (dwell - frame["wait_min"]).round(1) if len(frame) else pd.Series(dtype=float)
+    )
     for col in ("arrival", "departure"):
         frame[col] = pd.to_datetime(frame[col]).dt.strftime(_TIME_FMT) if len(frame) else frame[col]
     return frame[list(SCHEDULE_COLUMNS)]

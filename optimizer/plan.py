@@ -70,6 +70,8 @@ class Stop:
     departure: dt.datetime
     purpose: str
     value: float = 0.0
+    wait_min: float = 0.0
+    """Minutes between arrival and the start of the duty (a post's window, a repeat's spacing)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ STOP_COLUMNS: tuple[str, ...] = (
     "purpose",
     "arrival",
     "departure",
+    "wait_min",
     "value",
     "lon",
     "lat",
@@ -190,6 +193,7 @@ def plan_to_frame(plan: DayPlan) -> pd.DataFrame:
                         s.purpose,
                         s.arrival,
                         s.departure,
+                        s.wait_min,
                         s.value,
                         s.lon,
                         s.lat,
@@ -216,6 +220,7 @@ def plan_summary(plan: DayPlan) -> pd.DataFrame:
                 "coverage": round(m.get("coverage", 0.0), 3),
                 "km": round(m.get("km", 0.0), 2),
                 "patrol_min": round(m.get("patrol_min", 0.0), 1),
+                "wait_min": round(m.get("wait_min", 0.0), 1),
                 "dwell_min": round(m.get("dwell_min", 0.0), 1),
             }
         )
@@ -672,6 +677,7 @@ def routes_from_solution(
                     start + dt.timedelta(seconds=visit.departure_s),
                     purpose,
                     float(site.prize),
+                    round(max(0, visit.start_s - visit.arrival_s) / 60, 1),
                 )
             )
         end_node = context.location_nodes[vehicle.end_location]
@@ -740,6 +746,7 @@ def _window_metrics(
         "km": round(sum(r.distance_m for r in routes) / 1000, 3),
         "patrol_min": round(sum(r.patrol_min for r in routes), 1),
         "dwell_min": round(sum(r.dwell_min for r in routes), 1),
+        "wait_min": round(sum(s.wait_min for r in routes for s in r.stops), 1),
         "posts_required": float(posts_required),
         "posts_staffed": float(posts),
     }
@@ -1031,6 +1038,7 @@ def _day_metrics(plans: Sequence[WindowPlan]) -> dict[str, float]:
         "km",
         "patrol_min",
         "dwell_min",
+        "wait_min",
         "posts_required",
         "posts_staffed",
     )

@@ -96,6 +96,7 @@ def _assert_feasible(district: District, plan: DayPlan) -> None:
                 assert a.departure <= b.arrival, (a, b)
             for s in route.stops:
                 assert w0 <= s.arrival <= s.departure <= w1, (g.id, s)
+                assert 0 <= s.wait_min * 60 <= (s.departure - s.arrival).total_seconds() + 1e-6
                 if s.kind == "post":
                     duty = [pw.on(plan.date) for pw in posts[s.site_id].windows]
                     # staffed from the duty start (or arrival, if later) to the end of the visit
