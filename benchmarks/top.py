@@ -249,7 +249,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with args.bks.open() as fh:
         bks = {row["instance"]: float(row["bks_score"]) for row in csv.DictReader(fh)}
     files = sample(
-        sorted(p for p in args.instances.glob("*.txt") if p.name in bks), args.sample, args.seed
+        sorted(p for p in args.instances.glob("*.txt") if p.name in bks),
+        args.sample,
+        args.sample_seed,
     )
     solvers = [s for s in args.solvers.split(",") if s]
     jobs = [(s, str(f), args.time_limit, args.seed, args.engine) for f in files for s in solvers]
