@@ -238,11 +238,17 @@ def print_details(plan: Any, district: District, console: Any = None) -> None:
                 title=f"{wp.window.label()} {wp.grid_id} — {g.id} ({g.mode}): {people}",
                 title_justify="left",
             )
-            for col in ("#", "arrive", "leave", "place", "purpose"):
+            for col in ("#", "arrive", "wait", "leave", "place", "purpose"):
                 table.add_column(col)
             for s in route.stops:
+                wait = f"{s.wait_min:.0f} min" if s.wait_min >= 1 else ""
                 table.add_row(
-                    str(s.sequence), f"{s.arrival:%H:%M}", f"{s.departure:%H:%M}", s.name, s.purpose
+                    str(s.sequence),
+                    f"{s.arrival:%H:%M}",
+                    wait,
+                    f"{s.departure:%H:%M}",
+                    s.name,
+                    s.purpose,
                 )
             console.print(table)
 
