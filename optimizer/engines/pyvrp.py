@@ -100,7 +100,16 @@ def to_pyvrp(problem: PatrolProblem) -> tuple[pyvrp.ProblemData, list[list[int]]
     untimed = _untimed(problem)
     groups: dict[tuple[object, ...], list[int]] = {}
     for k, v in enumerate(problem.vehicles):
-        sig = (v.start_location, v.end_location, v.shift_start_s, v.shift_end_s, v.break_s, v.mode)
+        sig = (
+            v.start_location,
+            v.end_location,
+            v.shift_start_s,
+            v.shift_end_s,
+            v.break_s,
+            v.break_earliest_s,
+            v.break_latest_s,
+            v.mode,
+        )
         groups.setdefault(sig, []).append(k)
     vehicle_types = []
     for members in groups.values():
