@@ -185,30 +185,41 @@ def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> 
     router = StreetRouter(G)
     router.snap(np.zeros((1, 2)), mode="car")  # builds the car CSR, edge geometries, STRtree
     router_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    assert router.precompute("car"), "the car table should fit the default budget"
+    table_s = time.perf_counter() - t0
+    search = StreetRouter(G, table_budget_mb=0)  # the same router without tables
+    search.snap(np.zeros((1, 2)), mode="car")
     pts = random_street_points(G, n_points, seed=42)
 
-    def ours(metres: bool) -> Any:
-        s = router.snap(pts, mode="car")
-        return router.point_matrix(s, "car", metres=metres)
+    def ours(r: Any, metres: bool) -> Any:
+        s = r.snap(pts, mode="car")
+        tm = r.point_matrix(s, "car", metres=metres)
+        if metres:
+            tm.metres  # noqa: B018  (computed on first access)
+        return tm
 
-    ours(False)
-    times, times_m = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        tm = ours(False)
-        times.append(time.perf_counter() - t0)
-    for _ in range(max(1, repeats // 2)):
-        t0 = time.perf_counter()
-        ours(True)
-        times_m.append(time.perf_counter() - t0)
     snapped = router.snap(pts, mode="car")
     ends = np.unique(router.indices(snapped.v))
     csr = router._mode("car").csr
-    floor = []
-    for _ in range(repeats):
+    ours(router, False)
+    ours(search, False)
+    times, times_search, times_m, floor = [], [], [], []
+    for _ in range(repeats):  # interleaved, so load changes hit all three alike
+        t0 = time.perf_counter()
+        tm = ours(router, False)
+        times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        tm_search = ours(search, False)
+        times_search.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         csgraph.dijkstra(csr, directed=True, indices=ends)
         floor.append(time.perf_counter() - t0)
+    for _ in range(max(1, repeats // 2)):
+        t0 = time.perf_counter()
+        ours(router, True)
+        times_m.append(time.perf_counter() - t0)
+    table_equals_search = bool(np.array_equal(tm.seconds, tm_search.seconds))
 
     H, n, P = _augmented_nx(router, snapped)
     targets = list(range(n + P, n + 2 * P))
@@ -240,16 +251,27 @@ def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> 
     shortcut_ok = bool(np.all(sec[same & np.isfinite(ref)] <= ref[same & np.isfinite(ref)] + 0.5))
     unreachable = int((tm.seconds >= UNREACHABLE).sum())
     med = statistics.median(times)
+    search_med = statistics.median(times_search)
+    floor_med = statistics.median(floor)
     nx_med = statistics.median(nx_times)
     street_med = statistics.median(street_times)
     return {
         "graph": path.name, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
         "points": n_points, "repeats": repeats,
         "import_s": round(import_s, 3), "router_build_s": round(router_s, 3),
+        "table_build_s": round(table_s, 3),
+        "table_mb": round(router._tables["car"].nbytes / 1e6, 1),
         "matrix_s_median": round(med, 4), "matrix_s_all": [round(t, 4) for t in times],
+        "matrix_to_floor_ratio": round(med / floor_med, 3),
+        "matrix_search_s_median": round(search_med, 4),
+        "matrix_search_s_all": [round(t, 4) for t in times_search],
+        "matrix_search_to_floor_ratio": round(search_med / floor_med, 3),
+        "table_equals_search": table_equals_search,
         "matrix_with_metres_s_median": round(statistics.median(times_m), 4),
-        "bare_dijkstra_floor_s_median": round(statistics.median(floor), 4),
+        "bare_dijkstra_floor_s_median": round(floor_med, 4),
+        "bare_dijkstra_floor_s_all": [round(t, 4) for t in floor],
         "bare_dijkstra_sources": int(ends.shape[0]),
+        "speedup_vs_networkx_search_only": round(street_med / search_med, 1),
         "networkx_street_graph_s_median": round(street_med, 3),
         "speedup_vs_networkx": round(street_med / med, 1),
         "networkx_lean_digraph_s_median": round(nx_med, 3),
@@ -301,7 +323,9 @@ def main() -> None:
         args.repeats, args.nx_repeats, args.no_imports = 3, 1, True
     load_before = os.getloadavg()[0]
     res = bench_matrix(shared, args.points, args.repeats, args.nx_repeats)
-    print(f"matrix {args.points}x{args.points} car: median {res['matrix_s_median']} s; networkx "
+    print(f"matrix {args.points}x{args.points} car: median {res['matrix_s_median']} s with the "
+          f"table (built once in {res['table_build_s']} s), {res['matrix_search_s_median']} s "
+          f"searching; bare Dijkstra floor {res['bare_dijkstra_floor_s_median']} s; networkx "
           f"street graph {res['networkx_street_graph_s_median']} s "
           f"(x{res['speedup_vs_networkx']}), lean DiGraph "
           f"{res['networkx_lean_digraph_s_median']} s "
