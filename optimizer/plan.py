@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
@@ -980,7 +980,42 @@ def _solve_job(
     base_seed: int,
     previous: frozenset[str],
 ) -> tuple[Solution, dict[str, float]]:
-    """Solve one problem (module level, so a process pool can run it)."""
+    """Solve one problem (module level, so a process pool can run it).
+
+    When the fixed posts cannot all be staffed (the engine raises ``InfeasibleError``), the
+    problem is solved again with the posts optional but worth more than every hotspot
+    together: the grid still gets its routes, and the posts left out are explained in the
+    plan (``metrics["posts_infeasible"] = 1``) instead of failing the whole day.
+    """
+    try:
+        return _solve_once(problem, engine, time_limit_s, seed, variation, day, base_seed, previous)
+    except InfeasibleError:
+        relaxed = _posts_optional(problem)
+        solution, extra = _solve_once(
+            relaxed, engine, time_limit_s, seed, variation, day, base_seed, previous
+        )
+        return solution, {**extra, "posts_infeasible": 1.0}
+
+
+def _posts_optional(problem: PatrolProblem) -> PatrolProblem:
+    """Return ``problem`` with its required sites optional and above all hotspots in value."""
+    bonus = 10.0 * (sum(s.prize for s in problem.sites if not s.required) or 1.0)
+    sites = tuple(
+        replace(s, required=False, prize=bonus) if s.required else s for s in problem.sites
+    )
+    return replace(problem, sites=sites)
+
+
+def _solve_once(
+    problem: PatrolProblem,
+    engine: str,
+    time_limit_s: float,
+    seed: int,
+    variation: VariationParams | None,
+    day: dt.date,
+    base_seed: int,
+    previous: frozenset[str],
+) -> tuple[Solution, dict[str, float]]:
     if variation is None:
         return _solve(problem, engine, time_limit_s, seed), {}
     from optimizer.variation import solve_with_variation

@@ -281,3 +281,41 @@ def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
     assert len(named) >= len(hotspot_stops) // 2  # most are named after nearby streets
     node = next(iter(demo.graph.nodes))
     assert isinstance(place_name(demo.graph, node), str)
+
+
+def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
+    from dataclasses import replace
+
+    from optimizer.plan import (
+        DEFAULT_ENGINE,
+        _solve_job,
+        _window_hotspots,
+        build_problem,
+        routes_from_solution,
+        street_router,
+    )
+    from optimizer.teams import PatrolGroup
+
+    window = TimeWindow.parse("07:00-11:00")
+    group = PatrolGroup("G1", "D-1", window, ("O01",), ("T2-V01", "T2-V02"), "S1", "foot")
+    post = next(p for p in demo.resources.posts if p.id == "P1")
+    router = street_router(demo.graph)
+    hot = _window_hotspots(demo, MONDAY, window, ["D-1"])
+    problem, ctx = build_problem(
+        demo,
+        grid_id="D-1",
+        day=MONDAY,
+        window=window,
+        groups=[group],
+        hotspots=hot,
+        posts=[post],
+        router=router,
+    )
+    # The post must start the moment the group leaves its station, which is somewhere else.
+    sites = tuple(replace(s, earliest_s=0, latest_s=0) if s.required else s for s in problem.sites)
+    bad = replace(problem, sites=sites)
+    solution, extra = _solve_job(bad, DEFAULT_ENGINE, 1.0, 0, None, MONDAY, 0, frozenset())
+    assert extra["posts_infeasible"] == 1.0
+    routes, left = routes_from_solution(demo, bad, ctx, solution, router)
+    assert [lo.site_id for lo in left if lo.kind == "post"] == ["P1"]
+    assert routes and any(s.kind == "hotspot" for s in routes[0].stops)
