@@ -52,7 +52,6 @@ ProgressCallback = Callable[[int, int, str], None]
 DEFAULT_GRID_LEVEL = 2
 """Grid level planned when none is named: level 2 (the demo's three sectors)."""
 
-__all__ = ["DEFAULT_ENGINE", "ENGINE_NAMES"]  # re-exported from optimizer.engines.base
 
 
 @dataclass(frozen=True)
@@ -319,8 +318,13 @@ def _form_groups(
     seed: int,
     time_limit_s: float,
 ) -> list[PatrolGroup]:
-    demand = dict(patrol_demand(list(hotspots)))
-    demand = {g: float(demand.get(g, 0.0)) for g in grid_ids}
+    # Demand per planning grid, whatever grid level the hotspot model labelled them with.
+    by_grid: dict[str, list[Hotspot]] = {}
+    located = _assign_to_grids(district, grid_ids, [(h.lon, h.lat) for h in hotspots])
+    for h, g in zip(hotspots, located, strict=True):
+        if g is not None:
+            by_grid.setdefault(g, []).append(replace(h, grid_id=g))
+    demand = {g: float(sum(patrol_demand(by_grid.get(g, [])).values())) for g in grid_ids}
     # A grid with a fixed post on duty needs a group even without hotspots.
     for p in district.resources.posts:
         if p.active_windows(day, window):
