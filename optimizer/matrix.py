@@ -3,7 +3,8 @@
 :class:`StreetRouter` is built once per graph (see :func:`optimizer.streets.prepare_graph`). Per
 travel mode it keeps a ``scipy.sparse`` CSR matrix of edge travel times (the fastest of parallel
 edges) and answers many-to-many queries with one multi-source ``scipy.sparse.csgraph.dijkstra``
-call, never one networkx search per pair.
+call, never one networkx search per pair. Where memory allows (``table_budget_mb``), a mode's
+all-pairs travel-time table is built once and matrices become gathers from it (same results).
 
 Unreachable pairs get :data:`UNREACHABLE` (seconds and metres), never 0. Points anywhere on the
 map are snapped onto the nearest street edge with their offset along it
@@ -819,11 +820,16 @@ class StreetRouter:
         pred: npt.NDArray[np.int32] | None = None
         if table is not None:
             # Leave by either end of the origin's street, look the streets up, arrive.
+            # Flat takes of the columns used, per exit row, then of each destination's columns.
             (x, cx), (y, cy) = self._exits(ep, fp, mode)
-            t1 = np.minimum(cx[:, None] + table[np.ix_(x, a)],
-                            cy[:, None] + table[np.ix_(y, a)]) + ca[None, :]
-            t2 = np.minimum(cx[:, None] + table[np.ix_(x, b)],
-                            cy[:, None] + table[np.ix_(y, b)]) + cb[None, :]
+            cols_u, ci = np.unique(np.concatenate([a, b]), return_inverse=True)
+            from_x = table.take((x * n)[:, None] + cols_u[None, :])
+            from_y = table.take((y * n)[:, None] + cols_u[None, :])
+            ia, ib = ci[:Q], ci[Q:]
+            t1 = np.minimum(cx[:, None] + from_x.take(ia, axis=1),
+                            cy[:, None] + from_y.take(ia, axis=1)) + ca[None, :]
+            t2 = np.minimum(cx[:, None] + from_x.take(ib, axis=1),
+                            cy[:, None] + from_y.take(ib, axis=1)) + cb[None, :]
         else:
             # One Dijkstra from the P origin nodes over the streets; arrivals added in numpy.
             aug, _, _, _ = self._augment(snapped, dst, mode, with_targets=False)
