@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.district import District
+from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.engines.base import ENGINE_NAMES as ENGINES
 from optimizer.errors import InputError
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
@@ -74,7 +75,11 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="solve grids in N processes at once (default: 1)",
     )
-    p.add_argument("--engine", default=None, help=f"routing engine: {' or '.join(ENGINES)}")
+    p.add_argument(
+        "--engine",
+        default=None,
+        help=f"routing engine: {', '.join(ENGINES)} (default: {DEFAULT_ENGINE})",
+    )
     p.add_argument(
         "--vary",
         action="store_true",
@@ -146,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from optimizer.export import write_plan
-    from optimizer.plan import DEFAULT_ENGINE, plan_day
+    from optimizer.plan import plan_day
 
     windows = [TimeWindow.parse(w, field="--window") for w in (args.window or [])] or list(
         DEFAULT_WINDOWS
