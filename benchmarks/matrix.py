@@ -48,21 +48,26 @@ Targets (issue 3, item 7, on the 2-core development machine): matrix median <= 0
 >= 40x faster than networkx. The machine load (``os.getloadavg``) is reported with the figures:
 the machine is shared, and absolute times scale with it; the ratio to the floor much less so.
 
-Figures (``.venv/bin/python benchmarks/matrix.py --no-imports --repeats 9``, 2026-11-29 07:03
-UTC, 1-min load 6.4 before / 4.7 after, 2 cores; 3811 nodes, 12505 edges):
+Figures (``.venv/bin/python benchmarks/matrix.py --no-imports --repeats 9``, 2026-11-29, 2
+cores shared with other work; 3811 nodes, 12505 edges):
 
-* with the table: **0.072 s** median (0.037-0.102), 0.18 x the floor; 117x networkx on the
-  street graph, 78x on the lean DiGraph. Targets met. The table costs 2.3 s once per router
-  and mode (one Dijkstra from each of the 3811 nodes) and 116 MB (``8 n^2`` bytes); per call
-  what is left is snapping (~0.01 s) and four 500 x 500 gathers from it. The table is exact:
-  same seconds as the search (``table_equals_search``).
-* searching (no table): 0.49 s median, 1.25 x the floor of 0.40 s (500 sources against the
-  floor's 427: per source 0.99 ms vs 0.93 ms); 17x networkx. This path alone misses the target
-  by 3.3x: the floor itself is 2.6x over 0.15 s under this load (about 0.16 s of CPU for 427
-  searches on an idle core), so no trimming around the search can reach 0.15 s.
+* with the table: **0.033 s** median (0.014-0.048; 07:06 UTC, 1-min load 2.7 before / 4.4
+  after), 0.10 x the floor measured in the same rounds; 490x networkx on the street graph,
+  210x on the lean DiGraph (networkx timed minutes later, so that ratio moves with the load:
+  117x / 78x in the 07:03 run at load 6.4 / 4.7, where the table path, before its gathers
+  became flat takes, took 0.072 s = 0.18 x the floor). Targets met. The table costs 2.3-3.5 s
+  once per router and mode (one Dijkstra from each of the 3811 nodes) and 116 MB
+  (``8 n^2`` bytes); per call what is left is snapping (~5 ms) and flat takes from it. It is
+  exact: the same seconds as the search (``table_equals_search``).
+* searching (no table, ``table_budget_mb=0``): 0.41 s median, 1.29 x the floor of 0.32 s
+  (500 sources against the floor's 427: per source 0.82 ms vs 0.74 ms); 40x networkx in that
+  run, 17x in the other (0.49 s, floor 0.40 s, 1.25 x). This path alone misses 0.15 s by
+  2.7-3.3x: the floor itself is 2-2.6x over it under these loads (about 0.16 s of CPU for 427
+  searches on an idle core), so no trimming around the search reaches 0.15 s.
 * before this change (same search path): 0.64 s median at load 7, floor 0.50 s (1.28 x).
-* with metres read: 1.33 s (the predecessor-tree lengths; callers that need only seconds pass
-  ``metres=False`` or never read ``.metres``, which is computed lazily).
+* with metres read: 0.87 s (1.33 s at the higher load): one search with predecessors, then
+  the tree lengths by pointer jumping; callers that need only seconds pass ``metres=False`` or
+  never read ``.metres``, which is computed lazily.
 
 Tried and not kept: splitting the sources over 2 threads (scipy 1.17's ``dijkstra`` holds the
 GIL: a Python thread spinning beside it kept ~3 % of its speed; 2 threads 0.516 s vs 1 thread
