@@ -134,42 +134,37 @@ class _ModeGraph:
     csr: sparse.csr_matrix  # travel time (s) of the fastest parallel edge
     length: sparse.csr_matrix  # length (m) of that same edge
     edge_of: dict[tuple[int, int], int]  # (i, j) -> edge row index of that edge
-    keys: npt.NDArray[np.int64]  # sorted i * n + j of the CSR entries
-    lengths: npt.NDArray[np.float64]  # edge length (m) in the order of keys
     in_main: npt.NDArray[np.bool_]  # node in the largest strongly connected component
 
 
-def _tree_lengths(pred: npt.NDArray[np.int32], keys: npt.NDArray[np.int64],
-                  lengths: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _tree_lengths(pred: npt.NDArray[np.int32], lengths: sparse.csr_matrix
+                  ) -> npt.NDArray[np.float64]:
     """Sum of edge lengths from the root of each shortest-path tree (row) to every node.
 
-    ``keys`` are the sorted ``i * n + j`` of the graph's edges and ``lengths`` their lengths;
+    ``lengths`` is the sparse matrix of the graph's edge lengths (each ``(i, j)`` once);
     pointer jumping doubles the reach of each node's ancestor pointer per round.
     """
     rows, n = pred.shape
     valid = pred >= 0
-    parent = np.where(valid, pred, np.arange(n)[None, :]).astype(np.int64)
-    w = np.zeros((rows, n))
-    if valid.any():
-        child = np.broadcast_to(np.arange(n, dtype=np.int64)[None, :], (rows, n))
-        w[valid] = lengths[np.searchsorted(keys, parent[valid] * n + child[valid])]
+    pr, ch = np.nonzero(valid)
     # Roots and unreached nodes point to themselves with weight 0; double until stable.
     # Work on flat indices: one 1-D take per round instead of 2-D fancy indexing.
-    flat = (parent + (np.arange(rows, dtype=np.int64) * n)[:, None]).ravel()
+    idx_t = np.dtype(np.int32) if rows * n < 2**31 else np.dtype(np.int64)
+    base = np.arange(rows, dtype=np.int64) * n
+    flat = (np.arange(n, dtype=np.int64)[None, :] + base[:, None]).astype(idx_t)
+    flat[pr, ch] = (pred[pr, ch].astype(np.int64) + base[pr]).astype(idx_t)
+    w = np.zeros((rows, n))
+    if pr.shape[0]:
+        w[pr, ch] = np.asarray(lengths[pred[pr, ch], ch]).ravel()
+    flat = flat.ravel()
     wf = w.ravel()
     for _ in range(64):
-        nxt = flat[flat]
-        wf = wf + wf[flat]
+        nxt = flat.take(flat)
+        wf = wf + wf.take(flat)
         if np.array_equal(nxt, flat):
             break
         flat = nxt
     return wf.reshape(rows, n)
-
-
-def _csr_keys(m: sparse.csr_matrix) -> npt.NDArray[np.int64]:
-    n = m.shape[1]
-    return (np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n
-            + m.indices.astype(np.int64))
 
 
 class StreetRouter:
@@ -260,14 +255,12 @@ class StreetRouter:
                    for a, b, e in zip(self._eu[best], self._ev[best], best, strict=True)}
         csr.sort_indices()
         length.sort_indices()
-        keys = _csr_keys(length)
         in_main = np.zeros(n, dtype=bool)
         if best.shape[0]:
             _, labels = csgraph.connected_components(csr, directed=True, connection="strong")
             counts = np.bincount(labels)
             in_main = labels == int(np.argmax(counts))
-        mg = _ModeGraph(csr=csr, length=length, edge_of=edge_of, keys=keys,
-                        lengths=np.asarray(length.data, dtype=np.float64), in_main=in_main)
+        mg = _ModeGraph(csr=csr, length=length, edge_of=edge_of, in_main=in_main)
         self._modes[mode] = mg
         return mg
 
@@ -344,8 +337,7 @@ class StreetRouter:
     def _metres_along(self, mode: str, pred: npt.NDArray[np.int32],
                       sources: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Length of the tree path to every node, for each source row."""
-        mg = self._mode(mode)
-        return _tree_lengths(pred, mg.keys, mg.lengths)
+        return _tree_lengths(pred, self._mode(mode).length)
 
     def matrix(
         self,
@@ -866,9 +858,8 @@ class StreetRouter:
             if p is None:
                 _, p = csgraph.dijkstra(aug, directed=True, indices=np.arange(n, n + P),
                                         return_predecessors=True)
-            order = np.argsort(r_all * size + c_all, kind="stable")
-            keys = (r_all * size + c_all)[order]
-            met_all = _tree_lengths(p, keys, lens[order])
+            met_all = _tree_lengths(p, sparse.csr_matrix((lens, (r_all, c_all)),
+                                                         shape=(size, size)))
             met = np.where(first, met_all[:, a] + ma[None, :], met_all[:, b] + mb[None, :])
             met[pi[better], qj[better]] = span[better] * self._elen[e[better]]
             return np.where(reach, met, float(UNREACHABLE))
