@@ -24,9 +24,10 @@ message if it is absent.
    router with ``table_budget_mb=0``, which runs one ``csgraph.dijkstra`` from the 500 points
    per call (``matrix_search_s_median``); (c) the floor: a bare ``scipy.sparse.csgraph.dijkstra``
    from the points' nearest edge end nodes (about 430) on the same CSR. Medians after one
-   untimed warm-up; ``*_to_floor_ratio`` divides by the floor of the same run, which travels
-   with the load far better than absolute times. Also the median with path lengths
-   (``metres=True`` and ``.metres`` read: one search with predecessors, then tree lengths).
+   untimed warm-up; ``*_to_floor_ratio`` is the median over rounds of the time divided by the
+   floor of the same round, which travels with the load far better than absolute times. Also
+   the median with path lengths (``metres=True`` and ``.metres`` read: one search with
+   predecessors, then tree lengths).
 2. **Baseline.** The same points in networkx, ``nx.single_source_dijkstra_path_length`` from
    each origin and a gather of the destinations (graph building not timed), median over
    ``--nx-repeats`` (3), on two graphs: (a) the prepared street ``MultiDiGraph`` itself (its
@@ -48,26 +49,26 @@ Targets (issue 3, item 7, on the 2-core development machine): matrix median <= 0
 >= 40x faster than networkx. The machine load (``os.getloadavg``) is reported with the figures:
 the machine is shared, and absolute times scale with it; the ratio to the floor much less so.
 
-Figures (``.venv/bin/python benchmarks/matrix.py --no-imports --repeats 9``, 2026-11-29, 2
-cores shared with other work; 3811 nodes, 12505 edges):
+Figures (``.venv/bin/python benchmarks/matrix.py --no-imports --repeats 9``, 2026-11-29
+07:12 UTC, 1-min load 3.1 before / 2.6 after, 2 cores shared with other work; 3811 nodes,
+12505 edges):
 
-* with the table: **0.033 s** median (0.014-0.048; 07:06 UTC, 1-min load 2.7 before / 4.4
-  after), 0.10 x the floor measured in the same rounds; 490x networkx on the street graph,
-  210x on the lean DiGraph (networkx timed minutes later, so that ratio moves with the load:
-  117x / 78x in the 07:03 run at load 6.4 / 4.7, where the table path, before its gathers
-  became flat takes, took 0.072 s = 0.18 x the floor). Targets met. The table costs 2.3-3.5 s
-  once per router and mode (one Dijkstra from each of the 3811 nodes) and 116 MB
-  (``8 n^2`` bytes); per call what is left is snapping (~5 ms) and flat takes from it. It is
-  exact: the same seconds as the search (``table_equals_search``).
-* searching (no table, ``table_budget_mb=0``): 0.41 s median, 1.29 x the floor of 0.32 s
-  (500 sources against the floor's 427: per source 0.82 ms vs 0.74 ms); 40x networkx in that
-  run, 17x in the other (0.49 s, floor 0.40 s, 1.25 x). This path alone misses 0.15 s by
-  2.7-3.3x: the floor itself is 2-2.6x over it under these loads (about 0.16 s of CPU for 427
-  searches on an idle core), so no trimming around the search reaches 0.15 s.
+* with the table: **0.017 s** median (0.014-0.037), 0.096 x the floor (median of per-round
+  ratios); 434x networkx on the street graph (7.2 s), 220x on the lean DiGraph. Targets met.
+  Earlier runs of the same code: 0.024 s at load 4.5 (0.13 x floor), 0.033 s at load 2.7
+  (0.10 x). The table costs 2.2-3.5 s once per router and mode (one Dijkstra from each of the
+  3811 nodes) and 116 MB (``8 n^2`` bytes); per call what is left is snapping (~5 ms) and
+  flat takes from it. It is exact: the same seconds as the search (``table_equals_search``).
+* searching (no table, ``table_budget_mb=0``): 0.22 s median, 1.23 x the floor of 0.23 s
+  (500 sources against the floor's 427 = 1.17 x of that alone); 33x networkx. Other runs:
+  0.33 s / 0.41 s / 0.49 s at loads 4.5 / 2.7 / 6.4 (1.25-1.4 x the floor). This path alone
+  misses 0.15 s by 1.5-3.3x with the load: the floor itself is 0.19-0.50 s (about 0.16 s of
+  CPU for 427 searches on an idle core), so no trimming around the search reaches 0.15 s on a
+  loaded machine.
 * before this change (same search path): 0.64 s median at load 7, floor 0.50 s (1.28 x).
-* with metres read: 0.87 s (1.33 s at the higher load): one search with predecessors, then
-  the tree lengths by pointer jumping; callers that need only seconds pass ``metres=False`` or
-  never read ``.metres``, which is computed lazily.
+* with metres read: 0.63 s (one search with predecessors, then the tree lengths; 1.33 s at
+  load 6.4 before the tree lengths were made cheaper); callers that need only seconds pass
+  ``metres=False`` or never read ``.metres``, which is computed lazily.
 
 Tried and not kept: splitting the sources over 2 threads (scipy 1.17's ``dijkstra`` holds the
 GIL: a Python thread spinning beside it kept ~3 % of its speed; 2 threads 0.516 s vs 1 thread
@@ -295,10 +296,13 @@ def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> 
         "table_build_s": round(table_s, 3),
         "table_mb": round(router._tables["car"].nbytes / 1e6, 1),
         "matrix_s_median": round(med, 4), "matrix_s_all": [round(t, 4) for t in times],
-        "matrix_to_floor_ratio": round(med / floor_med, 3),
+        # Median of the per-round ratios: each round times the three back to back.
+        "matrix_to_floor_ratio": round(statistics.median(
+            t / f for t, f in zip(times, floor, strict=True)), 3),
         "matrix_search_s_median": round(search_med, 4),
         "matrix_search_s_all": [round(t, 4) for t in times_search],
-        "matrix_search_to_floor_ratio": round(search_med / floor_med, 3),
+        "matrix_search_to_floor_ratio": round(statistics.median(
+            t / f for t, f in zip(times_search, floor, strict=True)), 3),
         "table_equals_search": table_equals_search,
         "matrix_with_metres_s_median": round(statistics.median(times_m), 4),
         "bare_dijkstra_floor_s_median": round(floor_med, 4),
