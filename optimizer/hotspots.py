@@ -9,7 +9,8 @@ are grown greedily: the segment with the highest risk per metre seeds a hotspot 
 untaken segments of the grid within ``cluster_radius_m`` along the streets; its value is the
 expected severity-weighted incidents of those segments in the window. Dwell (10-16 min, the
 Koper curve) and visits (one every ``hot_spacing_min`` for the hottest hotspot of the district,
-fewer for cooler ones) scale with the value.
+fewer for cooler ones) scale with the value; the spacing between passes shrinks as the value
+grows (``min_spacing_min``-``max_spacing_min``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ class HotspotParams:
     hot_spacing_min
         Spacing of visits of the district's hottest hotspot (its visits are the window's length
         divided by this); cooler hotspots get proportionally fewer visits, at least one.
+    min_spacing_min, max_spacing_min
+        Least time between the starts of two passes of a hotspot: ``min_spacing_min`` for the
+        district's hottest, rising linearly to ``max_spacing_min`` as the value falls to 0
+        (planners spread passes this far apart and add extra passes where time allows).
     """
 
     risk: RiskParams = field(default_factory=RiskParams)
@@ -92,6 +97,8 @@ class HotspotParams:
     min_dwell_min: int = 10
     max_dwell_min: int = 16
     hot_spacing_min: int = 120
+    min_spacing_min: int = 45
+    max_spacing_min: int = 90
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_per_grid, int) and self.max_per_grid >= 1):
@@ -112,6 +119,12 @@ class HotspotParams:
             )
         if not self.hot_spacing_min >= 10:
             raise InputError("hotspots.hot_spacing_min", self.hot_spacing_min, "minutes >= 10")
+        if not 10 <= self.min_spacing_min <= self.max_spacing_min:
+            raise InputError(
+                "hotspots.min_spacing_min",
+                (self.min_spacing_min, self.max_spacing_min),
+                "10 <= min_spacing_min <= max_spacing_min",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,7 +358,10 @@ def _cut(
         rel = value / vmax if vmax > 0 else 0.0
         dwell = round(params.min_dwell_min + (params.max_dwell_min - params.min_dwell_min) * rel)
         visits = max(1, round(max_visits * rel))
-        spacing = max(params.hot_spacing_min, window.minutes // visits)
+        # time between passes: min_spacing_min for the hottest, up to max_spacing_min
+        spacing = round(
+            params.min_spacing_min + (params.max_spacing_min - params.min_spacing_min) * (1 - rel)
+        )
         by_cat = expected[:, members].sum(axis=1)
         top = [names[i] for i in np.argsort(-by_cat)[:2] if by_cat[i] > 0.25 * by_cat.max()]
         label = ", ".join(VOCABULARY[c].en if c in VOCABULARY else c for c in top)

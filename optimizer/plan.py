@@ -434,6 +434,106 @@ def _street_path(router: Router, u: int, v: int, mode: str) -> list[int]:
         return router.path(u, v, "foot")
 
 
+EXTRA_VISIT_DECAY = 0.6
+"""Prize of the ``n``-th extra pass of a hotspot: ``value * EXTRA_VISIT_DECAY ** n``."""
+
+MAX_VISIT_COPIES = 8
+"""Most passes of one hotspot offered in one window."""
+
+LONG_WAIT_MIN = 15.0
+"""A wait longer than this at a hotspot is shown as area patrol around it (see
+:func:`routes_from_solution`)."""
+
+
+FILL_FACTOR = 2.0
+"""Passes offered per group-time to fill (more than 1: the solver needs choices at each time)."""
+
+SLOT_OVERLAP = 1.0
+"""Pass ``k >= 2`` of a hotspot (spacing ``S``) starts within ``[(k - 1) S, (k + SLOT_OVERLAP) S]``
+(the last pass: any time after ``(k - 1) S``); the first pass may start any time."""
+
+PASS_GAP = 0.5
+"""Two passes of one hotspot start at least ``PASS_GAP * S`` apart."""
+
+MIN_SPACING_S = 20 * 60
+"""Passes of one hotspot are never planned closer than this."""
+
+SPACING_SCALES: tuple[float, ...] = (1.0, 0.85, 0.7, 0.6, 0.5)
+"""Factors tried on the hotspots' pass spacing, widest first (see :func:`spacing_scale`)."""
+
+
+def _spacing_s(hotspot: Hotspot, scale: float = 1.0) -> int:
+    return max(MIN_SPACING_S, round(hotspot.spacing_min * 60 * scale))
+
+
+def visit_copies(hotspot: Hotspot, horizon_s: int, spacing_s: int | None = None) -> int:
+    """Return how many passes of ``hotspot`` a window of ``horizon_s`` seconds offers.
+
+    The recommended ``hotspot.visits`` plus optional extra passes, one per spacing
+    (``spacing_s``, default the hotspot's ``spacing_min``) that fits in the window, at most
+    :data:`MAX_VISIT_COPIES`: a group with time left patrols its hottest places again rather
+    than returning to the station.
+    """
+    spacing = _spacing_s(hotspot) if spacing_s is None else max(60, int(spacing_s))
+    fits = 1 + max(0, horizon_s - int(hotspot.dwell_min * 60)) // spacing
+    return max(1, min(MAX_VISIT_COPIES, max(hotspot.visits, fits)))
+
+
+def spacing_scale(
+    hotspots: Sequence[Hotspot],
+    locations: Sequence[int],
+    durations: Sequence[npt.NDArray[np.int64]],
+    capacity_s: int,
+) -> float:
+    """Return the factor on the pass spacing that offers the groups enough to do.
+
+    A pass of a hotspot takes its dwell plus the typical (median) travel from the other
+    hotspots. The widest spacing of :data:`SPACING_SCALES` whose passes fill the groups'
+    time (``capacity_s``, the window times the groups less the posts' duty) is chosen; a grid
+    with more groups than its hotspots keep busy gets its passes closer together (never
+    below :data:`MIN_SPACING_S`) instead of groups standing still between passes.
+
+    Parameters
+    ----------
+    hotspots, locations
+        The grid's hotspots and their matrix locations.
+    durations
+        Travel-time matrix of each group's mode.
+    capacity_s
+        Group-seconds to fill.
+    """
+    if not hotspots or capacity_s <= 0 or not durations:
+        return 1.0
+    locs = np.asarray(locations, dtype=np.int64)
+    travel = np.zeros(len(locs))
+    if len(locs) > 1:
+        per_mode = [np.asarray(m, dtype=float)[np.ix_(locs, locs)] for m in durations]
+        mean = np.mean(per_mode, axis=0)
+        off = ~np.eye(len(locs), dtype=bool)
+        travel = np.array([float(np.median(mean[i][off[i]])) for i in range(len(locs))])
+    horizon = capacity_s // len(durations)
+    for scale in SPACING_SCALES:
+        work = sum(
+            visit_copies(h, horizon, _spacing_s(h, scale)) * (h.dwell_min * 60 + t)
+            for h, t in zip(hotspots, travel, strict=True)
+        )
+        if work >= FILL_FACTOR * capacity_s:
+            return scale
+    return SPACING_SCALES[-1]
+
+
+def visit_prize(hotspot: Hotspot, visit_number: int) -> float:
+    """Return the prize of pass ``visit_number`` (1-based) of ``hotspot``.
+
+    Recommended passes (``visit_number <= hotspot.visits``) are worth the hotspot's value;
+    the ``n``-th extra pass is worth ``value * EXTRA_VISIT_DECAY ** n``: each extra pass is
+    worth less than the one before, so spare time goes to the hottest places first, and an
+    extra pass displaces another place only where it is worth more.
+    """
+    extra = visit_number - max(1, hotspot.visits)
+    return float(hotspot.value) * (EXTRA_VISIT_DECAY ** extra if extra > 0 else 1.0)
+
+
 def build_problem(
     district: District,
     *,
@@ -458,8 +558,10 @@ def build_problem(
     groups
         The groups allocated to the grid; each becomes a vehicle starting and ending at its station.
     hotspots
-        The grid's hotspots: optional sites with prize = value, their dwell time, and ``visits``
-        copies spaced by ``spacing_min``.
+        The grid's hotspots: optional sites with their dwell time, ``visits`` recommended
+        passes (prize = value) plus extra passes while the window has room
+        (:func:`visit_copies`, prize :func:`visit_prize`); pass ``k`` may start no earlier than
+        ``(k - 1) * spacing_min`` into the window and ``spacing_min`` after pass ``k - 1``.
     posts
         Fixed posts on duty in the window: required sites with their time windows.
     router
@@ -486,22 +588,7 @@ def build_problem(
             names.append(name)
         return loc_of_node[node]
 
-    for h in hotspots:
-        loc = location(int(h.node), h.label or h.id)
-        for k in range(max(1, h.visits)):
-            sites.append(
-                Site(
-                    id=f"{h.id}#{k + 1}" if h.visits > 1 else h.id,
-                    location=loc,
-                    prize=float(h.value),
-                    dwell_s=int(h.dwell_min * 60),
-                    kind="hotspot",
-                    key=h.id,
-                    visit_number=k + 1,
-                    min_spacing_s=int(h.spacing_min * 60) if k else 0,
-                    meta={"hotspot": h.id, "label": h.label},
-                )
-            )
+    hot_locs = [location(int(h.node), h.label or h.id) for h in hotspots]
     for p in posts:
         node = _nearest_node(G, p.lon, p.lat)
         loc = location(node, p.name)
@@ -529,6 +616,38 @@ def build_problem(
         loc_of_node.setdefault(nodes[i], i)
     modes = sorted({g.mode for g in groups}) or ["foot"]
     durations, metres = _mode_matrices(router, nodes, modes, horizon)
+    post_s = sum(s.dwell_s for s in sites)
+    scale = spacing_scale(
+        hotspots, hot_locs, [durations[g.mode] for g in groups], len(groups) * horizon - post_s
+    )
+    hot_sites: list[Site] = []
+    for h, loc in zip(hotspots, hot_locs, strict=True):
+        spacing = _spacing_s(h, scale)
+        n_visits = visit_copies(h, horizon, spacing)
+        last = max(0, horizon - int(h.dwell_min * 60))
+        for k in range(n_visits):
+            hot_sites.append(
+                Site(
+                    id=f"{h.id}#{k + 1}" if n_visits > 1 else h.id,
+                    location=loc,
+                    prize=visit_prize(h, k + 1),
+                    dwell_s=int(h.dwell_min * 60),
+                    # pass k + 1 is due in its own slot of the window: the passes spread
+                    # over the window, and a group always has some pass it may take now
+                    earliest_s=min(k * spacing, last),
+                    latest_s=(
+                        None
+                        if k == 0 or k == n_visits - 1
+                        else min(last, int((k + 1 + SLOT_OVERLAP) * spacing))
+                    ),
+                    kind="hotspot",
+                    key=h.id,
+                    visit_number=k + 1,
+                    min_spacing_s=int(spacing * PASS_GAP) if k else 0,
+                    meta={"hotspot": h.id, "label": h.label, "extra": k >= max(1, h.visits)},
+                )
+            )
+    sites = hot_sites + sites
     vehicles = tuple(
         Vehicle(
             id=g.id,
@@ -666,6 +785,10 @@ def routes_from_solution(
                 what = f": {h.label}" if h is not None and h.label else ""
                 again = f" (visit {site.visit_number})" if site.visit_number > 1 else ""
                 purpose = f"patrol hotspot{again}{what}"
+                wait = (visit.start_s - visit.arrival_s) / 60
+                if wait > LONG_WAIT_MIN:
+                    # the group is early for this pass: it walks the hotspot's streets meanwhile
+                    purpose = f"area patrol around {name} ({wait:.0f} min), then {purpose}"
                 pid = site.key or site.id
             value += site.prize
             dwell += (visit.departure_s - visit.start_s) / 60
@@ -739,14 +862,28 @@ def _window_metrics(
 ) -> dict[str, float]:
     total = float(sum(h.value * max(1, h.visits) for h in hotspots))
     covered = float(sum(r.value for r in routes))
-    visits = sum(1 for r in routes for s in r.stops if s.kind == "hotspot")
+    made: dict[str, int] = {}
+    for r in routes:
+        for s in r.stops:
+            if s.kind == "hotspot":
+                made[s.site_id] = made.get(s.site_id, 0) + 1
+    recommended = float(
+        sum(h.value * min(made.get(h.id, 0), max(1, h.visits)) for h in hotspots)
+    )
+    extra = sum(max(0, made.get(h.id, 0) - max(1, h.visits)) for h in hotspots)
+    visits = sum(made.values())
     posts = sum(1 for r in routes for s in r.stops if s.kind == "post")
+    waits = [s.wait_min for r in routes for s in r.stops]
     return {
         "groups": float(len(routes)),
         "visits": float(visits),
+        "extra_visits": float(extra),
         "value_total": round(total, 6),
         "value_covered": round(covered, 6),
-        "coverage": round(min(1.0, covered / total), 4) if total > 0 else 0.0,
+        "value_recommended": round(recommended, 6),
+        "coverage": round(min(1.0, recommended / total), 4) if total > 0 else 0.0,
+        "hotspots_visited": float(sum(1 for h in hotspots if made.get(h.id, 0))),
+        "long_waits": float(sum(1 for w in waits if w > LONG_WAIT_MIN)),
         "km": round(sum(r.distance_m for r in routes) / 1000, 3),
         "patrol_min": round(sum(r.patrol_min for r in routes), 1),
         "dwell_min": round(sum(r.dwell_min for r in routes), 1),
@@ -1080,10 +1217,14 @@ def _day_metrics(plans: Sequence[WindowPlan]) -> dict[str, float]:
         "wait_min",
         "posts_required",
         "posts_staffed",
+        "extra_visits",
+        "hotspots_visited",
+        "long_waits",
+        "value_recommended",
     )
     out = {k: round(sum(float(p.metrics.get(k, 0.0)) for p in plans), 6) for k in keys}
     out["coverage"] = (
-        round(min(1.0, out["value_covered"] / out["value_total"]), 4)
+        round(min(1.0, out["value_recommended"] / out["value_total"]), 4)
         if out["value_total"] > 0
         else 0.0
     )

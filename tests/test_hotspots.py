@@ -64,6 +64,19 @@ def test_hotspots_shape(demo: District, evening: list[Hotspot]) -> None:
     assert len({h.id for h in evening}) == len(evening)
 
 
+def test_hotter_hotspots_get_closer_passes(evening: list[Hotspot]) -> None:
+    params = HotspotParams()
+    for h in evening:
+        assert params.min_spacing_min <= h.spacing_min <= params.max_spacing_min
+    ranked = sorted(evening, key=lambda h: -h.value)
+    assert ranked[0].spacing_min == params.min_spacing_min
+    spacings = [h.spacing_min for h in ranked]
+    assert spacings == sorted(spacings)  # hotter, never wider apart
+    with pytest.raises(InputError) as info:
+        HotspotParams(min_spacing_min=100, max_spacing_min=60)
+    assert info.value.field == "hotspots.min_spacing_min"
+
+
 def test_windows_get_different_hotspots(demo: District, evening: list[Hotspot]) -> None:
     morning = hotspots_for_window(demo, day=after_history(demo), window=MORNING)
     assert {h.id for h in morning} != {h.id for h in evening}
