@@ -466,6 +466,15 @@ def _spacing_s(hotspot: Hotspot, scale: float = 1.0) -> int:
     return max(MIN_SPACING_S, round(hotspot.spacing_min * 60 * scale))
 
 
+def min_pass_gap_s(hotspot: Hotspot) -> int:
+    """Return the least time between the starts of two passes of ``hotspot`` in any plan.
+
+    :func:`build_problem` may tighten the spacing (:func:`spacing_scale`) and allows passes
+    :data:`PASS_GAP` of it apart; re-planning uses this bound so it keeps planned passes.
+    """
+    return int(PASS_GAP * _spacing_s(hotspot, SPACING_SCALES[-1]))
+
+
 def visit_copies(hotspot: Hotspot, horizon_s: int, spacing_s: int | None = None) -> int:
     """Return how many passes of ``hotspot`` a window of ``horizon_s`` seconds offers.
 

@@ -26,7 +26,14 @@ from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.explain import Reason, explain_left_out
 from optimizer.hotspots import Hotspot
-from optimizer.plan import DayPlan, GroupRoute, Stop, WindowPlan, street_router
+from optimizer.plan import (
+    DayPlan,
+    GroupRoute,
+    Stop,
+    WindowPlan,
+    min_pass_gap_s,
+    street_router,
+)
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
 from optimizer.teams import PatrolGroup
@@ -214,6 +221,8 @@ def replan_window(
     hot_all = [*plan.hotspots, *new_incidents]
     for h in hot_all:
         left = max(0, max(1, h.visits) - done_count.get(h.id, 0))
+        # the plan may hold extra passes beyond the recommended visits: keep offering them
+        left = max(left, sum(rem.count(h.id) for rem in remaining_old.values()))
         if left == 0:
             continue
         location = loc(int(h.node))
@@ -222,7 +231,7 @@ def replan_window(
         # a repeat visit keeps its spacing from the last visit already made
         after = 0
         if h.id in last_start:
-            gap = last_start[h.id] + dt.timedelta(minutes=h.spacing_min) - now
+            gap = last_start[h.id] + dt.timedelta(seconds=min_pass_gap_s(h)) - now
             after = max(0, int(gap.total_seconds()))
         for k in range(left):
             sites.append(
@@ -235,7 +244,7 @@ def replan_window(
                     kind="hotspot",
                     key=h.id,
                     visit_number=k + 1,
-                    min_spacing_s=int(h.spacing_min * 60) if k else 0,
+                    min_spacing_s=min_pass_gap_s(h) if k else 0,
                     meta={"hotspot": h.id, "label": h.label, "value": float(h.value)},
                 )
             )

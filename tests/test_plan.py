@@ -240,9 +240,7 @@ def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
         router=street_router(demo.graph),
     )
     for h in hot:
-        copies = sorted(
-            (s for s in problem.sites if s.key == h.id), key=lambda s: s.visit_number
-        )
+        copies = sorted((s for s in problem.sites if s.key == h.id), key=lambda s: s.visit_number)
         assert len(copies) >= max(1, h.visits)  # at least the recommended passes
         for s in copies[: max(1, h.visits)]:
             assert s.prize == pytest.approx(h.value)
