@@ -13,7 +13,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -145,7 +144,10 @@ class Job(Base):
 
 
 class Plan(Base):
-    """A stored day plan: summary JSON for reads and the pickled ``DayPlan`` for exports."""
+    """A stored day plan: summary JSON for reads and the whole ``DayPlan`` as JSON.
+
+    ``data`` is ``optimizer.plan_io.plan_to_dict(plan)`` (column ``plan_json``).
+    """
 
     __tablename__ = "plans"
 
@@ -157,7 +159,7 @@ class Plan(Base):
     engine: Mapped[str] = mapped_column(String(20))
     seed: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[dict[str, Any]] = mapped_column("plan_json", JSON)
     created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     is_replan: Mapped[bool] = mapped_column(Boolean, default=False)

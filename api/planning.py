@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import pickle
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from optimizer.demo import synthetic_district
 from optimizer.errors import InputError
 from optimizer.export import plan_summary_json
 from optimizer.plan import DayPlan, plan_day
+from optimizer.plan_io import plan_from_dict, plan_to_dict
 from optimizer.replan import replan_window
 from optimizer.storage import district_dir, save_district
 from optimizer.streets import graph_from_osm_file, prepare_graph
@@ -34,10 +34,7 @@ if TYPE_CHECKING:
 
 def load_plan(row: Plan) -> DayPlan:
     """Return the ``DayPlan`` stored in ``row``."""
-    plan = pickle.loads(row.data)
-    if not isinstance(plan, DayPlan):
-        raise TypeError(f"plan {row.id} does not hold a DayPlan")
-    return plan
+    return plan_from_dict(row.data)
 
 
 def store_plan(
@@ -51,7 +48,7 @@ def store_plan(
     row = Plan(
         id=plan_id, job_id=job_id, parent_id=parent_id, district=plan.district, date=plan.date,
         engine=plan.engine, seed=plan.seed, summary=summary,
-        data=pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), created_by=created_by,
+        data=plan_to_dict(plan), created_by=created_by,
         is_replan=parent_id is not None,
     )
     result = {"plan_id": plan_id, "metrics": plan.metrics, **(extra or {})}

@@ -51,3 +51,30 @@ def test_models_match_migrations(own_db_url: str) -> None:
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_0002_drops_pickled_plans_and_stores_json(own_db_url: str) -> None:
+    """Rows of the binary (pickled) layout are deleted explicitly; plans become JSON."""
+    engine = make_engine(own_db_url)
+    try:
+        migrate(engine, "0001")
+        with engine.begin() as conn:
+            for pid, parent in (("p1", None), ("p2", "p1")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO plans (id, job_id, parent_id, district, date, engine, seed,"
+                        " summary, data, created_at, is_replan) VALUES (:id, NULL, :parent, 'd',"
+                        " '2026-12-01', 'ortools', 0, '{}', :data, '2026-11-29 07:00:00+00',"
+                        " :rp)"
+                    ),
+                    {"id": pid, "parent": parent, "data": b"\x80\x05not-a-plan.",
+                     "rp": parent is not None},
+                )
+        migrate(engine)
+        cols = {c["name"]: c for c in sa.inspect(engine).get_columns("plans")}
+        assert "data" not in cols and "plan_json" in cols
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM plans")).scalar() == 0
+    finally:
+        command.downgrade(alembic_config(engine), "base")
+        engine.dispose()
