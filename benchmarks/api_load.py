@@ -37,7 +37,9 @@ import csv
 import json
 import multiprocessing
 import os
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -183,15 +185,62 @@ def read_load(base: str, token: str, paths: list[str], clients: int, seconds: fl
     }
 
 
+WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+wrk.headers["X-API-Key"] = "%s"
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%%d,"duration_us":%%d,"status_errors":%%d,' ..
+    '"socket_errors":%%d,"p50_us":%%d,"p95_us":%%d,"p99_us":%%d,"max_us":%%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
+
+def wrk_reads(base: str, token: str, paths: list[str], clients: int, seconds: float,
+              threads: int, tmp: str) -> dict[str, Any]:
+    """Run ``wrk`` (C, event loop) with ``clients`` connections rotating over ``paths``."""
+    script = Path(tmp) / "reads.lua"
+    script.write_text(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), token))
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{int(seconds)}s", "--latency",
+         "--timeout", "10s", "-s", str(script), base],
+        capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    w = json.loads(line.removeprefix("WRKJSON "))
+    return {
+        "client": "wrk", "threads": threads, "requests": w["requests"],
+        "errors": w["status_errors"] + w["socket_errors"],
+        "throughput_rps": round(w["requests"] / (w["duration_us"] / 1e6), 1),
+        "p50_ms": round(w["p50_us"] / 1000, 2), "p95_ms": round(w["p95_us"] / 1000, 2),
+        "p99_ms": round(w["p99_us"] / 1000, 2), "max_ms": round(w["max_us"] / 1000, 2),
+    }
+
+
+def uptime() -> str:
+    """Return ``uptime`` output (load averages at the time)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def main() -> None:
     """Run the benchmark and print the figures (last line: one JSON object)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--client-procs", type=int, default=2,
                         help="processes the concurrent clients are spread over")
+    parser.add_argument("--client", choices=("auto", "wrk", "httpx"), default="auto",
+                        help="read-load client: wrk when installed (auto), else httpx")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="read-phase repeats")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -216,7 +265,7 @@ def main() -> None:
             [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level",
              "warning"], cwd=ROOT, env=env)
         try:
-            figures = run(base, token, osm, sf_csv, args, server)
+            figures = run(base, token, osm, sf_csv, args, server, tmp)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -226,7 +275,7 @@ def main() -> None:
 
 
 def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace,
-        server: subprocess.Popen[bytes]) -> dict[str, Any]:
+        server: subprocess.Popen[bytes], tmp: str) -> dict[str, Any]:
     """Drive the server through import, ingest, planning and the read load."""
     client = httpx.Client(base_url=base, headers={"X-API-Key": token}, timeout=300)
     deadline = time.monotonic() + 120
@@ -277,12 +326,35 @@ def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace
     paths = [f"/plans/{plan_id}", hot]
     single = sequential_reads(client, paths, 400)
     client.close()
-    cpu0 = process_cpu_s(server.pid)
-    reads = read_load(base, token, paths, args.clients, args.seconds, 1.0, args.client_procs)
-    server_cpu = process_cpu_s(server.pid) - cpu0
-    # the warm-up second's requests are not counted; spread the CPU over all of them
-    reads["server_cpu_ms_per_read"] = round(
-        1000 * server_cpu / max(1, reads["requests"]) * args.seconds / (args.seconds + 1.0), 3)
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+    if args.client == "wrk" and not shutil.which("wrk"):
+        sys.exit("api_load: --client wrk but wrk is not installed (apt-get install -y wrk)")
+    repeats = []
+    for k in range(max(1, args.repeats)):
+        load = uptime()
+        cpu0 = process_cpu_s(server.pid)
+        if use_wrk:
+            rep = wrk_reads(base, token, paths, args.clients, args.seconds, args.wrk_threads, tmp)
+            cpu_share = 1.0
+        else:
+            rep = read_load(base, token, paths, args.clients, args.seconds, 1.0,
+                            args.client_procs)
+            rep["client"] = "httpx"
+            # the warm-up second's requests are not counted; spread the CPU over all of them
+            cpu_share = args.seconds / (args.seconds + 1.0)
+        server_cpu = process_cpu_s(server.pid) - cpu0
+        rep["server_cpu_ms_per_read"] = round(
+            1000 * server_cpu / max(1, rep["requests"]) * cpu_share, 3)
+        rep["uptime_before"] = load
+        print(f"reads repeat {k + 1}: {rep}", file=sys.stderr)
+        repeats.append(rep)
+    keys = ("p50_ms", "p95_ms", "p99_ms", "throughput_rps", "server_cpu_ms_per_read")
+    reads = {
+        "client": repeats[0]["client"], "repeats": len(repeats),
+        **{f"median_{k}": round(statistics.median(r[k] for r in repeats), 2) for k in keys},
+        "p95_ms": round(statistics.median(r["p95_ms"] for r in repeats), 2),
+        "errors": sum(r["errors"] for r in repeats), "runs": repeats,
+    }
     return {
         "import_s": round(import_s, 2),
         "ingest": {"rows": len(rows), "batch": args.batch, "seconds": round(ingest_s, 2),
