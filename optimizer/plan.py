@@ -53,7 +53,6 @@ DEFAULT_GRID_LEVEL = 2
 """Grid level planned when none is named: level 2 (the demo's three sectors)."""
 
 
-
 @dataclass(frozen=True)
 class Stop:
     """One stop of a route: a hotspot visit, a fixed post, or the start/end station."""
@@ -455,24 +454,38 @@ SLOT_OVERLAP = 1.0
 PASS_GAP = 0.5
 """Two passes of one hotspot start at least ``PASS_GAP * S`` apart."""
 
+LOOP_S = 10 * 60
+"""Time charged for going from one pass of a hotspot straight to the next at the same place
+(shown as area patrol round the hotspot's streets)."""
+
+RETURN_RESERVE_S = 15 * 60
+"""Groups are planned back at their station this long before the window ends: room for
+delays, so re-planning (``optimizer.replan``) can keep a full route, and for the handover."""
+
 MIN_SPACING_S = 20 * 60
-"""Passes of one hotspot are never planned closer than this."""
+"""Least slot length ``S`` of a hotspot's passes (and never below its dwell)."""
 
 SPACING_SCALES: tuple[float, ...] = (1.0, 0.85, 0.7, 0.6, 0.5)
 """Factors tried on the hotspots' pass spacing, widest first (see :func:`spacing_scale`)."""
 
 
 def _spacing_s(hotspot: Hotspot, scale: float = 1.0) -> int:
-    return max(MIN_SPACING_S, round(hotspot.spacing_min * 60 * scale))
+    floor = max(MIN_SPACING_S, int(hotspot.dwell_min * 60))
+    return max(floor, round(hotspot.spacing_min * 60 * scale))
+
+
+def _pass_gap_s(hotspot: Hotspot, spacing_s: int) -> int:
+    return max(int(PASS_GAP * spacing_s), int(hotspot.dwell_min * 60))
 
 
 def min_pass_gap_s(hotspot: Hotspot) -> int:
     """Return the least time between the starts of two passes of ``hotspot`` in any plan.
 
     :func:`build_problem` may tighten the spacing (:func:`spacing_scale`) and allows passes
-    :data:`PASS_GAP` of it apart; re-planning uses this bound so it keeps planned passes.
+    :data:`PASS_GAP` of it apart, but never closer than the dwell; re-planning uses this
+    bound so it keeps planned passes.
     """
-    return int(PASS_GAP * _spacing_s(hotspot, SPACING_SCALES[-1]))
+    return _pass_gap_s(hotspot, _spacing_s(hotspot, SPACING_SCALES[-1]))
 
 
 def visit_copies(hotspot: Hotspot, horizon_s: int, spacing_s: int | None = None) -> int:
@@ -540,7 +553,7 @@ def visit_prize(hotspot: Hotspot, visit_number: int) -> float:
     extra pass displaces another place only where it is worth more.
     """
     extra = visit_number - max(1, hotspot.visits)
-    return float(hotspot.value) * (EXTRA_VISIT_DECAY ** extra if extra > 0 else 1.0)
+    return float(hotspot.value) * (EXTRA_VISIT_DECAY**extra if extra > 0 else 1.0)
 
 
 def build_problem(
@@ -630,15 +643,23 @@ def build_problem(
         hotspots, hot_locs, [durations[g.mode] for g in groups], len(groups) * horizon - post_s
     )
     hot_sites: list[Site] = []
+    # Each further pass of a hotspot gets its own matrix row (a copy of the hotspot's row):
+    # going from one pass straight to the next at the same place costs LOOP_S, a walk round
+    # the hotspot's streets, so the solver moves a group on rather than keeping it in place.
+    copy_of: list[int] = []
     for h, loc in zip(hotspots, hot_locs, strict=True):
         spacing = _spacing_s(h, scale)
         n_visits = visit_copies(h, horizon, spacing)
         last = max(0, horizon - int(h.dwell_min * 60))
+        pass_locs = [loc]
+        for _ in range(1, n_visits):
+            pass_locs.append(len(nodes) + len(copy_of))
+            copy_of.append(loc)
         for k in range(n_visits):
             hot_sites.append(
                 Site(
                     id=f"{h.id}#{k + 1}" if n_visits > 1 else h.id,
-                    location=loc,
+                    location=pass_locs[k],
                     prize=visit_prize(h, k + 1),
                     dwell_s=int(h.dwell_min * 60),
                     # pass k + 1 is due in its own slot of the window: the passes spread
@@ -652,11 +673,27 @@ def build_problem(
                     kind="hotspot",
                     key=h.id,
                     visit_number=k + 1,
-                    min_spacing_s=int(spacing * PASS_GAP) if k else 0,
+                    min_spacing_s=_pass_gap_s(h, spacing) if k else 0,
                     meta={"hotspot": h.id, "label": h.label, "extra": k >= max(1, h.visits)},
                 )
             )
     sites = hot_sites + sites
+    if copy_of:
+        idx = np.asarray([*range(len(nodes)), *copy_of], dtype=np.int64)
+        durations = {m: np.ascontiguousarray(d[np.ix_(idx, idx)]) for m, d in durations.items()}
+        metres = np.ascontiguousarray(metres[np.ix_(idx, idx)])
+        for base in copy_of:
+            names.append(names[base])
+        nodes.extend(nodes[b] for b in copy_of)
+        groups_of: dict[int, list[int]] = {}
+        for i, b in enumerate(idx.tolist()):
+            groups_of.setdefault(b, []).append(i)
+        for same in groups_of.values():
+            if len(same) > 1:
+                for d in durations.values():
+                    block = np.ix_(same, same)
+                    d[block] = LOOP_S
+                    np.fill_diagonal(d, 0)
     vehicles = tuple(
         Vehicle(
             id=g.id,
@@ -664,7 +701,7 @@ def build_problem(
             end_location=station_ids.index(g.station_id),
             mode=g.mode,
             shift_start_s=0,
-            shift_end_s=horizon,
+            shift_end_s=max(horizon // 2, horizon - RETURN_RESERVE_S),
         )
         for g in groups
     )
@@ -777,6 +814,7 @@ def routes_from_solution(
             )
         ]
         node_seq = [context.location_nodes[vehicle.start_location]]
+        prev_departure = r.start_s
         value = 0.0
         dwell = 0.0
         for visit in r.visits:
@@ -795,10 +833,15 @@ def routes_from_solution(
                 again = f" (visit {site.visit_number})" if site.visit_number > 1 else ""
                 purpose = f"patrol hotspot{again}{what}"
                 wait = (visit.start_s - visit.arrival_s) / 60
-                if wait > LONG_WAIT_MIN:
+                if stops[-1].site_id == (site.key or site.id) and stops[-1].kind == "hotspot":
+                    # straight from the previous pass: the leg is a walk round the hotspot
+                    loop = (visit.arrival_s - prev_departure) / 60
+                    purpose = f"area patrol around {name} ({loop + wait:.0f} min), then {purpose}"
+                elif wait > LONG_WAIT_MIN:
                     # the group is early for this pass: it walks the hotspot's streets meanwhile
                     purpose = f"area patrol around {name} ({wait:.0f} min), then {purpose}"
                 pid = site.key or site.id
+            prev_departure = visit.departure_s
             value += site.prize
             dwell += (visit.departure_s - visit.start_s) / 60
             stops.append(
@@ -876,9 +919,7 @@ def _window_metrics(
         for s in r.stops:
             if s.kind == "hotspot":
                 made[s.site_id] = made.get(s.site_id, 0) + 1
-    recommended = float(
-        sum(h.value * min(made.get(h.id, 0), max(1, h.visits)) for h in hotspots)
-    )
+    recommended = float(sum(h.value * min(made.get(h.id, 0), max(1, h.visits)) for h in hotspots))
     extra = sum(max(0, made.get(h.id, 0) - max(1, h.visits)) for h in hotspots)
     visits = sum(made.values())
     posts = sum(1 for r in routes for s in r.stops if s.kind == "post")
