@@ -902,7 +902,10 @@ def routes_from_solution(
     from optimizer.explain import explain_left_out  # explain imports this module
 
     reasons = explain_left_out(problem, solution, grid_id=context.grid_id)
-    left = [r.to_left_out() for r in reasons]
+    # A hotspot with any pass made is not left out, whatever became of its extra passes (a
+    # late pass may be out of reach, which explain reports before it looks for visits).
+    visited = {s.site_id for r in routes for s in r.stops if s.kind == "hotspot"}
+    left = [r.to_left_out() for r in reasons if not (r.kind == "hotspot" and r.site_id in visited)]
     return routes, left
 
 

@@ -268,8 +268,10 @@ def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
 
 def test_left_out_sites_have_reasons(plan: DayPlan) -> None:
     for wp in plan.windows:
+        visited = {s.site_id for r in wp.routes for s in r.stops}
         for lo in wp.left_out:
             assert lo.reason and lo.grid_id == wp.grid_id and lo.kind in {"hotspot", "post"}
+            assert lo.site_id not in visited, lo  # left out means no pass at all
     frame = plan.left_out_frame()
     assert len(frame) == sum(len(wp.left_out) for wp in plan.windows)
     assert list(frame.columns) == ["window", "grid", "site_id", "kind", "reason"]
