@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import pairwise
@@ -40,7 +40,7 @@ from optimizer.hotspots import Hotspot, hotspots_for_window, patrol_demand
 from optimizer.matrix import StreetRouter
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
-from optimizer.teams import PatrolGroup, form_groups
+from optimizer.teams import GroupFormation, PatrolGroup, form_groups, record_service
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 if TYPE_CHECKING:  # variation.py imports this module at run time
@@ -316,7 +316,22 @@ def _form_groups(
     grid_ids: Sequence[str],
     seed: int,
     time_limit_s: float,
+    history: Mapping[str, float] | None = None,
 ) -> list[PatrolGroup]:
+    formation = _formation(district, day, window, hotspots, grid_ids, seed, time_limit_s, history)
+    return [] if formation is None else list(formation.groups)
+
+
+def _formation(
+    district: District,
+    day: dt.date,
+    window: TimeWindow,
+    hotspots: Sequence[Hotspot],
+    grid_ids: Sequence[str],
+    seed: int,
+    time_limit_s: float,
+    history: Mapping[str, float] | None,
+) -> GroupFormation | None:
     # Demand per planning grid, whatever grid level the hotspot model labelled them with.
     by_grid: dict[str, list[Hotspot]] = {}
     located = _assign_to_grids(district, grid_ids, [(h.lon, h.lat) for h in hotspots])
@@ -331,17 +346,17 @@ def _form_groups(
             if g is not None:
                 demand[g] = max(demand[g], 1e-3) + 0.5 * max(demand.values())
     if not any(v > 0 for v in demand.values()):
-        return []
-    formation = form_groups(
+        return None
+    return form_groups(
         district.resources,
         day=day,
         window=window,
         demand=demand,
         grids=district.grids,
+        history=history,
         seed=seed,
         time_limit_s=max(0.5, min(5.0, time_limit_s)),
     )
-    return list(formation.groups)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -975,6 +990,7 @@ def plan_day(
     variation: VariationParams | None = None,
     previous: DayPlan | None = None,
     workers: int = 1,
+    volunteer_hours: Mapping[str, float] | None = None,
 ) -> DayPlan:
     """Plan a day of joint patrols: hotspots -> groups -> routes, window by window, grid by grid.
 
@@ -1008,6 +1024,10 @@ def plan_day(
     workers
         Solve the grid x window problems in this many processes (1: in this process). Each
         solve is seeded on its own, so the plan does not depend on ``workers``.
+    volunteer_hours
+        Hours each volunteer (by id) has already served this week. Hours placed in each window
+        of the day are added before the next window is formed, so the weekly cap
+        (``Volunteer.max_hours_week``) and the fair rotation hold across the day's windows.
 
     Returns
     -------
@@ -1026,8 +1046,6 @@ def plan_day(
         raise InputError("time_limit_s", time_limit_s, "a number of seconds in (0, 3600]")
     if not (isinstance(workers, int) and 1 <= workers <= 64):
         raise InputError("workers", workers, "an integer from 1 to 64")
-    if not (isinstance(workers, int) and 1 <= workers <= 64):
-        raise InputError("workers", workers, "an integer from 1 to 64")
     if engine not in ENGINE_NAMES:
         raise InputError("engine", engine, f"one of {list(ENGINE_NAMES)}")
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_ids)
@@ -1043,6 +1061,7 @@ def plan_day(
 
     # Slots keep the plan's order (window, then grid) whatever order the solves finish in.
     slots: list[WindowPlan | _Job] = []
+    served: dict[str, float] = dict(volunteer_hours or {})
     for wi, window in enumerate(wins):
         w_seed = seed * 1000 + wi
         start, end = window.on(day)
@@ -1050,10 +1069,16 @@ def plan_day(
         hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
         no_group_reason = "no patrol group is allocated to this grid in this window"
         try:
-            groups = _form_groups(district, day, window, hotspots, ids, w_seed, float(time_limit_s))
+            formation = _formation(
+                district, day, window, hotspots, ids, w_seed, float(time_limit_s), served
+            )
         except InfeasibleError as exc:
-            groups = []
+            formation = None
             no_group_reason = f"no patrol group could be formed: {exc.detail}"
+        groups = [] if formation is None else list(formation.groups)
+        if formation is not None:
+            # Hours served in this window count against the weekly cap of later windows.
+            served = record_service(served, formation)
         tick(f"{window.label()}: {len(hotspots)} hotspots, {len(groups)} groups")
         posts_by_grid: dict[str, list[FixedPost]] = {}
         for p in district.resources.posts:

@@ -422,3 +422,24 @@ def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
     routes, left = routes_from_solution(demo, bad, ctx, solution, router)
     assert [lo.site_id for lo in left if lo.kind == "post"] == ["P1"]
     assert routes and any(s.kind == "hotspot" for s in routes[0].stops)
+
+
+def _volunteer_windows(day_plan: DayPlan) -> dict[str, set[str]]:
+    windows: dict[str, set[str]] = {}
+    for wp in day_plan.windows:
+        for route in wp.routes:
+            for vid in route.group.volunteer_ids:
+                windows.setdefault(vid, set()).add(wp.window.label())
+    return windows
+
+
+def test_volunteer_hours_accumulate_across_the_days_windows(demo: District, plan: DayPlan) -> None:
+    caps = {v.id: v.max_hours_week for v in demo.resources.volunteers}
+    # Everyone has room for exactly one more 4-hour window this week.
+    nearly_full = {vid: cap - 4.0 for vid, cap in caps.items()}
+    capped = plan_day(demo, day=MONDAY, seed=3, time_limit_s=1, volunteer_hours=nearly_full)
+    served = _volunteer_windows(capped)
+    assert served, "some volunteers should still be placed"
+    assert all(len(w) == 1 for w in served.values()), served
+    # Without the history, the same day places some volunteers in more than one window.
+    assert any(len(w) > 1 for w in _volunteer_windows(plan).values())
