@@ -151,7 +151,7 @@ class PlanRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {"district": "demo", "date": "2026-12-01", "windows": ["19:00-23:00"],
-                 "grid_ids": None, "engine": "ortools", "seed": 0, "time_limit_s": 2}
+                 "grid_ids": None, "engine": "patrol", "seed": 0, "time_limit_s": 2}
             ]
         }
     )
@@ -164,7 +164,10 @@ class PlanRequest(BaseModel):
     )
     grid_ids: list[str] | None = None
     grid_level: int | None = Field(default=None, ge=1, le=9)
-    engine: Literal["ortools", "pyvrp"] = "ortools"
+    engine: Literal["patrol", "ortools", "pyvrp"] = Field(
+        default="patrol",
+        description="Routing engine; 'patrol' (the default) is PyVRP polished by OR-Tools.",
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     time_limit_s: float = Field(default=10.0, gt=0)
 
