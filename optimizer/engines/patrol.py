@@ -15,15 +15,18 @@ models both exactly. This engine:
    spacing and breaks exactly) solves from scratch in the remaining time; only if that fails
    too is :class:`~optimizer.errors.InfeasibleError` raised.
 
-Seed and determinism: the seed goes to PyVRP (1,500 iterations cap); the OR-Tools phase has no
-randomness. The result is the same for the same seed whenever both caps are reached before
-the time limit (on the demo's grid x window problems: about 1-1.5 s on this shared machine);
-a shorter limit or a loaded machine may cut a phase earlier.
+Seed and determinism: the seed goes to PyVRP (iteration cap: by default
+``pyvrp.ITERATIONS_PER_S`` per second of its share of the time limit, see
+:class:`~optimizer.engines.pyvrp.PyVRPEngine`); the OR-Tools phase has no randomness. The
+result is the same for the same seed only when both caps are reached before the time limit;
+on large instances the time limit binds first and a loaded machine may change the routes.
+Without spacing or breaks (e.g. TOP/OPTW) there is no polish: PyVRP gets the whole limit.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from optimizer.engines.base import Solution
 from optimizer.engines.ortools import OrToolsEngine
@@ -52,7 +55,7 @@ class PatrolEngine:
     Parameters
     ----------
     max_iterations
-        PyVRP iteration cap (``None``: time limit only).
+        PyVRP iteration cap (``None``: time limit only; ``"auto"``: scales with the limit).
     metaheuristic
         OR-Tools metaheuristic of the polishing phase.
     solution_limit
@@ -63,7 +66,7 @@ class PatrolEngine:
 
     def __init__(
         self,
-        max_iterations: int | None = 1500,
+        max_iterations: int | Literal["auto"] | None = "auto",
         metaheuristic: str = "GUIDED_LOCAL_SEARCH",
         solution_limit: int | None = 50,
     ) -> None:

@@ -24,18 +24,28 @@ Breaks are not native either: each vehicle's shift duration is shortened by ``br
 the search, and the scheduler places the break in its window (dropping a visit if it cannot).
 
 Seed and determinism: the ``seed`` seeds PyVRP's random number generator. The search stops at
-``max_iterations`` iterations (default 1,500) or at the time limit, whichever comes first;
-when the iteration limit is hit, the same seed gives the same routes on every machine.
+an iteration cap or at the time limit, whichever comes first. The default cap scales with the
+budget (``ITERATIONS_PER_S`` x ``time_limit_s``) so that a larger budget is actually searched;
+an explicit ``max_iterations`` fixes it. Only when the iteration cap is hit first does the same
+seed give the same routes on every machine; on large instances (e.g. TOP families p4/p7, about
+1,500-3,500 iterations per second) the time limit binds first and routes may vary with load.
+
+Penalties: the prizes are scaled far above PyVRP's default penalty cap, so
+:func:`solve_params` raises the cap (otherwise the search lingers among routes that overrun
+their shift, which costs ~0.1-0.2 % gap on TOP).
 """
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
+from typing import Literal
 
 import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.PenaltyManager import PenaltyParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from optimizer.engines.base import Solution
@@ -47,6 +57,9 @@ from optimizer.engines.schedule import (
 )
 from optimizer.errors import InputError
 from optimizer.problem import PatrolProblem
+
+ITERATIONS_PER_S = 5000
+"""Default iteration cap per second of time limit (above PyVRP's rate on most instances)."""
 
 MAX_PRIZE = 10**12
 """Largest scaled prize of one client (keeps PyVRP's objective inside int64)."""
@@ -142,6 +155,24 @@ def to_pyvrp(problem: PatrolProblem) -> tuple[pyvrp.ProblemData, list[list[int]]
     return data, list(groups.values())
 
 
+def solve_params(data: pyvrp.ProblemData) -> pyvrp.SolveParams:
+    """Return PyVRP parameters whose penalty range matches the scaled prizes.
+
+    PyVRP caps its penalty per unit of excess duration/distance at ``max_penalty`` (default
+    100,000). The prizes here are scaled so that one prize outweighs all travel, i.e. far
+    above that cap: a route exceeding its shift by one unit would then cost less than the
+    prize it gains, and the search would spend its time among infeasible solutions. The cap
+    is raised above the largest prize so that excess can always be priced out.
+    """
+    top = max((c.prize for c in data.clients()), default=0)
+    cap = max(PenaltyParams().max_penalty, PENALTY_FACTOR * float(top))
+    return pyvrp.SolveParams(penalty=PenaltyParams(max_penalty=cap))
+
+
+PENALTY_FACTOR = 2.0
+"""Largest penalty per unit of excess, as a multiple of the largest scaled prize."""
+
+
 def _untimed(problem: PatrolProblem) -> bool:
     """True when only route length matters: no dwell, windows, spacing or breaks.
 
@@ -165,13 +196,20 @@ class PyVRPEngine:
     Parameters
     ----------
     max_iterations
-        Stop after this many iterations (reproducible routes); ``None``: time limit only.
+        Stop after this many iterations (reproducible routes); ``None``: time limit only;
+        ``"auto"`` (default): ``ITERATIONS_PER_S`` iterations per second of time limit.
     """
 
     name = "pyvrp"
 
-    def __init__(self, max_iterations: int | None = 1500) -> None:
+    def __init__(self, max_iterations: int | Literal["auto"] | None = "auto") -> None:
         self.max_iterations = max_iterations
+
+    def iteration_cap(self, time_limit_s: float) -> int | None:
+        """Return the iteration cap for a budget of ``time_limit_s`` seconds (``None``: none)."""
+        if self.max_iterations == "auto":
+            return max(1, math.ceil(ITERATIONS_PER_S * time_limit_s))
+        return self.max_iterations
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
         """Solve ``problem`` within ``time_limit_s`` seconds with PyVRP seeded by ``seed``.
@@ -192,11 +230,19 @@ class PyVRPEngine:
             return build_solution(problem, seqs, engine=self.name, runtime_s=0.0, seed=seed)
         data, vehicles_of_type = to_pyvrp(problem)
         stop: StoppingCriterion = MaxRuntime(max(0.01, time_limit_s - (time.perf_counter() - t0)))
-        if self.max_iterations is not None:
-            stop = MultipleCriteria([stop, MaxIterations(self.max_iterations)])
+        cap = self.iteration_cap(time_limit_s)
+        if cap is not None:
+            stop = MultipleCriteria([stop, MaxIterations(cap)])
         with warnings.catch_warnings():  # penalty-bound notes: the repair handles infeasibility
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-            result = pyvrp.solve(data, stop, seed=seed % 2**31, collect_stats=False, display=False)
+            result = pyvrp.solve(
+                data,
+                stop,
+                seed=seed % 2**31,
+                collect_stats=False,
+                display=False,
+                params=solve_params(data),
+            )
         best = result.best
         seqs = [[] for _ in problem.vehicles]
         order: dict[int, int] = {}
