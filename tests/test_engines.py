@@ -14,7 +14,7 @@ from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES, Engine, Solutio
 from optimizer.engines.check import check_solution
 from optimizer.engines.ortools import OrToolsEngine
 from optimizer.engines.patrol import PatrolEngine, needs_polish
-from optimizer.engines.pyvrp import PyVRPEngine
+from optimizer.engines.pyvrp import ITERATIONS_PER_S, PyVRPEngine, solve_params, to_pyvrp
 from optimizer.engines.schedule import schedule_routes, time_route
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem, Site, Vehicle
@@ -301,3 +301,12 @@ def test_scheduler_spaces_copies_across_routes_and_falls_back_safely() -> None:
     timed, removed = schedule_routes(problem, [[0], [1, 2]], max_rounds=1)  # no fix-point yet
     visited = {v.site for t in timed for v in t.visits}
     assert sorted(removed) == [1, 2] and visited == {0}
+
+
+def test_pyvrp_iteration_cap_scales_and_penalty_cap_exceeds_prizes() -> None:
+    assert PyVRPEngine().iteration_cap(2.0) == 2 * ITERATIONS_PER_S
+    assert PyVRPEngine(max_iterations=300).iteration_cap(9.0) == 300
+    assert PyVRPEngine(max_iterations=None).iteration_cap(9.0) is None
+    data, _ = to_pyvrp(hand_problem())
+    top = max(c.prize for c in data.clients())
+    assert solve_params(data).penalty.max_penalty > top
