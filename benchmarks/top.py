@@ -17,7 +17,9 @@ Solvers (each at the same ``--time-limit`` per instance, seed ``--seed``)
     straight from the file (distance dimension with capacity ``tmax``, one disjunction per
     point with penalty = score, path cheapest arc + guided local search). ``plain-pyvrp``: a
     PyVRP model built straight from the file (optional clients with prizes, ``m`` vehicles with
-    ``shift_duration = tmax``). Both plain models use distances x 10,000 rounded up.
+    ``shift_duration = tmax``, PyVRP's default ``SolveParams``: its penalty cap of 100,000
+    is below the scaled prizes, which the service's PyVRP engine corrects). Both plain models
+    use distances x 10,000 rounded up.
     ``--solvers`` chooses a subset.
 Feasibility
     Every route's length is recomputed from the coordinates with unrounded Euclidean
