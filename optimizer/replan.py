@@ -18,7 +18,6 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-import numpy.typing as npt
 from shapely.geometry import LineString
 
 from optimizer.district import District
@@ -27,10 +26,13 @@ from optimizer.errors import InfeasibleError, InputError
 from optimizer.explain import Reason, explain_left_out
 from optimizer.hotspots import Hotspot
 from optimizer.plan import (
+    LOOP_S,
     DayPlan,
     GroupRoute,
     Stop,
     WindowPlan,
+    _mode_matrices,
+    _street_path,
     min_pass_gap_s,
     street_router,
 )
@@ -185,24 +187,37 @@ def replan_window(
     done: dict[str, list[Stop]] = {}
     remaining_old: dict[str, list[str]] = {}
     start_nodes: list[int] = []
+    ready_s: list[int] = []
     for route in plan.routes:
         gid = route.group.id
         finished = _completed_for(completed, gid)
         body = [s for s in route.stops if s.kind in ("hotspot", "post")]
         done[gid] = [s for s in body if s.site_id in finished and s.departure <= now]
-        remaining_old[gid] = [s.site_id for s in body if s not in done[gid]]
+        ready = 0
         if gid in positions:
             start_nodes.append(_node(G, positions[gid], f"positions[{gid!r}]"))
         else:
-            last = [s for s in route.stops if s.departure <= now]
-            stop = last[-1] if last else route.stops[0]
-            start_nodes.append(_nearest_node(G, stop.lon, stop.lat))
+            # no news from the group: it is where its plan has it at ``now``, on its way to
+            # (or at) the first planned stop after those completed, free once it gets there
+            # (a stop underway is finished as planned)
+            idx = max((route.stops.index(s) for s in done[gid]), default=0)
+            ahead = [s for s in route.stops[idx + 1 :] if s.departure > now]
+            nxt = ahead[0] if ahead else route.stops[-1]
+            if nxt.kind in ("hotspot", "post") and nxt.arrival <= now:
+                done[gid].append(nxt)
+                ready = int((nxt.departure - now).total_seconds())
+            else:
+                ready = max(0, int((nxt.arrival - now).total_seconds()))
+            start_nodes.append(_nearest_node(G, nxt.lon, nxt.lat))
+        ready_s.append(min(ready, max(horizon - 1, 0)))
+        remaining_old[gid] = [s.site_id for s in body if s not in done[gid]]
     done_count: dict[str, int] = {}
     last_start: dict[str, dt.datetime] = {}
     for stops in done.values():
         for s in stops:
             done_count[s.site_id] = done_count.get(s.site_id, 0) + 1
-            last_start[s.site_id] = max(s.arrival, last_start.get(s.site_id, s.arrival))
+            began = s.arrival + dt.timedelta(minutes=s.wait_min)
+            last_start[s.site_id] = max(began, last_start.get(s.site_id, began))
     planned_next = {gid: rem for gid, rem in remaining_old.items()}
     bonus_ids = {sid for rem in remaining_old.values() for sid in rem}
 
@@ -219,14 +234,19 @@ def replan_window(
         return len(nodes) - 1
 
     hot_all = [*plan.hotspots, *new_incidents]
+    same_place: list[list[int]] = []
     for h in hot_all:
         left = max(0, max(1, h.visits) - done_count.get(h.id, 0))
         # the plan may hold extra passes beyond the recommended visits: keep offering them
         left = max(left, sum(rem.count(h.id) for rem in remaining_old.values()))
         if left == 0:
             continue
-        location = loc(int(h.node))
-        names[location] = h.label or h.id
+        # each pass its own matrix row, as in the plan: staying on for the next pass is a loop
+        pass_locs = [loc(int(h.node)) for _ in range(left)]
+        for location in pass_locs:
+            names[location] = h.label or h.id
+        if left > 1:
+            same_place.append(pass_locs)
         prize = float(h.value) * (1.0 + keep_bonus if h.id in bonus_ids else 1.0)
         # a repeat visit keeps its spacing from the last visit already made
         after = 0
@@ -237,7 +257,7 @@ def replan_window(
             sites.append(
                 Site(
                     id=f"{h.id}#r{k + 1}",
-                    location=location,
+                    location=pass_locs[k],
                     prize=prize,
                     dwell_s=int(h.dwell_min * 60),
                     earliest_s=min(after, max(horizon - 1, 0)) if k == 0 else 0,
@@ -279,18 +299,19 @@ def replan_window(
                 )
             )
     modes = sorted({r.group.mode for r in plan.routes}) or ["foot"]
-    durations: dict[str, npt.NDArray[np.int64]] = {}
-    for mode in modes:
-        sec = np.asarray(router.matrix(nodes, mode).seconds, dtype=float)
-        sec = np.where(np.isfinite(sec), sec, 10 * max(horizon, 1))
-        durations[mode] = np.rint(sec).astype(np.int64)
+    # the plan's travel times: legs a car or bicycle cannot drive are walked
+    durations, _ = _mode_matrices(router, nodes, modes, max(horizon, 1))
+    for same in same_place:
+        for d in durations.values():
+            d[np.ix_(same, same)] = LOOP_S
+            np.fill_diagonal(d, 0)
     vehicles = tuple(
         Vehicle(
             r.group.id,
             i,
             len(start_nodes) + stations.index(r.group.station_id),
             r.group.mode,
-            0,
+            ready_s[i],
             max(horizon, 1),
         )
         for i, r in enumerate(plan.routes)
@@ -574,6 +595,7 @@ def _group_route(
                 s.departure,
                 s.purpose,
                 s.value,
+                s.wait_min,
             )
         )
     value = sum(s.value for s in done)
@@ -626,7 +648,7 @@ def _group_route(
     path: list[int] = [seq[0]]
     for u, v2 in pairwise(seq):
         if u != v2:
-            path.extend(router.path(u, v2, group.mode)[1:])
+            path.extend(_street_path(router, u, v2, group.mode)[1:])
     coords = router.path_coords(path)
     if len(coords) < 2:
         coords = [*coords, *coords] or [(first.lon, first.lat)] * 2
