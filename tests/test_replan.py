@@ -77,7 +77,13 @@ def test_keeps_completed_stops_and_changes_nothing_needlessly(
         before = [s for s in old[gid].stops if s.site_id in done[gid] and s.departure <= now]
         assert [(s.arrival, s.departure) for s in kept] == [(s.arrival, s.departure)
                                                             for s in before]
-        for s in route.stops[len(kept) + 1:]:
+        rest = route.stops[len(kept) + 1:]
+        underway = [s for s in old[gid].stops[1:-1] if s.arrival <= now < s.departure]
+        if rest and rest[0].arrival < now:  # the stop underway at ``now`` is finished as planned
+            assert [(rest[0].site_id, rest[0].arrival, rest[0].departure)] == [
+                (s.site_id, s.arrival, s.departure) for s in underway]
+            rest = rest[1:]
+        for s in rest:
             assert s.arrival >= now and s.departure <= window_plan.end
 
 
@@ -141,3 +147,25 @@ def test_day_plan_input_picks_the_running_window(
     with pytest.raises(InputError) as exc:
         replan_window(day_plan, district=demo, now=now, positions={}, grid_id="nowhere")
     assert exc.value.field == "grid_id"
+
+
+@pytest.mark.parametrize(
+    ("seed", "plan_limit_s", "minutes"), [(0, 0.3, 30), (0, 0.3, 90), (3, 0.5, 30), (5, 2.0, 90)]
+)
+def test_nothing_new_keeps_the_plan(
+    demo: District, seed: int, plan_limit_s: float, minutes: int
+) -> None:
+    # plans solved briefly have waits, loops round a hotspot, car legs walked and stops
+    # underway at ``now``: with nothing new the repair keeps every remaining stop
+    dp = plan_day(demo, day=DAY, windows=["14:00-18:00"], time_limit_s=plan_limit_s, seed=seed)
+    planned = [wp for wp in dp.windows if wp.routes]
+    assert planned
+    for wp in planned:
+        now = wp.start + dt.timedelta(minutes=minutes)
+        rp = replan_window(wp, district=demo, now=now, positions={},
+                           completed=_completed(wp, now), time_limit_s=0.3, min_gain=100.0)
+        assert (rp.strategy, rp.changed_stops) == ("repair", 0), (wp.grid_id, rp.stats)
+        old = {r.group.id: r for r in wp.routes}
+        for route in rp.plan.routes:
+            before = [s.site_id for s in old[route.group.id].stops if s.kind != "start"]
+            assert [s.site_id for s in route.stops if s.kind != "start"] == before
