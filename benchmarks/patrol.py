@@ -87,10 +87,10 @@ def engines() -> dict[str, Solve]:
         try:
             engine = get_engine(name)
         except ImportError:
-            from optimizer.plan import _solve  # the pipeline's stand-in model
+            from optimizer.plan import solve_problem  # the pipeline's stand-in model
 
             if "ortools*" not in out:
-                out["ortools*"] = lambda p, t, s: _solve(p, "ortools", t, s)
+                out["ortools*"] = lambda p, t, s: solve_problem(p, "ortools", t, s)
             continue
 
         def run(p: PatrolProblem, t: float, s: int, engine: Any = engine) -> Solution:
@@ -129,23 +129,23 @@ def instances(
 ) -> list[PatrolProblem]:
     """Build one problem per grid x window that has groups, as the plan pipeline does."""
     from optimizer.plan import (
-        _assign_to_grids,
-        _form_groups,
-        _window_hotspots,
+        assign_to_grids,
         build_problem,
+        form_window_groups,
         planning_grid_ids,
         street_router,
+        window_hotspots,
     )
 
     ids = planning_grid_ids(district, level=level)
     router = street_router(district.graph)
     out = []
     for wi, window in enumerate(windows):
-        hot = _window_hotspots(district, day, window, ids)
-        hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hot])
-        groups = _form_groups(district, day, window, hot, ids, wi, 2.0)
+        hot = window_hotspots(district, day, window, ids)
+        hot_grid = assign_to_grids(district, ids, [(h.lon, h.lat) for h in hot])
+        groups = form_window_groups(district, day, window, hot, ids, wi, 2.0)
         posts = [p for p in district.resources.posts if p.active_windows(day, window)]
-        post_grid = _assign_to_grids(district, ids, [(p.lon, p.lat) for p in posts])
+        post_grid = assign_to_grids(district, ids, [(p.lon, p.lat) for p in posts])
         for gid in ids:
             g_groups = [g for g in groups if g.grid_id == gid]
             g_hot = [h for h, g in zip(hot, hot_grid, strict=True) if g == gid]

@@ -289,7 +289,7 @@ def planning_grid_ids(
     return sorted(str(i) for i in grids.index[grids["level"] == chosen])
 
 
-def _assign_to_grids(
+def assign_to_grids(
     district: District, grid_ids: Sequence[str], points: Sequence[tuple[float, float]]
 ) -> list[str | None]:
     """Return the planning grid containing each ``(lon, lat)``, or None."""
@@ -301,14 +301,14 @@ def _assign_to_grids(
     return out
 
 
-def _window_hotspots(
+def window_hotspots(
     district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
 ) -> list[Hotspot]:
     """Return the window's hotspots in ``grid_ids`` (``optimizer.hotspots``)."""
     return hotspots_for_window(district, day=day, window=window, grid_ids=list(grid_ids))
 
 
-def _form_groups(
+def form_window_groups(
     district: District,
     day: dt.date,
     window: TimeWindow,
@@ -334,7 +334,7 @@ def _formation(
 ) -> GroupFormation | None:
     # Demand per planning grid, whatever grid level the hotspot model labelled them with.
     by_grid: dict[str, list[Hotspot]] = {}
-    located = _assign_to_grids(district, grid_ids, [(h.lon, h.lat) for h in hotspots])
+    located = assign_to_grids(district, grid_ids, [(h.lon, h.lat) for h in hotspots])
     for h, g in zip(hotspots, located, strict=True):
         if g is not None:
             by_grid.setdefault(g, []).append(replace(h, grid_id=g))
@@ -342,7 +342,7 @@ def _formation(
     # A grid with a fixed post on duty needs a group even without hotspots.
     for p in district.resources.posts:
         if p.active_windows(day, window):
-            g = _assign_to_grids(district, grid_ids, [(p.lon, p.lat)])[0]
+            g = assign_to_grids(district, grid_ids, [(p.lon, p.lat)])[0]
             if g is not None:
                 demand[g] = max(demand[g], 1e-3) + 0.5 * max(demand.values())
     if not any(v > 0 for v in demand.values()):
@@ -412,7 +412,7 @@ def _reachable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
     return np.asarray(np.isfinite(values) & (values < _UNREACHABLE_S))
 
 
-def _mode_matrices(
+def mode_matrices(
     router: Router, nodes: Sequence[int], modes: Sequence[str], horizon: int
 ) -> tuple[dict[str, npt.NDArray[np.int64]], npt.NDArray[np.float64]]:
     """Travel times per mode and walking metres; where a mode cannot reach, the group walks.
@@ -438,8 +438,8 @@ def _mode_matrices(
     return durations, metres
 
 
-def _street_path(router: Router, u: int, v: int, mode: str) -> list[int]:
-    """Node path by ``mode``, walking where the mode has no path (see :func:`_mode_matrices`)."""
+def street_path(router: Router, u: int, v: int, mode: str) -> list[int]:
+    """Node path by ``mode``, walking where the mode has no path (see :func:`mode_matrices`)."""
     try:
         return router.path(u, v, mode)
     except InputError:
@@ -652,7 +652,7 @@ def build_problem(
     for i in range(len(stations)):
         loc_of_node.setdefault(nodes[i], i)
     modes = sorted({g.mode for g in groups}) or ["foot"]
-    durations, metres = _mode_matrices(router, nodes, modes, horizon)
+    durations, metres = mode_matrices(router, nodes, modes, horizon)
     post_s = sum(s.dwell_s for s in sites)
     scale = spacing_scale(
         hotspots, hot_locs, [durations[g.mode] for g in groups], len(groups) * horizon - post_s
@@ -748,7 +748,7 @@ def build_problem(
 # Solving
 
 
-def _solve(problem: PatrolProblem, engine: str, time_limit_s: float, seed: int) -> Solution:
+def solve_problem(problem: PatrolProblem, engine: str, time_limit_s: float, seed: int) -> Solution:
     """Solve one problem with the named engine (``optimizer.engines``)."""
     return get_engine(engine).solve(problem, time_limit_s=time_limit_s, seed=seed)
 
@@ -893,7 +893,7 @@ def routes_from_solution(
         path_nodes: list[int] = [node_seq[0]]
         for u, v in pairwise(node_seq):
             if u != v:
-                path_nodes.extend(_street_path(router, u, v, group.mode)[1:])
+                path_nodes.extend(street_path(router, u, v, group.mode)[1:])
         coords = router.path_coords(path_nodes)
         if len(coords) < 2:
             coords = [coords[0], coords[0]] if coords else [(station.lon, station.lat)] * 2
@@ -1065,8 +1065,8 @@ def plan_day(
     for wi, window in enumerate(wins):
         w_seed = seed * 1000 + wi
         start, end = window.on(day)
-        hotspots = _window_hotspots(district, day, window, ids)
-        hot_grid = _assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
+        hotspots = window_hotspots(district, day, window, ids)
+        hot_grid = assign_to_grids(district, ids, [(h.lon, h.lat) for h in hotspots])
         no_group_reason = "no patrol group is allocated to this grid in this window"
         try:
             formation = _formation(
@@ -1083,7 +1083,7 @@ def plan_day(
         posts_by_grid: dict[str, list[FixedPost]] = {}
         for p in district.resources.posts:
             if p.active_windows(day, window):
-                g = _assign_to_grids(district, ids, [(p.lon, p.lat)])[0]
+                g = assign_to_grids(district, ids, [(p.lon, p.lat)])[0]
                 if g is not None:
                     posts_by_grid.setdefault(g, []).append(p)
         for gid in ids:
@@ -1236,7 +1236,7 @@ def _solve_once(
     previous: frozenset[str],
 ) -> tuple[Solution, dict[str, float]]:
     if variation is None:
-        return _solve(problem, engine, time_limit_s, seed), {}
+        return solve_problem(problem, engine, time_limit_s, seed), {}
     from optimizer.variation import solve_with_variation
 
     varied = solve_with_variation(
@@ -1257,7 +1257,7 @@ def _solve_once(
 
 
 def _solve_engine(engine: str, problem: PatrolProblem, time_limit_s: float, seed: int) -> Solution:
-    return _solve(problem, engine, time_limit_s, seed)
+    return solve_problem(problem, engine, time_limit_s, seed)
 
 
 def _no_group_left_out(

@@ -31,9 +31,9 @@ from optimizer.plan import (
     GroupRoute,
     Stop,
     WindowPlan,
-    _mode_matrices,
-    _street_path,
     min_pass_gap_s,
+    mode_matrices,
+    street_path,
     street_router,
 )
 from optimizer.problem import PatrolProblem, Site, Vehicle
@@ -300,7 +300,7 @@ def replan_window(
             )
     modes = sorted({r.group.mode for r in plan.routes}) or ["foot"]
     # the plan's travel times: legs a car or bicycle cannot drive are walked
-    durations, _ = _mode_matrices(router, nodes, modes, max(horizon, 1))
+    durations, _ = mode_matrices(router, nodes, modes, max(horizon, 1))
     for same in same_place:
         for d in durations.values():
             d[np.ix_(same, same)] = LOOP_S
@@ -648,7 +648,7 @@ def _group_route(
     path: list[int] = [seq[0]]
     for u, v2 in pairwise(seq):
         if u != v2:
-            path.extend(_street_path(router, u, v2, group.mode)[1:])
+            path.extend(street_path(router, u, v2, group.mode)[1:])
     coords = router.path_coords(path)
     if len(coords) < 2:
         coords = [*coords, *coords] or [(first.lon, first.lat)] * 2

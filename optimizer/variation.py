@@ -225,9 +225,9 @@ def _default_solve(engine: str) -> SolveFn:
 
             return get_engine(engine).solve(problem, time_limit_s=time_limit_s, seed=seed)
         except ImportError:  # engines not installed yet: the plan pipeline's own solver
-            from optimizer.plan import _solve
+            from optimizer.plan import solve_problem
 
-            return _solve(problem, engine, time_limit_s, seed)
+            return solve_problem(problem, engine, time_limit_s, seed)
 
     return solve
 

@@ -231,10 +231,10 @@ def test_hotter_hotspots_get_more_spread_passes(plan: DayPlan) -> None:
 
 
 def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
-    from optimizer.plan import LOOP_S, _window_hotspots, build_problem, street_router
+    from optimizer.plan import LOOP_S, build_problem, street_router, window_hotspots
 
     window = TimeWindow.parse("19:00-23:00")
-    hot = _window_hotspots(demo, MONDAY, window, ["D-2"])
+    hot = window_hotspots(demo, MONDAY, window, ["D-2"])
     plan = plan_day(demo, day=MONDAY, windows=[window], grid_ids=["D-2"], time_limit_s=1)
     groups = [r.group for r in plan.routes]
     assert groups
@@ -398,10 +398,10 @@ def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
     from optimizer.plan import (
         DEFAULT_ENGINE,
         _solve_job,
-        _window_hotspots,
         build_problem,
         routes_from_solution,
         street_router,
+        window_hotspots,
     )
     from optimizer.teams import PatrolGroup
 
@@ -409,7 +409,7 @@ def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
     group = PatrolGroup("G1", "D-1", window, ("O01",), ("T2-V01", "T2-V02"), "S1", "foot")
     post = next(p for p in demo.resources.posts if p.id == "P1")
     router = street_router(demo.graph)
-    hot = _window_hotspots(demo, MONDAY, window, ["D-1"])
+    hot = window_hotspots(demo, MONDAY, window, ["D-1"])
     problem, ctx = build_problem(
         demo,
         grid_id="D-1",
