@@ -150,12 +150,13 @@ class JobRunner:
             if not isinstance(exc, InputError | InfeasibleError):
                 log.error("job %s failed:\n%s", job_id, traceback.format_exc())
             error = error_body(exc)
+            # Audit first: whoever sees the job failed can already find its audit row.
+            record_now(self.services.sessions, principal=creator(created_by),
+                       action=f"{kind}.failed", inputs=inputs, result={"error": error})
             self._update(
                 job_id, status="failed", error=error, message=str(exc)[:500],
                 finished_at=utcnow(),
             )
-            record_now(self.services.sessions, principal=creator(created_by),
-                       action=f"{kind}.failed", inputs=inputs, result={"error": error})
             return
         self._update(
             job_id, status="done", progress=1.0, result=result, message="done",
