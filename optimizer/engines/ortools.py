@@ -33,8 +33,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer.engines.base import Solution
-from optimizer.engines.schedule import build_solution, diagnose_required, site_latest
-from optimizer.errors import InputError
+from optimizer.engines.schedule import build_solution, check_request, site_latest
 from optimizer.problem import PatrolProblem
 
 MAX_PENALTY = 10**12
@@ -87,10 +86,8 @@ class OrToolsEngine:
         InfeasibleError
             A required site cannot be served.
         """
-        if not time_limit_s > 0:
-            raise InputError("time_limit_s", time_limit_s, "a positive number of seconds")
         t0 = time.perf_counter()
-        diagnose_required(problem)
+        check_request(problem, time_limit_s)
         if not problem.vehicles:
             return build_solution(problem, [], engine=self.name, runtime_s=0.0, seed=seed)
         seqs, stats = self._route(problem, time_limit_s)

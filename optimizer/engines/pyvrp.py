@@ -51,11 +51,10 @@ from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCrit
 from optimizer.engines.base import Solution
 from optimizer.engines.schedule import (
     build_solution,
-    diagnose_required,
+    check_request,
     relabel_copies,
     site_latest,
 )
-from optimizer.errors import InputError
 from optimizer.problem import PatrolProblem
 
 ITERATIONS_PER_S = 5000
@@ -221,10 +220,8 @@ class PyVRPEngine:
         InfeasibleError
             A required site cannot be served.
         """
-        if not time_limit_s > 0:
-            raise InputError("time_limit_s", time_limit_s, "a positive number of seconds")
         t0 = time.perf_counter()
-        diagnose_required(problem)
+        check_request(problem, time_limit_s)
         if not problem.vehicles or not problem.sites:
             seqs: list[list[int]] = [[] for _ in problem.vehicles]
             return build_solution(problem, seqs, engine=self.name, runtime_s=0.0, seed=seed)

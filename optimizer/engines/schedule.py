@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from optimizer.engines.base import Route, Solution, Visit
-from optimizer.errors import InfeasibleError
+from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem, Site, Vehicle
 
 
@@ -320,6 +320,21 @@ def build_solution(
         dropped=tuple(i for i in range(len(problem.sites)) if i not in visited),
         stats=out,
     )
+
+
+def check_request(problem: PatrolProblem, time_limit_s: float) -> None:
+    """Check what every engine checks before it searches: the time limit and required sites.
+
+    Raises
+    ------
+    InputError
+        A non-positive time limit.
+    InfeasibleError
+        A required site cannot be served (see :func:`diagnose_required`).
+    """
+    if not time_limit_s > 0:
+        raise InputError("time_limit_s", time_limit_s, "a positive number of seconds")
+    diagnose_required(problem)
 
 
 def diagnose_required(problem: PatrolProblem) -> None:
