@@ -18,9 +18,14 @@ Method (exact, no heuristics)
        a route).
     2. Selection: feasible subsets are closed under taking subsets (triangle inequality), so
        the optimum is a maximum-coverage problem over the *maximal* feasible subsets only:
-       choose at most ``m`` of them, maximise the total score of the points covered. Solved
-       with OR-Tools CP-SAT (one worker, ``random_seed = 0``, ``--time-limit`` seconds).
-       Status OPTIMAL proves the optimum; FEASIBLE gives a lower bound and CP-SAT's bound.
+       choose at most ``m`` of them, maximise the total score of the points covered.
+       ``--selector bnb`` (default): a deterministic branch and bound (sets by falling score,
+       bound = score so far + the largest marginal gains left, greedy first incumbent).
+       ``--selector cpsat``: OR-Tools CP-SAT on the same model (one worker, ``random_seed =
+       0``); kept as an independent cross-check, it is far slower here (p1.2.i: 988 maximal
+       subsets, no proof in 60 s where the branch and bound takes 0.04 s). Both stop at
+       ``--time-limit`` seconds. OPTIMAL proves the optimum; FEASIBLE gives a lower bound and
+       an upper bound.
     3. Routes: chosen subsets overlapping are made disjoint (a point stays on the first route
        that has it); each route is the shortest order of its subset, read back from the
        labels, and its length is recomputed from the coordinates with unrounded
@@ -39,7 +44,7 @@ Limits
 Command
     ``nice -n 10 python benchmarks/top_exact.py --instances FILE [FILE ...] [--bks FILE]
     [--tmax VALUE | --tmax-convention {file,chao}] [--also-file-tmax] [--time-limit S]
-    [--max-labels N]``
+    [--max-labels N] [--selector {bnb,cpsat}]``
 Output
     Per instance and budget: the optimum, the bks, the routes with their unrounded lengths and
     slack, label counts and times; the last line of stdout is one JSON object with every
@@ -51,7 +56,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
 import time
@@ -222,9 +226,7 @@ def enumerate_routes(
     end = n - 1
     D = distances(rows)
     limit = tmax + EPS
-    points = [
-        i for i in range(1, n - 1) if rows[i, 2] > 0 and D[0, i] + D[i, end] <= limit
-    ]
+    points = [i for i in range(1, n - 1) if rows[i, 2] > 0 and D[0, i] + D[i, end] <= limit]
     if len(points) > 62:
         raise InputError("instance.n", n, "at most 62 candidate points (64-bit subset masks)")
     if not points:
@@ -320,6 +322,93 @@ def shortest_route(
     return route[::-1]
 
 
+def mask_scores(masks: IntArray, scores: FloatArray) -> IntArray:
+    """Return the total integer score of each mask (bit ``b`` worth ``scores[b]``)."""
+    out = np.zeros(len(masks), dtype=np.int64)
+    for t in range(0, len(scores), 8):
+        chunk = scores[t : t + 8].astype(np.int64)
+        table = np.array(
+            [sum(int(chunk[b]) for b in range(len(chunk)) if v >> b & 1) for v in range(256)],
+            dtype=np.int64,
+        )
+        out += table[(masks >> np.int64(t)) & 255]
+    return out
+
+
+def select_bnb(
+    cover: IntArray, scores: FloatArray, m: int, time_limit: float
+) -> tuple[str, list[int], float, float]:
+    """Choose at most ``m`` subsets of ``cover`` covering the most score (branch and bound).
+
+    Sets are tried in order of falling score; a node with ``k`` picks left is cut when its
+    score plus the ``k`` largest marginal gains of the remaining sets cannot beat the best
+    selection found (the marginal gain of a set only falls as more is covered). The first
+    incumbent is greedy.
+
+    Returns
+    -------
+    status
+        ``"OPTIMAL"``, or ``"FEASIBLE"`` when ``time_limit`` stopped the search.
+    chosen
+        Chosen masks.
+    value
+        Score covered by the chosen masks.
+    bound
+        Upper bound on the value (the value itself when optimal).
+    """
+    if not all(float(s).is_integer() for s in scores):
+        raise InputError("scores", scores.tolist(), "integer scores")
+    sc = mask_scores(cover, scores)
+    order = np.argsort(-sc, kind="stable")
+    sets = cover[order]
+    deadline = time.perf_counter() + time_limit
+    # greedy incumbent
+    covered, chosen_g = np.int64(0), []
+    for _ in range(m):
+        gains = mask_scores(sets & ~covered, scores)
+        j = int(np.argmax(gains))
+        if gains[j] <= 0:
+            break
+        chosen_g.append(int(sets[j]))
+        covered |= sets[j]
+    best: list[Any] = [int(mask_scores(np.array([covered]), scores)[0]), chosen_g]
+    root_gains = np.sort(sc)[::-1]
+    root_bound = int(root_gains[:m].sum())
+    timed_out = [False]
+
+    def dfs(start: int, covered: np.int64, cur: int, picks: list[int], left: int) -> None:
+        if cur > best[0]:
+            best[0], best[1] = cur, picks
+        if time.perf_counter() > deadline:
+            timed_out[0] = True
+            return
+        gains = mask_scores(sets[start:] & ~covered, scores)
+        if gains.size == 0:
+            return
+        if left == 1:
+            j = int(np.argmax(gains))
+            if cur + int(gains[j]) > best[0]:
+                best[0], best[1] = cur + int(gains[j]), [*picks, int(sets[start + j])]
+            return
+        if cur + int(np.sort(gains)[::-1][:left].sum()) <= best[0]:
+            return
+        # bound for taking set j next: its gain + (left - 1) x the largest gain after it
+        after = np.maximum.accumulate(gains[::-1])[::-1]
+        after = np.r_[after[1:], 0]
+        bound_j = cur + gains + (left - 1) * after
+        for j in np.flatnonzero((bound_j > best[0]) & (gains > 0)):
+            if bound_j[j] <= best[0] or timed_out[0]:
+                continue
+            s = sets[start + j]
+            dfs(start + int(j) + 1, covered | s, cur + int(gains[j]), [*picks, int(s)], left - 1)
+
+    if m > 0 and len(sets):
+        dfs(0, np.int64(0), 0, [], m)
+    if timed_out[0]:
+        return "FEASIBLE", best[1], float(best[0]), float(max(root_bound, best[0]))
+    return "OPTIMAL", best[1], float(best[0]), float(best[0])
+
+
 def select_routes(
     cover: IntArray, points: list[int], scores: FloatArray, m: int, time_limit: float
 ) -> tuple[str, list[int], float, float]:
@@ -367,6 +456,7 @@ def solve_exact(
     tmax: float | None = None,
     time_limit: float = 60.0,
     max_labels: int = 20_000_000,
+    selector: str = "bnb",
 ) -> ExactResult:
     """Compute the exact TOP optimum of a small instance.
 
@@ -380,6 +470,9 @@ def solve_exact(
         CP-SAT time limit in seconds for the selection step.
     max_labels
         Enumeration cap (see :func:`enumerate_routes`).
+    selector
+        ``"bnb"`` (:func:`select_bnb`) or ``"cpsat"`` (:func:`select_routes`) for the choice of
+        routes among the maximal subsets.
 
     Returns
     -------
@@ -387,6 +480,8 @@ def solve_exact(
         ``status`` is ``"optimal"`` (proven), ``"feasible"`` (time limit hit: ``optimum`` is a
         lower bound, ``bound`` an upper one) or ``"exploded"`` (label cap hit).
     """
+    if selector not in ("bnb", "cpsat"):
+        raise InputError("selector", selector, "'bnb' or 'cpsat'")
     budget = inst.tmax if tmax is None else tmax
     res = ExactResult(inst.name, inst.m, budget, status="exploded")
     t0 = time.perf_counter()
@@ -402,7 +497,10 @@ def solve_exact(
     res.maximal_subsets = len(cover)
     scores = inst.rows[points, 2]
     t1 = time.perf_counter()
-    status, chosen, value, bound = select_routes(cover, points, scores, inst.m, time_limit)
+    if selector == "bnb":
+        status, chosen, value, bound = select_bnb(cover, scores, inst.m, time_limit)
+    else:
+        status, chosen, value, bound = select_routes(cover, points, scores, inst.m, time_limit)
     res.select_s = time.perf_counter() - t1
     res.bound = bound
     if status not in ("OPTIMAL", "FEASIBLE"):
@@ -450,6 +548,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--also-file-tmax", action="store_true")
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--max-labels", type=int, default=20_000_000)
+    ap.add_argument("--selector", choices=("bnb", "cpsat"), default="bnb")
     args = ap.parse_args(argv)
     bks: dict[str, float] = {}
     if args.bks.is_file():
@@ -467,7 +566,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             budgets.insert(0, ("file", inst.tmax))
         for label, budget in budgets:
             r = solve_exact(
-                inst, tmax=budget, time_limit=args.time_limit, max_labels=args.max_labels
+                inst,
+                tmax=budget,
+                time_limit=args.time_limit,
+                max_labels=args.max_labels,
+                selector=args.selector,
             )
             b = bks.get(inst.name)
             row = asdict(r) | {"budget": label, "bks": b, "verdict": _verdict(r, b)}
@@ -491,6 +594,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "seed": SEED,
         "time_limit_s": args.time_limit,
         "max_labels": args.max_labels,
+        "selector": args.selector,
         "load_1min": os.getloadavg()[0],
         "differs_from_bks": [
             {k: r[k] for k in ("instance", "budget", "tmax", "optimum", "bks", "verdict")}
