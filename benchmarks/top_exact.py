@@ -396,11 +396,11 @@ def select_bnb(
         after = np.maximum.accumulate(gains[::-1])[::-1]
         after = np.r_[after[1:], 0]
         bound_j = cur + gains + (left - 1) * after
-        for j in np.flatnonzero((bound_j > best[0]) & (gains > 0)):
-            if bound_j[j] <= best[0] or timed_out[0]:
+        for k in np.flatnonzero((bound_j > best[0]) & (gains > 0)).tolist():
+            if bound_j[k] <= best[0] or timed_out[0]:
                 continue
-            s = sets[start + j]
-            dfs(start + int(j) + 1, covered | s, cur + int(gains[j]), [*picks, int(s)], left - 1)
+            s = sets[start + k]
+            dfs(start + k + 1, covered | s, cur + int(gains[k]), [*picks, int(s)], left - 1)
 
     if m > 0 and len(sets):
         dfs(0, np.int64(0), 0, [], m)
@@ -430,24 +430,24 @@ def select_routes(
     if not all(float(s).is_integer() for s in scores):
         raise InputError("scores", scores.tolist(), "integer scores")
     model = cp_model.CpModel()
-    x = [model.NewBoolVar(f"x{i}") for i in range(len(cover))]
-    y = [model.NewBoolVar(f"y{b}") for b in range(len(points))]
-    model.Add(sum(x) <= m)
+    x = [model.new_bool_var(f"x{i}") for i in range(len(cover))]
+    y = [model.new_bool_var(f"y{b}") for b in range(len(points))]
+    model.add(sum(x) <= m)
     for b in range(len(points)):
         bit = np.int64(1) << np.int64(b)
         holders = np.flatnonzero((cover & bit) != 0)
-        model.Add(y[b] <= sum(x[int(i)] for i in holders))
-    model.Maximize(sum(int(scores[b]) * y[b] for b in range(len(points))))
+        model.add(y[b] <= sum(x[int(i)] for i in holders))
+    model.maximize(sum(int(scores[b]) * y[b] for b in range(len(points))))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit
     solver.parameters.random_seed = SEED
     solver.parameters.num_workers = 1
-    status = solver.Solve(model)
-    name = solver.StatusName(status)
+    status = solver.solve(model)
+    name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return name, [], 0.0, float(solver.BestObjectiveBound())
-    chosen = [int(cover[i]) for i in range(len(cover)) if solver.Value(x[i])]
-    return name, chosen, float(solver.ObjectiveValue()), float(solver.BestObjectiveBound())
+        return name, [], 0.0, float(solver.best_objective_bound)
+    chosen = [int(cover[i]) for i in range(len(cover)) if solver.value(x[i])]
+    return name, chosen, float(solver.objective_value), float(solver.best_objective_bound)
 
 
 def solve_exact(

@@ -6,6 +6,7 @@ import importlib.util
 import itertools
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -30,7 +31,7 @@ top_exact = _load("top_exact")
 top_bench = _load("top")
 
 
-def _write(path: Path, m: int, tmax: float, rows: list[tuple[float, float, float]]) -> Path:
+def _write(path: Path, m: int, tmax: float, rows: Sequence[Sequence[float]]) -> Path:
     lines = [f"n {len(rows)}", f"m {m}", f"tmax {tmax}"]
     lines += [f"{x}\t{y}\t{s:g}" for x, y, s in rows]
     path.write_text("\n".join(lines) + "\n")
@@ -99,7 +100,7 @@ def test_random_instances_match_brute_force(tmp_path: Path, seed: int) -> None:
     score = np.r_[0, rng.integers(1, 10, size=n - 2) * 5, 0]
     rows = np.c_[xy, score]
     tmax = float(np.round(math.dist(xy[0], xy[-1]) + 8.0, 1))
-    path = _write(tmp_path / "rand.txt", 2, tmax, [tuple(r) for r in rows.tolist()])
+    path = _write(tmp_path / "rand.txt", 2, tmax, rows.tolist())
     inst = top_exact.read_instance(path)
     expected = _brute_force(rows, 2, tmax)
     assert 0 < expected < score.sum()  # neither trivial nor everything
