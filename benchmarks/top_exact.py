@@ -38,13 +38,17 @@ Budget conventions
     routes is a single-route budget (an integer, e.g. 40) divided by ``m`` and printed rounded
     to one decimal (13.3); this undoes the rounding. Both options run in addition to the
     file's own budget when ``--also-file-tmax`` is given.
+Threshold
+    ``--min-tmax-for-bks`` also finds, by bisection on the budget (tolerance 1e-7), the
+    smallest ``tmax`` under which the bks is attainable (the longest route of that solution),
+    so that a bks can be matched with the budget convention it needs.
 Limits
     ``--max-labels N`` (default 20,000,000) abandons an instance whose enumeration exceeds N
     labels in total; it is reported as ``"status": "exploded"`` with the count reached.
 Command
     ``nice -n 10 python benchmarks/top_exact.py --instances FILE [FILE ...] [--bks FILE]
     [--tmax VALUE | --tmax-convention {file,chao}] [--also-file-tmax] [--time-limit S]
-    [--max-labels N] [--selector {bnb,cpsat}]``
+    [--max-labels N] [--selector {bnb,cpsat}] [--min-tmax-for-bks]``
 Output
     Per instance and budget: the optimum, the bks, the routes with their unrounded lengths and
     slack, label counts and times; the last line of stdout is one JSON object with every
@@ -70,12 +74,14 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from optimizer.errors import InputError  # noqa: E402
+from optimizer.errors import InfeasibleError, InputError  # noqa: E402
 
 EPS = 1e-9
 """Tolerance on the length budget, as in ``benchmarks/top.py``."""
 SEED = 0
 """CP-SAT random seed (fixed)."""
+FIGURES = ("instance", "budget", "tmax", "optimum", "bks", "verdict")
+"""Fields of a result repeated in the summary of differences from the bks."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -526,6 +532,56 @@ def solve_exact(
     return res
 
 
+def min_tmax_for(
+    inst: TopInstance,
+    target: float,
+    *,
+    time_limit: float = 60.0,
+    max_labels: int = 20_000_000,
+    tol: float = 1e-7,
+) -> tuple[float | None, ExactResult | None]:
+    """Return the smallest route budget under which a score of ``target`` is attainable.
+
+    Bisection on ``tmax`` (the optimum only grows with the budget) between 0 and a budget
+    found by raising the file's ``tmax`` 5 % at a time, at most to twice it. The returned
+    figure is the longest route of the solution at the upper end: within ``tol`` above the
+    exact threshold.
+
+    Returns
+    -------
+    threshold
+        The budget, or None when ``target`` is not reached at twice the file's ``tmax`` or an
+        enumeration explodes.
+    result
+        The exact solution at that budget.
+    """
+
+    def reaches(budget: float) -> ExactResult | None:
+        r = solve_exact(inst, tmax=budget, time_limit=time_limit, max_labels=max_labels)
+        if r.status != "optimal":
+            raise InfeasibleError("exact", f"{inst.name} at tmax {budget}: {r.status}")
+        return r if r.optimum is not None and r.optimum >= target else None
+
+    try:
+        lo, hi = 0.0, inst.tmax
+        best = reaches(hi)
+        while best is None:
+            lo, hi = hi, hi * 1.05
+            if hi > 2 * inst.tmax:
+                return None, None
+            best = reaches(hi)
+        while hi - lo > tol:
+            mid = (lo + hi) / 2
+            r = reaches(mid)
+            if r is None:
+                lo = mid
+            else:
+                hi, best = mid, r
+    except InfeasibleError:
+        return None, None
+    return max(best.lengths, default=0.0), best
+
+
 def _verdict(result: ExactResult, bks: float | None) -> str:
     if bks is None or result.optimum is None:
         return "no bks" if result.optimum is not None else result.status
@@ -549,6 +605,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--max-labels", type=int, default=20_000_000)
     ap.add_argument("--selector", choices=("bnb", "cpsat"), default="bnb")
+    ap.add_argument("--min-tmax-for-bks", action="store_true")
     args = ap.parse_args(argv)
     bks: dict[str, float] = {}
     if args.bks.is_file():
@@ -564,15 +621,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             budgets.append(("chao", chao_tmax(inst.m, inst.tmax)))
         if args.also_file_tmax or not budgets:
             budgets.insert(0, ("file", inst.tmax))
+        done: dict[float, ExactResult] = {}
+        b = bks.get(inst.name)
         for label, budget in budgets:
-            r = solve_exact(
+            r = done.get(budget) or solve_exact(
                 inst,
                 tmax=budget,
                 time_limit=args.time_limit,
                 max_labels=args.max_labels,
                 selector=args.selector,
             )
-            b = bks.get(inst.name)
+            done[budget] = r
             row = asdict(r) | {"budget": label, "bks": b, "verdict": _verdict(r, b)}
             results.append(row)
             print(
@@ -589,6 +648,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"slack={budget - length:.3e}",
                     flush=True,
                 )
+        if args.min_tmax_for_bks and b is not None:
+            need, _ = min_tmax_for(inst, b, time_limit=args.time_limit, max_labels=args.max_labels)
+            for row in results[-len(budgets) :]:
+                row["min_tmax_for_bks"] = need
+            print(f"  smallest tmax reaching bks {b:g}: {need!r}", flush=True)
     summary = {
         "eps": EPS,
         "seed": SEED,
@@ -597,7 +661,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "selector": args.selector,
         "load_1min": os.getloadavg()[0],
         "differs_from_bks": [
-            {k: r[k] for k in ("instance", "budget", "tmax", "optimum", "bks", "verdict")}
+            {k: r.get(k) for k in (*FIGURES, "min_tmax_for_bks")}
             for r in results
             if r["bks"] is not None and r["optimum"] is not None and r["optimum"] != r["bks"]
         ],

@@ -73,6 +73,16 @@ def test_budget_override_and_epsilon(tmp_path: Path) -> None:
     assert top_exact.solve_exact(inst, tmax=4.0 - 1e-12).optimum == 15  # within EPS
 
 
+def test_min_tmax_for_target(tmp_path: Path) -> None:
+    inst = top_exact.read_instance(_write(tmp_path / "hand.txt", 1, 3.5, HAND))
+    # 15 needs {A, B}: 4.0 exactly; 20 needs C alone: 6.0 exactly
+    need, res = top_exact.min_tmax_for(inst, 15, time_limit=10)
+    assert need == pytest.approx(4.0, abs=1e-7) and res is not None and res.optimum == 15
+    need, _ = top_exact.min_tmax_for(inst, 20, time_limit=10)
+    assert need == pytest.approx(6.0, abs=1e-7)
+    assert top_exact.min_tmax_for(inst, 1000, time_limit=10) == (None, None)
+
+
 def _brute_force(rows: np.ndarray, m: int, tmax: float) -> float:
     """Best score over all orders of all subsets, then all m-tuples of disjoint subsets."""
     pts = list(range(1, len(rows) - 1))
