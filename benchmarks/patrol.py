@@ -1,45 +1,68 @@
-"""Patrol benchmark: each engine against a 10x longer solve of itself, and the cost of variation.
+"""Patrol benchmark: which engine plans patrols best, each against a 10x longer solve of itself.
 
 Protocol
 --------
 Instances
-    One routing problem per grid x window that has groups, built by the plan pipeline
-    (hotspots of the window, CP-SAT groups from ``optimizer.teams.form_groups``, fixed posts,
-    street travel times) for
+    Routing problems built by the plan pipeline's public helpers (``optimizer.plan``:
+    ``planning_grid_ids``, ``form_window_groups``, ``assign_to_grids``, ``build_problem``,
+    ``street_router``; hotspots from ``optimizer.hotspots.hotspots_for_window``): hotspots of
+    the window with repeat-visit copies and spacing, fixed posts on duty (required, with their
+    time windows), CP-SAT groups of mixed modes starting and ending at their stations, street
+    travel times per mode. Day ``--day`` (default Monday 2026-11-30, a school day: the school
+    gates 07:20-08:00 and 16:30-17:30 and the hospital hall 08:00-18:00 are on duty). Families
+    (``--quick`` keeps only ``demo-L1`` in 14:00-18:00):
 
-    * the demo district (``optimizer.storage.load_district("demo")``), and
-    * a real OSM extract from ``$PATROL_SHARED_DIR/data/osm/`` (default ``shenzhen_longgang``;
-      ``PATROL_SHARED_DIR`` defaults to ``../shared`` from the repo root), wrapped with synthetic
-      grids, incidents and resources (``optimizer.demo.synthetic_district``, seed 0).
-
-    Day ``--day`` (default Monday 2026-11-30), windows ``--windows`` (default 14:00-18:00 and
-    19:00-23:00), grid levels ``--grid-levels`` (default 1 and 2: the whole district as one
-    instance with all its groups, and each level-2 grid with its own).
+    ``demo-L1``
+        The demo district (``optimizer.demo.load_demo``) planned as one grid, windows
+        07:00-11:00, 14:00-18:00, 19:00-23:00: every group of the window in one problem.
+    ``demo-L2``
+        The demo's level-2 grids (three sectors) in 14:00-18:00, exactly as ``plan_day`` builds
+        them (groups spread over the grids by demand; a grid without groups is no instance).
+    ``real-L2``
+        A real extract (``--extract``, default ``shenzhen_longgang``) from
+        ``$PATROL_SHARED_DIR/data/osm/`` (default ``../shared``) imported with the public
+        importer (``optimizer.importer.import_district`` into a temporary folder: largest
+        connected street network, automatic grids, synthetic resources, seed 0) plus a seeded
+        synthetic incident history of the 183 days before ``--day``
+        (``optimizer.synthetic.synthetic_incidents``, seed 0). Its level-2 grids in 14:00-18:00
+        as ``plan_day`` builds them.
+    ``real-sector``
+        The real district's level-2 grid that holds the most fixed posts, planned alone
+        (``plan_day(grid_ids=[...])``: all the window's groups go there) with hotspots cut in its
+        level-3 cells (tens of hotspots), windows 07:00-11:00 and 14:00-18:00.
+    ``real-large``
+        The whole real district as one grid with hotspots cut in its level-2 grids and all
+        groups, window 14:00-18:00 (hundreds of sites).
 Engines
-    Every engine ``optimizer.engines.get_engine`` provides (ortools, pyvrp); while an engine
-    module is missing the plan pipeline's own OR-Tools model stands in (named ``<name>*``).
+    Every name in ``optimizer.engines.base.ENGINE_NAMES`` (ortools, pyvrp, patrol), configured
+    as the service runs them (``get_engine(name)``: solution / iteration caps on); with
+    ``--time-only`` the caps are lifted and every solve runs to its time limit.
 Figures per engine
     Each instance is solved with seed 0 at ``T = --time-limit`` seconds and at ``10 T``.
-    ``gap`` = 1 - value(T) / value(10 T) (prize collected, posts must be staffed; negative when
-    the short run did better); reported as mean and max over instances, with the count of
-    infeasible solutions (a required post dropped), the count of instances the engine refused
-    (``InfeasibleError``; left out of the gaps) and the mean runtime.
-    ``gap_to_best_engine_mean``: value at ``T`` against the best any engine reached at ``T``.
+    Value = prize collected at the problem's prizes. ``gap_to_10x`` = 1 - value(T) /
+    value(10 T) (negative when the short run did better): mean and max. ``gap_to_best`` =
+    1 - value(T) / best value any engine reached at T on that instance (a refused instance
+    counts as value 0): mean, max, per family, and ``at_best`` (instances within 1e-6 of the
+    best). ``infeasible``: solutions with a required post dropped or any error of the
+    independent checker ``optimizer.engines.check.check_solution`` (or ``feasible`` false);
+    ``refused``: ``InfeasibleError`` at T or 10 T (left out of ``gap_to_10x``);
+    ``runtime_mean_s`` and ``hit_limit`` (runs at T that used >= 95 % of T, i.e. no cap
+    stopped them). ``best_engine_at_T`` is the engine with the smallest mean ``gap_to_best``
+    (ties: fewer infeasible, then smaller ``gap_to_10x`` mean).
 Unpredictability
-    With the first engine at ``T``: for ``--days`` consecutive days, each instance is solved by
-    ``optimizer.variation.solve_with_variation`` (``max_value_loss`` ``--max-loss``, previous
-    day's visits discounted). ``variation_loss`` is the mean and max value lost against the
-    same day's unperturbed solve; ``overlap_consecutive`` the mean Jaccard overlap (visited
-    hotspots and consecutive pairs, averaged) between consecutive days' solutions of the same
-    instance; ``overlap_without_variation`` the same between two unperturbed solves (1.0 for a
-    deterministic engine).
-
+    With the default engine (``optimizer.engines.base.DEFAULT_ENGINE``) at ``T``, for ``--days``
+    consecutive days each instance is solved by ``optimizer.variation.solve_with_variation``
+    (``max_value_loss`` ``--max-loss``, the previous day's visits discounted).
+    ``variation_loss`` is the mean and max value lost against the same day's unperturbed solve;
+    ``overlap_consecutive`` the mean Jaccard overlap (visited hotspots and consecutive pairs,
+    averaged) between consecutive days' solutions of the same instance;
+    ``overlap_without_variation`` the same between two unperturbed solves.
 Command
-    ``python benchmarks/patrol.py [--time-limit 1] [--extract shenzhen_longgang] [--days 3]
-    [--grid-levels 1 2] [--no-real]``
-
+    ``nice -n 10 python benchmarks/patrol.py [--time-limit 1] [--quick] [--time-only]
+    [--extract shenzhen_longgang] [--days 3] [--no-real]``
+    Default (T = 1 s): 13 instances, about 8 minutes on the 2-core machine.
 Output
-    One line per instance while running; the last line of stdout is one JSON object of figures.
+    One line per instance and engine on stderr; the last line of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -50,8 +73,10 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +84,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from optimizer.district import District  # noqa: E402
-from optimizer.engines.base import ENGINE_NAMES, Solution, get_engine  # noqa: E402
+from optimizer.engines.base import (  # noqa: E402
+    DEFAULT_ENGINE,
+    ENGINE_NAMES,
+    Solution,
+    get_engine,
+)
+from optimizer.engines.check import check_solution  # noqa: E402
 from optimizer.errors import InfeasibleError  # noqa: E402
 from optimizer.problem import PatrolProblem  # noqa: E402
 from optimizer.timewindow import TimeWindow  # noqa: E402
@@ -73,6 +104,47 @@ from optimizer.variation import (  # noqa: E402
 
 Solve = Callable[[PatrolProblem, float, int], Solution]
 
+HISTORY_DAYS = 183
+"""Length of the real district's synthetic incident history, ending the day before ``--day``."""
+
+GROUP_TIME_LIMIT_S = 2.0
+"""CP-SAT time limit of group formation (as ``plan_day`` at a short solver limit)."""
+
+AT_BEST_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One benchmark problem and the family it belongs to."""
+
+    family: str
+    problem: PatrolProblem
+
+    @property
+    def n_posts(self) -> int:
+        """Number of required sites (fixed-post duties)."""
+        return sum(s.required for s in self.problem.sites)
+
+    @property
+    def n_hotspots(self) -> int:
+        """Number of distinct hotspots (repeat-visit copies counted once)."""
+        return len({s.key or s.id for s in self.problem.sites if not s.required})
+
+    def describe(self) -> dict[str, Any]:
+        """Return the instance's size: sites, hotspots, copies, posts, vehicles per mode."""
+        modes: dict[str, int] = {}
+        for v in self.problem.vehicles:
+            modes[v.mode] = modes.get(v.mode, 0) + 1
+        return {
+            "name": self.problem.name,
+            "family": self.family,
+            "sites": len(self.problem.sites),
+            "hotspots": self.n_hotspots,
+            "posts": self.n_posts,
+            "vehicles": len(self.problem.vehicles),
+            "modes": dict(sorted(modes.items())),
+        }
+
 
 def shared_dir() -> Path:
     """Return ``$PATROL_SHARED_DIR`` or ``../shared`` next to the repo."""
@@ -80,70 +152,103 @@ def shared_dir() -> Path:
     return Path(env) if env else ROOT.parent / "shared"
 
 
-def engines() -> dict[str, Solve]:
-    """Return the available engines by name (a stand-in marked ``*`` where one is missing)."""
-    out: dict[str, Solve] = {}
-    for name in ENGINE_NAMES:
-        try:
-            engine = get_engine(name)
-        except ImportError:
-            from optimizer.plan import solve_problem  # the pipeline's stand-in model
+def real_district(extract: str, day: dt.date, workdir: str | Path) -> District:
+    """Import a real OSM extract with the public importer, plus a fixed synthetic history.
 
-            if "ortools*" not in out:
-                out["ortools*"] = lambda p, t, s: solve_problem(p, "ortools", t, s)
-            continue
+    Parameters
+    ----------
+    extract
+        File name (without ``.osm``) in ``<shared>/data/osm/``.
+    day
+        Planned day; the synthetic history covers the :data:`HISTORY_DAYS` days before it, so
+        the instances do not depend on the date the benchmark runs.
+    workdir
+        Folder the importer writes the district to (a temporary one).
 
-        def run(p: PatrolProblem, t: float, s: int, engine: Any = engine) -> Solution:
-            result: Solution = engine.solve(p, time_limit_s=t, seed=s)
-            return result
+    Returns
+    -------
+    District
+        Automatic grids, synthetic resources (seed 0), synthetic incidents (seed 0).
+    """
+    from optimizer.importer import import_district
+    from optimizer.synthetic import synthetic_incidents
 
-        out[name] = run
-    return out
-
-
-def attempt(solve: Solve, problem: PatrolProblem, time_limit_s: float) -> Solution | None:
-    """Solve with seed 0; ``None`` when the engine refuses the instance (InfeasibleError)."""
-    try:
-        return solve(problem, time_limit_s, 0)
-    except InfeasibleError:
-        return None
-
-
-def real_district(extract: str) -> District:
-    """Load a real extract as a district with synthetic grids, incidents and resources."""
     path = shared_dir() / "data" / "osm" / f"{extract}.osm"
     if not path.is_file():
         sys.exit(f"patrol benchmark: {path} not found; set PATROL_SHARED_DIR to the shared folder")
-    import osmnx as ox
+    tz = "Asia/Shanghai"
+    result = import_district(
+        extract, path, data_dir=workdir, seed=0, timezone=tz, check_grid_graphs=False
+    )
+    district = result.district
+    district.incidents = synthetic_incidents(
+        district.graph,
+        district.grids,
+        start=day - dt.timedelta(days=HISTORY_DAYS),
+        end=day - dt.timedelta(days=1),
+        seed=0,
+        tz=tz,
+    )
+    return district
 
-    from optimizer.demo import synthetic_district
-    from optimizer.importer import _prepare, _read_streets  # streets module or its stand-in
 
-    # the extract keeps every fragment; patrol on the largest strongly connected part
-    G = _prepare(ox.truncate.largest_component(_read_streets(path), strongly=True))
-    return synthetic_district(extract, G, seed=0, metadata={"source": str(path)})
-
-
-def instances(
-    district: District, day: dt.date, windows: list[TimeWindow], level: int = 2
+def grid_window_problems(
+    district: District,
+    *,
+    day: dt.date,
+    windows: Sequence[TimeWindow],
+    level: int | None = None,
+    grid_ids: Sequence[str] | None = None,
+    hotspot_level: int | None = None,
+    seed: int = 0,
 ) -> list[PatrolProblem]:
-    """Build one problem per grid x window that has groups, as the plan pipeline does."""
+    """Build one problem per planning grid x window that has groups and hotspots.
+
+    As ``optimizer.plan.plan_day`` does: hotspots of the window, CP-SAT groups allocated to
+    the planning grids by demand, fixed posts on duty, street travel times.
+
+    Parameters
+    ----------
+    district
+        The district.
+    day, windows
+        The planned day and its windows.
+    level, grid_ids
+        Planning grids: every cell of ``level``, or the explicit ``grid_ids`` (which then get
+        all the window's groups between them).
+    hotspot_level
+        Cut hotspots in the cells of this (finer) level inside the planning grids rather than
+        in the planning grids themselves (``plan_day`` cuts at most
+        ``HotspotParams.max_per_grid`` per planning grid); ``None``: as ``plan_day``.
+    seed
+        Seed of group formation (window ``k`` uses ``seed + k``, as ``plan_day``).
+
+    Returns
+    -------
+    list of PatrolProblem
+    """
+    from optimizer.hotspots import hotspots_for_window
     from optimizer.plan import (
         assign_to_grids,
         build_problem,
         form_window_groups,
         planning_grid_ids,
         street_router,
-        window_hotspots,
     )
 
-    ids = planning_grid_ids(district, level=level)
+    ids = planning_grid_ids(district, level=level, grid_ids=grid_ids)
+    cut_ids = ids
+    if hotspot_level is not None:
+        finer = planning_grid_ids(district, level=hotspot_level)
+        centres = [district.grids.loc[g].geometry.representative_point() for g in finer]
+        inside = assign_to_grids(district, ids, [(c.x, c.y) for c in centres])
+        cut_ids = [g for g, owner in zip(finer, inside, strict=True) if owner is not None]
     router = street_router(district.graph)
-    out = []
-    for wi, window in enumerate(windows):
-        hot = window_hotspots(district, day, window, ids)
+    out: list[PatrolProblem] = []
+    for k, window in enumerate(windows):
+        hot = hotspots_for_window(district, day=day, window=window, grid_ids=cut_ids)
         hot_grid = assign_to_grids(district, ids, [(h.lon, h.lat) for h in hot])
-        groups = form_window_groups(district, day, window, hot, ids, wi, 2.0)
+        groups = form_window_groups(district, day, window, hot, ids, seed + k, GROUP_TIME_LIMIT_S)
         posts = [p for p in district.resources.posts if p.active_windows(day, window)]
         post_grid = assign_to_grids(district, ids, [(p.lon, p.lat) for p in posts])
         for gid in ids:
@@ -165,101 +270,221 @@ def instances(
     return out
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark and print its figures; return them."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--time-limit", type=float, default=1.0, help="T, seconds per solve")
-    ap.add_argument("--extract", default="shenzhen_longgang", help="OSM file name in shared/osm")
-    ap.add_argument("--day", default="2026-11-30")
-    ap.add_argument("--windows", nargs="+", default=["14:00-18:00", "19:00-23:00"])
-    ap.add_argument("--days", type=int, default=3, help="consecutive days for variation")
-    ap.add_argument("--max-loss", type=float, default=0.03)
-    ap.add_argument("--no-real", action="store_true", help="demo only")
-    ap.add_argument(
-        "--grid-levels",
-        type=int,
-        nargs="+",
-        default=[1, 2],
-        help="grid levels planned (1: the whole district as one instance)",
-    )
-    args = ap.parse_args(argv)
-    day = dt.date.fromisoformat(args.day)
-    windows = [TimeWindow.parse(w) for w in args.windows]
-    t = float(args.time_limit)
+def busiest_grid(district: District, level: int) -> str:
+    """Return the ``level`` grid holding the most fixed posts (ties: the first id)."""
+    from optimizer.plan import assign_to_grids, planning_grid_ids
 
-    from optimizer.storage import load_district
+    ids = planning_grid_ids(district, level=level)
+    posts = district.resources.posts
+    where = assign_to_grids(district, ids, [(p.lon, p.lat) for p in posts])
+    return max(ids, key=lambda g: (sum(w == g for w in where), -ids.index(g)))
 
-    districts = [load_district("demo")]
-    if not args.no_real:
-        districts.append(real_district(args.extract))
-    problems: list[tuple[str, PatrolProblem]] = []
-    for d in districts:
-        for level in args.grid_levels:
-            built = instances(d, day, windows, level)
-            problems += [(d.name, p) for p in built]
-            print(f"{d.name} level {level}: {len(built)} instances", file=sys.stderr)
-    if not problems:
-        sys.exit("patrol benchmark: no instance has both groups and hotspots")
 
-    figures: dict[str, Any] = {
-        "time_limit_s": t,
-        "instances": len(problems),
-        "districts": [d.name for d in districts],
-        "grid_levels": args.grid_levels,
-        "sites_mean": round(statistics.fmean(len(p.sites) for _, p in problems), 1),
-        "sites_max": max(len(p.sites) for _, p in problems),
-        "groups_mean": round(statistics.fmean(len(p.vehicles) for _, p in problems), 2),
-        "engines": {},
+def instance_set(
+    day: dt.date,
+    *,
+    quick: bool = False,
+    real: District | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> list[Instance]:
+    """Build the benchmark's instances (see the module docstring for the families).
+
+    Parameters
+    ----------
+    day
+        The planned day.
+    quick
+        Only ``demo-L1`` in 14:00-18:00.
+    real
+        The imported real district (``None``: demo families only).
+    log
+        Called with one line per family.
+    """
+    from optimizer.demo import load_demo
+
+    w = {s: TimeWindow.parse(s) for s in ("07:00-11:00", "14:00-18:00", "19:00-23:00")}
+    demo = load_demo()
+    specs: list[tuple[str, District, dict[str, Any]]] = []
+    if quick:
+        specs.append(("demo-L1", demo, {"windows": [w["14:00-18:00"]], "level": 1}))
+    else:
+        specs.append(("demo-L1", demo, {"windows": list(w.values()), "level": 1}))
+        specs.append(("demo-L2", demo, {"windows": [w["14:00-18:00"]], "level": 2}))
+        if real is not None:
+            sector = busiest_grid(real, 2)
+            specs += [
+                ("real-L2", real, {"windows": [w["14:00-18:00"]], "level": 2}),
+                (
+                    "real-sector",
+                    real,
+                    {
+                        "windows": [w["07:00-11:00"], w["14:00-18:00"]],
+                        "grid_ids": [sector],
+                        "hotspot_level": 3,
+                    },
+                ),
+                (
+                    "real-large",
+                    real,
+                    {"windows": [w["14:00-18:00"]], "level": 1, "hotspot_level": 2},
+                ),
+            ]
+    out: list[Instance] = []
+    for family, district, kw in specs:
+        built = grid_window_problems(district, day=day, **kw)
+        out += [Instance(family, p) for p in built]
+        sizes = ", ".join(f"{len(p.sites)}/{len(p.vehicles)}" for p in built)
+        log(f"{family}: {len(built)} instances (sites/vehicles: {sizes})")
+    return out
+
+
+def engine_solvers(time_only: bool = False) -> dict[str, Solve]:
+    """Return a solve function per engine name, as the service configures them.
+
+    ``time_only`` lifts the solution / iteration caps (every solve runs to its time limit).
+    """
+    uncapped: dict[str, dict[str, Any]] = {
+        "ortools": {"solution_limit": None},
+        "pyvrp": {"max_iterations": None},
+        "patrol": {"max_iterations": None, "solution_limit": None},
     }
+    out: dict[str, Solve] = {}
+    for name in ENGINE_NAMES:
+        engine = get_engine(name, **(uncapped.get(name, {}) if time_only else {}))
+
+        def run(p: PatrolProblem, t: float, s: int, engine: Any = engine) -> Solution:
+            result: Solution = engine.solve(p, time_limit_s=t, seed=s)
+            return result
+
+        out[name] = run
+    return out
+
+
+def attempt(solve: Solve, problem: PatrolProblem, time_limit_s: float) -> Solution | None:
+    """Solve with seed 0; ``None`` when the engine refuses the instance (InfeasibleError)."""
+    try:
+        return solve(problem, time_limit_s, 0)
+    except InfeasibleError:
+        return None
+
+
+def violations(problem: PatrolProblem, solution: Solution) -> list[str]:
+    """Return why ``solution`` is infeasible (empty: feasible), by the independent checker."""
+    errors = check_solution(problem, solution)
+    if not solution.feasible and not errors:
+        errors = ["engine reports its solution infeasible"]
+    return errors
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return round(statistics.fmean(xs), 5) if xs else None
+
+
+def _max(xs: Sequence[float]) -> float | None:
+    return round(max(xs), 5) if xs else None
+
+
+def compare_engines(
+    instances: Sequence[Instance],
+    solvers: dict[str, Solve],
+    time_limit_s: float,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Solve every instance with every engine at T and 10 T; return the per-engine figures."""
+    t = time_limit_s
     values: dict[str, list[float]] = {}
-    solvers = engines()
+    figures: dict[str, Any] = {}
     for name, solve in solvers.items():
-        gaps, runtimes, infeasible, refused = [], [], 0, 0
-        for _dname, p in problems:
+        gaps: list[float] = []
+        runtimes: list[float] = []
+        infeasible = refused = hit = 0
+        vals: list[float] = []
+        for inst in instances:
+            p = inst.problem
             short, long = attempt(solve, p, t), attempt(solve, p, 10 * t)
+            vals.append(0.0 if short is None else solution_value(p, short))
+            for sol, label in ((short, "T"), (long, "10T")):
+                if sol is None:
+                    continue
+                errors = violations(p, sol)
+                if errors:
+                    infeasible += label == "T"
+                    log(f"  {name} {p.name} at {label}: INFEASIBLE {errors[:3]}")
             if short is None or long is None:
                 refused += 1
-                values.setdefault(name, []).append(
-                    0.0 if short is None else solution_value(p, short)
-                )
-                print(f"{name} {p.name}: refused (InfeasibleError)", file=sys.stderr)
+                log(f"{name} {p.name}: refused (InfeasibleError)")
                 continue
-            v_s, v_l = solution_value(p, short), solution_value(p, long)
+            v_s, v_l = vals[-1], solution_value(p, long)
             gap = 1 - v_s / v_l if v_l > 0 else 0.0
             gaps.append(gap)
-            values.setdefault(name, []).append(v_s)
             runtimes.append(short.runtime_s)
-            infeasible += int(not short.feasible)
-            print(
-                f"{name} {p.name}: value {v_s:.4g} at {t:g}s, {v_l:.4g} at {10 * t:g}s, "
-                f"gap {gap:+.2%}",
-                file=sys.stderr,
+            hit += short.runtime_s >= 0.95 * t
+            log(
+                f"{name} {p.name}: value {v_s:.4g} at {t:g}s ({short.runtime_s:.2f}s), "
+                f"{v_l:.4g} at {10 * t:g}s ({long.runtime_s:.2f}s), gap {gap:+.2%}"
             )
-        figures["engines"][name] = {
-            "gap_to_10x_mean": round(statistics.fmean(gaps), 5) if gaps else None,
-            "gap_to_10x_max": round(max(gaps), 5) if gaps else None,
+        values[name] = vals
+        figures[name] = {
+            "gap_to_10x_mean": _mean(gaps),
+            "gap_to_10x_max": _max(gaps),
             "infeasible": infeasible,
             "refused": refused,
             "runtime_mean_s": round(statistics.fmean(runtimes), 3) if runtimes else None,
+            "hit_limit": hit,
         }
-
-    # every engine at T against the best value any engine reached at T on the same instance
-    best = [max(v[i] for v in values.values()) for i in range(len(problems))]
+    best = [max(v[i] for v in values.values()) for i in range(len(instances))]
+    families = list(dict.fromkeys(inst.family for inst in instances))
     for name, vals in values.items():
         rel = [1 - v / b if b > 0 else 0.0 for v, b in zip(vals, best, strict=True)]
-        figures["engines"][name]["gap_to_best_engine_mean"] = round(statistics.fmean(rel), 5)
+        figures[name]["gap_to_best_mean"] = _mean(rel)
+        figures[name]["gap_to_best_max"] = _max(rel)
+        figures[name]["at_best"] = sum(r <= AT_BEST_TOL for r in rel)
+        figures[name]["gap_to_best_by_family"] = {
+            f: _mean([r for r, inst in zip(rel, instances, strict=True) if inst.family == f])
+            for f in families
+        }
+    return figures
 
-    name, solve = next(iter(solvers.items()))
-    params = VariationParams(max_value_loss=args.max_loss)
-    losses, overlaps, plain = [], [], []
-    for _dname, p in problems:
+
+def best_engine(figures: dict[str, Any]) -> str:
+    """Return the engine with the smallest mean gap to the best (then fewer infeasible, ...)."""
+
+    def key(name: str) -> tuple[float, int, float]:
+        f = figures[name]
+        gap10 = f["gap_to_10x_mean"]
+        return (
+            f["gap_to_best_mean"],
+            f["infeasible"] + f["refused"],
+            1.0 if gap10 is None else gap10,
+        )
+
+    return min(figures, key=key)
+
+
+def variation_figures(
+    instances: Sequence[Instance],
+    solve: Solve,
+    *,
+    day: dt.date,
+    days: int,
+    time_limit_s: float,
+    max_loss: float,
+) -> dict[str, Any]:
+    """Solve each instance on ``days`` consecutive days with variation; loss and overlap."""
+    t = time_limit_s
+    params = VariationParams(max_value_loss=max_loss)
+    losses: list[float] = []
+    overlaps: list[float] = []
+    plain: list[float] = []
+    for inst in instances:
+        p = inst.problem
         previous: set[str] = set()
         prev_sol: Solution | None = None
         base0, again = attempt(solve, p, t), attempt(solve, p, t)
         if base0 is None or again is None:
             continue
         plain.append(solution_overlap(p, base0, again)["overlap"])
-        for k in range(args.days):
+        for k in range(days):
             res = solve_with_variation(
                 p,
                 day=day + dt.timedelta(days=k),
@@ -275,21 +500,78 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 overlaps.append(solution_overlap(p, prev_sol, res.solution)["overlap"])
             prev_sol = res.solution
             previous = visited_keys(p, res.solution)
-    figures["variation"] = {
-        "engine": name,
-        "max_value_loss": args.max_loss,
-        "days": args.days,
-        "variation_loss_mean": round(statistics.fmean(losses), 5) if losses else None,
-        "variation_loss_max": round(max(losses), 5) if losses else None,
+    return {
+        "max_value_loss": max_loss,
+        "days": days,
+        "variation_loss_mean": _mean(losses),
+        "variation_loss_max": _max(losses),
         "overlap_consecutive_mean": round(statistics.fmean(overlaps), 4) if overlaps else None,
         "overlap_without_variation": round(statistics.fmean(plain), 4) if plain else None,
     }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark and print its figures; return them."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--time-limit", type=float, default=1.0, help="T, seconds per solve")
+    ap.add_argument("--extract", default="shenzhen_longgang", help="OSM file name in shared/osm")
+    ap.add_argument("--day", default="2026-11-30")
+    ap.add_argument("--days", type=int, default=3, help="consecutive days for variation")
+    ap.add_argument("--max-loss", type=float, default=0.03)
+    ap.add_argument("--no-real", action="store_true", help="demo families only")
+    ap.add_argument("--quick", action="store_true", help="demo-L1 in 14:00-18:00 only")
+    ap.add_argument("--time-only", action="store_true", help="no solution/iteration caps")
+    args = ap.parse_args(argv)
+    day = dt.date.fromisoformat(args.day)
+    t = float(args.time_limit)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="patrol-bench-") as tmp:
+        real = None if args.no_real or args.quick else real_district(args.extract, day, tmp)
+        instances = instance_set(day, quick=args.quick, real=real, log=log)
+    if not instances:
+        sys.exit("patrol benchmark: no instance has both groups and hotspots")
+    built_s = time.perf_counter() - started
+
+    sites = [len(i.problem.sites) for i in instances]
+    figures: dict[str, Any] = {
+        "time_limit_s": t,
+        "time_only": args.time_only,
+        "day": day.isoformat(),
+        "extract": None if real is None else args.extract,
+        "instances": len(instances),
+        "families": {
+            f: sum(i.family == f for i in instances)
+            for f in dict.fromkeys(i.family for i in instances)
+        },
+        "sites_mean": round(statistics.fmean(sites), 1),
+        "sites_max": max(sites),
+        "vehicles_mean": round(statistics.fmean(len(i.problem.vehicles) for i in instances), 2),
+        "instance_sizes": [i.describe() for i in instances],
+        "build_s": round(built_s, 1),
+    }
+    solvers = engine_solvers(time_only=args.time_only)
+    figures["engines"] = compare_engines(instances, solvers, t, log=log)
+    figures["best_engine_at_T"] = best_engine(figures["engines"])
+    figures["variation"] = {
+        "engine": DEFAULT_ENGINE,
+        **variation_figures(
+            instances,
+            solvers[DEFAULT_ENGINE],
+            day=day,
+            days=args.days,
+            time_limit_s=t,
+            max_loss=args.max_loss,
+        ),
+    }
     figures["load_avg_1min"] = round(os.getloadavg()[0], 2)
+    figures["total_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures))
     return figures
 
 
 if __name__ == "__main__":
-    started = time.perf_counter()
     main()
-    print(f"done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
