@@ -8,8 +8,11 @@
 * a volunteer patrols only in or next to the home grid of their team;
 * a volunteer's hours this week (``history``) plus the window stay within their weekly cap,
   and volunteers with fewer hours are preferred (fair rotation across days);
-* groups go to grids in proportion to patrol demand (D'Hondt apportionment: the ``k``-th group
-  of a grid is worth ``demand / k``), which is what a proportional split means in whole groups.
+* every grid with real demand (at least ``GroupParams.cover_share`` of the highest grid's)
+  gets a group before any grid gets a second one, as far as groups and volunteers allow;
+* the remaining groups go to grids in proportion to patrol demand (D'Hondt apportionment: the
+  ``k``-th group of a grid is worth ``demand / k``), which is what a proportional split means
+  in whole groups.
 """
 
 from __future__ import annotations
@@ -73,6 +76,11 @@ class GroupParams:
     start_at
         ``"officer"``: routes start at the lead officer's station; ``"team"``: at the base of the
         team most of the group's volunteers belong to.
+    cover_share
+        A grid whose demand is at least this share of the highest grid's demand has real
+        demand: every such grid gets one group before any grid gets a second (with fewer
+        groups than such grids, the grids with the most demand get one each). ``0``: every
+        grid with demand; above ``1``: no such priority, a purely proportional split.
     """
 
     min_officers: int = 1
@@ -84,6 +92,7 @@ class GroupParams:
     fairness_weight: float = 1.0
     fill_groups: bool = True
     start_at: Literal["officer", "team"] = "officer"
+    cover_share: float = 0.05
 
     def __post_init__(self) -> None:
         if self.min_officers < 1:
@@ -110,6 +119,8 @@ class GroupParams:
             raise InputError("fairness_weight", self.fairness_weight, "a number >= 0")
         if self.start_at not in ("officer", "team"):
             raise InputError("start_at", self.start_at, "'officer' or 'team'")
+        if not (isinstance(self.cover_share, int | float) and self.cover_share >= 0):
+            raise InputError("cover_share", self.cover_share, "a number >= 0")
 
 
 @dataclass(frozen=True)
@@ -399,7 +410,10 @@ def form_groups(
     # grid's groups afterwards (n groups can take N volunteers iff min*n <= N <= max*n).
     # This removes the volunteer-to-group symmetry that makes a per-group model slow.
     model = cp_model.CpModel()
-    W_GROUP, W_DEMAND, W_VOL, W_FAIR = 1_000_000, 100_000, 1_000, 800
+    # Lexicographic by magnitude: more groups, then more grids with real demand covered
+    # (W_COVER > W_DEMAND, the most any one D'Hondt step adds), then the proportional split,
+    # then full groups, fair rotation, home grids and short trips from the station.
+    W_GROUP, W_COVER, W_DEMAND, W_VOL, W_FAIR = 1_000_000, 200_000, 100_000, 1_000, 800
     n_off = len(officers)
     n_vol = len(volunteers)
     max_groups = min(n_off, params.max_groups or n_off)
@@ -443,7 +457,8 @@ def form_groups(
         if (officers[a].station_id, officers[a].mode) == (officers[b].station_id, officers[b].mode):
             model.add(sum(lead[a, c] for c in cells) >= sum(lead[b, c] for c in cells))
 
-    # proportional allocation: the k-th group of a grid is worth demand/k (D'Hondt)
+    # a first group in every grid with real demand, then proportional allocation: the k-th
+    # group of a grid is worth demand/k (D'Hondt)
     top = max(float(demand[c]) for c in cells)
     terms: list[Any] = []
     weights: list[int] = []
@@ -453,9 +468,14 @@ def form_groups(
         for s0, s1 in itertools.pairwise(steps):
             model.add_implication(s1, s0)
         model.add(sum(steps) == n_groups[c])
+        real = float(demand[c]) >= params.cover_share * top
         for k, s in enumerate(steps):
             terms.append(s)
-            weights.append(W_GROUP + round(W_DEMAND * float(demand[c]) / top / (k + 1)))
+            weights.append(
+                W_GROUP
+                + (W_COVER if k == 0 and real else 0)
+                + round(W_DEMAND * float(demand[c]) / top / (k + 1))
+            )
 
     # officers stay near their station: a small cost per km from station to grid
     centre = _centroids(grids)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
+from optimizer.district import District
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.resources import Officer, Resources, Shift, Station, Volunteer, VolunteerTeam
 from optimizer.teams import (
@@ -68,8 +69,14 @@ def test_neighbours_touching_cells() -> None:
 
 
 def test_officer_in_every_group_and_volunteer_sizes() -> None:
-    f = form_groups(_resources(), day=MONDAY, window=EVENING, demand={"A": 1, "B": 1, "C": 1},
-                    grids=_grids(), time_limit_s=2)
+    f = form_groups(
+        _resources(),
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 1, "B": 1, "C": 1},
+        grids=_grids(),
+        time_limit_s=2,
+    )
     assert f.status == "OPTIMAL"
     assert len(f.groups) == 3
     officers = {o.id: o for o in _resources().officers}
@@ -88,8 +95,15 @@ def test_officer_in_every_group_and_volunteer_sizes() -> None:
 
 def test_configurable_sizes_and_extra_officers() -> None:
     params = GroupParams(min_officers=2, max_officers=2, min_volunteers=3, max_volunteers=3)
-    f = form_groups(_resources(officers=4), day=MONDAY, window=EVENING, demand={"A": 1, "C": 1},
-                    grids=_grids(), params=params, time_limit_s=2)
+    f = form_groups(
+        _resources(officers=4),
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 1, "C": 1},
+        grids=_grids(),
+        params=params,
+        time_limit_s=2,
+    )
     assert len(f.groups) == 2
     for g in f.groups:
         assert len(g.officer_ids) == 2 and len(g.volunteer_ids) == 3
@@ -100,8 +114,14 @@ def test_volunteers_only_in_or_next_to_home_grid() -> None:
     nb = grid_neighbours(grids)
     res = _resources(officers=4)
     home = {v.id: t.home_grid for t in res.teams for v in t.members}
-    f = form_groups(res, day=MONDAY, window=EVENING, demand={"A": 1, "B": 3, "C": 1, "D": 5},
-                    grids=grids, time_limit_s=2)
+    f = form_groups(
+        res,
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 1, "B": 3, "C": 1, "D": 5},
+        grids=grids,
+        time_limit_s=2,
+    )
     for g in f.groups:
         for v in g.volunteer_ids:
             assert g.grid_id in nb[home[v]]
@@ -112,11 +132,14 @@ def test_volunteers_only_in_or_next_to_home_grid() -> None:
 def test_only_available_people() -> None:
     morning = Shift(TimeWindow.parse("07:00-11:00"))
     teams = (_team("TA", "A", 4), _team("TM", "A", 4, shift=morning))
-    res = Resources(_resources().stations,
-                    (*_resources(officers=2).officers,
-                     Officer("OM", "m", "S1", (morning,), "foot")), teams)
-    f = form_groups(res, day=MONDAY, window=EVENING, demand={"A": 1}, grids=_grids(),
-                    time_limit_s=2)
+    res = Resources(
+        _resources().stations,
+        (*_resources(officers=2).officers, Officer("OM", "m", "S1", (morning,), "foot")),
+        teams,
+    )
+    f = form_groups(
+        res, day=MONDAY, window=EVENING, demand={"A": 1}, grids=_grids(), time_limit_s=2
+    )
     placed = set(_people(f))
     assert not any(p.startswith("TM-") or p == "OM" for p in placed)
     codes = {u.person_id: u.code for u in f.unassigned}
@@ -125,8 +148,11 @@ def test_only_available_people() -> None:
 
 def test_weekend_shift_weekday_rule() -> None:
     weekend_only = Shift(EVENING, weekdays=(5, 6))
-    res = Resources(_resources().stations, (Officer("O1", "o", "S1", (weekend_only,), "foot"),),
-                    (_team("TA", "A", 3),))
+    res = Resources(
+        _resources().stations,
+        (Officer("O1", "o", "S1", (weekend_only,), "foot"),),
+        (_team("TA", "A", 3),),
+    )
     with pytest.raises(InfeasibleError) as exc:
         form_groups(res, day=MONDAY, window=EVENING, demand={"A": 1}, grids=_grids())
     assert exc.value.constraint == "officer_available"
@@ -138,8 +164,15 @@ def test_weekend_shift_weekday_rule() -> None:
 def test_weekly_cap_excludes_volunteer() -> None:
     res = _resources(officers=1, teams=(_team("TA", "A", 3, cap=8.0),))
     history = {"TA-V0": 6.0}  # 6 h + 4 h window > 8 h cap
-    f = form_groups(res, day=MONDAY, window=EVENING, demand={"A": 1}, grids=_grids(),
-                    history=history, time_limit_s=2)
+    f = form_groups(
+        res,
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 1},
+        grids=_grids(),
+        history=history,
+        time_limit_s=2,
+    )
     assert "TA-V0" not in _people(f)
     assert {u.person_id: u.code for u in f.unassigned}["TA-V0"] == "weekly_cap"
 
@@ -151,8 +184,17 @@ def test_fair_rotation_across_days() -> None:
     history: dict[str, float] = {}
     served_days: list[set[str]] = []
     for d in range(3):
-        f = form_groups(res, day=MONDAY + dt.timedelta(days=d), window=EVENING, demand={"A": 1},
-                        grids=_grids(), params=params, history=history, seed=d, time_limit_s=2)
+        f = form_groups(
+            res,
+            day=MONDAY + dt.timedelta(days=d),
+            window=EVENING,
+            demand={"A": 1},
+            grids=_grids(),
+            params=params,
+            history=history,
+            seed=d,
+            time_limit_s=2,
+        )
         served_days.append(set(f.groups[0].volunteer_ids))
         history = record_service(history, f)
     assert set().union(*served_days) == {f"TA-V{i}" for i in range(6)}
@@ -162,18 +204,65 @@ def test_fair_rotation_across_days() -> None:
 def test_allocation_proportional_to_demand() -> None:
     teams = (_team("TA", "A", 12), _team("TB", "B", 12), _team("TC", "C", 12))
     res = _resources(officers=8, teams=teams)
-    f = form_groups(res, day=MONDAY, window=EVENING, demand={"A": 6.0, "B": 1.0, "C": 1.0},
-                    grids=_grids(), time_limit_s=2)
+    f = form_groups(
+        res,
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 6.0, "B": 1.0, "C": 1.0},
+        grids=_grids(),
+        time_limit_s=2,
+    )
     assert sum(f.allocation.values()) == 8
     assert f.allocation["A"] == 6 and f.allocation["B"] == 1 and f.allocation["C"] == 1
     assert f.target["A"] == pytest.approx(6.0)
 
 
+def test_every_grid_with_real_demand_gets_a_group_first() -> None:
+    """D'Hondt alone gives A all three groups (10, 5, 3.3 > 1); B's demand is real, so it gets
+    one before A gets a third. C's demand (1 % of A's) is below ``cover_share``."""
+    teams = (_team("TA", "A", 12), _team("TB", "B", 12), _team("TC", "C", 12))
+    res = _resources(officers=3, teams=teams)
+    kw = dict(
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 10.0, "B": 1.0, "C": 0.1},
+        grids=_grids(),
+        time_limit_s=2,
+    )
+    f = form_groups(res, **kw)  # type: ignore[arg-type]
+    assert f.allocation == {"A": 2, "B": 1, "C": 0}
+    # the priority is what makes the difference: a purely proportional split starves B
+    plain = form_groups(res, params=GroupParams(cover_share=2.0), **kw)  # type: ignore[arg-type]
+    assert plain.allocation == {"A": 3, "B": 0, "C": 0}
+    # a lower share counts C's demand as real too
+    low = form_groups(res, params=GroupParams(cover_share=0.0), **kw)  # type: ignore[arg-type]
+    assert low.allocation == {"A": 1, "B": 1, "C": 1}
+    # fewer groups than grids with real demand: the grids with the most demand get one each
+    two = form_groups(
+        _resources(officers=2, teams=teams),
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 10.0, "B": 1.0, "C": 0.8},
+        grids=_grids(),
+        time_limit_s=2,
+    )
+    assert two.allocation == {"A": 1, "B": 1, "C": 0}
+    with pytest.raises(InputError) as bad:
+        GroupParams(cover_share=-0.1)
+    assert bad.value.field == "cover_share"
+
+
 def test_deterministic_for_seed() -> None:
     teams = (_team("TA", "A", 9), _team("TB", "B", 9), _team("TC", "C", 9))
     res = _resources(officers=5, teams=teams)
-    kw = dict(day=MONDAY, window=EVENING, demand={"A": 2.0, "B": 1.0, "C": 1.5}, grids=_grids(),
-              params=GroupParams(fill_groups=False), time_limit_s=2)
+    kw = dict(
+        day=MONDAY,
+        window=EVENING,
+        demand={"A": 2.0, "B": 1.0, "C": 1.5},
+        grids=_grids(),
+        params=GroupParams(fill_groups=False),
+        time_limit_s=2,
+    )
     a = form_groups(res, seed=7, **kw)  # type: ignore[arg-type]
     b = form_groups(res, seed=7, **kw)  # type: ignore[arg-type]
     assert a.groups == b.groups and a.unassigned == b.unassigned
@@ -198,16 +287,41 @@ def test_infeasible_and_bad_input_name_the_field() -> None:
     assert bad.value.field == "max_volunteers"
 
 
-def test_demo_district_groups(tmp_path: pytest.TempPathFactory) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
     from optimizer.demo import build_demo_district
 
-    district = build_demo_district(tmp_path)  # type: ignore[arg-type]
+    return build_demo_district(tmp_path_factory.mktemp("teams-demo") / "demo")
+
+
+def test_demo_district_groups(demo: District) -> None:
+    district = demo
     leaf = district.leaf_grid_ids()
     demand = {g: float(i + 1) for i, g in enumerate(leaf)}
-    f = form_groups(district.resources, day=MONDAY, window=TimeWindow.parse("14:00-18:00"),
-                    demand=demand, grids=district.grids, seed=1, time_limit_s=2)
+    f = form_groups(
+        district.resources,
+        day=MONDAY,
+        window=TimeWindow.parse("14:00-18:00"),
+        demand=demand,
+        grids=district.grids,
+        seed=1,
+        time_limit_s=2,
+    )
     assert f.groups and all(g.officer_ids and 2 <= len(g.volunteer_ids) <= 4 for g in f.groups)
     assert len(f.to_frame()) == len(f.groups)
+
+
+def test_demo_evening_groups_every_grid_with_hotspots(demo: District) -> None:
+    """The demo evening: D-3 holds most demand, D-1 a sixth of it; D-1 used to get no group
+    (its 8 hotspots left out as "no group") while D-3 got three."""
+    from optimizer.plan import form_window_groups, planning_grid_ids, window_hotspots
+
+    ids = planning_grid_ids(demo)
+    hot = window_hotspots(demo, MONDAY, EVENING, ids)
+    groups = form_window_groups(demo, MONDAY, EVENING, hot, ids, seed=2, time_limit_s=2)
+    with_hotspots = {h.grid_id for h in hot} & set(ids)
+    assert len(groups) >= len(with_hotspots) == 3
+    assert {g.grid_id for g in groups} == with_hotspots
 
 
 @settings(max_examples=25, deadline=None)
@@ -220,8 +334,12 @@ def test_demo_district_groups(tmp_path: pytest.TempPathFactory) -> None:
     max_vol=st.integers(2, 4),
 )
 def test_random_formations_keep_every_rule(
-    n_officers: int, team_sizes: list[int], homes: list[str], demand: list[float],
-    served: int, max_vol: int,
+    n_officers: int,
+    team_sizes: list[int],
+    homes: list[str],
+    demand: list[float],
+    served: int,
+    max_vol: int,
 ) -> None:
     grids = _grids()
     nb = grid_neighbours(grids)
@@ -231,8 +349,16 @@ def test_random_formations_keep_every_rule(
     history = {f"T0-V{i}": float(served) for i in range(team_sizes[0])}
     params = GroupParams(min_volunteers=2, max_volunteers=max_vol)
     try:
-        f = form_groups(res, day=MONDAY, window=EVENING, demand=dem, grids=grids, params=params,
-                        history=history, time_limit_s=1)
+        f = form_groups(
+            res,
+            day=MONDAY,
+            window=EVENING,
+            demand=dem,
+            grids=grids,
+            params=params,
+            history=history,
+            time_limit_s=1,
+        )
     except InfeasibleError as exc:
         assert exc.constraint in {"volunteers_per_group", "volunteer_home_grid"}
         return
