@@ -59,8 +59,10 @@ Unpredictability
     ``overlap_without_variation`` the same between two unperturbed solves.
 Command
     ``nice -n 10 python benchmarks/patrol.py [--time-limit 1] [--quick] [--time-only]
-    [--extract shenzhen_longgang] [--days 3] [--no-real]``
-    Default (T = 1 s): 13 instances, about 8 minutes on the 2-core machine.
+    [--extract shenzhen_longgang] [--days 3] [--no-real] [--no-variation]
+    [--families demo-L1 real-sector ...]``
+    Default (T = 1 s): 12 instances, about 7 minutes on the 2-core machine (load 5);
+    ``--quick``: 1 instance, under a minute.
 Output
     One line per instance and engine on stderr; the last line of stdout is one JSON object.
 """
@@ -285,6 +287,7 @@ def instance_set(
     *,
     quick: bool = False,
     real: District | None = None,
+    families: Sequence[str] | None = None,
     log: Callable[[str], None] = lambda _m: None,
 ) -> list[Instance]:
     """Build the benchmark's instances (see the module docstring for the families).
@@ -297,6 +300,8 @@ def instance_set(
         Only ``demo-L1`` in 14:00-18:00.
     real
         The imported real district (``None``: demo families only).
+    families
+        Build only these families (``None``: all).
     log
         Called with one line per family.
     """
@@ -331,6 +336,8 @@ def instance_set(
             ]
     out: list[Instance] = []
     for family, district, kw in specs:
+        if families is not None and family not in families:
+            continue
         built = grid_window_problems(district, day=day, **kw)
         out += [Instance(family, p) for p in built]
         sizes = ", ".join(f"{len(p.sites)}/{len(p.vehicles)}" for p in built)
@@ -390,19 +397,33 @@ def compare_engines(
     time_limit_s: float,
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """Solve every instance with every engine at T and 10 T; return the per-engine figures."""
+    """Solve every instance with every engine at T and 10 T.
+
+    Returns
+    -------
+    dict
+        ``engines``: figures per engine (see the module docstring); ``common_instances``: how
+        many instances every engine answered at T (``gap_to_best_common_mean`` is over them);
+        ``per_instance``: name, family and each engine's value at T and 10 T (None: refused).
+    """
     t = time_limit_s
     values: dict[str, list[float]] = {}
+    per_instance: list[dict[str, Any]] = [
+        {"name": inst.problem.name, "family": inst.family, "values": {}} for inst in instances
+    ]
     figures: dict[str, Any] = {}
     for name, solve in solvers.items():
         gaps: list[float] = []
         runtimes: list[float] = []
-        infeasible = refused = hit = 0
+        infeasible = refused = refused_t = hit = 0
         vals: list[float] = []
-        for inst in instances:
+        for k, inst in enumerate(instances):
             p = inst.problem
             short, long = attempt(solve, p, t), attempt(solve, p, 10 * t)
             vals.append(0.0 if short is None else solution_value(p, short))
+            per_instance[k]["values"][name] = [
+                None if sol is None else round(solution_value(p, sol), 6) for sol in (short, long)
+            ]
             for sol, label in ((short, "T"), (long, "10T")):
                 if sol is None:
                     continue
@@ -412,7 +433,9 @@ def compare_engines(
                     log(f"  {name} {p.name} at {label}: INFEASIBLE {errors[:3]}")
             if short is None or long is None:
                 refused += 1
-                log(f"{name} {p.name}: refused (InfeasibleError)")
+                refused_t += short is None
+                at = " and ".join(lab for sol, lab in ((short, "T"), (long, "10T")) if sol is None)
+                log(f"{name} {p.name}: refused at {at} (InfeasibleError)")
                 continue
             v_s, v_l = vals[-1], solution_value(p, long)
             gap = 1 - v_s / v_l if v_l > 0 else 0.0
@@ -429,21 +452,27 @@ def compare_engines(
             "gap_to_10x_max": _max(gaps),
             "infeasible": infeasible,
             "refused": refused,
+            "refused_at_T": refused_t,
             "runtime_mean_s": round(statistics.fmean(runtimes), 3) if runtimes else None,
             "hit_limit": hit,
         }
     best = [max(v[i] for v in values.values()) for i in range(len(instances))]
+    # instances every engine answered at T: the comparison without refusals
+    common = [
+        i for i in range(len(instances)) if all(v[i] > 0 or best[i] == 0 for v in values.values())
+    ]
     families = list(dict.fromkeys(inst.family for inst in instances))
     for name, vals in values.items():
         rel = [1 - v / b if b > 0 else 0.0 for v, b in zip(vals, best, strict=True)]
         figures[name]["gap_to_best_mean"] = _mean(rel)
         figures[name]["gap_to_best_max"] = _max(rel)
+        figures[name]["gap_to_best_common_mean"] = _mean([rel[i] for i in common])
         figures[name]["at_best"] = sum(r <= AT_BEST_TOL for r in rel)
         figures[name]["gap_to_best_by_family"] = {
             f: _mean([r for r, inst in zip(rel, instances, strict=True) if inst.family == f])
             for f in families
         }
-    return figures
+    return {"engines": figures, "common_instances": len(common), "per_instance": per_instance}
 
 
 def best_engine(figures: dict[str, Any]) -> str:
@@ -521,6 +550,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-real", action="store_true", help="demo families only")
     ap.add_argument("--quick", action="store_true", help="demo-L1 in 14:00-18:00 only")
     ap.add_argument("--time-only", action="store_true", help="no solution/iteration caps")
+    ap.add_argument("--no-variation", action="store_true", help="skip the variation figures")
+    ap.add_argument(
+        "--families", nargs="+", default=None, metavar="FAMILY", help="keep only these families"
+    )
     args = ap.parse_args(argv)
     day = dt.date.fromisoformat(args.day)
     t = float(args.time_limit)
@@ -530,8 +563,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="patrol-bench-") as tmp:
-        real = None if args.no_real or args.quick else real_district(args.extract, day, tmp)
-        instances = instance_set(day, quick=args.quick, real=real, log=log)
+        wants_real = not (args.no_real or args.quick) and (
+            args.families is None or any(f.startswith("real") for f in args.families)
+        )
+        real = real_district(args.extract, day, tmp) if wants_real else None
+        instances = instance_set(day, quick=args.quick, real=real, families=args.families, log=log)
     if not instances:
         sys.exit("patrol benchmark: no instance has both groups and hotspots")
     built_s = time.perf_counter() - started
@@ -554,19 +590,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "build_s": round(built_s, 1),
     }
     solvers = engine_solvers(time_only=args.time_only)
-    figures["engines"] = compare_engines(instances, solvers, t, log=log)
-    figures["best_engine_at_T"] = best_engine(figures["engines"])
-    figures["variation"] = {
-        "engine": DEFAULT_ENGINE,
-        **variation_figures(
-            instances,
-            solvers[DEFAULT_ENGINE],
-            day=day,
-            days=args.days,
-            time_limit_s=t,
-            max_loss=args.max_loss,
-        ),
-    }
+    compared = compare_engines(instances, solvers, t, log=log)
+    figures["engines"] = compared["engines"]
+    figures["best_engine_at_T"] = best_engine(compared["engines"])
+    figures["common_instances"] = compared["common_instances"]
+    if args.no_variation:
+        figures["variation"] = None
+    else:
+        figures["variation"] = {
+            "engine": DEFAULT_ENGINE,
+            **variation_figures(
+                instances,
+                solvers[DEFAULT_ENGINE],
+                day=day,
+                days=args.days,
+                time_limit_s=t,
+                max_loss=args.max_loss,
+            ),
+        }
+    figures["per_instance"] = compared["per_instance"]
     figures["load_avg_1min"] = round(os.getloadavg()[0], 2)
     figures["total_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures))
