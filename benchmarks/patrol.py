@@ -63,6 +63,9 @@ Command
     [--families demo-L1 real-sector ...]``
     Default (T = 1 s): 12 instances, about 7 minutes on the 2-core machine (load 5);
     ``--quick``: 1 instance, under a minute.
+    The code under test is shared and changes: run from a snapshot
+    (``git archive HEAD | tar -x -C DIR``, then ``python DIR/benchmarks/patrol.py``; this file
+    puts its own folder first on ``sys.path``) so every figure names one commit (``code``).
 Output
     One line per instance and engine on stderr; the last line of stdout is one JSON object.
 """
@@ -152,6 +155,31 @@ def shared_dir() -> Path:
     """Return ``$PATROL_SHARED_DIR`` or ``../shared`` next to the repo."""
     env = os.environ.get("PATROL_SHARED_DIR")
     return Path(env) if env else ROOT.parent / "shared"
+
+
+def code_version() -> str:
+    """Return the commit the benchmark runs on (``+dirty`` with local changes in optimizer/).
+
+    Outside a git checkout (e.g. a ``git archive`` snapshot) the folder name stands in.
+    """
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "optimizer"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ROOT.name
+    return head + ("+dirty" if dirty else "")
 
 
 def real_district(extract: str, day: dt.date, workdir: str | Path) -> District:
@@ -576,6 +604,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "time_limit_s": t,
         "time_only": args.time_only,
+        "code": code_version(),
         "day": day.isoformat(),
         "extract": None if real is None else args.extract,
         "instances": len(instances),
