@@ -318,6 +318,33 @@ def form_window_groups(
     time_limit_s: float,
     history: Mapping[str, float] | None = None,
 ) -> list[PatrolGroup]:
+    """Return the joint patrol groups of one window, allocated to ``grid_ids`` by demand.
+
+    Demand per grid is the value of its hotspots (``optimizer.hotspots.patrol_demand``); a
+    grid with a fixed post on duty gets demand too. Groups come from
+    ``optimizer.teams.form_groups``: every grid with real demand gets one before any gets a
+    second, the rest go in proportion to demand.
+
+    Parameters
+    ----------
+    district
+        The district (grids, resources).
+    day, window
+        The date and window.
+    hotspots
+        The window's hotspots (:func:`window_hotspots`).
+    grid_ids
+        The planning grids.
+    seed, time_limit_s
+        Seed and time limit (seconds, clipped to 0.5-5) of the CP-SAT search.
+    history
+        Hours each volunteer has served this week.
+
+    Returns
+    -------
+    list of PatrolGroup
+        Empty when no grid has demand.
+    """
     formation = _formation(district, day, window, hotspots, grid_ids, seed, time_limit_s, history)
     return [] if formation is None else list(formation.groups)
 
@@ -449,7 +476,12 @@ def street_path(router: Router, u: int, v: int, mode: str) -> list[int]:
 
 
 EXTRA_VISIT_DECAY = 0.6
-"""Prize of the ``n``-th extra pass of a hotspot: ``value * EXTRA_VISIT_DECAY ** n``."""
+"""Prize of the ``n``-th extra pass of a hotspot: ``value * EXTRA_VISIT_DECAY ** n`` (times the
+grid's :func:`extra_pass_scale`)."""
+
+EXTRA_BELOW_FIRST = 0.9
+"""The most valuable extra pass of a grid is worth at most this share of its least valuable
+recommended pass (see :func:`extra_pass_scale`)."""
 
 MAX_VISIT_COPIES = 8
 """Most passes of one hotspot offered in one window."""
@@ -463,8 +495,16 @@ FILL_FACTOR = 2.0
 """Passes offered per group-time to fill (more than 1: the solver needs choices at each time)."""
 
 SLOT_OVERLAP = 1.0
-"""Pass ``k >= 2`` of a hotspot (spacing ``S``) starts within ``[(k - 1) S, (k + SLOT_OVERLAP) S]``
-(the last pass: any time after ``(k - 1) S``); the first pass may start any time."""
+"""Pass ``k`` of a hotspot offered ``n > 1`` passes (spacing ``S``) starts within
+``[(k - 1) S, max((k + SLOT_OVERLAP) S, FIRST_PASS_BY * window)]``, the last one any time
+after ``(k - 1) S``; a hotspot offered one pass may be visited any time. Both ends of the
+windows rise with ``k``, so any passes made can be numbered in visiting order (as the engines
+do) without breaking a window; an unbounded first pass broke that, and the engines' repair
+then dropped passes (the demo lost 7 % of its value and the hottest places got fewest passes)."""
+
+FIRST_PASS_BY = 0.75
+"""Share of the window within which every pass but the last may start, however short the
+slots (so a cool place's single pass is not forced into the first minutes)."""
 
 PASS_GAP = 0.5
 """Two passes of one hotspot start at least ``PASS_GAP * S`` apart."""
@@ -503,17 +543,29 @@ def min_pass_gap_s(hotspot: Hotspot) -> int:
     return _pass_gap_s(hotspot, _spacing_s(hotspot, SPACING_SCALES[-1]))
 
 
-def visit_copies(hotspot: Hotspot, horizon_s: int, spacing_s: int | None = None) -> int:
+def visit_copies(
+    hotspot: Hotspot, horizon_s: int, spacing_s: int | None = None, *, heat: float = 1.0
+) -> int:
     """Return how many passes of ``hotspot`` a window of ``horizon_s`` seconds offers.
 
-    The recommended ``hotspot.visits`` plus optional extra passes, one per spacing
-    (``spacing_s``, default the hotspot's ``spacing_min``) that fits in the window, at most
-    :data:`MAX_VISIT_COPIES`: a group with time left patrols its hottest places again rather
-    than returning to the station.
+    The recommended ``hotspot.visits`` plus optional extra passes: of the passes one per
+    spacing (``spacing_s``, default the hotspot's ``spacing_min``) that fit in the window, the
+    share ``heat`` (the hotspot's value over the grid's hottest, see :func:`hotspot_heat`), at
+    most :data:`MAX_VISIT_COPIES` in all. A group with time left patrols its hottest places
+    again rather than returning to the station, and a cool place is not offered as many
+    passes as a hot one.
     """
     spacing = _spacing_s(hotspot) if spacing_s is None else max(60, int(spacing_s))
     fits = 1 + max(0, horizon_s - int(hotspot.dwell_min * 60)) // spacing
-    return max(1, min(MAX_VISIT_COPIES, max(hotspot.visits, fits)))
+    recommended = max(1, hotspot.visits)
+    extra = math.ceil(max(0, fits - recommended) * min(1.0, max(0.0, heat)) - 1e-9)
+    return min(MAX_VISIT_COPIES, max(recommended, hotspot.visits + extra))
+
+
+def hotspot_heat(hotspots: Sequence[Hotspot]) -> list[float]:
+    """Return each hotspot's value over the highest value of ``hotspots`` (0 to 1)."""
+    top = max((float(h.value) for h in hotspots), default=0.0)
+    return [float(h.value) / top if top > 0 else 1.0 for h in hotspots]
 
 
 def spacing_scale(
@@ -549,26 +601,49 @@ def spacing_scale(
         off = ~np.eye(len(locs), dtype=bool)
         travel = np.array([float(np.median(mean[i][off[i]])) for i in range(len(locs))])
     horizon = capacity_s // len(durations)
+    heat = hotspot_heat(hotspots)
     for scale in SPACING_SCALES:
         work = sum(
-            visit_copies(h, horizon, _spacing_s(h, scale)) * (h.dwell_min * 60 + t)
-            for h, t in zip(hotspots, travel, strict=True)
+            visit_copies(h, horizon, _spacing_s(h, scale), heat=q) * (h.dwell_min * 60 + t)
+            for h, t, q in zip(hotspots, travel, heat, strict=True)
         )
         if work >= FILL_FACTOR * capacity_s:
             return scale
     return SPACING_SCALES[-1]
 
 
-def visit_prize(hotspot: Hotspot, visit_number: int) -> float:
+def extra_pass_scale(hotspots: Sequence[Hotspot]) -> float:
+    """Return the factor on the extra passes' prizes of a grid's hotspots.
+
+    It puts every extra pass below every recommended pass: the hottest hotspot's first extra
+    pass (``value * EXTRA_VISIT_DECAY``) is worth :data:`EXTRA_BELOW_FIRST` of the coolest
+    hotspot's value. Every hotspot gets its recommended passes before any gets an extra one,
+    and among extra passes the hotter place still comes first (their order is unchanged).
+
+    Parameters
+    ----------
+    hotspots
+        The hotspots of one routing problem (one grid and window).
+    """
+    values = [float(h.value) for h in hotspots if h.value > 0]
+    if not values:
+        return 1.0
+    return min(1.0, EXTRA_BELOW_FIRST * min(values) / (max(values) * EXTRA_VISIT_DECAY))
+
+
+def visit_prize(hotspot: Hotspot, visit_number: int, *, extra_scale: float = 1.0) -> float:
     """Return the prize of pass ``visit_number`` (1-based) of ``hotspot``.
 
     Recommended passes (``visit_number <= hotspot.visits``) are worth the hotspot's value;
-    the ``n``-th extra pass is worth ``value * EXTRA_VISIT_DECAY ** n``: each extra pass is
-    worth less than the one before, so spare time goes to the hottest places first, and an
-    extra pass displaces another place only where it is worth more.
+    the ``n``-th extra pass is worth ``extra_scale * value * EXTRA_VISIT_DECAY ** n``: each
+    extra pass is worth less than the one before, so spare time goes to the hottest places
+    first. :func:`build_problem` passes :func:`extra_pass_scale` as ``extra_scale``, so no
+    extra pass outranks a place's recommended pass.
     """
     extra = visit_number - max(1, hotspot.visits)
-    return float(hotspot.value) * (EXTRA_VISIT_DECAY**extra if extra > 0 else 1.0)
+    if extra <= 0:
+        return float(hotspot.value)
+    return float(hotspot.value) * extra_scale * EXTRA_VISIT_DECAY**extra
 
 
 def build_problem(
@@ -597,8 +672,10 @@ def build_problem(
     hotspots
         The grid's hotspots: optional sites with their dwell time, ``visits`` recommended
         passes (prize = value) plus extra passes while the window has room
-        (:func:`visit_copies`, prize :func:`visit_prize`); pass ``k`` may start no earlier than
-        ``(k - 1) * spacing_min`` into the window and ``spacing_min`` after pass ``k - 1``.
+        (:func:`visit_copies`, prize :func:`visit_prize`, every extra pass worth less than
+        any recommended one, :func:`extra_pass_scale`); with spacing ``S``
+        (:func:`spacing_scale`), pass ``k`` starts in its slot (:data:`SLOT_OVERLAP`) and at
+        least ``PASS_GAP * S`` after pass ``k - 1``.
     posts
         Fixed posts on duty in the window: required sites with their time windows.
     router
@@ -662,9 +739,12 @@ def build_problem(
     # going from one pass straight to the next at the same place costs LOOP_S, a walk round
     # the hotspot's streets, so the solver moves a group on rather than keeping it in place.
     copy_of: list[int] = []
-    for h, loc in zip(hotspots, hot_locs, strict=True):
+    extra_scale = extra_pass_scale(hotspots)
+    heats = hotspot_heat(hotspots)
+    first_by = int(FIRST_PASS_BY * horizon)
+    for h, loc, heat in zip(hotspots, hot_locs, heats, strict=True):
         spacing = _spacing_s(h, scale)
-        n_visits = visit_copies(h, horizon, spacing)
+        n_visits = visit_copies(h, horizon, spacing, heat=heat)
         last = max(0, horizon - int(h.dwell_min * 60))
         pass_locs = [loc]
         for _ in range(1, n_visits):
@@ -675,15 +755,17 @@ def build_problem(
                 Site(
                     id=f"{h.id}#{k + 1}" if n_visits > 1 else h.id,
                     location=pass_locs[k],
-                    prize=visit_prize(h, k + 1),
+                    prize=visit_prize(h, k + 1, extra_scale=extra_scale),
                     dwell_s=int(h.dwell_min * 60),
                     # pass k + 1 is due in its own slot of the window: the passes spread
-                    # over the window, and a group always has some pass it may take now
+                    # over the window, and a group always has some pass it may take now;
+                    # the first pass too (slots rising at both ends keep any passes made
+                    # valid when numbered in visiting order, as the engines number them)
                     earliest_s=min(k * spacing, last),
                     latest_s=(
                         None
-                        if k == 0 or k == n_visits - 1
-                        else min(last, int((k + 1 + SLOT_OVERLAP) * spacing))
+                        if k == n_visits - 1
+                        else min(last, max(first_by, int((k + 1 + SLOT_OVERLAP) * spacing)))
                     ),
                     kind="hotspot",
                     key=h.id,
