@@ -39,7 +39,7 @@ Budget conventions
     to one decimal (13.3); this undoes the rounding. Both options run in addition to the
     file's own budget when ``--also-file-tmax`` is given.
 Threshold
-    ``--min-tmax-for-bks`` also finds, by bisection on the budget (tolerance 1e-7), the
+    ``--min-tmax-for-bks`` also finds, unless the file's budget gives the bks, by bisection on the budget (tolerance 1e-7), the
     smallest ``tmax`` under which the bks is attainable (the longest route of that solution),
     so that a bks can be matched with the budget convention it needs.
 Limits
@@ -84,6 +84,8 @@ FIGURES = ("instance", "budget", "tmax", "optimum", "bks", "verdict")
 """Fields of a result repeated in the summary of differences from the bks."""
 
 IntArray = npt.NDArray[np.int64]
+SmallArray = npt.NDArray[np.int16]
+IndexArray = npt.NDArray[np.int32]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -102,9 +104,9 @@ class Layer:
     """Labels of one subset size: subset bit mask, last row, path length, parent label."""
 
     mask: IntArray
-    last: IntArray
+    last: SmallArray
     length: FloatArray
-    parent: IntArray
+    parent: IndexArray
 
 
 @dataclass
@@ -241,16 +243,16 @@ def enumerate_routes(
     to_end = D[:, end]
     first = Layer(
         mask=np.left_shift(np.int64(1), np.arange(len(pts), dtype=np.int64)),
-        last=pts.copy(),
+        last=pts.astype(np.int16),
         length=D[0, pts].copy(),
-        parent=np.full(len(pts), -1, dtype=np.int64),
+        parent=np.full(len(pts), -1, dtype=np.int32),
     )
     layers = [first]
     total = len(pts)
     while True:
         cur = layers[-1]
         masks, lasts, lens, parents = [], [], [], []
-        idx = np.arange(len(cur.mask), dtype=np.int64)
+        idx = np.arange(len(cur.mask), dtype=np.int32)
         for b, j in enumerate(points):
             bit = np.int64(1) << np.int64(b)
             new_len = cur.length + D[cur.last, j]
@@ -258,7 +260,7 @@ def enumerate_routes(
             if not ok.any():
                 continue
             masks.append(cur.mask[ok] | bit)
-            lasts.append(np.full(int(ok.sum()), j, dtype=np.int64))
+            lasts.append(np.full(int(ok.sum()), j, dtype=np.int16))
             lens.append(new_len[ok])
             parents.append(idx[ok])
         if not masks:
@@ -268,7 +270,7 @@ def enumerate_routes(
         length = np.concatenate(lens)
         parent = np.concatenate(parents)
         # keep the shortest label per (mask, last): sort by key then length, take firsts
-        key = mask * n + last
+        key = mask * n + last.astype(np.int64)
         order = np.lexsort((length, key))
         key = key[order]
         keep = np.ones(len(key), dtype=bool)
@@ -648,7 +650,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     f"slack={budget - length:.3e}",
                     flush=True,
                 )
-        if args.min_tmax_for_bks and b is not None:
+        at_file = done.get(inst.tmax)
+        if args.min_tmax_for_bks and b is not None and not (at_file and at_file.optimum == b):
             need, _ = min_tmax_for(inst, b, time_limit=args.time_limit, max_labels=args.max_labels)
             for row in results[-len(budgets) :]:
                 row["min_tmax_for_bks"] = need
