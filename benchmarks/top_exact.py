@@ -39,9 +39,10 @@ Budget conventions
     to one decimal (13.3); this undoes the rounding. Both options run in addition to the
     file's own budget when ``--also-file-tmax`` is given.
 Threshold
-    ``--min-tmax-for-bks`` also finds, unless the file's budget gives the bks, by bisection on the budget (tolerance 1e-7), the
-    smallest ``tmax`` under which the bks is attainable (the longest route of that solution),
-    so that a bks can be matched with the budget convention it needs.
+    ``--min-tmax-for-bks`` also finds, unless the file's budget gives the bks, by bisection on
+    the budget (tolerance 1e-7), the smallest ``tmax`` under which the bks is attainable (the
+    longest route of that solution), so that a bks can be matched with the budget convention
+    it needs.
 Limits
     ``--max-labels N`` (default 20,000,000) abandons an instance whose enumeration exceeds N
     labels in total; it is reported as ``"status": "exploded"`` with the count reached.
