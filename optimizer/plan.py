@@ -491,8 +491,10 @@ LONG_WAIT_MIN = 15.0
 :func:`routes_from_solution`)."""
 
 
-FILL_FACTOR = 2.0
-"""Passes offered per group-time to fill (more than 1: the solver needs choices at each time)."""
+FILL_FACTOR = 1.5
+"""Passes offered per group-time to fill (more than 1: the solver needs choices at each time).
+At 2.0 the demo day's problems had 326 sites; at 1.5, 290 (PyVRP ran ~15 % more iterations a
+second) with the same fill (2,996 vs 2,976 group-minutes out of 3,360, seed 0, 5 s)."""
 
 SLOT_OVERLAP = 1.0
 """Pass ``k`` of a hotspot offered ``n > 1`` passes (spacing ``S``) starts within
