@@ -349,10 +349,12 @@ def select_bnb(
 ) -> tuple[str, list[int], float, float]:
     """Choose at most ``m`` subsets of ``cover`` covering the most score (branch and bound).
 
-    Sets are tried in order of falling score; a node with ``k`` picks left is cut when its
-    score plus the ``k`` largest marginal gains of the remaining sets cannot beat the best
-    selection found (the marginal gain of a set only falls as more is covered). The first
-    incumbent is greedy.
+    Any selection can be listed in *greedy order*: each set has the largest marginal gain
+    among the selected sets still unlisted (ties: lowest index), so the gains do not rise.
+    The search lists only such orders: the next set's gain is at most the previous one's
+    (equal only at a higher index), and with ``k`` picks left a node is cut unless ``score +
+    k x gain`` of the next set, or ``score +`` the ``k`` largest admissible gains, beats the
+    best selection found. The first incumbent is greedy; sets with larger gains go first.
 
     Returns
     -------
@@ -367,52 +369,75 @@ def select_bnb(
     """
     if not all(float(s).is_integer() for s in scores):
         raise InputError("scores", scores.tolist(), "integer scores")
-    sc = mask_scores(cover, scores)
-    order = np.argsort(-sc, kind="stable")
-    sets = cover[order]
+    sets = cover
+    # membership matrix: gains of every set = A @ (scores of the points not yet covered)
+    A = ((sets[:, None] >> np.arange(len(scores), dtype=np.int64)) & 1).astype(np.float64)
+    index = np.arange(len(sets))
     deadline = time.perf_counter() + time_limit
-    # greedy incumbent
-    covered, chosen_g = np.int64(0), []
+
+    def gains_of(free: FloatArray) -> IntArray:
+        return np.rint(A @ free).astype(np.int64)
+
+    free0 = scores.astype(np.float64)
+    free, chosen_g = free0.copy(), []  # greedy incumbent
     for _ in range(m):
-        gains = mask_scores(sets & ~covered, scores)
-        j = int(np.argmax(gains))
-        if gains[j] <= 0:
+        gains = gains_of(free)
+        j = int(np.argmax(gains)) if len(gains) else 0
+        if not len(gains) or gains[j] <= 0:
             break
         chosen_g.append(int(sets[j]))
-        covered |= sets[j]
-    best: list[Any] = [int(mask_scores(np.array([covered]), scores)[0]), chosen_g]
-    root_gains = np.sort(sc)[::-1]
-    root_bound = int(root_gains[:m].sum())
+        free = free * (1 - A[j])
+    best: list[Any] = [int(np.rint(free0.sum() - free.sum())), chosen_g]
+    root_bound = int(np.sort(gains_of(free0))[::-1][:m].sum())
     timed_out = [False]
 
-    def dfs(start: int, covered: np.int64, cur: int, picks: list[int], left: int) -> None:
+    def last_two(free: FloatArray, cur: int, picks: list[int], g: IntArray) -> None:
+        """Best two more sets: the second's best completion for many candidates at once."""
+        cand = np.flatnonzero(g * 2 > best[0] - cur)
+        cand = cand[np.argsort(-g[cand], kind="stable")]
+        for c0 in range(0, len(cand), 256):
+            chunk = cand[c0 : c0 + 256]
+            if cur + 2 * int(g[chunk[0]]) <= best[0] or time.perf_counter() > deadline:
+                timed_out[0] = time.perf_counter() > deadline
+                return
+            third = np.rint(A @ (free[:, None] * (1 - A[chunk].T))).astype(np.int64)
+            arg = third.argmax(axis=0)
+            value = cur + g[chunk] + third[arg, np.arange(len(chunk))]
+            i = int(np.argmax(value))
+            if value[i] > best[0]:
+                best[0] = int(value[i])
+                best[1] = [*picks, int(sets[chunk[i]]), int(sets[arg[i]])]
+
+    def dfs(free: FloatArray, cur: int, picks: list[int], left: int, cap: int, prev: int) -> None:
         if cur > best[0]:
             best[0], best[1] = cur, picks
+        if left == 0 or timed_out[0]:
+            return
         if time.perf_counter() > deadline:
             timed_out[0] = True
             return
-        gains = mask_scores(sets[start:] & ~covered, scores)
-        if gains.size == 0:
-            return
-        if left == 1:
+        gains = gains_of(free)
+        if left == 1:  # any set completes a valid selection
             j = int(np.argmax(gains))
             if cur + int(gains[j]) > best[0]:
-                best[0], best[1] = cur + int(gains[j]), [*picks, int(sets[start + j])]
+                best[0], best[1] = cur + int(gains[j]), [*picks, int(sets[j])]
             return
-        if cur + int(np.sort(gains)[::-1][:left].sum()) <= best[0]:
+        ok = (gains < cap) | ((gains == cap) & (index > prev))
+        g = np.where(ok, gains, 0)
+        if cur + int(np.sort(g)[::-1][:left].sum()) <= best[0]:
             return
-        # bound for taking set j next: its gain + (left - 1) x the largest gain after it
-        after = np.maximum.accumulate(gains[::-1])[::-1]
-        after = np.r_[after[1:], 0]
-        bound_j = cur + gains + (left - 1) * after
-        for k in np.flatnonzero((bound_j > best[0]) & (gains > 0)).tolist():
-            if bound_j[k] <= best[0] or timed_out[0]:
-                continue
-            s = sets[start + k]
-            dfs(start + k + 1, covered | s, cur + int(gains[k]), [*picks, int(s)], left - 1)
+        if left == 2:
+            last_two(free, cur, picks, g)
+            return
+        cand = np.flatnonzero(g * left > best[0] - cur)
+        for k in cand[np.argsort(-g[cand], kind="stable")].tolist():
+            gk = int(g[k])
+            if cur + left * gk <= best[0]:
+                break
+            dfs(free * (1 - A[k]), cur + gk, [*picks, int(sets[k])], left - 1, gk, k)
 
     if m > 0 and len(sets):
-        dfs(0, np.int64(0), 0, [], m)
+        dfs(free0, 0, [], m, int(scores.sum()) + 1, -1)
     if timed_out[0]:
         return "FEASIBLE", best[1], float(best[0]), float(max(root_bound, best[0]))
     return "OPTIMAL", best[1], float(best[0]), float(best[0])
