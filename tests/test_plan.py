@@ -303,8 +303,18 @@ def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
         for a, b in itertools.pairwise(copies):
             assert b.prize <= a.prize and b.earliest_s > a.earliest_s
             assert b.min_spacing_s > 0
+            # windows rise at both ends: passes numbered in visiting order keep their windows
+            latest = [problem.horizon_s if s.latest_s is None else s.latest_s for s in (a, b)]
+            assert latest[0] <= latest[1]
+        if len(copies) > 1:
+            assert copies[0].latest_s is not None  # the first pass is bounded too
+    # every extra pass is worth less than any place's recommended pass
+    extra = [s.prize for s in problem.sites if s.kind == "hotspot" and s.meta["extra"]]
+    first = [s.prize for s in problem.sites if s.kind == "hotspot" and not s.meta["extra"]]
+    assert extra and max(extra) < min(first)
+    for h in hot:
         # each further pass has its own matrix row; staying on costs a loop of the hotspot
-        locs = [s.location for s in copies]
+        locs = [s.location for s in problem.sites if s.key == h.id]
         assert len(set(locs)) == len(locs)
         for mode, d in problem.durations.items():
             for la, lb in itertools.permutations(locs, 2):
