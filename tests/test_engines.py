@@ -14,7 +14,13 @@ from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES, Engine, Solutio
 from optimizer.engines.check import check_solution
 from optimizer.engines.ortools import OrToolsEngine
 from optimizer.engines.patrol import PatrolEngine, needs_polish
-from optimizer.engines.pyvrp import ITERATIONS_PER_S, PyVRPEngine, solve_params, to_pyvrp
+from optimizer.engines.pyvrp import (
+    ITERATIONS_PER_S,
+    PyVRPEngine,
+    solve_params,
+    start_penalty,
+    to_pyvrp,
+)
 from optimizer.engines.schedule import schedule_routes, time_route
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem, Site, Vehicle
@@ -310,3 +316,33 @@ def test_pyvrp_iteration_cap_scales_and_penalty_cap_exceeds_prizes() -> None:
     data, _ = to_pyvrp(hand_problem())
     top = max(c.prize for c in data.clients())
     assert solve_params(data).penalty.max_penalty > top
+
+
+def test_start_penalty_follows_prizes_and_hops_and_stays_under_the_cap() -> None:
+    problem = hand_problem()
+    data, _ = to_pyvrp(problem)
+    base = start_penalty(problem, data)
+    assert 0 < base < solve_params(data).penalty.max_penalty
+    # twice the travel times: a typical hop is twice as long, so each unit of excess costs half
+    slow = PatrolProblem(
+        problem.n_depots,
+        problem.sites,
+        problem.vehicles,
+        {"foot": problem.durations["foot"] * 2},
+        horizon_s=problem.horizon_s,
+    )
+    slow_data, _ = to_pyvrp(slow)
+    top = max(c.prize for c in data.clients())
+    slow_top = max(c.prize for c in slow_data.clients())
+    assert start_penalty(slow, slow_data) == pytest.approx(base / 2 * slow_top / top, rel=1e-6)
+
+
+def test_parallel_searches_keep_the_best_and_reject_bad_counts() -> None:
+    problem = hand_problem()
+    one = PyVRPEngine(max_iterations=200, searches=1).solve(problem, time_limit_s=5, seed=3)
+    two = PyVRPEngine(max_iterations=200, searches=2).solve(problem, time_limit_s=5, seed=3)
+    assert two.stats["searches"] == 2 and one.stats["searches"] == 1
+    assert two.prize >= one.prize  # the first of the two searches is the single one
+    assert check_solution(problem, two) == []
+    with pytest.raises(InputError, match="searches"):
+        PyVRPEngine(searches=0)

@@ -23,6 +23,10 @@ Repeat-visit spacing is not native to PyVRP. It is handled in three steps:
 Breaks are not native either: each vehicle's shift duration is shortened by ``break_s`` in
 the search, and the scheduler places the break in its window (dropping a visit if it cannot).
 
+Parallel searches: by default one independent search per CPU core (at most two) runs in a
+thread with seeds ``seed``, ``seed + 1``, ...; PyVRP's local search runs outside the GIL, so two
+searches on two cores take the time of one, and the best is kept.
+
 Seed and determinism: the ``seed`` seeds PyVRP's random number generator. The search stops at
 an iteration cap or at the time limit, whichever comes first. The default cap scales with the
 budget (``ITERATIONS_PER_S`` x ``time_limit_s``) so that a larger budget is actually searched;
@@ -30,22 +34,40 @@ an explicit ``max_iterations`` fixes it. Only when the iteration cap is hit firs
 seed give the same routes on every machine; on large instances (e.g. TOP families p4/p7, about
 1,500-3,500 iterations per second) the time limit binds first and routes may vary with load.
 
-Penalties: the prizes are scaled far above PyVRP's default penalty cap, so
-:func:`solve_params` raises the cap (otherwise the search lingers among routes that overrun
-their shift, which costs ~0.1-0.2 % gap on TOP).
+Search parameters (:func:`solve_params`, :func:`start_penalty`), tuned on the ten hardest TOP
+instances (p4/p5/p6/p7, 100 points, 5 s, two seeds; ``benchmarks/top.py``): mean gap 4.9 % with
+PyVRP's defaults, 1.3 % with these. PyVRP updates its penalties only every few hundred
+iterations and starts them at the midpoint of ``[min_penalty, max_penalty]``; within a few
+seconds (1,500-5,000 iterations on 100 points) they hardly move from that start, so the start
+decides how far the search may wander outside the shift limits. The start here is a low penalty
+relative to the prizes (an overrun of one typical hop between sites costs a fifth of the largest
+prize), updated every 100 iterations towards 40 % feasible solutions, under a cap above every
+prize (so that excess can always be priced out and the best solution is feasible). A short
+late-acceptance history (50), 30 neighbours and larger perturbations (5-40 moves) let the few
+iterations explore more.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.PenaltyManager import PenaltyParams
+from pyvrp.IteratedLocalSearch import IteratedLocalSearch, IteratedLocalSearchParams
+from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
+from pyvrp.search import (
+    LocalSearch,
+    NeighbourhoodParams,
+    PerturbationManager,
+    PerturbationParams,
+    compute_neighbours,
+)
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from optimizer.engines.base import Solution
@@ -55,10 +77,14 @@ from optimizer.engines.schedule import (
     relabel_copies,
     site_latest,
 )
+from optimizer.errors import InputError
 from optimizer.problem import PatrolProblem
 
 ITERATIONS_PER_S = 5000
 """Default iteration cap per second of time limit (above PyVRP's rate on most instances)."""
+
+MAX_SEARCHES = 2
+"""Most searches run side by side by default (the service's machines have two cores)."""
 
 MAX_PRIZE = 10**12
 """Largest scaled prize of one client (keeps PyVRP's objective inside int64)."""
@@ -155,21 +181,73 @@ def to_pyvrp(problem: PatrolProblem) -> tuple[pyvrp.ProblemData, list[list[int]]
 
 
 def solve_params(data: pyvrp.ProblemData) -> pyvrp.SolveParams:
-    """Return PyVRP parameters whose penalty range matches the scaled prizes.
+    """Return PyVRP parameters for prize-collecting patrol and orienteering problems.
 
-    PyVRP caps its penalty per unit of excess duration/distance at ``max_penalty`` (default
-    100,000). The prizes here are scaled so that one prize outweighs all travel, i.e. far
-    above that cap: a route exceeding its shift by one unit would then cost less than the
-    prize it gains, and the search would spend its time among infeasible solutions. The cap
-    is raised above the largest prize so that excess can always be priced out.
+    The penalty cap lies above the largest scaled prize (a route exceeding its shift by one
+    unit must never pay for itself); penalties are updated every 100 iterations towards 40 %
+    feasible solutions; late-acceptance history 50, 30 neighbours, 5-40 perturbation moves
+    (see the module docstring for the tuning).
     """
     top = max((c.prize for c in data.clients()), default=0)
     cap = max(PenaltyParams().max_penalty, PENALTY_FACTOR * float(top))
-    return pyvrp.SolveParams(penalty=PenaltyParams(max_penalty=cap))
+    return pyvrp.SolveParams(
+        ils=IteratedLocalSearchParams(history_length=50),
+        penalty=PenaltyParams(max_penalty=cap, solutions_between_updates=100, target_feasible=0.4),
+        neighbourhood=NeighbourhoodParams(num_neighbours=30),
+        perturbation=PerturbationParams(min_perturbations=5, max_perturbations=40),
+    )
 
 
 PENALTY_FACTOR = 2.0
 """Largest penalty per unit of excess, as a multiple of the largest scaled prize."""
+
+START_PENALTY = 0.2
+"""Starting penalty for an excess of one typical hop, as a share of the largest scaled prize."""
+
+
+def start_penalty(problem: PatrolProblem, data: pyvrp.ProblemData) -> float:
+    """Return the starting penalty per unit of excess duration or distance.
+
+    ``START_PENALTY`` x the largest scaled prize / the typical hop, where the typical hop is
+    the median distance from a site's location to the nearest other site location (first
+    travel mode); clipped to ``[PenaltyParams().min_penalty, cap]`` by the penalty manager.
+    """
+    top = max((c.prize for c in data.clients()), default=0)
+    locations = sorted({s.location for s in problem.sites})
+    hop = 1.0
+    if len(locations) > 1:
+        mode = min(v.mode for v in problem.vehicles)
+        matrix = np.asarray(problem.durations[mode], dtype=np.float64)[np.ix_(locations, locations)]
+        np.fill_diagonal(matrix, np.inf)
+        hop = max(1.0, float(np.median(matrix.min(axis=1))))
+    return START_PENALTY * max(1.0, float(top)) / hop
+
+
+def run_search(
+    data: pyvrp.ProblemData,
+    stop: StoppingCriterion,
+    *,
+    seed: int,
+    params: pyvrp.SolveParams,
+    penalty: float,
+) -> pyvrp.Result:
+    """Run PyVRP's iterated local search as ``pyvrp.solve`` does, from ``penalty``.
+
+    ``pyvrp.solve`` starts the penalties at the midpoint of their range; this starts them at
+    ``penalty`` (all load, duration and distance penalties) and keeps the range's cap.
+    """
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    neighbours = compute_neighbours(data, params.neighbourhood)
+    search = LocalSearch(data, rng, neighbours, PerturbationManager(params.perturbation))
+    for op in params.operators:
+        if op.supports(data):
+            search.add_operator(op(data))
+    start = ([penalty] * data.num_load_dimensions, penalty, penalty)
+    manager = PenaltyManager(start, params.penalty)
+    random = pyvrp.Solution.make_random(data, rng)
+    initial = search(random, manager.max_cost_evaluator(), exhaustive=True)
+    algorithm = IteratedLocalSearch(data, manager, search, initial, params.ils)
+    return algorithm.run(stop, collect_stats=False)
 
 
 def _untimed(problem: PatrolProblem) -> bool:
@@ -195,20 +273,38 @@ class PyVRPEngine:
     Parameters
     ----------
     max_iterations
-        Stop after this many iterations (reproducible routes); ``None``: time limit only;
-        ``"auto"`` (default): ``ITERATIONS_PER_S`` iterations per second of time limit.
+        Stop each search after this many iterations (reproducible routes); ``None``: time
+        limit only; ``"auto"`` (default): ``ITERATIONS_PER_S`` iterations per second of time
+        limit.
+    searches
+        Independent searches run side by side in threads (PyVRP's local search releases the
+        GIL), seeded ``seed``, ``seed + 1``, ...; the best solution is kept (ties: the lowest
+        seed). ``None`` (default): one per CPU core, at most ``MAX_SEARCHES``.
     """
 
     name = "pyvrp"
 
-    def __init__(self, max_iterations: int | Literal["auto"] | None = "auto") -> None:
+    def __init__(
+        self,
+        max_iterations: int | Literal["auto"] | None = "auto",
+        searches: int | None = None,
+    ) -> None:
+        if searches is not None and not (isinstance(searches, int) and searches >= 1):
+            raise InputError("searches", searches, "a positive integer or None (one per core)")
         self.max_iterations = max_iterations
+        self.searches = searches
 
     def iteration_cap(self, time_limit_s: float) -> int | None:
         """Return the iteration cap for a budget of ``time_limit_s`` seconds (``None``: none)."""
         if self.max_iterations == "auto":
             return max(1, math.ceil(ITERATIONS_PER_S * time_limit_s))
         return self.max_iterations
+
+    def search_count(self) -> int:
+        """Return how many searches run side by side."""
+        if self.searches is not None:
+            return self.searches
+        return max(1, min(MAX_SEARCHES, os.cpu_count() or 1))
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
         """Solve ``problem`` within ``time_limit_s`` seconds with PyVRP seeded by ``seed``.
@@ -226,20 +322,26 @@ class PyVRPEngine:
             seqs: list[list[int]] = [[] for _ in problem.vehicles]
             return build_solution(problem, seqs, engine=self.name, runtime_s=0.0, seed=seed)
         data, vehicles_of_type = to_pyvrp(problem)
-        stop: StoppingCriterion = MaxRuntime(max(0.01, time_limit_s - (time.perf_counter() - t0)))
+        params = solve_params(data)
+        penalty = start_penalty(problem, data)
+        runtime = max(0.01, time_limit_s - (time.perf_counter() - t0))
         cap = self.iteration_cap(time_limit_s)
-        if cap is not None:
-            stop = MultipleCriteria([stop, MaxIterations(cap)])
+
+        def search(k: int) -> pyvrp.Result:
+            stop: StoppingCriterion = MaxRuntime(runtime)
+            if cap is not None:
+                stop = MultipleCriteria([stop, MaxIterations(cap)])
+            return run_search(data, stop, seed=(seed + k) % 2**31, params=params, penalty=penalty)
+
+        n = self.search_count()
         with warnings.catch_warnings():  # penalty-bound notes: the repair handles infeasibility
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-            result = pyvrp.solve(
-                data,
-                stop,
-                seed=seed % 2**31,
-                collect_stats=False,
-                display=False,
-                params=solve_params(data),
-            )
+            if n == 1:
+                results = [search(0)]
+            else:
+                with ThreadPoolExecutor(max_workers=n) as pool:
+                    results = list(pool.map(search, range(n)))
+        result = min(results, key=lambda r: r.cost())  # min keeps the first of equals
         best = result.best
         seqs = [[] for _ in problem.vehicles]
         order: dict[int, int] = {}
@@ -252,7 +354,8 @@ class PyVRPEngine:
                     order[act.idx] = act.start_time
         relabel_copies(problem, seqs, order)
         stats = {
-            "iterations": float(result.num_iterations),
+            "iterations": float(sum(r.num_iterations for r in results)),
+            "searches": float(n),
             "pyvrp_feasible": float(best.is_feasible()),
             "objective": float(result.cost()) if best.is_feasible() else float("nan"),
         }
