@@ -61,8 +61,8 @@ Command
     ``nice -n 10 python benchmarks/patrol.py [--time-limit 1] [--quick] [--time-only]
     [--extract shenzhen_longgang] [--days 3] [--no-real] [--no-variation]
     [--families demo-L1 real-sector ...]``
-    Default (T = 1 s): 12 instances, about 7 minutes on the 2-core machine (load 5);
-    ``--quick``: 1 instance, under a minute.
+    Default (T = 1 s): 14 instances, about 7 minutes on the 2-core machine (load 3-5);
+    T = 5 s with ``--no-variation``: about 23 minutes. ``--quick``: 1 instance, under a minute.
     The code under test is shared and changes: run from a snapshot
     (``git archive HEAD | tar -x -C DIR``, then ``python DIR/benchmarks/patrol.py``; this file
     puts its own folder first on ``sys.path``) so every figure names one commit (``code``).
