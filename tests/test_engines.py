@@ -161,6 +161,8 @@ def test_same_seed_same_routes(engine: Engine) -> None:
         [v.site for v in r.visits] for r in b.routes
     ]
     assert a.prize == b.prize
+    if isinstance(engine, PyVRPEngine):
+        assert a.stats["iteration_cap_reached"] == 1.0  # what makes the routes reproducible
 
 
 @pytest.mark.parametrize("engine", engines(), ids=ENGINE_IDS)

@@ -33,6 +33,7 @@ budget (``ITERATIONS_PER_S`` x ``time_limit_s``) so that a larger budget is actu
 an explicit ``max_iterations`` fixes it. Only when the iteration cap is hit first does the same
 seed give the same routes on every machine; on large instances (e.g. TOP families p4/p7, about
 1,500-3,500 iterations per second) the time limit binds first and routes may vary with load.
+``stats["iteration_cap_reached"]`` (1.0 or 0.0) says which happened.
 
 Search parameters (:func:`solve_params`, :func:`start_penalty`), tuned on the ten hardest TOP
 instances (p4/p5/p6/p7, 100 points, 5 s, two seeds; ``benchmarks/top.py``): mean gap 4.9 % with
@@ -356,6 +357,9 @@ class PyVRPEngine:
         stats = {
             "iterations": float(sum(r.num_iterations for r in results)),
             "searches": float(n),
+            "iteration_cap_reached": float(
+                cap is not None and all(r.num_iterations >= cap for r in results)
+            ),
             "pyvrp_feasible": float(best.is_feasible()),
             "objective": float(result.cost()) if best.is_feasible() else float("nan"),
         }
