@@ -103,17 +103,17 @@ def _brute_force(rows: np.ndarray, m: int, tmax: float) -> float:
     return best
 
 
-@pytest.mark.parametrize("seed", [1, 2, 4])
-def test_random_instances_match_brute_force(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "m"), [(1, 2), (2, 2), (4, 2), (7, 3), (7, 4)])
+def test_random_instances_match_brute_force(tmp_path: Path, seed: int, m: int) -> None:
     rng = np.random.default_rng(seed)
     n = 8  # start, 6 points, end
     xy = rng.uniform(0, 10, size=(n, 2)).round(1)
     score = np.r_[0, rng.integers(1, 10, size=n - 2) * 5, 0]
     rows = np.c_[xy, score]
     tmax = float(np.round(math.dist(xy[0], xy[-1]) + 8.0, 1))
-    path = _write(tmp_path / "rand.txt", 2, tmax, rows.tolist())
+    path = _write(tmp_path / "rand.txt", m, tmax, rows.tolist())
     inst = top_exact.read_instance(path)
-    expected = _brute_force(rows, 2, tmax)
+    expected = _brute_force(rows, m, tmax)
     assert 0 < expected < score.sum()  # neither trivial nor everything
     for selector in ("bnb", "cpsat"):
         res = top_exact.solve_exact(inst, time_limit=10, selector=selector)
