@@ -19,8 +19,10 @@ Method (exact, no heuristics)
     2. Selection: feasible subsets are closed under taking subsets (triangle inequality), so
        the optimum is a maximum-coverage problem over the *maximal* feasible subsets only:
        choose at most ``m`` of them, maximise the total score of the points covered.
-       ``--selector bnb`` (default): a deterministic branch and bound (sets by falling score,
-       bound = score so far + the largest marginal gains left, greedy first incumbent).
+       ``--selector bnb`` (default): a deterministic branch and bound over selections in
+       greedy order (marginal gains never rise, so with k picks left a node needs score + k x
+       next gain above the incumbent; gains are one matrix-vector product; the last two
+       picks are evaluated together; the first incumbent is greedy).
        ``--selector cpsat``: OR-Tools CP-SAT on the same model (one worker, ``random_seed =
        0``); kept as an independent cross-check, it is far slower here (p1.2.i: 988 maximal
        subsets, no proof in 60 s where the branch and bound takes 0.04 s). Both stop at
@@ -50,6 +52,10 @@ Command
     ``nice -n 10 python benchmarks/top_exact.py --instances FILE [FILE ...] [--bks FILE]
     [--tmax VALUE | --tmax-convention {file,chao}] [--also-file-tmax] [--time-limit S]
     [--max-labels N] [--selector {bnb,cpsat}] [--min-tmax-for-bks]``
+Findings (2026-11-29, p1/p2/p3, file tmax)
+    137 of 147 instances proven optimal; 134 equal the bks. Not attainable: p1.3.h 70 (bks 75,
+    needs tmax >= 13.3179), p1.3.o 205 (bks 215, needs 24.3325), p2.3.h 165 (bks 170, needs
+    12.0720). Details: the helper's report in the session notes.
 Output
     Per instance and budget: the optimum, the bks, the routes with their unrounded lengths and
     slack, label counts and times; the last line of stdout is one JSON object with every
