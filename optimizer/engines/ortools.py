@@ -34,7 +34,11 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from optimizer.engines.base import Solution
 from optimizer.engines.schedule import build_solution, check_request, site_latest
+from optimizer.errors import InfeasibleError
 from optimizer.problem import PatrolProblem
+
+NO_SOLUTION_IN_TIME = routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT
+"""OR-Tools status: the time limit came before any first solution."""
 
 MAX_PENALTY = 10**12
 """Largest penalty for one optional site (keeps the objective inside int64)."""
@@ -84,21 +88,31 @@ class OrToolsEngine:
         InputError
             A non-positive time limit.
         InfeasibleError
-            A required site cannot be served.
+            A required site cannot be served (``required_site``, or ``time_limit`` when no
+            first solution was found in time and the required sites were left out).
         """
         t0 = time.perf_counter()
         check_request(problem, time_limit_s)
         if not problem.vehicles:
             return build_solution(problem, [], engine=self.name, runtime_s=0.0, seed=seed)
         seqs, stats = self._route(problem, time_limit_s)
-        return build_solution(
-            problem,
-            seqs,
-            engine=self.name,
-            runtime_s=time.perf_counter() - t0,
-            seed=seed,
-            stats=stats,
-        )
+        try:
+            return build_solution(
+                problem,
+                seqs,
+                engine=self.name,
+                runtime_s=time.perf_counter() - t0,
+                seed=seed,
+                stats=stats,
+            )
+        except InfeasibleError as exc:
+            if exc.constraint == "required_site" and stats.get("status") == NO_SOLUTION_IN_TIME:
+                raise InfeasibleError(
+                    "time_limit",
+                    f"OR-Tools found no first solution within {time_limit_s:g} s, so the "
+                    f"required sites were not placed ({exc.detail}); allow more time",
+                ) from exc
+            raise
 
     def improve(
         self, problem: PatrolProblem, routes: list[list[int]], *, time_limit_s: float, seed: int
