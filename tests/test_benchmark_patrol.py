@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from benchmarks import patrol as bench
 from optimizer.demo import build_demo_district
 from optimizer.district import District
 from optimizer.engines.base import ENGINE_NAMES, get_engine
@@ -18,21 +15,8 @@ from optimizer.hotspots import HotspotParams
 from optimizer.problem import PatrolProblem
 from optimizer.timewindow import TimeWindow
 
-ROOT = Path(__file__).resolve().parent.parent
 MONDAY = dt.date(2026, 11, 30)  # a school day: school gates and the hospital hall on duty
 AFTERNOON = TimeWindow.parse("14:00-18:00")
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("patrol")
 
 
 @pytest.fixture(scope="module")

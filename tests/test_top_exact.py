@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
+from benchmarks import top as top_bench
+from benchmarks import top_exact
 from optimizer.errors import InputError
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load(name: str) -> ModuleType:
-    key = f"_benchmarks_{name}"  # a private name: no clash with other tests' loads
-    spec = importlib.util.spec_from_file_location(key, ROOT / "benchmarks" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-top_exact = _load("top_exact")
-top_bench = _load("top")
 
 
 def _write(path: Path, m: int, tmax: float, rows: Sequence[Sequence[float]]) -> Path:
