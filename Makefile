@@ -23,6 +23,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check optimizer api tests benchmarks
+	$(BIN)/ruff format --check optimizer api tests benchmarks
 
 typecheck: setup
 	$(BIN)/mypy

@@ -59,9 +59,7 @@ def record_now(factory: sessionmaker[Session], **values: Any) -> None:
         record(session, **values)
 
 
-def entries(
-    session: Session, *, limit: int = 100, action: str | None = None
-) -> list[AuditEntry]:
+def entries(session: Session, *, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
     """Return the newest audit entries first, optionally of one action."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action is not None:

@@ -14,21 +14,28 @@ from api.settings import Settings
 def register(subparsers: Any) -> None:
     """Add ``serve`` and ``keys`` to the ``patrol`` parser."""
     serve = subparsers.add_parser(
-        "serve", help="run the HTTP API",
+        "serve",
+        help="run the HTTP API",
         description="Run the HTTP API (migrates the database first). Settings come from "
         "PATROL_* environment variables; options here override them.",
     )
-    serve.add_argument("--host", default=None, help="listen address (default PATROL_HOST or "
-                       "127.0.0.1)")
+    serve.add_argument(
+        "--host", default=None, help="listen address (default PATROL_HOST or 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=None, help="port (default PATROL_PORT or 8000)")
-    serve.add_argument("--database-url", default=None,
-                       help="SQLAlchemy URL (default PATROL_DATABASE_URL or an SQLite file)")
-    serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL (default PATROL_DATABASE_URL or an SQLite file)",
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     serve.set_defaults(func=_serve)
 
-    keys = subparsers.add_parser("keys", help="manage API keys",
-                                 description="Create, list and revoke API keys.")
+    keys = subparsers.add_parser(
+        "keys", help="manage API keys", description="Create, list and revoke API keys."
+    )
     keys.add_argument("--database-url", default=None, help="SQLAlchemy URL (default settings)")
     sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="create a key and print its token once")
@@ -59,8 +66,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                access_log=False)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False
+    )
     return 0
 
 

@@ -42,7 +42,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def get_principal(
-    request: Request, services: ServicesDep,
+    request: Request,
+    services: ServicesDep,
     token: Annotated[str | None, Depends(api_key_header)] = None,
 ) -> Principal:
     """Return the caller of the request's API key; 401 without a valid key."""
@@ -52,7 +53,8 @@ async def get_principal(
             token = auth[7:].strip()
     if not token:
         raise HTTPException(
-            401, {"type": "auth", "field": "X-API-Key", "message": "an API key is required"},
+            401,
+            {"type": "auth", "field": "X-API-Key", "message": "an API key is required"},
             headers={"WWW-Authenticate": "APIKey"},
         )
     principal = services.cached_principal(token)
@@ -60,7 +62,8 @@ async def get_principal(
         principal = await run_in_threadpool(services.principal, token)
     if principal is None:
         raise HTTPException(
-            401, {"type": "auth", "field": "X-API-Key", "message": "unknown or revoked API key"},
+            401,
+            {"type": "auth", "field": "X-API-Key", "message": "unknown or revoked API key"},
             headers={"WWW-Authenticate": "APIKey"},
         )
     request.state.principal = principal
@@ -79,7 +82,9 @@ def require(permission: str) -> Callable[[Principal], Coroutine[Any, Any, Princi
             raise HTTPException(
                 403,
                 {
-                    "type": "forbidden", "field": "role", "value": principal.role,
+                    "type": "forbidden",
+                    "field": "role",
+                    "value": principal.role,
                     "accepted": f"one of {allowed}",
                     "message": f"role {principal.role!r} may not {permission}",
                 },
@@ -99,7 +104,11 @@ Admin = Annotated[Principal, Depends(require("keys:write"))]
 Auditor = Annotated[Principal, Depends(require("audit:read"))]
 
 
-def set_audit(request: Request, action: str, inputs: dict[str, object],
-              result: dict[str, object] | None = None) -> None:
+def set_audit(
+    request: Request,
+    action: str,
+    inputs: dict[str, object],
+    result: dict[str, object] | None = None,
+) -> None:
     """Describe a write for the audit middleware (what was asked, what came of it)."""
     request.state.audit = {"action": action, "inputs": inputs, "result": result or {}}

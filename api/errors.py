@@ -30,13 +30,18 @@ ERROR_EXAMPLE: dict[str, Any] = {
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """Return OpenAPI ``responses`` entries for error ``codes`` with the JSON error shape."""
     text = {
-        401: "missing or unknown API key", 403: "the key's role may not do this",
-        404: "no such item", 409: "the request cannot be satisfied (constraint named)",
-        413: "request body too large", 422: "invalid input (field, value, accepted named)",
+        401: "missing or unknown API key",
+        403: "the key's role may not do this",
+        404: "no such item",
+        409: "the request cannot be satisfied (constraint named)",
+        413: "request body too large",
+        422: "invalid input (field, value, accepted named)",
     }
     return {
-        c: {"description": text.get(c, "error"),
-            "content": {"application/json": {"example": ERROR_EXAMPLE}}}
+        c: {
+            "description": text.get(c, "error"),
+            "content": {"application/json": {"example": ERROR_EXAMPLE}},
+        }
         for c in codes
     }
 

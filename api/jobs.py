@@ -89,8 +89,14 @@ class JobRunner:
         if kind not in self.handlers:
             raise InputError("kind", kind, f"one of {sorted(self.handlers)}")
         job = Job(
-            id=str(uuid.uuid4()), kind=kind, status="queued", progress=0.0, message="queued",
-            inputs=inputs, created_by=created_by, attempts=0,
+            id=str(uuid.uuid4()),
+            kind=kind,
+            status="queued",
+            progress=0.0,
+            message="queued",
+            inputs=inputs,
+            created_by=created_by,
+            attempts=0,
         )
         with session_scope(self.services.sessions) as session:
             session.add(job)
@@ -151,15 +157,27 @@ class JobRunner:
                 log.error("job %s failed:\n%s", job_id, traceback.format_exc())
             error = error_body(exc)
             # Audit first: whoever sees the job failed can already find its audit row.
-            record_now(self.services.sessions, principal=creator(created_by),
-                       action=f"{kind}.failed", inputs=inputs, result={"error": error})
+            record_now(
+                self.services.sessions,
+                principal=creator(created_by),
+                action=f"{kind}.failed",
+                inputs=inputs,
+                result={"error": error},
+            )
             self._update(
-                job_id, status="failed", error=error, message=str(exc)[:500],
+                job_id,
+                status="failed",
+                error=error,
+                message=str(exc)[:500],
                 finished_at=utcnow(),
             )
             return
         self._update(
-            job_id, status="done", progress=1.0, result=result, message="done",
+            job_id,
+            status="done",
+            progress=1.0,
+            result=result,
+            message="done",
             finished_at=utcnow(),
         )
 

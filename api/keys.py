@@ -17,14 +17,26 @@ ROLES: tuple[str, ...] = ("admin", "planner", "analyst", "viewer")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {
-            "read", "incidents:read", "incidents:write", "resources:write", "plans:write",
-            "districts:write", "personal:read", "audit:read", "keys:write",
+            "read",
+            "incidents:read",
+            "incidents:write",
+            "resources:write",
+            "plans:write",
+            "districts:write",
+            "personal:read",
+            "audit:read",
+            "keys:write",
         }
     ),
     "planner": frozenset(
         {
-            "read", "incidents:read", "incidents:write", "resources:write", "plans:write",
-            "districts:write", "personal:read",
+            "read",
+            "incidents:read",
+            "incidents:write",
+            "resources:write",
+            "plans:write",
+            "districts:write",
+            "personal:read",
         }
     ),
     "analyst": frozenset({"read", "incidents:read", "incidents:write"}),

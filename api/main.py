@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.close()
 
     app = FastAPI(
-        title="Patrol planning service", version="0.1.0", description=DESCRIPTION,
+        title="Patrol planning service",
+        version="0.1.0",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.services = services
@@ -75,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
             allow_headers=["*"],
         )
     jobs.resume()

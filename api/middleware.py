@@ -33,8 +33,10 @@ async def _send_413(send: Send, limit: int) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -124,6 +126,4 @@ class AuditWrites:
                 "path": path[:500],
                 "status": status,
             }
-            await anyio.to_thread.run_sync(
-                lambda: record_now(self.services.sessions, **values)
-            )
+            await anyio.to_thread.run_sync(lambda: record_now(self.services.sessions, **values))

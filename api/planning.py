@@ -38,24 +38,42 @@ def load_plan(row: Plan) -> DayPlan:
 
 
 def store_plan(
-    services: Services, plan: DayPlan, *, job_id: str | None, created_by: str | None,
-    parent_id: str | None = None, action: str = "plan.generate",
-    inputs: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+    services: Services,
+    plan: DayPlan,
+    *,
+    job_id: str | None,
+    created_by: str | None,
+    parent_id: str | None = None,
+    action: str = "plan.generate",
+    inputs: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """Store ``plan`` with its summary and audit the generation; return the plan id."""
     plan_id = str(uuid.uuid4())
     summary = plan_summary_json(plan)
     row = Plan(
-        id=plan_id, job_id=job_id, parent_id=parent_id, district=plan.district, date=plan.date,
-        engine=plan.engine, seed=plan.seed, summary=summary,
-        data=plan_to_dict(plan), created_by=created_by,
+        id=plan_id,
+        job_id=job_id,
+        parent_id=parent_id,
+        district=plan.district,
+        date=plan.date,
+        engine=plan.engine,
+        seed=plan.seed,
+        summary=summary,
+        data=plan_to_dict(plan),
+        created_by=created_by,
         is_replan=parent_id is not None,
     )
     result = {"plan_id": plan_id, "metrics": plan.metrics, **(extra or {})}
     with session_scope(services.sessions) as session:
         session.add(row)
-        record(session, principal=creator(created_by), action=action,
-               inputs={"job_id": job_id, **(inputs or {})}, result=result)
+        record(
+            session,
+            principal=creator(created_by),
+            action=action,
+            inputs={"job_id": job_id, **(inputs or {})},
+            result=result,
+        )
     return plan_id
 
 
@@ -78,10 +96,15 @@ def run_plan(
         time_limit_s=limit,
         progress=progress,
     )
-    plan_id = store_plan(services, plan, job_id=inputs.get("_job_id"), created_by=created_by,
-                         inputs=inputs)
-    return {"plan_id": plan_id, "windows": len(plan.windows), "routes": len(plan.routes),
-            "metrics": plan.metrics}
+    plan_id = store_plan(
+        services, plan, job_id=inputs.get("_job_id"), created_by=created_by, inputs=inputs
+    )
+    return {
+        "plan_id": plan_id,
+        "windows": len(plan.windows),
+        "routes": len(plan.routes),
+        "metrics": plan.metrics,
+    }
 
 
 def run_replan(
@@ -94,12 +117,18 @@ def run_replan(
             raise InputError("plan_id", inputs["plan_id"], "an existing plan id")
         plan = load_plan(row)
     window = TimeWindow.parse(str(inputs["window"]), field="window")
-    index = [i for i, wp in enumerate(plan.windows)
-             if wp.window == window and wp.grid_id == inputs["grid_id"]]
+    index = [
+        i
+        for i, wp in enumerate(plan.windows)
+        if wp.window == window and wp.grid_id == inputs["grid_id"]
+    ]
     if not index:
         have = sorted({(wp.window.label(), wp.grid_id) for wp in plan.windows})
-        raise InputError("window,grid_id", [inputs["window"], inputs["grid_id"]],
-                         f"a window and grid of the plan, one of {have}")
+        raise InputError(
+            "window,grid_id",
+            [inputs["window"], inputs["grid_id"]],
+            f"a window and grid of the plan, one of {have}",
+        )
     old = plan.windows[index[0]]
     district = services.district(plan.district)
     now = dt.datetime.fromisoformat(str(inputs["now"]))
@@ -112,8 +141,13 @@ def run_replan(
     completed = inputs.get("completed") or []
     progress(0, 2, f"re-planning {window.label()} {old.grid_id}")
     result = replan_window(
-        old, district=district, now=now, positions=positions, completed=completed,
-        engine=plan.engine, time_limit_s=float(inputs.get("time_limit_s", 2.0)),
+        old,
+        district=district,
+        now=now,
+        positions=positions,
+        completed=completed,
+        engine=plan.engine,
+        time_limit_s=float(inputs.get("time_limit_s", 2.0)),
         seed=int(inputs.get("seed", 0)),
     )
     windows = list(plan.windows)
@@ -121,8 +155,14 @@ def run_replan(
     new_plan = dataclasses.replace(plan, windows=tuple(windows))
     extra = {"changed_stops": result.changed_stops, "changed_by_group": result.changed_by_group}
     plan_id = store_plan(
-        services, new_plan, job_id=inputs.get("_job_id"), created_by=created_by,
-        parent_id=str(inputs["plan_id"]), action="plan.replan", inputs=inputs, extra=extra,
+        services,
+        new_plan,
+        job_id=inputs.get("_job_id"),
+        created_by=created_by,
+        parent_id=str(inputs["plan_id"]),
+        action="plan.replan",
+        inputs=inputs,
+        extra=extra,
     )
     progress(2, 2, "re-planned")
     return {"plan_id": plan_id, **extra}
@@ -139,14 +179,20 @@ def run_import(
     G = prepare_graph(graph_from_osm_file(path))
     progress(1, 3, f"{G.number_of_nodes()} nodes; building grids and resources")
     name = str(inputs["name"])
-    district = synthetic_district(name, G, seed=int(inputs.get("seed", 0)),
-                                  metadata={"source": str(path)})
+    district = synthetic_district(
+        name, G, seed=int(inputs.get("seed", 0)), metadata={"source": str(path)}
+    )
     folder = save_district(district, district_dir(name, services.settings.data_dir))
     services.forget_district(name)
     progress(3, 3, "saved")
     with session_scope(services.sessions) as session:
-        record(session, principal=creator(created_by), action="district.import",
-               inputs=inputs, result={"folder": str(folder), "grids": len(district.grids)})
+        record(
+            session,
+            principal=creator(created_by),
+            action="district.import",
+            inputs=inputs,
+            result={"folder": str(folder), "grids": len(district.grids)},
+        )
     return {"district": name, "grids": len(district.grids), "nodes": G.number_of_nodes()}
 
 

@@ -150,8 +150,15 @@ class PlanRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"district": "demo", "date": "2026-12-01", "windows": ["19:00-23:00"],
-                 "grid_ids": None, "engine": "patrol", "seed": 0, "time_limit_s": 2}
+                {
+                    "district": "demo",
+                    "date": "2026-12-01",
+                    "windows": ["19:00-23:00"],
+                    "grid_ids": None,
+                    "engine": "patrol",
+                    "seed": 0,
+                    "time_limit_s": 2,
+                }
             ]
         }
     )
@@ -159,7 +166,8 @@ class PlanRequest(BaseModel):
     district: str = Field(default="demo", min_length=1, max_length=100)
     date: dt.date
     windows: list[str] = Field(
-        default_factory=lambda: ["07:00-11:00", "14:00-18:00", "19:00-23:00"], min_length=1,
+        default_factory=lambda: ["07:00-11:00", "14:00-18:00", "19:00-23:00"],
+        min_length=1,
         max_length=12,
     )
     grid_ids: list[str] | None = None
@@ -178,9 +186,15 @@ class ReplanRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"grid_id": "G2-1", "window": "19:00-23:00", "now": "2026-12-01T20:30:00",
-                 "positions": {"W1900-G2-1-1": [24.94, 60.17]}, "completed": [],
-                 "time_limit_s": 2, "seed": 0}
+                {
+                    "grid_id": "G2-1",
+                    "window": "19:00-23:00",
+                    "now": "2026-12-01T20:30:00",
+                    "positions": {"W1900-G2-1-1": [24.94, 60.17]},
+                    "completed": [],
+                    "time_limit_s": 2,
+                    "seed": 0,
+                }
             ]
         }
     )

@@ -39,9 +39,7 @@ def leaf_descendants(grids: gpd.GeoDataFrame, ids: Sequence[str]) -> list[str]:
     return out
 
 
-def merge_incidents(
-    history: gpd.GeoDataFrame | None, stored: gpd.GeoDataFrame
-) -> gpd.GeoDataFrame:
+def merge_incidents(history: gpd.GeoDataFrame | None, stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return ``history`` plus ``stored`` incidents (stored rows win on a shared id).
 
     ``history`` may use the incident schema (``occurred_at``) or the older ``time``/``id``
@@ -64,8 +62,11 @@ def merge_incidents(
     old["occurred_at"] = pd.to_datetime(old["occurred_at"]).dt.tz_convert("UTC")
     old = old[~old["incident_id"].astype(str).isin(set(stored["incident_id"]))]
     cols = ["incident_id", "category", "occurred_at", "date_only", "severity", "lon", "lat"]
-    cols += [c for c in ("u", "v", "key", "snap_m", "node", "grid_id")
-             if c in old.columns and c in stored.columns]
+    cols += [
+        c
+        for c in ("u", "v", "key", "snap_m", "node", "grid_id")
+        if c in old.columns and c in stored.columns
+    ]
     both = pd.concat([old[cols], pd.DataFrame(stored[cols])], ignore_index=True)
     return gpd.GeoDataFrame(
         both, geometry=gpd.points_from_xy(both["lon"], both["lat"]), crs="EPSG:4326"
@@ -190,8 +191,7 @@ class Services:
         """
         with self.engine.connect() as conn:
             count, newest = conn.execute(
-                select(func.count(), func.max(Incident.updated_at)).where(
-                    Incident.district == name)
+                select(func.count(), func.max(Incident.updated_at)).where(Incident.district == name)
             ).one()
         if not count:
             return None
@@ -211,8 +211,9 @@ class Services:
     def stored_incidents(self, name: str) -> gpd.GeoDataFrame | None:
         """Return the incidents ingested for ``name`` in the incident schema, or None."""
         query = (
-            select(Incident.external_id, Incident.category, Incident.time, Incident.lon,
-                   Incident.lat)
+            select(
+                Incident.external_id, Incident.category, Incident.time, Incident.lon, Incident.lat
+            )
             .where(Incident.district == name)
             .order_by(Incident.id)
         )

@@ -125,13 +125,16 @@ def incidents(csv_path: Path, rows: int, seed: int) -> list[dict[str, Any]]:
     for i in range(rows):
         b = base[i % len(base)]
         m = int(minutes[i])
-        out.append({
-            "external_id": f"{b['incident_num']}-{i // len(base)}-{i % len(base)}",
-            "time": f"{b['date']}T{m // 60:02d}:{m % 60:02d}:00",
-            "category": b["category"], "description": b["description"],
-            "lon": round(float(b["lon"]) + jitter[i, 0], 7),
-            "lat": round(float(b["lat"]) + jitter[i, 1], 7),
-        })
+        out.append(
+            {
+                "external_id": f"{b['incident_num']}-{i // len(base)}-{i % len(base)}",
+                "time": f"{b['date']}T{m // 60:02d}:{m % 60:02d}:00",
+                "category": b["category"],
+                "description": b["description"],
+                "lon": round(float(b["lon"]) + jitter[i, 0], 7),
+                "lat": round(float(b["lat"]) + jitter[i, 1], 7),
+            }
+        )
     return out
 
 
@@ -148,8 +151,15 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float) -> dict[str, Any
     sys.exit(f"api_load: job {job_id} did not finish in {timeout} s")
 
 
-async def _readers(base: str, token: str, paths: list[str], first: int, clients: int,
-                   measure_from: float, stop_at: float) -> tuple[dict[str, list[float]], int]:
+async def _readers(
+    base: str,
+    token: str,
+    paths: list[str],
+    first: int,
+    clients: int,
+    measure_from: float,
+    stop_at: float,
+) -> tuple[dict[str, list[float]], int]:
     """Run ``clients`` readers (ids from ``first``) between two wall-clock times."""
     lat: dict[str, list[float]] = {p: [] for p in paths}
     errors = 0
@@ -158,8 +168,9 @@ async def _readers(base: str, token: str, paths: list[str], first: int, clients:
         # one client (one keep-alive connection) per simulated user
         nonlocal errors
         i = k
-        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": token},
-                                     timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=base, headers={"X-API-Key": token}, timeout=30
+        ) as client:
             while True:
                 now = time.time()
                 if now >= stop_at:
@@ -178,19 +189,24 @@ async def _readers(base: str, token: str, paths: list[str], first: int, clients:
     return lat, errors
 
 
-def _reader_process(job: tuple[str, str, list[str], int, int, float, float]
-                    ) -> tuple[dict[str, list[float]], int]:
+def _reader_process(
+    job: tuple[str, str, list[str], int, int, float, float],
+) -> tuple[dict[str, list[float]], int]:
     return asyncio.run(_readers(*job))
 
 
-def read_load(base: str, token: str, paths: list[str], clients: int, seconds: float,
-              warmup: float, procs: int) -> dict[str, Any]:
+def read_load(
+    base: str, token: str, paths: list[str], clients: int, seconds: float, warmup: float, procs: int
+) -> dict[str, Any]:
     """Run ``clients`` concurrent readers spread over ``procs`` processes; return figures."""
     begin = time.time() + 1.0  # let every process start first
     measure_from, stop_at = begin + warmup, begin + warmup + seconds
     shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
-    jobs = [(base, token, paths, sum(shares[:i]), n, measure_from, stop_at)
-            for i, n in enumerate(shares) if n > 0]
+    jobs = [
+        (base, token, paths, sum(shares[:i]), n, measure_from, stop_at)
+        for i, n in enumerate(shares)
+        if n > 0
+    ]
     with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
         parts = pool.map(_reader_process, jobs)
     lat: dict[str, list[float]] = {p: [] for p in paths}
@@ -201,12 +217,22 @@ def read_load(base: str, token: str, paths: list[str], clients: int, seconds: fl
             lat[p].extend(v)
     every = [v for vs in lat.values() for v in vs]
     return {
-        "requests": len(every), "errors": errors, "client_processes": len(jobs),
+        "requests": len(every),
+        "errors": errors,
+        "client_processes": len(jobs),
         "throughput_rps": round(len(every) / seconds, 1),
-        "p50_ms": pct(every, 50), "p95_ms": pct(every, 95), "p99_ms": pct(every, 99),
-        "per_route": {("plan" if "/plans/" in p else "hotspots"):
-                      {"p50_ms": pct(v, 50), "p95_ms": pct(v, 95), "p99_ms": pct(v, 99),
-                       "requests": len(v)} for p, v in lat.items()},
+        "p50_ms": pct(every, 50),
+        "p95_ms": pct(every, 95),
+        "p99_ms": pct(every, 99),
+        "per_route": {
+            ("plan" if "/plans/" in p else "hotspots"): {
+                "p50_ms": pct(v, 50),
+                "p95_ms": pct(v, 95),
+                "p99_ms": pct(v, 99),
+                "requests": len(v),
+            }
+            for p, v in lat.items()
+        },
     }
 
 
@@ -228,23 +254,42 @@ end
 """
 
 
-def wrk_reads(base: str, token: str, paths: list[str], clients: int, seconds: float,
-              threads: int, tmp: str) -> dict[str, Any]:
+def wrk_reads(
+    base: str, token: str, paths: list[str], clients: int, seconds: float, threads: int, tmp: str
+) -> dict[str, Any]:
     """Run ``wrk`` (C, event loop) with ``clients`` connections rotating over ``paths``."""
     script = Path(tmp) / "reads.lua"
     script.write_text(WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), token))
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{int(seconds)}s", "--latency",
-         "--timeout", "10s", "-s", str(script), base],
-        capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{clients}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
     w = json.loads(line.removeprefix("WRKJSON "))
     return {
-        "client": "wrk", "threads": threads, "requests": w["requests"],
+        "client": "wrk",
+        "threads": threads,
+        "requests": w["requests"],
         "errors": w["status_errors"] + w["socket_errors"],
         "throughput_rps": round(w["requests"] / (w["duration_us"] / 1e6), 1),
-        "p50_ms": round(w["p50_us"] / 1000, 2), "p95_ms": round(w["p95_us"] / 1000, 2),
-        "p99_ms": round(w["p99_us"] / 1000, 2), "max_ms": round(w["max_us"] / 1000, 2),
+        "p50_ms": round(w["p50_us"] / 1000, 2),
+        "p95_ms": round(w["p95_us"] / 1000, 2),
+        "p99_ms": round(w["p99_us"] / 1000, 2),
+        "max_ms": round(w["max_us"] / 1000, 2),
     }
 
 
@@ -260,10 +305,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--client-procs", type=int, default=2,
-                        help="processes the concurrent clients are spread over")
-    parser.add_argument("--client", choices=("auto", "wrk", "httpx"), default="auto",
-                        help="read-load client: wrk when installed (auto), else httpx")
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=2,
+        help="processes the concurrent clients are spread over",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="read-load client: wrk when installed (auto), else httpx",
+    )
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="read-phase repeats")
     parser.add_argument("--database-url", default=None)
@@ -278,17 +331,47 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="patrol-bench-") as tmp:
         db_url = args.database_url or f"sqlite:///{tmp}/bench.sqlite"
-        env = {**os.environ, "PATROL_DATABASE_URL": db_url, "PATROL_DATA_DIR": f"{tmp}/grids",
-               "PATROL_MAX_REQUEST_BYTES": str(64 * 1024 * 1024)}
+        env = {
+            **os.environ,
+            "PATROL_DATABASE_URL": db_url,
+            "PATROL_DATA_DIR": f"{tmp}/grids",
+            "PATROL_MAX_REQUEST_BYTES": str(64 * 1024 * 1024),
+        }
         made = subprocess.run(
-            [sys.executable, "-m", "api.cli", "keys", "create", "--role", "admin", "--name",
-             "bench"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "keys",
+                "create",
+                "--role",
+                "admin",
+                "--name",
+                "bench",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         token = made.stdout.strip()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level",
-             "warning"], cwd=ROOT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         try:
             figures = run(base, token, osm, sf_csv, args, server, tmp)
         finally:
@@ -299,8 +382,15 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace,
-        server: subprocess.Popen[bytes], tmp: str) -> dict[str, Any]:
+def run(
+    base: str,
+    token: str,
+    osm: Path,
+    sf_csv: Path,
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+    tmp: str,
+) -> dict[str, Any]:
     """Drive the server through import, ingest, planning and the read load."""
     client = httpx.Client(base_url=base, headers={"X-API-Key": token}, timeout=300)
     deadline = time.monotonic() + 120
@@ -327,19 +417,28 @@ def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace
     t0 = time.perf_counter()
     outside = 0
     for i in range(0, len(rows), args.batch):
-        r = client.post("/incidents", json={"district": "sf", "incidents": rows[i:i + args.batch]})
+        r = client.post(
+            "/incidents", json={"district": "sf", "incidents": rows[i : i + args.batch]}
+        )
         r.raise_for_status()
         outside += r.json()["outside_grids"]
     ingest_s = time.perf_counter() - t0
     print(f"ingested {len(rows)} rows in {ingest_s:.1f} s", file=sys.stderr)
-    again = client.post("/incidents", json={"district": "sf", "incidents": rows[:args.batch]})
+    again = client.post("/incidents", json={"district": "sf", "incidents": rows[: args.batch]})
     again.raise_for_status()
     count = client.get("/incidents", params={"district": "sf", "limit": 1}).json()["count"]
 
     t0 = time.perf_counter()
-    r = client.post("/plans", json={"district": "sf", "date": "2012-10-02",
-                                    "windows": ["19:00-23:00"], "time_limit_s": 2,
-                                    "seed": args.seed})
+    r = client.post(
+        "/plans",
+        json={
+            "district": "sf",
+            "date": "2012-10-02",
+            "windows": ["19:00-23:00"],
+            "time_limit_s": 2,
+            "seed": args.seed,
+        },
+    )
     r.raise_for_status()
     job = wait_job(client, r.json()["id"], 900)
     plan_s = time.perf_counter() - t0
@@ -362,31 +461,43 @@ def run(base: str, token: str, osm: Path, sf_csv: Path, args: argparse.Namespace
             rep = wrk_reads(base, token, paths, args.clients, args.seconds, args.wrk_threads, tmp)
             cpu_share = 1.0
         else:
-            rep = read_load(base, token, paths, args.clients, args.seconds, 1.0,
-                            args.client_procs)
+            rep = read_load(base, token, paths, args.clients, args.seconds, 1.0, args.client_procs)
             rep["client"] = "httpx"
             # the warm-up second's requests are not counted; spread the CPU over all of them
             cpu_share = args.seconds / (args.seconds + 1.0)
         server_cpu = process_cpu_s(server.pid) - cpu0
         rep["server_cpu_ms_per_read"] = round(
-            1000 * server_cpu / max(1, rep["requests"]) * cpu_share, 3)
+            1000 * server_cpu / max(1, rep["requests"]) * cpu_share, 3
+        )
         rep["uptime_before"] = load
         print(f"reads repeat {k + 1}: {rep}", file=sys.stderr)
         repeats.append(rep)
     keys = ("p50_ms", "p95_ms", "p99_ms", "throughput_rps", "server_cpu_ms_per_read")
     reads = {
-        "client": repeats[0]["client"], "repeats": len(repeats),
+        "client": repeats[0]["client"],
+        "repeats": len(repeats),
         **{f"median_{k}": round(statistics.median(r[k] for r in repeats), 2) for k in keys},
         "p95_ms": round(statistics.median(r["p95_ms"] for r in repeats), 2),
-        "errors": sum(r["errors"] for r in repeats), "runs": repeats,
+        "errors": sum(r["errors"] for r in repeats),
+        "runs": repeats,
     }
     return {
         "import_s": round(import_s, 2),
-        "ingest": {"rows": len(rows), "batch": args.batch, "seconds": round(ingest_s, 2),
-                   "rows_per_s": round(len(rows) / ingest_s, 1), "stored": count,
-                   "outside_grids": outside, "repeat_batch_updated": again.json()["updated"]},
-        "plan": {"seconds": round(plan_s, 2), "routes": job["result"]["routes"],
-                 "hotspots": n_hot, "hotspots_first_read_s": round(hot_first_s, 2)},
+        "ingest": {
+            "rows": len(rows),
+            "batch": args.batch,
+            "seconds": round(ingest_s, 2),
+            "rows_per_s": round(len(rows) / ingest_s, 1),
+            "stored": count,
+            "outside_grids": outside,
+            "repeat_batch_updated": again.json()["updated"],
+        },
+        "plan": {
+            "seconds": round(plan_s, 2),
+            "routes": job["result"]["routes"],
+            "hotspots": n_hot,
+            "hotspots_first_read_s": round(hot_first_s, 2),
+        },
         "reads": {"clients": args.clients, "seconds": args.seconds, **reads},
         "reads_one_client": single,
         "targets": {"read_p95_ms": 50, "ingest_rows_per_s": 5000},

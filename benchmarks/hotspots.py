@@ -75,8 +75,9 @@ def shared_dir() -> Path:
     env = os.environ.get("PATROL_SHARED_DIR")
     path = Path(env) if env else ROOT.parent / "shared"
     if not path.is_dir():
-        sys.exit(f"benchmarks/hotspots.py: shared data folder {path} is absent "
-                 "(set PATROL_SHARED_DIR)")
+        sys.exit(
+            f"benchmarks/hotspots.py: shared data folder {path} is absent (set PATROL_SHARED_DIR)"
+        )
     return path
 
 
@@ -103,10 +104,12 @@ def backtest(args: argparse.Namespace, shared: Path) -> tuple[dict[str, Any], nx
     intake = read_incidents(inc_path, columns=columns, tz=args.tz, graph=G)
     inc = intake.incidents
     n_dup = sum(p.field == "incident_id" for p in intake.problems)
-    print(f"graph {osm_path.name}: {G.number_of_edges()} edges, "
-          f"{len(street_segments(G))} segments ({t_graph:.1f} s); incidents {len(inc)} snapped "
-          f"(median {inc['snap_m'].median():.1f} m), {len(intake.problems)} problems "
-          f"({n_dup} duplicate ids), date only: {bool(inc['date_only'].all())}")
+    print(
+        f"graph {osm_path.name}: {G.number_of_edges()} edges, "
+        f"{len(street_segments(G))} segments ({t_graph:.1f} s); incidents {len(inc)} snapped "
+        f"(median {inc['snap_m'].median():.1f} m), {len(intake.problems)} problems "
+        f"({n_dup} duplicate ids), date only: {bool(inc['date_only'].all())}"
+    )
     start = dt.date.fromisoformat(args.start)
     end = dt.date.fromisoformat(args.end)
     val_start = start - dt.timedelta(days=7 * args.val_weeks)
@@ -127,9 +130,12 @@ def backtest(args: argparse.Namespace, shared: Path) -> tuple[dict[str, Any], nx
     best = str(val_sum["pai@5%"].idxmax())
     chosen = params_of[best]
     t_val = time.perf_counter() - t0
-    print(f"validation ({len(val)} weeks from {val_start}): {len(candidates)} candidates, "
-          f"best PAI@5% {val_sum['pai@5%'].max():.3f} with "
-          + ", ".join(f"{k}={getattr(chosen, k):g}" for k in keys) + f" ({t_val:.0f} s)")
+    print(
+        f"validation ({len(val)} weeks from {val_start}): {len(candidates)} candidates, "
+        f"best PAI@5% {val_sum['pai@5%'].max():.3f} with "
+        + ", ".join(f"{k}={getattr(chosen, k):g}" for k in keys)
+        + f" ({t_val:.0f} s)"
+    )
 
     # 2. test weeks
     forecasters: dict[str, Forecaster] = dict(BASELINES)
@@ -149,8 +155,9 @@ def backtest(args: argparse.Namespace, shared: Path) -> tuple[dict[str, Any], nx
         "test_weeks": len(test),
         "test_incidents": int(res.groupby("period")["n"].first().sum()),
         "chosen_params": {k: getattr(chosen, k) for k in keys},
-        "mean": {m: {c: round(float(v), 4) for c, v in row.items()}
-                 for m, row in summary.iterrows()},
+        "mean": {
+            m: {c: round(float(v), 4) for c, v in row.items()} for m, row in summary.iterrows()
+        },
         "model_beats_all_baselines_pai5": bool(margin > 0),
         "pai5_margin_over_best_baseline": round(margin, 4),
     }
@@ -187,15 +194,17 @@ def perf(G_sf: nx.MultiDiGraph, repeats: int) -> dict[str, Any]:
     when = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
         np.sort(rng.uniform(0, 180, size=n)), unit="D"
     )
-    frame = pd.DataFrame({
-        "incident_id": [f"P{i}" for i in range(n)],
-        "category": cats[rng.integers(0, 4, size=n)],
-        "occurred_at": when,
-        "date_only": False,
-        "u": segs["u"].to_numpy()[pick],
-        "v": segs["v"].to_numpy()[pick],
-        "key": segs["key"].to_numpy()[pick],
-    })
+    frame = pd.DataFrame(
+        {
+            "incident_id": [f"P{i}" for i in range(n)],
+            "category": cats[rng.integers(0, 4, size=n)],
+            "occurred_at": when,
+            "date_only": False,
+            "u": segs["u"].to_numpy()[pick],
+            "v": segs["v"].to_numpy()[pick],
+            "key": segs["key"].to_numpy()[pick],
+        }
+    )
     base, new = frame.iloc[:100_000], frame.iloc[100_000:]
     at = pd.Timestamp("2024-06-30 19:00", tz="UTC")
     window = TimeWindow.parse("19:00-23:00")
@@ -230,8 +239,11 @@ def main() -> None:
     ap.add_argument("--start", default="2012-09-01", help="first forecast day")
     ap.add_argument("--end", default="2012-09-30", help="last forecast day")
     ap.add_argument("--tz", default="America/Los_Angeles", help="time zone of the dates")
-    ap.add_argument("--columns", default="incident_id=incident_num,occurred_at=date",
-                    help="field=column pairs, comma separated")
+    ap.add_argument(
+        "--columns",
+        default="incident_id=incident_num,occurred_at=date",
+        help="field=column pairs, comma separated",
+    )
     ap.add_argument("--val-weeks", type=int, default=6, help="validation weeks before --start")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of the timings")
     ap.add_argument("--no-perf", action="store_true", help="skip the performance part")

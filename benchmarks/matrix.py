@@ -102,8 +102,10 @@ def shared_dir() -> Path:
     """Return the shared data folder or exit with a clear message."""
     path = Path(os.environ.get("PATROL_SHARED_DIR", ROOT.parent / "shared"))
     if not (path / "data" / "osm").is_dir():
-        sys.exit(f"benchmarks/matrix.py: shared data not found at {path} "
-                 "(set PATROL_SHARED_DIR to the folder holding data/osm)")
+        sys.exit(
+            f"benchmarks/matrix.py: shared data not found at {path} "
+            "(set PATROL_SHARED_DIR to the folder holding data/osm)"
+        )
     return path
 
 
@@ -115,8 +117,11 @@ def _rss_mb() -> tuple[float, float]:
     """
     try:
         status = Path("/proc/self/status").read_text()
-        fields = {line.split(":")[0]: float(line.split()[1]) / 1024
-                  for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
+        fields = {
+            line.split(":")[0]: float(line.split()[1]) / 1024
+            for line in status.splitlines()
+            if line.startswith(("VmRSS", "VmHWM"))
+        }
         return fields["VmRSS"], fields["VmHWM"]
     except (OSError, KeyError, ValueError, IndexError):
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -136,10 +141,15 @@ def import_one(path: str) -> dict[str, Any]:
     G = streets.prepare_graph(streets.graph_from_osm_file(path))
     seconds = time.perf_counter() - t0
     _, peak = _rss_mb()
-    return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak, 1),
-            "rss_before_mb": round(before, 1), "import_rss_mb": round(peak - before, 1),
-            "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
-            "file_mb": round(Path(path).stat().st_size / 1e6, 2)}
+    return {
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(peak, 1),
+        "rss_before_mb": round(before, 1),
+        "import_rss_mb": round(peak - before, 1),
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "file_mb": round(Path(path).stat().st_size / 1e6, 2),
+    }
 
 
 def random_street_points(G: Any, n: int, seed: int) -> np.ndarray:
@@ -147,15 +157,19 @@ def random_street_points(G: Any, n: int, seed: int) -> np.ndarray:
     from shapely.geometry import LineString
 
     rng = np.random.default_rng(seed)
-    edges = [(u, v, d) for u, v, d in G.edges(data=True)
-             if np.isfinite(float(d["travel_time_car"])) and float(d["length"]) > 0]
+    edges = [
+        (u, v, d)
+        for u, v, d in G.edges(data=True)
+        if np.isfinite(float(d["travel_time_car"])) and float(d["length"]) > 0
+    ]
     lengths = np.array([float(d["length"]) for _, _, d in edges])
     pick = rng.choice(len(edges), size=n, p=lengths / lengths.sum())
     out = np.empty((n, 2))
     for i, e in enumerate(pick):
         u, v, d = edges[e]
-        line = d.get("geometry") or LineString([(G.nodes[u]["x"], G.nodes[u]["y"]),
-                                                (G.nodes[v]["x"], G.nodes[v]["y"])])
+        line = d.get("geometry") or LineString(
+            [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]
+        )
         p = line.interpolate(rng.uniform(0, 1), normalized=True)
         angle = rng.uniform(0, 2 * np.pi)
         r = rng.uniform(0, 15)
@@ -170,8 +184,9 @@ def _augmented_nx(router: Any, snapped: Any) -> tuple[Any, int, int]:
     aug, _, _, _ = router.augmented_graph(snapped, "car")
     coo = aug.tocoo()
     H = nx.DiGraph()
-    H.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(),
-                                  strict=True))
+    H.add_weighted_edges_from(
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+    )
     return H, int(router.node_ids.shape[0]), len(snapped)
 
 
@@ -185,9 +200,11 @@ def _street_nx(G: Any, router: Any, snapped: Any) -> tuple[Any, list[Any], list[
 
     H = nx.MultiDiGraph()
     H.add_nodes_from(G.nodes)
-    H.add_edges_from((u, v, k, {"travel_time_car": float(d["travel_time_car"])})
-                     for u, v, k, d in G.edges(keys=True, data=True)
-                     if np.isfinite(float(d["travel_time_car"])))
+    H.add_edges_from(
+        (u, v, k, {"travel_time_car": float(d["travel_time_car"])})
+        for u, v, k, d in G.edges(keys=True, data=True)
+        if np.isfinite(float(d["travel_time_car"]))
+    )
     aug, rows, cols, _ = router.augmented_graph(snapped, "car")
     n, P = int(router.node_ids.shape[0]), len(snapped)
 
@@ -290,19 +307,26 @@ def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> 
     nx_med = statistics.median(nx_times)
     street_med = statistics.median(street_times)
     return {
-        "graph": path.name, "nodes": G.number_of_nodes(), "edges": G.number_of_edges(),
-        "points": n_points, "repeats": repeats,
-        "import_s": round(import_s, 3), "router_build_s": round(router_s, 3),
+        "graph": path.name,
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "points": n_points,
+        "repeats": repeats,
+        "import_s": round(import_s, 3),
+        "router_build_s": round(router_s, 3),
         "table_build_s": round(table_s, 3),
         "table_mb": round(router._tables["car"].nbytes / 1e6, 1),
-        "matrix_s_median": round(med, 4), "matrix_s_all": [round(t, 4) for t in times],
+        "matrix_s_median": round(med, 4),
+        "matrix_s_all": [round(t, 4) for t in times],
         # Median of the per-round ratios: each round times the three back to back.
-        "matrix_to_floor_ratio": round(statistics.median(
-            t / f for t, f in zip(times, floor, strict=True)), 3),
+        "matrix_to_floor_ratio": round(
+            statistics.median(t / f for t, f in zip(times, floor, strict=True)), 3
+        ),
         "matrix_search_s_median": round(search_med, 4),
         "matrix_search_s_all": [round(t, 4) for t in times_search],
-        "matrix_search_to_floor_ratio": round(statistics.median(
-            t / f for t, f in zip(times_search, floor, strict=True)), 3),
+        "matrix_search_to_floor_ratio": round(
+            statistics.median(t / f for t, f in zip(times_search, floor, strict=True)), 3
+        ),
         "table_equals_search": table_equals_search,
         "matrix_with_metres_s_median": round(statistics.median(times_m), 4),
         "bare_dijkstra_floor_s_median": round(floor_med, 4),
@@ -314,10 +338,13 @@ def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> 
         "networkx_lean_digraph_s_median": round(nx_med, 3),
         "speedup_vs_networkx_lean_digraph": round(nx_med / med, 1),
         "networkx_repeats": nx_repeats,
-        "max_abs_diff_s": round(diff, 3), "same_street_pairs": int(same.sum() - len(snapped)),
-        "same_street_never_slower": shortcut_ok, "unreachable_pairs": unreachable,
+        "max_abs_diff_s": round(diff, 3),
+        "same_street_pairs": int(same.sum() - len(snapped)),
+        "same_street_never_slower": shortcut_ok,
+        "unreachable_pairs": unreachable,
         "median_snap_m": round(float(np.median(snapped.distance_m)), 2),
-        "meets_time_target": med <= 0.15, "meets_speedup_target": street_med / med >= 40,
+        "meets_time_target": med <= 0.15,
+        "meets_speedup_target": street_med / med >= 40,
     }
 
 
@@ -332,8 +359,13 @@ def bench_imports(shared: Path) -> dict[str, Any]:
         pass
     out: dict[str, Any] = {}
     for f in files:
-        proc = subprocess.run([sys.executable, __file__, "--import-one", str(f)],
-                              capture_output=True, text=True, cwd=ROOT, check=False)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--import-one", str(f)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         if proc.returncode != 0:
             out[f.name] = {"error": proc.stderr.strip().splitlines()[-1:]}
         else:
@@ -360,13 +392,16 @@ def main() -> None:
         args.repeats, args.nx_repeats, args.no_imports = 3, 1, True
     load_before = os.getloadavg()[0]
     res = bench_matrix(shared, args.points, args.repeats, args.nx_repeats)
-    print(f"matrix {args.points}x{args.points} car: median {res['matrix_s_median']} s with the "
-          f"table (built once in {res['table_build_s']} s), {res['matrix_search_s_median']} s "
-          f"searching; bare Dijkstra floor {res['bare_dijkstra_floor_s_median']} s; networkx "
-          f"street graph {res['networkx_street_graph_s_median']} s "
-          f"(x{res['speedup_vs_networkx']}), lean DiGraph "
-          f"{res['networkx_lean_digraph_s_median']} s "
-          f"(x{res['speedup_vs_networkx_lean_digraph']})", flush=True)
+    print(
+        f"matrix {args.points}x{args.points} car: median {res['matrix_s_median']} s with the "
+        f"table (built once in {res['table_build_s']} s), {res['matrix_search_s_median']} s "
+        f"searching; bare Dijkstra floor {res['bare_dijkstra_floor_s_median']} s; networkx "
+        f"street graph {res['networkx_street_graph_s_median']} s "
+        f"(x{res['speedup_vs_networkx']}), lean DiGraph "
+        f"{res['networkx_lean_digraph_s_median']} s "
+        f"(x{res['speedup_vs_networkx_lean_digraph']})",
+        flush=True,
+    )
     if not args.no_imports:
         res["imports"] = bench_imports(shared)
     res["load_1min_before"] = round(load_before, 2)

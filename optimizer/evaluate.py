@@ -32,9 +32,7 @@ from optimizer.risk import RiskParams, fit_risk
 DEFAULT_COVERAGES: tuple[float, ...] = (0.01, 0.05, 0.10)
 
 
-def _hits_at(
-    scores: np.ndarray, lengths: np.ndarray, counts: np.ndarray, coverage: float
-) -> float:
+def _hits_at(scores: np.ndarray, lengths: np.ndarray, counts: np.ndarray, coverage: float) -> float:
     """Expected hits on the top-ranked segments of ``coverage`` of the length (ties shared)."""
     budget = coverage * float(lengths.sum())
     uniq, inv = np.unique(-scores, return_inverse=True)  # ascending -score = descending score

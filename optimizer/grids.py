@@ -105,12 +105,22 @@ class HierarchyReport:
 
     def to_frame(self) -> gpd.GeoDataFrame:
         """One row per issue: kind, severity, level, cells, area_m2, detail, geometry."""
-        rows = [{"kind": i.kind, "severity": i.severity, "level": i.level,
-                 "cells": ",".join(i.cells), "area_m2": round(i.area_m2, 1), "detail": i.detail,
-                 "geometry": i.geometry} for i in self.issues]
+        rows = [
+            {
+                "kind": i.kind,
+                "severity": i.severity,
+                "level": i.level,
+                "cells": ",".join(i.cells),
+                "area_m2": round(i.area_m2, 1),
+                "detail": i.detail,
+                "geometry": i.geometry,
+            }
+            for i in self.issues
+        ]
         columns = ["kind", "severity", "level", "cells", "area_m2", "detail", "geometry"]
-        return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry",
-                                crs="EPSG:4326")
+        return gpd.GeoDataFrame(
+            pd.DataFrame(rows, columns=columns), geometry="geometry", crs="EPSG:4326"
+        )
 
     def summary(self) -> str:
         """A few lines for a terminal: counts per level and per issue kind."""
@@ -130,17 +140,38 @@ class HierarchyReport:
         if self.errors:
             shown = "; ".join(f"{i.kind} {list(i.cells)}: {i.detail}" for i in self.errors[:5])
             more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
-            raise InputError("grids", shown + more,
-                             "a grid hierarchy with valid polygons, each cell nested in exactly "
-                             "one cell of the level above")
+            raise InputError(
+                "grids",
+                shown + more,
+                "a grid hierarchy with valid polygons, each cell nested in exactly "
+                "one cell of the level above",
+            )
 
 
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "grid_id", "gridid", "code", "grid_code", "编号", "网格编号", "网格代码",
-           "网格id"),
+    "id": (
+        "id",
+        "grid_id",
+        "gridid",
+        "code",
+        "grid_code",
+        "编号",
+        "网格编号",
+        "网格代码",
+        "网格id",
+    ),
     "level": ("level", "grid_level", "层级", "级别", "网格层级", "网格级别"),
-    "parent": ("parent", "parent_id", "parentid", "parent_code", "上级", "上级编号", "上级网格",
-               "父级", "父级编号"),
+    "parent": (
+        "parent",
+        "parent_id",
+        "parentid",
+        "parent_code",
+        "上级",
+        "上级编号",
+        "上级网格",
+        "父级",
+        "父级编号",
+    ),
     "name": ("name", "grid_name", "名称", "网格名称", "网格名"),
 }
 """Column names accepted for each field of a bureau grid file (first match wins)."""
@@ -163,8 +194,11 @@ def normalise_columns(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 break
     frame = frame.rename(columns=renames)
     if "id" not in frame.columns and frame.index.name != "id":
-        raise InputError("grids.id", list(lower.values())[:10],
-                         f"an id column (one of {list(COLUMN_ALIASES['id'])})")
+        raise InputError(
+            "grids.id",
+            list(lower.values())[:10],
+            f"an id column (one of {list(COLUMN_ALIASES['id'])})",
+        )
     if "level" not in frame.columns and "parent" not in frame.columns:
         frame["level"] = 1
     return frame
@@ -202,10 +236,13 @@ def _repair(geom: BaseGeometry, tol_m2: float, to_metric: Any) -> tuple[BaseGeom
     if len(big) > before:
         # A bow-tie: the outline crosses itself and the repair would split the cell in pieces
         # whose intended shape cannot be guessed.
-        return (MultiPolygon(big), "rejected",
-                f"{reason}; the outline crosses itself and repair would split the cell into "
-                f"{len(big)} pieces ({', '.join(f'{a:.0f}' for a in sorted(areas, reverse=True))}"
-                " m²): redraw the polygon")
+        return (
+            MultiPolygon(big),
+            "rejected",
+            f"{reason}; the outline crosses itself and repair would split the cell into "
+            f"{len(big)} pieces ({', '.join(f'{a:.0f}' for a in sorted(areas, reverse=True))}"
+            " m²): redraw the polygon",
+        )
     kept = big or [parts[int(np.argmax(areas))]]
     out = kept[0] if len(kept) == 1 else MultiPolygon(kept)
     return out, "repaired", f"{reason}; repaired with make_valid"
@@ -260,25 +297,50 @@ def validate_hierarchy(
         frame["parent"] = None
     if "name" not in frame.columns:
         frame["name"] = frame.index
-    frame["parent"] = pd.Series([None if p is None or (isinstance(p, float) and math.isnan(p))
-                                 or str(p).strip() == "" else str(p) for p in frame["parent"]],
-                                index=frame.index, dtype=object)
+    frame["parent"] = pd.Series(
+        [
+            None
+            if p is None or (isinstance(p, float) and math.isnan(p)) or str(p).strip() == ""
+            else str(p)
+            for p in frame["parent"]
+        ],
+        index=frame.index,
+        dtype=object,
+    )
     dup = frame.index[frame.index.duplicated()].unique()
     for d in dup:
-        report.issues.append(HierarchyIssue("duplicate_id", ERROR, None, (str(d),), 0.0,
-                                            f"id {d!r} is used by more than one cell"))
+        report.issues.append(
+            HierarchyIssue(
+                "duplicate_id",
+                ERROR,
+                None,
+                (str(d),),
+                0.0,
+                f"id {d!r} is used by more than one cell",
+            )
+        )
     frame = frame[~frame.index.duplicated(keep="first")]
     try:
         frame["level"] = frame["level"].astype(int)
     except (TypeError, ValueError):
-        raise InputError("grids.level", list(frame["level"].unique())[:5],
-                         "integer levels 1, 2, 3 ...") from None
+        raise InputError(
+            "grids.level", list(frame["level"].unique())[:5], "integer levels 1, 2, 3 ..."
+        ) from None
     levels = sorted(int(v) for v in frame["level"].unique())
     if not levels or levels != list(range(1, len(levels) + 1)):
-        report.issues.append(HierarchyIssue(
-            "bad_level", ERROR, None, (), 0.0, f"levels are {levels}; expected 1, 2, ... in order"))
+        report.issues.append(
+            HierarchyIssue(
+                "bad_level",
+                ERROR,
+                None,
+                (),
+                0.0,
+                f"levels are {levels}; expected 1, 2, ... in order",
+            )
+        )
 
     metric = _metric_crs(frame)
+
     def to_metric(g: BaseGeometry) -> BaseGeometry:
         return gpd.GeoSeries([g], crs="EPSG:4326").to_crs(metric).iloc[0]
 
@@ -287,11 +349,15 @@ def validate_hierarchy(
         fixed, status, detail = _repair(geom, tolerance_m2, to_metric)
         if status == "repaired":
             change = abs(float(to_metric(fixed).area) - float(to_metric(geom.buffer(0)).area))
-            report.issues.append(HierarchyIssue("invalid_repaired", WARNING, int(level), (gid,),
-                                                change, detail, geom))
+            report.issues.append(
+                HierarchyIssue(
+                    "invalid_repaired", WARNING, int(level), (gid,), change, detail, geom
+                )
+            )
         elif status == "rejected":
-            report.issues.append(HierarchyIssue("invalid_rejected", ERROR, int(level), (gid,), 0.0,
-                                                detail, geom))
+            report.issues.append(
+                HierarchyIssue("invalid_rejected", ERROR, int(level), (gid,), 0.0, detail, geom)
+            )
         new_geoms.append(fixed)
     frame = frame.set_geometry(gpd.GeoSeries(new_geoms, index=frame.index, crs="EPSG:4326"))
     report.counts = {int(k): int(v) for k, v in frame["level"].value_counts().sort_index().items()}
@@ -324,22 +390,42 @@ def _check_overlaps(m: gpd.GeoDataFrame, tol: float, report: HierarchyReport, to
             inter = shapely.intersection(geoms[a], geoms[b])
             area = float(inter.area)
             if area > tol:
-                report.issues.append(HierarchyIssue(
-                    "overlap", WARNING, int(level), (str(ids[a]), str(ids[b])), area,
-                    f"cells {ids[a]} and {ids[b]} overlap by {area:.0f} m²", to_wgs(inter)))
+                report.issues.append(
+                    HierarchyIssue(
+                        "overlap",
+                        WARNING,
+                        int(level),
+                        (str(ids[a]), str(ids[b])),
+                        area,
+                        f"cells {ids[a]} and {ids[b]} overlap by {area:.0f} m²",
+                        to_wgs(inter),
+                    )
+                )
 
 
-def _check_nesting(frame: gpd.GeoDataFrame, m: gpd.GeoDataFrame, share_min: float, tol: float,
-                   report: HierarchyReport) -> None:
+def _check_nesting(
+    frame: gpd.GeoDataFrame,
+    m: gpd.GeoDataFrame,
+    share_min: float,
+    tol: float,
+    report: HierarchyReport,
+) -> None:
     ids = set(frame.index)
     for level in sorted(m["level"].unique()):
         cells = m[m["level"] == level]
         if level == 1:
             for gid, parent in zip(cells.index, cells["parent"], strict=True):
                 if parent is not None:
-                    report.issues.append(HierarchyIssue(
-                        "parent_mismatch", WARNING, 1, (str(gid), str(parent)), 0.0,
-                        f"level-1 cell {gid} names parent {parent}; level 1 has none (ignored)"))
+                    report.issues.append(
+                        HierarchyIssue(
+                            "parent_mismatch",
+                            WARNING,
+                            1,
+                            (str(gid), str(parent)),
+                            0.0,
+                            f"level-1 cell {gid} names parent {parent}; level 1 has none (ignored)",
+                        )
+                    )
                     frame.loc[gid, "parent"] = None
             continue
         parents = m[m["level"] == level - 1]
@@ -351,46 +437,106 @@ def _check_nesting(frame: gpd.GeoDataFrame, m: gpd.GeoDataFrame, share_min: floa
         for gid, geom, named in zip(cells.index, cells.geometry, cells["parent"], strict=True):
             area = float(geom.area)
             cand = tree.query(geom, predicate="intersects")
-            shares = sorted(((float(shapely.intersection(geom, pgeoms[j]).area) / area
-                              if area > 0 else 0.0, pids[j]) for j in cand), reverse=True)
+            shares = sorted(
+                (
+                    (
+                        float(shapely.intersection(geom, pgeoms[j]).area) / area
+                        if area > 0
+                        else 0.0,
+                        pids[j],
+                    )
+                    for j in cand
+                ),
+                reverse=True,
+            )
             shares = [(s, p) for s, p in shares if s * area > tol or s > 0.5]
             if named is not None and named not in ids:
-                report.issues.append(HierarchyIssue(
-                    "unknown_parent", ERROR, int(level), (str(gid), str(named)), 0.0,
-                    f"cell {gid} names parent {named!r}, which is not in the file"))
+                report.issues.append(
+                    HierarchyIssue(
+                        "unknown_parent",
+                        ERROR,
+                        int(level),
+                        (str(gid), str(named)),
+                        0.0,
+                        f"cell {gid} names parent {named!r}, which is not in the file",
+                    )
+                )
             if not shares:
-                report.issues.append(HierarchyIssue(
-                    "orphan", ERROR, int(level), (str(gid),), area,
-                    f"cell {gid} lies in no level-{level - 1} cell"))
+                report.issues.append(
+                    HierarchyIssue(
+                        "orphan",
+                        ERROR,
+                        int(level),
+                        (str(gid),),
+                        area,
+                        f"cell {gid} lies in no level-{level - 1} cell",
+                    )
+                )
                 continue
             best_share, best = shares[0]
             if best_share < 0.5:
                 involved = tuple([str(gid)] + [p for _, p in shares])
-                report.issues.append(HierarchyIssue(
-                    "straddles", ERROR, int(level), involved, area * (1 - best_share),
-                    f"cell {gid} is split between "
-                    + ", ".join(f"{p} ({s:.0%})" for s, p in shares)
-                    + "; no parent holds most of it"))
+                report.issues.append(
+                    HierarchyIssue(
+                        "straddles",
+                        ERROR,
+                        int(level),
+                        involved,
+                        area * (1 - best_share),
+                        f"cell {gid} is split between "
+                        + ", ".join(f"{p} ({s:.0%})" for s, p in shares)
+                        + "; no parent holds most of it",
+                    )
+                )
                 continue
             if best_share < share_min and (1 - best_share) * area > tol:
                 involved = tuple([str(gid)] + [p for _, p in shares])
-                report.issues.append(HierarchyIssue(
-                    "straddles", WARNING, int(level), involved, area * (1 - best_share),
-                    f"only {best_share:.0%} of cell {gid} lies in {best}: " +
-                    ", ".join(f"{p} ({s:.0%})" for s, p in shares[1:])))
+                report.issues.append(
+                    HierarchyIssue(
+                        "straddles",
+                        WARNING,
+                        int(level),
+                        involved,
+                        area * (1 - best_share),
+                        f"only {best_share:.0%} of cell {gid} lies in {best}: "
+                        + ", ".join(f"{p} ({s:.0%})" for s, p in shares[1:]),
+                    )
+                )
             if named is None:
                 frame.loc[gid, "parent"] = best
-                report.issues.append(HierarchyIssue(
-                    "parent_filled", INFO, int(level), (str(gid), best), 0.0,
-                    f"parent of {gid} set to {best} ({best_share:.0%} of its area)"))
+                report.issues.append(
+                    HierarchyIssue(
+                        "parent_filled",
+                        INFO,
+                        int(level),
+                        (str(gid), best),
+                        0.0,
+                        f"parent of {gid} set to {best} ({best_share:.0%} of its area)",
+                    )
+                )
             elif named != best and named in ids:
-                report.issues.append(HierarchyIssue(
-                    "parent_mismatch", ERROR, int(level), (str(gid), str(named), best), 0.0,
-                    f"cell {gid} names parent {named} but {best_share:.0%} of it lies in {best}"))
+                report.issues.append(
+                    HierarchyIssue(
+                        "parent_mismatch",
+                        ERROR,
+                        int(level),
+                        (str(gid), str(named), best),
+                        0.0,
+                        f"cell {gid} names parent {named} "
+                        f"but {best_share:.0%} of it lies in {best}",
+                    )
+                )
 
 
-def _check_gaps(frame: gpd.GeoDataFrame, m: gpd.GeoDataFrame, tol: float, report: HierarchyReport,
-                to_wgs: Any, boundary: BaseGeometry | None, metric: Any) -> None:
+def _check_gaps(
+    frame: gpd.GeoDataFrame,
+    m: gpd.GeoDataFrame,
+    tol: float,
+    report: HierarchyReport,
+    to_wgs: Any,
+    boundary: BaseGeometry | None,
+    metric: Any,
+) -> None:
     levels = sorted(int(v) for v in m["level"].unique())
     if not levels:
         return
@@ -404,31 +550,53 @@ def _check_gaps(frame: gpd.GeoDataFrame, m: gpd.GeoDataFrame, tol: float, report
         _report_gap(hole, top, levels[0], tol, report, to_wgs, None)
     for level in levels[1:]:
         children = m[m["level"] == level]
-        for pid, pgeom in zip(m.index[m["level"] == level - 1],
-                              m.geometry[m["level"] == level - 1], strict=True):
+        for pid, pgeom in zip(
+            m.index[m["level"] == level - 1], m.geometry[m["level"] == level - 1], strict=True
+        ):
             kids = children[frame.loc[children.index, "parent"] == pid]
             if kids.empty:
-                report.issues.append(HierarchyIssue(
-                    "childless", WARNING, int(level - 1), (str(pid),), float(pgeom.area),
-                    f"cell {pid} has no level-{level} cells"))
+                report.issues.append(
+                    HierarchyIssue(
+                        "childless",
+                        WARNING,
+                        int(level - 1),
+                        (str(pid),),
+                        float(pgeom.area),
+                        f"cell {pid} has no level-{level} cells",
+                    )
+                )
                 continue
             rest = shapely.difference(pgeom, shapely.union_all(np.asarray(kids.geometry.values)))
             for piece in _polygon_parts(rest):
                 _report_gap(piece, kids, int(level), tol, report, to_wgs, str(pid))
 
 
-def _report_gap(piece: BaseGeometry, cells: gpd.GeoDataFrame, level: int, tol: float,
-                report: HierarchyReport, to_wgs: Any, parent: str | None) -> None:
+def _report_gap(
+    piece: BaseGeometry,
+    cells: gpd.GeoDataFrame,
+    level: int,
+    tol: float,
+    report: HierarchyReport,
+    to_wgs: Any,
+    parent: str | None,
+) -> None:
     area = float(piece.area)
     if area <= tol:
         return
     near = cells.index[cells.geometry.intersects(piece.buffer(1.0))]
     involved = ([parent] if parent else []) + [str(c) for c in near]
     where = f"inside {parent}" if parent else f"between level-{level} cells"
-    report.issues.append(HierarchyIssue(
-        "gap", WARNING, level, tuple(involved), area,
-        f"{area:.0f} m² {where} covered by no level-{level} cell (next to {list(near)})",
-        to_wgs(piece)))
+    report.issues.append(
+        HierarchyIssue(
+            "gap",
+            WARNING,
+            level,
+            tuple(involved),
+            area,
+            f"{area:.0f} m² {where} covered by no level-{level} cell (next to {list(near)})",
+            to_wgs(piece),
+        )
+    )
 
 
 def children(grids: gpd.GeoDataFrame, grid_id: str) -> list[str]:
@@ -527,15 +695,16 @@ def grid_graph(
     hit = tree.query(area, predicate="intersects")
     hit_keys = [keys[i] for i in hit]
     # Length of each edge inside the buffered cell, so long edges count only their share.
-    inside_len = dict(zip(hit_keys,
-                          shapely.length(shapely.intersection(geoms[hit], area)).tolist(),
-                          strict=True))
+    inside_len = dict(
+        zip(hit_keys, shapely.length(shapely.intersection(geoms[hit], area)).tolist(), strict=True)
+    )
     attr = f"travel_time_{mode}"
     core = mode_core(G, mode)
     all_edges = [(u, v, k, G._adj[u][v][k]) for u, v, k in hit_keys]
     in_core = core._adj
-    usable = [(u, v, k) for u, v, k, d in all_edges
-              if _usable(d, attr) and u in in_core and v in in_core]
+    usable = [
+        (u, v, k) for u, v, k, d in all_edges if _usable(d, attr) and u in in_core and v in in_core
+    ]
     seen_closed: set[tuple[Any, Any]] = set()
     if not usable:
         raise InputError("grid_id", grid_id, f"a grid with streets open to {mode} travel")
@@ -552,10 +721,12 @@ def grid_graph(
         main = [index.position[n] for n in pieces[0]]
         # One multi-source Dijkstra each way (scipy): paths from the main piece to every node,
         # and (on the transposed graph) from every node back to it.
-        _, pred_to, _ = dijkstra(index.matrix, indices=main, min_only=True,
-                                 return_predecessors=True)
-        _, pred_from, _ = dijkstra(index.matrix.T.tocsr(), indices=main, min_only=True,
-                                return_predecessors=True)
+        _, pred_to, _ = dijkstra(
+            index.matrix, indices=main, min_only=True, return_predecessors=True
+        )
+        _, pred_from, _ = dijkstra(
+            index.matrix.T.tocsr(), indices=main, min_only=True, return_predecessors=True
+        )
         for piece in pieces[1:]:
             start = index.position[next(iter(piece))]
             for pred, forward in ((pred_to, True), (pred_from, False)):
@@ -637,8 +808,7 @@ def _core_index(G: nx.MultiDiGraph, mode: str) -> _CoreIndex:
     return cast(_CoreIndex, per_graph[key])
 
 
-_CORES: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[str, Any]] = (
-    weakref.WeakKeyDictionary())
+_CORES: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def mode_core(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:

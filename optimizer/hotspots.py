@@ -292,9 +292,7 @@ def hotspots_for_window(
         wanted = {str(g) for g, lv in levels.items() if lv == level}
         pick = np.array([g in wanted for g in of_level], dtype=bool)
         seg_grid[pick] = of_level[pick]
-    return _cut(
-        district, model, params, window, grid_list, seg_grid, density, expected
-    )
+    return _cut(district, model, params, window, grid_list, seg_grid, density, expected)
 
 
 def _cut(
@@ -370,14 +368,11 @@ def _cut(
         w = total[members]
         cx = float(np.average(segs["x"].to_numpy()[members], weights=w))
         cy = float(np.average(segs["y"].to_numpy()[members], weights=w))
-        node = min(
-            (u, v), key=lambda n: math.hypot(G.nodes[n]["x"] - cx, G.nodes[n]["y"] - cy)
-        )
+        node = min((u, v), key=lambda n: math.hypot(G.nodes[n]["x"] - cx, G.nodes[n]["y"] - cy))
         nd = G.nodes[node]
         ordered = [s, *[int(m) for m in members if m != s]]
         edges = tuple(
-            (int(segs["u"].iat[m]), int(segs["v"].iat[m]), int(segs["key"].iat[m]))
-            for m in ordered
+            (int(segs["u"].iat[m]), int(segs["v"].iat[m]), int(segs["key"].iat[m])) for m in ordered
         )
         out.append(
             Hotspot(
@@ -450,8 +445,10 @@ def hotspot_changes(
         old = by_id.get(h.id)
         if old is None:
             near = [
-                b for b in before
-                if b.grid_id == h.grid_id and b.id not in used
+                b
+                for b in before
+                if b.grid_id == h.grid_id
+                and b.id not in used
                 and math.hypot(b.x - h.x, b.y - h.y) <= match_m
             ]
             old = min(near, key=lambda b: math.hypot(b.x - h.x, b.y - h.y)) if near else None
@@ -466,15 +463,30 @@ def hotspot_changes(
         else:
             status = "rose" if change > 0 else "fell"
         rows.append(
-            {"id": h.id, "grid_id": h.grid_id, "before": b_val, "after": h.value,
-             "change": change, "ratio": h.value / b_val if b_val > 0 else math.inf,
-             "status": status, "label": h.label}
+            {
+                "id": h.id,
+                "grid_id": h.grid_id,
+                "before": b_val,
+                "after": h.value,
+                "change": change,
+                "ratio": h.value / b_val if b_val > 0 else math.inf,
+                "status": status,
+                "label": h.label,
+            }
         )
     for b in before:
         if b.id not in used and b.id not in {h.id for h in after}:
             rows.append(
-                {"id": b.id, "grid_id": b.grid_id, "before": b.value, "after": 0.0,
-                 "change": -b.value, "ratio": 0.0, "status": "gone", "label": b.label}
+                {
+                    "id": b.id,
+                    "grid_id": b.grid_id,
+                    "before": b.value,
+                    "after": 0.0,
+                    "change": -b.value,
+                    "ratio": 0.0,
+                    "status": "gone",
+                    "label": b.label,
+                }
             )
     frame = pd.DataFrame(
         rows, columns=["id", "grid_id", "before", "after", "change", "ratio", "status", "label"]
@@ -498,7 +510,9 @@ class HotspotTracker:
 
     def __post_init__(self) -> None:
         self.model = fit_risk(
-            self.district.graph, _usable(self.district.incidents), self.params.risk,
+            self.district.graph,
+            _usable(self.district.incidents),
+            self.params.risk,
             vocabulary=self.vocabulary,
         )
         self._tz = _incident_tz(_usable(self.district.incidents))
@@ -515,7 +529,11 @@ class HotspotTracker:
     ) -> list[Hotspot]:
         """Return the hotspots of a window now and remember them for :meth:`changes`."""
         found = hotspots_for_window(
-            self.district, day=day, window=window, grid_ids=grid_ids, params=self.params,
+            self.district,
+            day=day,
+            window=window,
+            grid_ids=grid_ids,
+            params=self.params,
             model=self.model,
             incidents=self.district.incidents if self.district.incidents is not None else None,
         )

@@ -81,20 +81,28 @@ class ImportResult:
         drop = self.dropped
         if drop:
             if drop.get("streets_outside_grids_m"):
-                lines.append(f"  {drop['streets_outside_grids_m'] / 1000:.2f} km of streets lie "
-                             "outside every finest grid cell")
-            lines.append(f"  dropped while reading: {drop.get('outside_boundary_nodes', 0)} nodes "
-                         f"outside the boundary, {drop.get('disconnected_nodes', 0)} nodes not "
-                         "connected to the main network")
+                lines.append(
+                    f"  {drop['streets_outside_grids_m'] / 1000:.2f} km of streets lie "
+                    "outside every finest grid cell"
+                )
+            lines.append(
+                f"  dropped while reading: {drop.get('outside_boundary_nodes', 0)} nodes "
+                f"outside the boundary, {drop.get('disconnected_nodes', 0)} nodes not "
+                "connected to the main network"
+            )
             for mode, info in drop.get("grid_graphs", {}).items():
                 cut = info["disconnected_length_m"]
-                worst = (f" (worst {info['worst_grid']}: "
-                         f"{info['worst_disconnected_m'] / 1000:.2f} km)" if cut > 0 else "")
+                worst = (
+                    f" (worst {info['worst_grid']}: {info['worst_disconnected_m'] / 1000:.2f} km)"
+                    if cut > 0
+                    else ""
+                )
                 lines.append(
                     f"  {mode}: finest-cell street graphs (150 m buffers, overlapping) leave out "
                     f"{cut / 1000:.2f} km not strongly connected{worst} and "
                     f"{info['closed_length_m'] / 1000:.2f} km closed to {mode}"
-                    + _no_streets(mode, info["grids_without_streets"]))
+                    + _no_streets(mode, info["grids_without_streets"])
+                )
         lines.append(f"  took {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -221,8 +229,11 @@ def _clip(
         keep = [n for n, ok in zip(ids, inside, strict=True) if ok]
         dropped["outside_boundary_nodes"] = len(ids) - len(keep)
         if not keep:
-            raise InputError("boundary", "no street inside",
-                             "a boundary that overlaps the OSM extract (check its --boundary-crs)")
+            raise InputError(
+                "boundary",
+                "no street inside",
+                "a boundary that overlaps the OSM extract (check its --boundary-crs)",
+            )
         G = G.subgraph(keep).copy()
     main = max(nx.weakly_connected_components(G), key=len)
     dropped["disconnected_nodes"] = G.number_of_nodes() - len(main)
@@ -251,8 +262,9 @@ def parse_levels(text: str | Sequence[int]) -> tuple[int, ...]:
         try:
             out = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
         except ValueError:
-            raise InputError("auto_grids", text,
-                             "comma-separated cell counts, e.g. 2,13,91") from None
+            raise InputError(
+                "auto_grids", text, "comma-separated cell counts, e.g. 2,13,91"
+            ) from None
     else:
         out = tuple(int(p) for p in text)
     if not out or any(n < 1 for n in out) or any(b < a for a, b in itertools.pairwise(out)):
@@ -275,12 +287,18 @@ def _check_resource_grids(res: Resources, grids: gpd.GeoDataFrame) -> None:
     example = sorted(ids)[:5]
     for i, team in enumerate(res.teams):
         if team.home_grid not in ids:
-            raise InputError(f"resources.teams[{i}].home_grid", team.home_grid,
-                             f"a grid id of the district, e.g. {example}")
+            raise InputError(
+                f"resources.teams[{i}].home_grid",
+                team.home_grid,
+                f"a grid id of the district, e.g. {example}",
+            )
     for i, post in enumerate(res.posts):
         if post.grid_id not in ids:
-            raise InputError(f"resources.posts[{i}].grid_id", post.grid_id,
-                             f"a grid id of the district, e.g. {example}")
+            raise InputError(
+                f"resources.posts[{i}].grid_id",
+                post.grid_id,
+                f"a grid id of the district, e.g. {example}",
+            )
 
 
 def _grid_graph_drops(district: District) -> dict[str, Any]:
@@ -305,9 +323,13 @@ def _grid_graph_drops(district: District) -> dict[str, Any]:
             cut += float(info["disconnected_length_m"])
             if float(info["disconnected_length_m"]) > worst:
                 worst, worst_id = float(info["disconnected_length_m"]), gid
-        out[mode] = {"closed_length_m": round(closed, 1), "disconnected_length_m": round(cut, 1),
-                     "worst_grid": worst_id, "worst_disconnected_m": round(max(worst, 0.0), 1),
-                     "grids_without_streets": empty}
+        out[mode] = {
+            "closed_length_m": round(closed, 1),
+            "disconnected_length_m": round(cut, 1),
+            "worst_grid": worst_id,
+            "worst_disconnected_m": round(max(worst, 0.0), 1),
+            "grids_without_streets": empty,
+        }
     return out
 
 
@@ -407,12 +429,18 @@ def import_district(
 
     boundary_geom: BaseGeometry | None = None
     if boundary is not None:
-        boundary_geom = (to_wgs84(boundary, b_crs) if isinstance(boundary, BaseGeometry)
-                         else read_boundary(boundary, b_crs))
+        boundary_geom = (
+            to_wgs84(boundary, b_crs)
+            if isinstance(boundary, BaseGeometry)
+            else read_boundary(boundary, b_crs)
+        )
     bureau: gpd.GeoDataFrame | None = None
     if grids is not None:
-        bureau = (to_wgs84(grids, g_crs) if isinstance(grids, gpd.GeoDataFrame)
-                  else read_geojson(grids, g_crs, "grids"))
+        bureau = (
+            to_wgs84(grids, g_crs)
+            if isinstance(grids, gpd.GeoDataFrame)
+            else read_geojson(grids, g_crs, "grids")
+        )
     res_given: Resources | None = None
     if isinstance(resources, Resources):
         res_given = resources
@@ -453,9 +481,12 @@ def import_district(
         intake = read_incidents(incidents, crs=i_crs, graph=G, area=boundary_geom)
         incident_frame = intake.incidents
         dropped["incidents_rejected"] = sum(1 for p in intake.problems if not p.kept)
-        metadata["incidents_source"] = {"file": str(incidents), "crs": i_crs,
-                                        "rows": len(incident_frame),
-                                        "problems": len(intake.problems)}
+        metadata["incidents_source"] = {
+            "file": str(incidents),
+            "crs": i_crs,
+            "rows": len(incident_frame),
+            "problems": len(intake.problems),
+        }
     if incident_frame is not None and len(incident_frame) == 0:
         incident_frame = None
 
@@ -463,17 +494,20 @@ def import_district(
     partition: PartitionReport | None = None
     if bureau is not None:
         say("validating the grid hierarchy")
-        frame, hierarchy = validate_hierarchy(bureau, tolerance_m2=tolerance_m2,
-                                              boundary=boundary_geom)
+        frame, hierarchy = validate_hierarchy(
+            bureau, tolerance_m2=tolerance_m2, boundary=boundary_geom
+        )
         hierarchy.raise_for_errors()
         grid_frame = frame
         outside = _street_length_outside(G, grid_frame)
         dropped["streets_outside_grids_m"] = round(outside, 1)
         if outside > 0.01 * street_m:
             say(f"warning: {outside / 1000:.2f} km of streets lie outside every finest grid cell")
-        metadata["grids_source"] = {"file": str(grids) if not isinstance(grids, gpd.GeoDataFrame)
-                                    else "GeoDataFrame", "crs": g_crs,
-                                    "warnings": len(hierarchy.warnings)}
+        metadata["grids_source"] = {
+            "file": str(grids) if not isinstance(grids, gpd.GeoDataFrame) else "GeoDataFrame",
+            "crs": g_crs,
+            "warnings": len(hierarchy.warnings),
+        }
     else:
         chosen = levels or _default_levels(street_m)
         say(f"generating grids {','.join(map(str, chosen))}")
@@ -486,11 +520,11 @@ def import_district(
         from optimizer.synthetic import synthetic_incidents as make_incidents
 
         end = dt.date.today() - dt.timedelta(days=1)
-        incident_frame = make_incidents(G, grid_frame, start=end - dt.timedelta(days=182),
-                                        end=end, seed=seed, tz=timezone)
+        incident_frame = make_incidents(
+            G, grid_frame, start=end - dt.timedelta(days=182), end=end, seed=seed, tz=timezone
+        )
         synthetic.append("incidents")
-        metadata["incident_period"] = [(end - dt.timedelta(days=182)).isoformat(),
-                                       end.isoformat()]
+        metadata["incident_period"] = [(end - dt.timedelta(days=182)).isoformat(), end.isoformat()]
     metadata["timezone"] = timezone
     if res_given is not None:
         res = res_given
@@ -513,9 +547,16 @@ def import_district(
     if bureau is None:
         synthetic.append("grids")
     metadata["synthetic"] = sorted(synthetic)
-    metadata["options"] = {"boundary": None if boundary is None else str(boundary)
-                           if not isinstance(boundary, BaseGeometry) else "geometry",
-                           "boundary_crs": b_crs, "seed": seed, "modes": list(TRAVEL_MODES)}
+    metadata["options"] = {
+        "boundary": None
+        if boundary is None
+        else str(boundary)
+        if not isinstance(boundary, BaseGeometry)
+        else "geometry",
+        "boundary_crs": b_crs,
+        "seed": seed,
+        "modes": list(TRAVEL_MODES),
+    }
     metadata["import_time"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     district = District(name, grid_frame, G, res, incident_frame, metadata, target)
     if check_grid_graphs:
@@ -527,5 +568,6 @@ def import_district(
     from optimizer.storage import save_district
 
     path_out = save_district(district, target)
-    return ImportResult(district, path_out, hierarchy, partition, dropped,
-                        time.perf_counter() - started)
+    return ImportResult(
+        district, path_out, hierarchy, partition, dropped, time.perf_counter() - started
+    )

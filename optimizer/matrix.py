@@ -137,8 +137,9 @@ class _ModeGraph:
     in_main: npt.NDArray[np.bool_]  # node in the largest strongly connected component
 
 
-def _tree_lengths(pred: npt.NDArray[np.int32], lengths: sparse.csr_matrix
-                  ) -> npt.NDArray[np.float64]:
+def _tree_lengths(
+    pred: npt.NDArray[np.int32], lengths: sparse.csr_matrix
+) -> npt.NDArray[np.float64]:
     """Sum of edge lengths from the root of each shortest-path tree (row) to every node.
 
     ``lengths`` is the sparse matrix of the graph's edge lengths (each ``(i, j)`` once);
@@ -192,16 +193,20 @@ class StreetRouter:
     def __init__(self, G: nx.MultiDiGraph, *, table_budget_mb: float = 256.0) -> None:
         if G.number_of_nodes() == 0:
             raise InputError("graph", "empty graph", "a prepared street graph with nodes")
-        if (not isinstance(table_budget_mb, (int, float)) or math.isnan(table_budget_mb)
-                or table_budget_mb < 0):
+        if (
+            not isinstance(table_budget_mb, (int, float))
+            or math.isnan(table_budget_mb)
+            or table_budget_mb < 0
+        ):
             raise InputError("table_budget_mb", table_budget_mb, "a number of MB >= 0")
         self.table_budget_mb = float(table_budget_mb)
         self._tables: dict[str, npt.NDArray[np.float64]] = {}
         self._searched: dict[str, int] = {}
         self.G = G
         self.crs = G.graph.get("crs")
-        self.node_ids: npt.NDArray[np.int64] = np.fromiter(G.nodes, dtype=np.int64,
-                                                           count=G.number_of_nodes())
+        self.node_ids: npt.NDArray[np.int64] = np.fromiter(
+            G.nodes, dtype=np.int64, count=G.number_of_nodes()
+        )
         self._order = np.argsort(self.node_ids)
         self._sorted_ids = self.node_ids[self._order]
         self._index = {int(n): i for i, n in enumerate(self.node_ids)}
@@ -211,7 +216,8 @@ class StreetRouter:
         self._ekey = np.empty(n_edges, dtype=np.int64)
         self._elen = np.empty(n_edges, dtype=np.float64)
         self._tt: dict[str, npt.NDArray[np.float64]] = {
-            m: np.empty(n_edges, dtype=np.float64) for m in MODES}
+            m: np.empty(n_edges, dtype=np.float64) for m in MODES
+        }
         self._edata: list[dict[str, Any]] = []
         for e, (u, v, k, d) in enumerate(G.edges(keys=True, data=True)):
             self._eu[e] = self._index[u]
@@ -222,8 +228,9 @@ class StreetRouter:
                 self._tt[m][e] = float(d.get(f"travel_time_{m}", math.inf))
             self._edata.append(d)
         self._modes: dict[str, _ModeGraph] = {}
-        self._trees: OrderedDict[tuple[int, str], tuple[npt.NDArray[np.float64],
-                                                        npt.NDArray[np.int32]]] = OrderedDict()
+        self._trees: OrderedDict[
+            tuple[int, str], tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]
+        ] = OrderedDict()
         self._geoms: list[LineString] | None = None
         self._reverse: npt.NDArray[np.int64] | None = None
         self._strtrees: dict[str | None, tuple[shapely.STRtree, npt.NDArray[np.int64]]] = {}
@@ -249,10 +256,14 @@ class StreetRouter:
         best = best[self._eu[best] != self._ev[best]]  # self-loops never shorten a path
         w = np.maximum(tt[best], _MIN_WEIGHT)
         csr = sparse.csr_matrix((w, (self._eu[best], self._ev[best])), shape=(n, n))
-        length = sparse.csr_matrix((np.maximum(self._elen[best], _MIN_WEIGHT),
-                                    (self._eu[best], self._ev[best])), shape=(n, n))
-        edge_of = {(int(a), int(b)): int(e)
-                   for a, b, e in zip(self._eu[best], self._ev[best], best, strict=True)}
+        length = sparse.csr_matrix(
+            (np.maximum(self._elen[best], _MIN_WEIGHT), (self._eu[best], self._ev[best])),
+            shape=(n, n),
+        )
+        edge_of = {
+            (int(a), int(b)): int(e)
+            for a, b, e in zip(self._eu[best], self._ev[best], best, strict=True)
+        }
         csr.sort_indices()
         length.sort_indices()
         in_main = np.zeros(n, dtype=bool)
@@ -289,8 +300,7 @@ class StreetRouter:
             return True
         if not self._table_fits(mode):
             return False
-        self._tables[mode] = np.asarray(csgraph.dijkstra(mg.csr, directed=True),
-                                        dtype=np.float64)
+        self._tables[mode] = np.asarray(csgraph.dijkstra(mg.csr, directed=True), dtype=np.float64)
         return True
 
     def _table(self, mode: str, sources: int) -> npt.NDArray[np.float64] | None:
@@ -322,20 +332,26 @@ class StreetRouter:
     # ------------------------------------------------------------------ node-to-node matrices
 
     def _dijkstra(
-        self, mode: str, sources: npt.NDArray[np.int64], *, predecessors: bool,
+        self,
+        mode: str,
+        sources: npt.NDArray[np.int64],
+        *,
+        predecessors: bool,
         limit: float | None = None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32] | None]:
         mg = self._mode(mode)
         lim = np.inf if limit is None else float(limit)
         if predecessors:
-            dist, pred = csgraph.dijkstra(mg.csr, directed=True, indices=sources,
-                                          return_predecessors=True, limit=lim)
+            dist, pred = csgraph.dijkstra(
+                mg.csr, directed=True, indices=sources, return_predecessors=True, limit=lim
+            )
             return np.atleast_2d(dist), np.atleast_2d(pred)
         dist = csgraph.dijkstra(mg.csr, directed=True, indices=sources, limit=lim)
         return np.atleast_2d(dist), None
 
-    def _metres_along(self, mode: str, pred: npt.NDArray[np.int32],
-                      sources: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def _metres_along(
+        self, mode: str, pred: npt.NDArray[np.int32], sources: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
         """Length of the tree path to every node, for each source row."""
         return _tree_lengths(pred, self._mode(mode).length)
 
@@ -372,8 +388,10 @@ class StreetRouter:
         src = self.indices(nodes)
         dst = src if destinations is None else self.indices(destinations)
         if src.shape[0] == 0 or dst.shape[0] == 0:
-            return TravelMatrix(np.zeros((src.shape[0], dst.shape[0]), dtype=np.int64),
-                                np.zeros((src.shape[0], dst.shape[0])))
+            return TravelMatrix(
+                np.zeros((src.shape[0], dst.shape[0]), dtype=np.int64),
+                np.zeros((src.shape[0], dst.shape[0])),
+            )
         uniq, inv = np.unique(src, return_inverse=True)
         table = self._table(mode, uniq.shape[0])
         pred: npt.NDArray[np.int32] | None = None
@@ -404,8 +422,9 @@ class StreetRouter:
     def _tree(self, source: int, mode: str) -> npt.NDArray[np.int32]:
         return self._tree_full(source, mode)[1]
 
-    def _tree_full(self, source: int, mode: str
-                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    def _tree_full(
+        self, source: int, mode: str
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
         """(seconds, predecessor) of the shortest-path tree from node row ``source``, cached."""
         key = (source, mode)
         if key in self._trees:
@@ -467,15 +486,20 @@ class StreetRouter:
                 return e
         data = self.G.get_edge_data(int(self.node_ids[a]), int(self.node_ids[b]))
         if not data:
-            raise InputError("nodes", (int(self.node_ids[a]), int(self.node_ids[b])),
-                             "consecutive nodes joined by a graph edge")
+            raise InputError(
+                "nodes",
+                (int(self.node_ids[a]), int(self.node_ids[b])),
+                "consecutive nodes joined by a graph edge",
+            )
         k = min(data, key=lambda kk: float(data[kk].get("length", 0.0)))
         return self._edge_row(a, b, k)
 
     def _edge_row(self, a: int, b: int, k: int) -> int:
         if not hasattr(self, "_edge_rows"):
-            self._edge_rows = {(int(x), int(y), int(z)): e for e, (x, y, z) in
-                               enumerate(zip(self._eu, self._ev, self._ekey, strict=True))}
+            self._edge_rows = {
+                (int(x), int(y), int(z)): e
+                for e, (x, y, z) in enumerate(zip(self._eu, self._ev, self._ekey, strict=True))
+            }
         return self._edge_rows[(a, b, int(k))]
 
     def _edge_xy(self, e: int) -> list[tuple[float, float]]:
@@ -492,8 +516,9 @@ class StreetRouter:
         lon, lat = self._to_wgs84.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
 
-    def path_coords(self, nodes: Sequence[int], mode: str | None = None
-                    ) -> list[tuple[float, float]]:
+    def path_coords(
+        self, nodes: Sequence[int], mode: str | None = None
+    ) -> list[tuple[float, float]]:
         """WGS-84 ``(lon, lat)`` points along a node path, following each edge's geometry.
 
         Parameters
@@ -549,8 +574,9 @@ class StreetRouter:
             for e, (a, b) in enumerate(zip(self._eu.tolist(), self._ev.tolist(), strict=True)):
                 if a == b:
                     continue
-                twins = [r for r in by_pair.get((b, a), [])
-                         if abs(self._elen[r] - self._elen[e]) < 0.5]
+                twins = [
+                    r for r in by_pair.get((b, a), []) if abs(self._elen[r] - self._elen[e]) < 0.5
+                ]
                 if twins:
                     rev[e] = min(twins, key=lambda r: abs(self._elen[r] - self._elen[e]))
             self._reverse = rev
@@ -565,8 +591,9 @@ class StreetRouter:
         if mode is not None:
             mg = self._mode(mode)
             tt = self._tt[mode]
-            usable = np.isfinite(tt) | np.where(rev >= 0, np.isfinite(tt[np.maximum(rev, 0)]),
-                                                False)
+            usable = np.isfinite(tt) | np.where(
+                rev >= 0, np.isfinite(tt[np.maximum(rev, 0)]), False
+            )
             ok &= usable & mg.in_main[self._eu] & mg.in_main[self._ev]
         # One candidate per street: drop the twin with the larger row index.
         twin_ok = np.where(rev >= 0, ok[np.maximum(rev, 0)], False)
@@ -630,8 +657,18 @@ class StreetRouter:
         if len(pts) == 0:
             empty_i = np.zeros(0, dtype=np.int64)
             empty_f = np.zeros(0)
-            return Snapped(empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_f,
-                           empty_f, mode, empty_i)
+            return Snapped(
+                empty_i,
+                empty_i,
+                empty_i,
+                empty_f,
+                empty_f,
+                empty_f,
+                empty_f,
+                empty_f,
+                mode,
+                empty_i,
+            )
         (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
         edge = np.empty(len(pts), dtype=np.int64)
         d = np.empty(len(pts))
@@ -642,16 +679,28 @@ class StreetRouter:
         glen = shapely.length(geoms)
         snapped = shapely.line_interpolate_point(geoms, offset)
         return Snapped(
-            u=self.node_ids[self._eu[edge]], v=self.node_ids[self._ev[edge]],
-            key=self._ekey[edge], offset_m=np.asarray(offset, dtype=float),
-            edge_length_m=np.asarray(glen, dtype=float), distance_m=d,
-            x=shapely.get_x(snapped), y=shapely.get_y(snapped), mode=mode, edge_index=edge)
+            u=self.node_ids[self._eu[edge]],
+            v=self.node_ids[self._ev[edge]],
+            key=self._ekey[edge],
+            offset_m=np.asarray(offset, dtype=float),
+            edge_length_m=np.asarray(glen, dtype=float),
+            distance_m=d,
+            x=shapely.get_x(snapped),
+            y=shapely.get_y(snapped),
+            mode=mode,
+            edge_index=edge,
+        )
 
     def _edge_rows_of(self, s: Snapped) -> npt.NDArray[np.int64]:
         if s.edge_index is not None:
             return s.edge_index
-        return np.array([self._edge_row(int(a), int(b), int(k)) for a, b, k in zip(
-            self.indices(s.u), self.indices(s.v), s.key, strict=True)], dtype=np.int64)
+        return np.array(
+            [
+                self._edge_row(int(a), int(b), int(k))
+                for a, b, k in zip(self.indices(s.u), self.indices(s.v), s.key, strict=True)
+            ],
+            dtype=np.int64,
+        )
 
     def _canonical(self, s: Snapped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Edge row (the lower of the twins) and fraction along it, for each point."""
@@ -704,9 +753,13 @@ class StreetRouter:
             return self._point_matrix(snapped, dst, mode, metres)
 
     def augmented_graph(
-        self, snapped: Snapped, mode: str, destinations: Snapped | None = None,
-    ) -> tuple[sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64],
-               npt.NDArray[np.float64]]:
+        self,
+        snapped: Snapped,
+        mode: str,
+        destinations: Snapped | None = None,
+    ) -> tuple[
+        sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+    ]:
         """The graph :meth:`point_matrix` searches: streets plus one node per point.
 
         Rows/columns ``0..n-1`` are the street nodes (``n = len(router.node_ids)``),
@@ -723,9 +776,11 @@ class StreetRouter:
         with np.errstate(invalid="ignore"):
             return self._augment(snapped, dst, mode)
 
-    def _augment(self, snapped: Snapped, dst: Snapped, mode: str, with_targets: bool = True
-                 ) -> tuple[sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64],
-                            npt.NDArray[np.float64]]:
+    def _augment(
+        self, snapped: Snapped, dst: Snapped, mode: str, with_targets: bool = True
+    ) -> tuple[
+        sparse.csr_matrix, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+    ]:
         mg = self._mode(mode)
         n = self.node_ids.shape[0]
         P, Q = len(snapped), len(dst)
@@ -734,9 +789,9 @@ class StreetRouter:
         ep, fp = self._canonical(snapped)
         eq, fq = self._canonical(dst)
 
-        def legs(e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], leaving: bool
-                 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
-                                 npt.NDArray[np.float64]]]:
+        def legs(
+            e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], leaving: bool
+        ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
             """(node row, seconds, metres) of the two ways on/off each point's street."""
             r = rev_all[e]
             has_r = r >= 0
@@ -747,11 +802,15 @@ class StreetRouter:
             # A point at an end of its street is at that node: free to and from it whatever
             # the street's direction (0 * inf would close it).
             if leaving:  # forward to v, or backward (on the twin) to u
-                return [(self._ev[e], _part(g, t_fw), g * length),
-                        (self._eu[e], _part(f, t_bw), f * length)]
+                return [
+                    (self._ev[e], _part(g, t_fw), g * length),
+                    (self._eu[e], _part(f, t_bw), f * length),
+                ]
             # arriving: from u forward, or from v on the twin
-            return [(self._eu[e], _part(f, t_fw), f * length),
-                    (self._ev[e], _part(g, t_bw), g * length)]
+            return [
+                (self._eu[e], _part(f, t_fw), f * length),
+                (self._ev[e], _part(g, t_bw), g * length),
+            ]
 
         rows: list[npt.NDArray[np.int64]] = [_csr_rows(mg.csr)]
         cols: list[npt.NDArray[np.int64]] = [mg.csr.indices.astype(np.int64)]
@@ -774,9 +833,9 @@ class StreetRouter:
         aug = sparse.csr_matrix((np.concatenate(wts), (r_all, c_all)), shape=(size, size))
         return aug, r_all, c_all, np.concatenate(lens)
 
-    def _arrivals(self, e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], mode: str
-                  ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
-                                  npt.NDArray[np.float64]]]:
+    def _arrivals(
+        self, e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], mode: str
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
         """(node row, seconds, metres) of arriving at each point from either end of its street."""
         tt = self._tt[mode]
         r = self.reverse_edges()[e]
@@ -784,11 +843,14 @@ class StreetRouter:
         t_bw = np.where(r >= 0, tt[np.maximum(r, 0)], np.inf)
         length = self._elen[e]
         g = 1.0 - f
-        return [(self._eu[e], _part(f, t_fw), f * length),
-                (self._ev[e], _part(g, t_bw), g * length)]
+        return [
+            (self._eu[e], _part(f, t_fw), f * length),
+            (self._ev[e], _part(g, t_bw), g * length),
+        ]
 
-    def _exits(self, e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], mode: str
-               ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+    def _exits(
+        self, e: npt.NDArray[np.int64], f: npt.NDArray[np.float64], mode: str
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
         """(node row, seconds) of leaving each point towards either end of its street."""
         tt = self._tt[mode]
         r = self.reverse_edges()[e]
@@ -796,11 +858,14 @@ class StreetRouter:
         t_bw = np.where(r >= 0, tt[np.maximum(r, 0)], np.inf)
         g = 1.0 - f
         # As in the augmented graph: the same minimum weight on every leg.
-        return [(self._ev[e], np.maximum(_part(g, t_fw), _MIN_WEIGHT)),
-                (self._eu[e], np.maximum(_part(f, t_bw), _MIN_WEIGHT))]
+        return [
+            (self._ev[e], np.maximum(_part(g, t_fw), _MIN_WEIGHT)),
+            (self._eu[e], np.maximum(_part(f, t_bw), _MIN_WEIGHT)),
+        ]
 
-    def _point_matrix(self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
-                      ) -> TravelMatrix:
+    def _point_matrix(
+        self, snapped: Snapped, dst: Snapped, mode: str, metres: bool
+    ) -> TravelMatrix:
         n = self.node_ids.shape[0]
         P, Q = len(snapped), len(dst)
         tt = self._tt[mode]
@@ -818,17 +883,26 @@ class StreetRouter:
             from_x = table.take((x * n)[:, None] + cols_u[None, :])
             from_y = table.take((y * n)[:, None] + cols_u[None, :])
             ia, ib = ci[:Q], ci[Q:]
-            t1 = np.minimum(cx[:, None] + from_x.take(ia, axis=1),
-                            cy[:, None] + from_y.take(ia, axis=1)) + ca[None, :]
-            t2 = np.minimum(cx[:, None] + from_x.take(ib, axis=1),
-                            cy[:, None] + from_y.take(ib, axis=1)) + cb[None, :]
+            t1 = (
+                np.minimum(
+                    cx[:, None] + from_x.take(ia, axis=1), cy[:, None] + from_y.take(ia, axis=1)
+                )
+                + ca[None, :]
+            )
+            t2 = (
+                np.minimum(
+                    cx[:, None] + from_x.take(ib, axis=1), cy[:, None] + from_y.take(ib, axis=1)
+                )
+                + cb[None, :]
+            )
         else:
             # One Dijkstra from the P origin nodes over the streets; arrivals added in numpy.
             aug, _, _, _ = self._augment(snapped, dst, mode, with_targets=False)
             src = np.arange(n, n + P)
             if metres:
-                dist, pred = csgraph.dijkstra(aug, directed=True, indices=src,
-                                              return_predecessors=True)
+                dist, pred = csgraph.dijkstra(
+                    aug, directed=True, indices=src, return_predecessors=True
+                )
             else:
                 dist = csgraph.dijkstra(aug, directed=True, indices=src)
             t1 = dist[:, a] + ca[None, :]
@@ -856,19 +930,21 @@ class StreetRouter:
             size = n + P
             p = pred
             if p is None:
-                _, p = csgraph.dijkstra(aug, directed=True, indices=np.arange(n, n + P),
-                                        return_predecessors=True)
-            met_all = _tree_lengths(p, sparse.csr_matrix((lens, (r_all, c_all)),
-                                                         shape=(size, size)))
+                _, p = csgraph.dijkstra(
+                    aug, directed=True, indices=np.arange(n, n + P), return_predecessors=True
+                )
+            met_all = _tree_lengths(
+                p, sparse.csr_matrix((lens, (r_all, c_all)), shape=(size, size))
+            )
             met = np.where(first, met_all[:, a] + ma[None, :], met_all[:, b] + mb[None, :])
             met[pi[better], qj[better]] = span[better] * self._elen[e[better]]
             return np.where(reach, met, float(UNREACHABLE))
 
         return TravelMatrix(seconds, metres_fn=lengths)
 
-
-    def point_path(self, origin: Snapped, i: int, destination: Snapped, j: int, mode: str
-                   ) -> PointPath:
+    def point_path(
+        self, origin: Snapped, i: int, destination: Snapped, j: int, mode: str
+    ) -> PointPath:
         """Fastest path from snapped point ``origin[i]`` to ``destination[j]`` for ``mode``.
 
         Parameters
@@ -911,11 +987,15 @@ class StreetRouter:
         go, gd = geoms[eo], geoms[ed]
         lo, ld = go.length, gd.length
         # (node row, seconds, geometry from the point to the node)
-        exits = [(int(self._ev[eo]), cost(1 - fo, float(tt[eo])), _sub(go, fo * lo, lo)),
-                 (int(self._eu[eo]), cost(fo, back(eo)), _sub(go, fo * lo, 0.0))]
+        exits = [
+            (int(self._ev[eo]), cost(1 - fo, float(tt[eo])), _sub(go, fo * lo, lo)),
+            (int(self._eu[eo]), cost(fo, back(eo)), _sub(go, fo * lo, 0.0)),
+        ]
         # (node row, seconds, geometry from the node to the point)
-        entries = [(int(self._eu[ed]), cost(fd, float(tt[ed])), _sub(gd, 0.0, fd * ld)),
-                   (int(self._ev[ed]), cost(1 - fd, back(ed)), _sub(gd, ld, fd * ld))]
+        entries = [
+            (int(self._eu[ed]), cost(fd, float(tt[ed])), _sub(gd, 0.0, fd * ld)),
+            (int(self._ev[ed]), cost(1 - fd, back(ed)), _sub(gd, ld, fd * ld)),
+        ]
         best: tuple[float, list[int], list[tuple[float, float]]] = (math.inf, [], [])
         if eo == ed:
             t_dir = float(tt[eo]) if fd >= fo else back(eo)
@@ -938,8 +1018,12 @@ class StreetRouter:
         if not math.isfinite(best[0]):
             raise InputError("path", (i, j), f"points connected by streets open to {mode}")
         ll = self._lonlat(np.asarray(best[2], dtype=float))
-        return PointPath(nodes=[int(self.node_ids[r]) for r in best[1]],
-                         coords=[(float(x), float(y)) for x, y in ll], seconds=best[0])
+        return PointPath(
+            nodes=[int(self.node_ids[r]) for r in best[1]],
+            coords=[(float(x), float(y)) for x, y in ll],
+            seconds=best[0],
+        )
+
 
 @dataclass(frozen=True)
 class PointPath:
@@ -962,8 +1046,7 @@ class PointPath:
     seconds: float
 
 
-def _part(frac: npt.NDArray[np.float64], t: npt.NDArray[np.float64]
-          ) -> npt.NDArray[np.float64]:
+def _part(frac: npt.NDArray[np.float64], t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Time of a fraction of an edge; a zero fraction costs nothing even on a closed edge."""
     return np.where(frac <= 0, 0.0, frac * t)
 

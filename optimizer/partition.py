@@ -79,8 +79,10 @@ class PartitionReport:
 
     def summary(self) -> str:
         """A few lines for a terminal."""
-        lines = [f"auto grids: {self.street_length_m / 1000:.1f} km of streets, "
-                 f"{self.samples} samples every {self.spacing_m:.0f} m, seed {self.seed}"]
+        lines = [
+            f"auto grids: {self.street_length_m / 1000:.1f} km of streets, "
+            f"{self.samples} samples every {self.spacing_m:.0f} m, seed {self.seed}"
+        ]
         for s in self.levels:
             risk = f", risk max/min {s.risk_balance:.2f}" if s.risk_balance is not None else ""
             if s.weight_balance is not None:
@@ -89,31 +91,43 @@ class PartitionReport:
                 f"  level {s.level}: {s.cells} cells, street length "
                 f"{s.length_min_m / 1000:.2f}-{s.length_max_m / 1000:.2f} km "
                 f"(max/min {s.length_balance:.2f}{risk}"
-                + (f"; {s.nested_balance:.2f} set by the nesting" if s.nested_balance > 1.001
-                   else "")
+                + (
+                    f"; {s.nested_balance:.2f} set by the nesting"
+                    if s.nested_balance > 1.001
+                    else ""
+                )
                 + "), Polsby-Popper mean "
                 f"{s.polsby_popper_mean:.2f} min {s.polsby_popper_min:.2f}"
-                + (f", {s.multipart_cells} multi-part" if s.multipart_cells else ""))
+                + (f", {s.multipart_cells} multi-part" if s.multipart_cells else "")
+            )
         if self.pieces_moved:
             lines.append(f"  {self.pieces_moved} stray Voronoi pieces handed to neighbours")
         if self.street_length_outside_m > 1:
-            lines.append(f"  {self.street_length_outside_m / 1000:.2f} km of streets lie outside "
-                         "the boundary and were left out")
+            lines.append(
+                f"  {self.street_length_outside_m / 1000:.2f} km of streets lie outside "
+                "the boundary and were left out"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for district metadata)."""
-        return {"levels": [vars(s) for s in self.levels], "samples": self.samples,
-                "spacing_m": self.spacing_m, "street_length_m": round(self.street_length_m, 1),
-                "street_length_outside_m": round(self.street_length_outside_m, 1),
-                "pieces_moved": self.pieces_moved, "seed": self.seed}
+        return {
+            "levels": [vars(s) for s in self.levels],
+            "samples": self.samples,
+            "spacing_m": self.spacing_m,
+            "street_length_m": round(self.street_length_m, 1),
+            "street_length_outside_m": round(self.street_length_outside_m, 1),
+            "pieces_moved": self.pieces_moved,
+            "seed": self.seed,
+        }
 
 
 def _check_levels(levels: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     out = tuple(int(n) for n in levels)
     if not out or any(n < 1 for n in out) or any(b < a for a, b in itertools.pairwise(out)):
-        raise InputError("levels", levels,
-                         "positive, non-decreasing cell counts per level, e.g. 2,13,91")
+        raise InputError(
+            "levels", levels, "positive, non-decreasing cell counts per level, e.g. 2,13,91"
+        )
     return out
 
 
@@ -182,14 +196,16 @@ class _Adjacency:
         a, b = tree.query(cells, predicate="intersects")
         keep = a < b
         a, b = a[keep], b[keep]
-        shared = shapely.length(shapely.intersection(shapely.boundary(cells[a]),
-                                                     shapely.boundary(cells[b])))
+        shared = shapely.length(
+            shapely.intersection(shapely.boundary(cells[a]), shapely.boundary(cells[b]))
+        )
         touch = shared > 0.01
         return cls(a[touch], b[touch], np.asarray(shared[touch], dtype=float))
 
 
-def _stray(side: NDArray[np.bool_], ea: NDArray[np.intp], eb: NDArray[np.intp],
-           w: NDArray[np.float64]) -> NDArray[np.bool_]:
+def _stray(
+    side: NDArray[np.bool_], ea: NDArray[np.intp], eb: NDArray[np.intp], w: NDArray[np.float64]
+) -> NDArray[np.bool_]:
     """Samples of each side outside that side's heaviest connected piece.
 
     Works in the local numbering of one bisection: ``side`` is True for the left samples,
@@ -214,8 +230,13 @@ def _stray(side: NDArray[np.bool_], ea: NDArray[np.intp], eb: NDArray[np.intp],
     return out
 
 
-def _bisect(xy: NDArray[np.float64], w: NDArray[np.float64], idx: NDArray[np.intp],
-            targets: list[int], adj: _Adjacency) -> list[NDArray[np.intp]]:
+def _bisect(
+    xy: NDArray[np.float64],
+    w: NDArray[np.float64],
+    idx: NDArray[np.intp],
+    targets: list[int],
+    adj: _Adjacency,
+) -> list[NDArray[np.intp]]:
     """Split the samples ``idx`` into ``len(targets)`` groups of weight proportional to targets.
 
     Straight cuts in six directions around the principal axis are tried; a cut's stray
@@ -249,8 +270,9 @@ def _bisect(xy: NDArray[np.float64], w: NDArray[np.float64], idx: NDArray[np.int
             need = share * total - float(lw[forced_left].sum())
             cum = np.cumsum(lw[free])
             cut = int(np.searchsorted(cum, need)) if len(free) else 0
-            if not (0 < cut < len(free) and abs(cum[cut - 1] - need) < abs(cum[cut] - need)) \
-                    and cut < len(free):
+            if not (
+                0 < cut < len(free) and abs(cum[cut - 1] - need) < abs(cum[cut] - need)
+            ) and cut < len(free):
                 cut += 1
             left = forced_left.copy()
             left[free[:cut]] = True
@@ -301,8 +323,9 @@ def _tree(levels: tuple[int, ...], prefix: str) -> list[_Node]:
         nxt: list[_Node] = []
         for node, c in zip(current, counts, strict=True):
             width = max(2, len(str(c)))
-            node.children = [_Node(depth, f"{node.id}-{j + 1:0{width}d}", node.id, 0)
-                             for j in range(c)]
+            node.children = [
+                _Node(depth, f"{node.id}-{j + 1:0{width}d}", node.id, 0) for j in range(c)
+            ]
             nxt.extend(node.children)
         current = nxt
     for leaf, c in zip(current, _spread(leaves_total, len(current)), strict=True):
@@ -342,8 +365,9 @@ def _parts(geom: BaseGeometry) -> list[Polygon]:
     return []
 
 
-def _make_contiguous(cells: dict[str, BaseGeometry], parent_of: dict[str, str | None],
-                     region: BaseGeometry) -> int:
+def _make_contiguous(
+    cells: dict[str, BaseGeometry], parent_of: dict[str, str | None], region: BaseGeometry
+) -> int:
     """Hand every non-largest piece of a cell to the neighbour sharing most boundary."""
     moved = 0
     region_parts = _parts(region)
@@ -357,8 +381,10 @@ def _make_contiguous(cells: dict[str, BaseGeometry], parent_of: dict[str, str | 
             keep = [parts[0]]
             for piece in parts[1:]:
                 # A piece alone in its own part of a multi-part region has nowhere to go.
-                if len(region_parts) > 1 and any(r.contains(piece.buffer(-0.01)) and
-                                                 not r.intersects(parts[0]) for r in region_parts):
+                if len(region_parts) > 1 and any(
+                    r.contains(piece.buffer(-0.01)) and not r.intersects(parts[0])
+                    for r in region_parts
+                ):
                     keep.append(piece)
                     continue
                 best, best_len = None, 0.0
@@ -447,8 +473,11 @@ def auto_grids(
         outside_len = float(w_len[~inside].sum())
         xy, w_len = xy[inside], w_len[inside]
     if len(xy) < counts[-1]:
-        raise InputError("levels", counts,
-                         f"at most {len(xy)} finest cells for {total_len / 1000:.1f} km of streets")
+        raise InputError(
+            "levels",
+            counts,
+            f"at most {len(xy)} finest cells for {total_len / 1000:.1f} km of streets",
+        )
 
     # Coincident samples (street crossings, overlapping ways) would break the Voronoi diagram.
     rng = np.random.default_rng(seed)
@@ -503,8 +532,11 @@ def auto_grids(
         members = vcells[labels == lid]
         cells[lid] = shapely.union_all(members) if len(members) else Polygon()
     for piece in stray_parts:
-        touching = [(float(piece.boundary.intersection(g.boundary).length), cid)
-                    for cid, g in cells.items() if g.intersects(piece)]
+        touching = [
+            (float(piece.boundary.intersection(g.boundary).length), cid)
+            for cid, g in cells.items()
+            if g.intersects(piece)
+        ]
         if touching:
             cid = max(touching)[1]
             cells[cid] = shapely.union(cells[cid], piece)
@@ -520,9 +552,15 @@ def auto_grids(
 
     ids = sorted(nodes, key=lambda i: (nodes[i].level, i))
     frame = gpd.GeoDataFrame(
-        {"id": ids, "level": [nodes[i].level for i in ids],
-         "parent": [nodes[i].parent for i in ids], "name": [f"Auto grid {i}" for i in ids]},
-        geometry=[shapely.make_valid(geom_of[i]) for i in ids], crs=crs)
+        {
+            "id": ids,
+            "level": [nodes[i].level for i in ids],
+            "parent": [nodes[i].parent for i in ids],
+            "name": [f"Auto grid {i}" for i in ids],
+        },
+        geometry=[shapely.make_valid(geom_of[i]) for i in ids],
+        crs=crs,
+    )
     lengths = _lengths_in(frame.geometry.values, geoms)
     frame["street_length_m"] = np.round(lengths, 1)
     risk_in = None
@@ -531,8 +569,14 @@ def auto_grids(
         under = [_labels_under(labels, nodes, i) for i in ids]
         risk_in = np.array([float(risk[u].sum()) for u in under])
         weight_in = np.array([float(weight[u].sum()) for u in under])
-    report = PartitionReport(samples=len(xy), spacing_m=spacing, street_length_m=total_len,
-                             street_length_outside_m=outside_len, pieces_moved=moved, seed=seed)
+    report = PartitionReport(
+        samples=len(xy),
+        spacing_m=spacing,
+        street_length_m=total_len,
+        street_length_outside_m=outside_len,
+        pieces_moved=moved,
+        seed=seed,
+    )
     for depth in range(1, len(counts) + 1):
         mask = frame["level"].to_numpy() == depth
         lv = lengths[mask]
@@ -544,11 +588,21 @@ def auto_grids(
             rb = float(rv.max() / rv.min()) if rv.min() > 0 else math.inf
             wv = weight_in[mask]
             wb = float(wv.max() / wv.min()) if wv.min() > 0 else math.inf
-        report.levels.append(LevelStats(
-            depth, int(mask.sum()), float(lv.min()), float(lv.max()),
-            float(lv.max() / lv.min()) if lv.min() > 0 else math.inf, rb,
-            float(np.mean(pp)), float(np.min(pp)), int(multipart), wb,
-            _nested_balance(nodes, depth)))
+        report.levels.append(
+            LevelStats(
+                depth,
+                int(mask.sum()),
+                float(lv.min()),
+                float(lv.max()),
+                float(lv.max() / lv.min()) if lv.min() > 0 else math.inf,
+                rb,
+                float(np.mean(pp)),
+                float(np.min(pp)),
+                int(multipart),
+                wb,
+                _nested_balance(nodes, depth),
+            )
+        )
     out = frame.to_crs("EPSG:4326").set_index("id")
     return out, report
 

@@ -32,42 +32,70 @@ T = TypeVar("T")
 
 def _hotspot(h: Hotspot) -> dict[str, Any]:
     return {
-        "id": h.id, "grid_id": h.grid_id, "lon": h.lon, "lat": h.lat, "x": h.x, "y": h.y,
-        "node": h.node, "value": h.value, "dwell_min": h.dwell_min, "visits": h.visits,
-        "spacing_min": h.spacing_min, "label": h.label,
-        "edges": [list(e) for e in h.edges], "length_m": h.length_m,
+        "id": h.id,
+        "grid_id": h.grid_id,
+        "lon": h.lon,
+        "lat": h.lat,
+        "x": h.x,
+        "y": h.y,
+        "node": h.node,
+        "value": h.value,
+        "dwell_min": h.dwell_min,
+        "visits": h.visits,
+        "spacing_min": h.spacing_min,
+        "label": h.label,
+        "edges": [list(e) for e in h.edges],
+        "length_m": h.length_m,
     }
 
 
 def _group(g: PatrolGroup) -> dict[str, Any]:
     return {
-        "id": g.id, "grid_id": g.grid_id, "window": g.window.label(),
-        "officer_ids": list(g.officer_ids), "volunteer_ids": list(g.volunteer_ids),
-        "station_id": g.station_id, "mode": g.mode,
+        "id": g.id,
+        "grid_id": g.grid_id,
+        "window": g.window.label(),
+        "officer_ids": list(g.officer_ids),
+        "volunteer_ids": list(g.volunteer_ids),
+        "station_id": g.station_id,
+        "mode": g.mode,
     }
 
 
 def _stop(s: Stop) -> dict[str, Any]:
     return {
-        "sequence": s.sequence, "site_id": s.site_id, "kind": s.kind, "name": s.name,
-        "lon": s.lon, "lat": s.lat, "arrival": s.arrival.isoformat(),
-        "departure": s.departure.isoformat(), "purpose": s.purpose, "value": s.value,
+        "sequence": s.sequence,
+        "site_id": s.site_id,
+        "kind": s.kind,
+        "name": s.name,
+        "lon": s.lon,
+        "lat": s.lat,
+        "arrival": s.arrival.isoformat(),
+        "departure": s.departure.isoformat(),
+        "purpose": s.purpose,
+        "value": s.value,
         "wait_min": s.wait_min,
     }
 
 
 def _route(r: GroupRoute) -> dict[str, Any]:
     return {
-        "group": _group(r.group), "stops": [_stop(s) for s in r.stops],
-        "path": [list(c) for c in r.path.coords], "distance_m": r.distance_m,
-        "patrol_min": r.patrol_min, "dwell_min": r.dwell_min, "value": r.value,
+        "group": _group(r.group),
+        "stops": [_stop(s) for s in r.stops],
+        "path": [list(c) for c in r.path.coords],
+        "distance_m": r.distance_m,
+        "patrol_min": r.patrol_min,
+        "dwell_min": r.dwell_min,
+        "value": r.value,
     }
 
 
 def _window(wp: WindowPlan) -> dict[str, Any]:
     return {
-        "grid_id": wp.grid_id, "window": wp.window.label(), "start": wp.start.isoformat(),
-        "end": wp.end.isoformat(), "routes": [_route(r) for r in wp.routes],
+        "grid_id": wp.grid_id,
+        "window": wp.window.label(),
+        "start": wp.start.isoformat(),
+        "end": wp.end.isoformat(),
+        "routes": [_route(r) for r in wp.routes],
         "hotspots": [_hotspot(h) for h in wp.hotspots],
         "left_out": [
             {"site_id": lo.site_id, "kind": lo.kind, "grid_id": lo.grid_id, "reason": lo.reason}
@@ -189,10 +217,14 @@ _TIME = "an ISO 8601 datetime"
 
 def _read_hotspot(r: _Reader) -> Hotspot:
     return Hotspot(
-        id=r.get("id", _as_str, "a string"), grid_id=r.get("grid_id", _as_str, "a string"),
-        lon=r.get("lon", _as_float, "a number"), lat=r.get("lat", _as_float, "a number"),
-        x=r.get("x", _as_float, "a number"), y=r.get("y", _as_float, "a number"),
-        node=r.get("node", _as_int, "an integer"), value=r.get("value", _as_float, "a number"),
+        id=r.get("id", _as_str, "a string"),
+        grid_id=r.get("grid_id", _as_str, "a string"),
+        lon=r.get("lon", _as_float, "a number"),
+        lat=r.get("lat", _as_float, "a number"),
+        x=r.get("x", _as_float, "a number"),
+        y=r.get("y", _as_float, "a number"),
+        node=r.get("node", _as_int, "an integer"),
+        value=r.get("value", _as_float, "a number"),
         dwell_min=r.get("dwell_min", _as_int, "an integer"),
         visits=r.get("visits", _as_int, "an integer"),
         spacing_min=r.get("spacing_min", _as_int, "an integer"),
@@ -204,7 +236,8 @@ def _read_hotspot(r: _Reader) -> Hotspot:
 
 def _read_group(r: _Reader) -> PatrolGroup:
     return PatrolGroup(
-        id=r.get("id", _as_str, "a string"), grid_id=r.get("grid_id", _as_str, "a string"),
+        id=r.get("id", _as_str, "a string"),
+        grid_id=r.get("grid_id", _as_str, "a string"),
         window=r.get("window", _as_window, "a window 'HH:MM-HH:MM'"),
         officer_ids=r.get("officer_ids", _as_ids, "a list of strings"),
         volunteer_ids=r.get("volunteer_ids", _as_ids, "a list of strings"),
@@ -216,9 +249,12 @@ def _read_group(r: _Reader) -> PatrolGroup:
 def _read_stop(r: _Reader) -> Stop:
     return Stop(
         sequence=r.get("sequence", _as_int, "an integer"),
-        site_id=r.get("site_id", _as_str, "a string"), kind=r.get("kind", _as_str, "a string"),
-        name=r.get("name", _as_str, "a string"), lon=r.get("lon", _as_float, "a number"),
-        lat=r.get("lat", _as_float, "a number"), arrival=r.get("arrival", _as_datetime, _TIME),
+        site_id=r.get("site_id", _as_str, "a string"),
+        kind=r.get("kind", _as_str, "a string"),
+        name=r.get("name", _as_str, "a string"),
+        lon=r.get("lon", _as_float, "a number"),
+        lat=r.get("lat", _as_float, "a number"),
+        arrival=r.get("arrival", _as_datetime, _TIME),
         departure=r.get("departure", _as_datetime, _TIME),
         purpose=r.get("purpose", _as_str, "a string"),
         value=r.get("value", _as_float, "a number"),
@@ -242,7 +278,8 @@ def _read_window(r: _Reader) -> WindowPlan:
     return WindowPlan(
         grid_id=r.get("grid_id", _as_str, "a string"),
         window=r.get("window", _as_window, "a window 'HH:MM-HH:MM'"),
-        start=r.get("start", _as_datetime, _TIME), end=r.get("end", _as_datetime, _TIME),
+        start=r.get("start", _as_datetime, _TIME),
+        end=r.get("end", _as_datetime, _TIME),
         routes=tuple(_read_route(x) for x in r.items("routes")),
         hotspots=tuple(_read_hotspot(x) for x in r.items("hotspots")),
         left_out=tuple(

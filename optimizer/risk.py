@@ -221,9 +221,7 @@ def window_hours(window: TimeWindow) -> np.ndarray:
     return cover
 
 
-def estimate_profile(
-    counts: np.ndarray, default: Sequence[float], prior: float
-) -> np.ndarray:
+def estimate_profile(counts: np.ndarray, default: Sequence[float], prior: float) -> np.ndarray:
     """Return a profile with mean 1 from counts shrunk toward a default profile.
 
     Parameters
@@ -532,9 +530,7 @@ class RiskModel:
         span = (at_ns - first) / _DAY_NS
         p = self.params
         mix = (
-            st.n / (self.length + p.own_offset_m)
-            + p.local_weight * st.k1
-            + p.wide_weight * st.k2
+            st.n / (self.length + p.own_offset_m) + p.local_weight * st.k1 + p.wide_weight * st.k2
         ) / (1.0 + p.local_weight + p.wide_weight)
         out = np.zeros((C, S))
         for row, hl, w in (

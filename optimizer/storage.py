@@ -51,8 +51,14 @@ GRAPH_FILE = "graph.json"
 RESOURCES_FILE = "resources.json"
 INCIDENTS_FILE = "incidents.parquet"
 METADATA_FILE = "metadata.json"
-REQUIRED_FILES: tuple[str, ...] = (GRIDS_FILE, NODES_FILE, EDGES_FILE, GRAPH_FILE, RESOURCES_FILE,
-                                   METADATA_FILE)
+REQUIRED_FILES: tuple[str, ...] = (
+    GRIDS_FILE,
+    NODES_FILE,
+    EDGES_FILE,
+    GRAPH_FILE,
+    RESOURCES_FILE,
+    METADATA_FILE,
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -86,8 +92,11 @@ def _encode_frame(
         if _is_plain(out[col]):
             continue
         out[col] = out[col].map(
-            lambda v: None if v is None or (isinstance(v, float) and math.isnan(v))
-            else json.dumps(v, default=_json_default, ensure_ascii=False)
+            lambda v: (
+                None
+                if v is None or (isinstance(v, float) and math.isnan(v))
+                else json.dumps(v, default=_json_default, ensure_ascii=False)
+            )
         )
         encoded.append(str(col))
     return out, encoded
@@ -103,8 +112,9 @@ def _graph_to_frames(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataF
     import osmnx as ox
 
     # Edges without a geometry (straight segments) stay without one: nothing is invented.
-    nodes, edges = ox.graph_to_gdfs(G, nodes=True, edges=True, node_geometry=True,
-                                    fill_edge_geometry=False)
+    nodes, edges = ox.graph_to_gdfs(
+        G, nodes=True, edges=True, node_geometry=True, fill_edge_geometry=False
+    )
     return nodes, edges
 
 
@@ -159,8 +169,12 @@ def save_graph(G: nx.MultiDiGraph, directory: str | Path) -> None:
     attrs = {k: v for k, v in G.graph.items() if k != "created_date"}
     attrs["crs"] = str(G.graph.get("crs"))
     (folder / GRAPH_FILE).write_text(
-        json.dumps({"graph": attrs, "json_columns": {"nodes": node_json, "edges": edge_json}},
-                   default=_json_default, ensure_ascii=False, indent=1),
+        json.dumps(
+            {"graph": attrs, "json_columns": {"nodes": node_json, "edges": edge_json}},
+            default=_json_default,
+            ensure_ascii=False,
+            indent=1,
+        ),
         encoding="utf-8",
     )
 
@@ -181,8 +195,9 @@ def load_graph(directory: str | Path) -> nx.MultiDiGraph:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, default=_json_default, ensure_ascii=False, indent=1),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(data, default=_json_default, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
 
 
 def _grids_for_file(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -239,8 +254,9 @@ def save_district(district: District, directory: str | Path | None = None) -> Pa
         metadata["nodes"] = district.graph.number_of_nodes()
         metadata["edges"] = district.graph.number_of_edges()
         metadata["crs"] = str(district.graph.graph.get("crs"))
-        metadata["grids"] = {str(k): int(v) for k, v in
-                             grids["level"].value_counts().sort_index().items()}
+        metadata["grids"] = {
+            str(k): int(v) for k, v in grids["level"].value_counts().sort_index().items()
+        }
         _write_json(tmp / METADATA_FILE, metadata)
         _replace_folder(tmp, target)
     except BaseException:
@@ -271,8 +287,11 @@ def list_districts(data_dir: str | Path | None = None) -> list[str]:
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / METADATA_FILE).is_file())
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / METADATA_FILE).is_file()
+    )
 
 
 def district_dir(name_or_path: str | Path, data_dir: str | Path | None = None) -> Path:
@@ -320,9 +339,12 @@ def load_district(name_or_path: str | Path, data_dir: str | Path | None = None) 
             return demo.build_demo_district(folder)
     if not (folder / METADATA_FILE).is_file():
         available = list_districts(folder.parent)
-        raise InputError("district", str(name_or_path),
-                         f"a prepared district in {folder.parent}: one of {available} "
-                         "(create one with `patrol district import`)")
+        raise InputError(
+            "district",
+            str(name_or_path),
+            f"a prepared district in {folder.parent}: one of {available} "
+            "(create one with `patrol district import`)",
+        )
     missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
     if missing:
         raise InputError("district", str(folder), f"a complete district folder (missing {missing})")
@@ -331,8 +353,9 @@ def load_district(name_or_path: str | Path, data_dir: str | Path | None = None) 
     grids["id"] = grids["id"].astype(str)
     grids = grids.set_index("id")
     grids["level"] = grids["level"].astype(int)
-    grids["parent"] = pd.Series([None if pd.isna(p) else str(p) for p in grids["parent"]],
-                                index=grids.index, dtype=object)
+    grids["parent"] = pd.Series(
+        [None if pd.isna(p) else str(p) for p in grids["parent"]], index=grids.index, dtype=object
+    )
     graph = load_graph(folder)
     resources = load_resources(folder / RESOURCES_FILE)
     incidents = None

@@ -34,33 +34,107 @@ MODES: tuple[str, ...] = ("foot", "bicycle", "car")
 ACCEPTED_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")
 
 # Ways that are no street for anybody (yet or any more), or not a line a patrol can follow.
-_DROPPED_HIGHWAY = frozenset({
-    "construction", "proposed", "planned", "abandoned", "disused", "razed", "dismantled",
-    "platform", "bus_guideway", "raceway", "bus_stop", "rest_area", "services", "elevator",
-    "emergency_bay", "no", "none",
-})
+_DROPPED_HIGHWAY = frozenset(
+    {
+        "construction",
+        "proposed",
+        "planned",
+        "abandoned",
+        "disused",
+        "razed",
+        "dismantled",
+        "platform",
+        "bus_guideway",
+        "raceway",
+        "bus_stop",
+        "rest_area",
+        "services",
+        "elevator",
+        "emergency_bay",
+        "no",
+        "none",
+    }
+)
 _NO_FOOT_HIGHWAY = frozenset({"motorway", "motorway_link"})
 _NO_BICYCLE_HIGHWAY = frozenset({"motorway", "motorway_link", "steps", "corridor"})
-_CAR_HIGHWAY = frozenset({
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-    "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential",
-    "living_street", "service", "road", "track",
-})
+_CAR_HIGHWAY = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+        "road",
+        "track",
+    }
+)
 _DENY = frozenset({"no", "private", "use_sidepath", "discouraged", "military"})
-_ALLOW = frozenset({"yes", "designated", "permissive", "destination", "official", "delivery",
-                    "customers", "permit", "agricultural", "forestry"})
+_ALLOW = frozenset(
+    {
+        "yes",
+        "designated",
+        "permissive",
+        "destination",
+        "official",
+        "delivery",
+        "customers",
+        "permit",
+        "agricultural",
+        "forestry",
+    }
+)
 
 # OSM tags kept on ways (osmnx keeps only "useful" tags).
-_WAY_TAGS = ("access", "area", "bicycle", "bridge", "foot", "highway", "junction", "lanes",
-             "maxspeed", "motor_vehicle", "motorcar", "name", "oneway", "ref", "service",
-             "tunnel", "vehicle", "width")
+_WAY_TAGS = (
+    "access",
+    "area",
+    "bicycle",
+    "bridge",
+    "foot",
+    "highway",
+    "junction",
+    "lanes",
+    "maxspeed",
+    "motor_vehicle",
+    "motorcar",
+    "name",
+    "oneway",
+    "ref",
+    "service",
+    "tunnel",
+    "vehicle",
+    "width",
+)
 
-_DEFAULT_CAR_KMH: Mapping[str, float] = MappingProxyType({
-    "motorway": 90.0, "motorway_link": 50.0, "trunk": 70.0, "trunk_link": 40.0,
-    "primary": 50.0, "primary_link": 35.0, "secondary": 45.0, "secondary_link": 30.0,
-    "tertiary": 40.0, "tertiary_link": 30.0, "unclassified": 30.0, "residential": 30.0,
-    "road": 30.0, "living_street": 10.0, "service": 15.0, "track": 15.0,
-})
+_DEFAULT_CAR_KMH: Mapping[str, float] = MappingProxyType(
+    {
+        "motorway": 90.0,
+        "motorway_link": 50.0,
+        "trunk": 70.0,
+        "trunk_link": 40.0,
+        "primary": 50.0,
+        "primary_link": 35.0,
+        "secondary": 45.0,
+        "secondary_link": 30.0,
+        "tertiary": 40.0,
+        "tertiary_link": 30.0,
+        "unclassified": 30.0,
+        "residential": 30.0,
+        "road": 30.0,
+        "living_street": 10.0,
+        "service": 15.0,
+        "track": 15.0,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -92,8 +166,9 @@ class TravelSpeeds:
 
     foot_kmh: float = 5.0
     bicycle_kmh: float = 15.0
-    car_kmh_by_highway: Mapping[str, float] = field(default_factory=lambda: _DEFAULT_CAR_KMH,
-                                                    hash=False)
+    car_kmh_by_highway: Mapping[str, float] = field(
+        default_factory=lambda: _DEFAULT_CAR_KMH, hash=False
+    )
     car_default_kmh: float = 25.0
     urban_patrol_factor: float = 0.7
     use_maxspeed: bool = True
@@ -109,14 +184,19 @@ class TravelSpeeds:
         if not isinstance(f, (int, float)) or not 0 < f <= 1.5 or math.isnan(f):
             raise InputError("speeds.urban_patrol_factor", f, "a factor in (0, 1.5]")
         if not isinstance(self.car_kmh_by_highway, Mapping):
-            raise InputError("speeds.car_kmh_by_highway", self.car_kmh_by_highway,
-                             "a mapping of OSM highway class to km/h")
+            raise InputError(
+                "speeds.car_kmh_by_highway",
+                self.car_kmh_by_highway,
+                "a mapping of OSM highway class to km/h",
+            )
         for hw, v in self.car_kmh_by_highway.items():
             if not isinstance(v, (int, float)) or not 0 < v <= 300 or math.isnan(v):
-                raise InputError(f"speeds.car_kmh_by_highway[{hw!r}]", v,
-                                 "a speed in km/h in (0, 300]")
-        object.__setattr__(self, "car_kmh_by_highway",
-                           MappingProxyType(dict(self.car_kmh_by_highway)))
+                raise InputError(
+                    f"speeds.car_kmh_by_highway[{hw!r}]", v, "a speed in km/h in (0, 300]"
+                )
+        object.__setattr__(
+            self, "car_kmh_by_highway", MappingProxyType(dict(self.car_kmh_by_highway))
+        )
 
     def speed_ms(self, mode: str, data: Mapping[str, Any] | None = None) -> float:
         """Return the speed of ``mode`` in m/s on an edge with attributes ``data``.
@@ -145,8 +225,11 @@ class TravelSpeeds:
             kmh = parse_maxspeed(data.get("maxspeed"))
         if kmh is None:
             classes = [h for h in _values(data.get("highway")) if h in self.car_kmh_by_highway]
-            kmh = (min(self.car_kmh_by_highway[h] for h in classes) if classes
-                   else self.car_default_kmh)
+            kmh = (
+                min(self.car_kmh_by_highway[h] for h in classes)
+                if classes
+                else self.car_default_kmh
+            )
         return min(kmh * self.urban_patrol_factor, self.max_car_kmh) / 3.6
 
 
@@ -296,8 +379,11 @@ def graph_from_osm_file(
         raise InputError("osm", str(p), f"an existing file: {accepted}")
     if not _suffix_ok(p):
         raise InputError("osm", str(p), accepted)
-    if boundary is not None and (not isinstance(boundary, BaseGeometry) or boundary.is_empty
-                                 or boundary.geom_type not in ("Polygon", "MultiPolygon")):
+    if boundary is not None and (
+        not isinstance(boundary, BaseGeometry)
+        or boundary.is_empty
+        or boundary.geom_type not in ("Polygon", "MultiPolygon")
+    ):
         raise InputError("boundary", boundary, "a non-empty shapely (Multi)Polygon in WGS-84")
     with tempfile.TemporaryDirectory(prefix="patrol-osm-") as tmp:
         xml = Path(tmp) / "streets.osm"
@@ -311,17 +397,25 @@ def graph_from_osm_file(
         ox.settings.useful_tags_way = list(_WAY_TAGS)
         try:
             # Without a boundary osmnx simplifies and keeps the largest piece itself (faster).
-            G = ox.graph_from_xml(xml, bidirectional=False, simplify=boundary is None,
-                                  retain_all=retain_all or boundary is not None)
+            G = ox.graph_from_xml(
+                xml,
+                bidirectional=False,
+                simplify=boundary is None,
+                retain_all=retain_all or boundary is not None,
+            )
         finally:
             ox.settings.useful_tags_way = saved
     if boundary is not None:
         try:
-            G = ox.truncate.truncate_graph_polygon(G, boundary,  # type: ignore[arg-type]
-                                                   truncate_by_edge=True)
+            G = ox.truncate.truncate_graph_polygon(
+                G,
+                boundary,  # type: ignore[arg-type]
+                truncate_by_edge=True,
+            )
         except ValueError as exc:
-            raise InputError("boundary", boundary.bounds,
-                             f"a polygon that overlaps the streets of {p.name}") from exc
+            raise InputError(
+                "boundary", boundary.bounds, f"a polygon that overlaps the streets of {p.name}"
+            ) from exc
         if not retain_all and G.number_of_nodes():
             G = ox.truncate.largest_component(G, strongly=False)
         if G.number_of_edges():
@@ -397,8 +491,11 @@ def prepare_graph(
     if not isinstance(speeds, TravelSpeeds):
         raise InputError("speeds", speeds, "a TravelSpeeds")
     if G.number_of_nodes() == 0 or G.number_of_edges() == 0:
-        raise InputError("graph", f"{G.number_of_nodes()} nodes / {G.number_of_edges()} edges",
-                         "a street graph with edges")
+        raise InputError(
+            "graph",
+            f"{G.number_of_nodes()} nodes / {G.number_of_edges()} edges",
+            "a street graph with edges",
+        )
     crs = G.graph.get("crs")
     if crs is None:
         raise InputError("graph.crs", None, "a graph with a CRS (osmnx graph)")
@@ -412,8 +509,9 @@ def prepare_graph(
     else:
         missing = [n for n, d in G.nodes(data=True) if "lon" not in d or "lat" not in d]
         if missing:
-            raise InputError("graph.nodes.lon", missing[:5],
-                             "projected graphs whose nodes carry lon/lat")
+            raise InputError(
+                "graph.nodes.lon", missing[:5], "projected graphs whose nodes carry lon/lat"
+            )
         P = ox.project_graph(G, to_crs=to_crs) if to_crs is not None else G.copy()
 
     added: list[tuple[int, int, dict[str, Any]]] = []
@@ -432,9 +530,11 @@ def prepare_graph(
         if u == v:
             continue
         # A two-way street has its reverse edge already; a one-way one gets one for walkers.
-        if any(_is_oneway(r) is False or r.get("oneway_reverse") for r in
-               (P.get_edge_data(v, u) or {}).values()
-               if abs(float(r.get("length", 0.0)) - float(d.get("length", 0.0))) < 0.5):
+        if any(
+            _is_oneway(r) is False or r.get("oneway_reverse")
+            for r in (P.get_edge_data(v, u) or {}).values()
+            if abs(float(r.get("length", 0.0)) - float(d.get("length", 0.0))) < 0.5
+        ):
             continue
         r = dict(d)
         r["reversed"] = not _is_reversed(d)
@@ -446,9 +546,12 @@ def prepare_graph(
         if speeds.oneway_binds_bicycle:
             r["travel_time_bicycle"] = math.inf
         P.add_edge(v, u, **r)
-    P.graph["travel_speeds"] = {"foot_kmh": speeds.foot_kmh, "bicycle_kmh": speeds.bicycle_kmh,
-                                "car_default_kmh": speeds.car_default_kmh,
-                                "urban_patrol_factor": speeds.urban_patrol_factor}
+    P.graph["travel_speeds"] = {
+        "foot_kmh": speeds.foot_kmh,
+        "bicycle_kmh": speeds.bicycle_kmh,
+        "car_default_kmh": speeds.car_default_kmh,
+        "urban_patrol_factor": speeds.urban_patrol_factor,
+    }
     return P
 
 
@@ -479,9 +582,11 @@ class ModeSubgraphReport:
 
     def summary(self) -> str:
         """One line for import reports."""
-        return (f"{self.mode}: kept {self.kept_nodes} nodes / {self.kept_edges} edges; closed "
-                f"{self.closed_edges} edges ({self.closed_length_m / 1000:.2f} km); disconnected "
-                f"{self.disconnected_edges} edges ({self.disconnected_length_m / 1000:.2f} km)")
+        return (
+            f"{self.mode}: kept {self.kept_nodes} nodes / {self.kept_edges} edges; closed "
+            f"{self.closed_edges} edges ({self.closed_length_m / 1000:.2f} km); disconnected "
+            f"{self.disconnected_edges} edges ({self.disconnected_length_m / 1000:.2f} km)"
+        )
 
 
 def _check_mode(mode: str) -> None:
@@ -529,13 +634,21 @@ def mode_subgraph(G: nx.MultiDiGraph, mode: str) -> nx.MultiDiGraph:
     keep = max(comps, key=len) if comps else set()
     S = H.subgraph(keep).copy()
     disc_edges = H.number_of_edges() - S.number_of_edges()
-    disc_len = sum(float(d.get("length", 0.0)) for u, v, d in H.edges(data=True)
-                   if not (u in keep and v in keep))
+    disc_len = sum(
+        float(d.get("length", 0.0))
+        for u, v, d in H.edges(data=True)
+        if not (u in keep and v in keep)
+    )
     S.graph["mode_report"] = ModeSubgraphReport(
-        mode=mode, kept_nodes=S.number_of_nodes(), kept_edges=S.number_of_edges(),
-        closed_edges=closed_n, closed_length_m=closed_len,
+        mode=mode,
+        kept_nodes=S.number_of_nodes(),
+        kept_edges=S.number_of_edges(),
+        closed_edges=closed_n,
+        closed_length_m=closed_len,
         disconnected_nodes=H.number_of_nodes() - S.number_of_nodes(),
-        disconnected_edges=disc_edges, disconnected_length_m=disc_len)
+        disconnected_edges=disc_edges,
+        disconnected_length_m=disc_len,
+    )
     return S
 
 

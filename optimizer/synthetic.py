@@ -66,8 +66,20 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "pickpocketing",
         4.5,
-        _hours({9: 0.3, 10: 0.6, 11: 0.8, 12: 1.0, 13: 1.0, 14: 0.9, 15: 1.0, 16: 1.0, 17: 0.9,
-                18: 0.6}),
+        _hours(
+            {
+                9: 0.3,
+                10: 0.6,
+                11: 0.8,
+                12: 1.0,
+                13: 1.0,
+                14: 0.9,
+                15: 1.0,
+                16: 1.0,
+                17: 0.9,
+                18: 0.6,
+            }
+        ),
         (0.8, 0.8, 0.85, 0.9, 1.1, 1.6, 1.3),
     ),
     _Spec(
@@ -265,9 +277,7 @@ def synthetic_incidents(
         + pd.to_timedelta(np.asarray(day_off), unit="D")
         + pd.to_timedelta(np.asarray(minute), unit="min")
     )
-    occurred = pd.DatetimeIndex(local).tz_localize(
-        tz, nonexistent="shift_forward", ambiguous=False
-    )
+    occurred = pd.DatetimeIndex(local).tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
     # Position along the street and a few metres of geocoding scatter.
     frac = rng.uniform(0.05, 0.95, size=len(seg_arr))
     lines = np.asarray(segs.geometry.array, dtype=object)[seg_arr]

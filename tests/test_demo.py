@@ -27,8 +27,10 @@ def test_demo_is_deterministic(demo: District, tmp_path: Path) -> None:
     assert again.grids.geometry.geom_equals_exact(demo.grids.geometry, tolerance=1e-12).all()
     assert sorted(again.graph.nodes) == sorted(demo.graph.nodes)
     assert demo.incidents is not None and again.incidents is not None
-    pd.testing.assert_frame_equal(pd.DataFrame(again.incidents.drop(columns="geometry")),
-                                  pd.DataFrame(demo.incidents.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(again.incidents.drop(columns="geometry")),
+        pd.DataFrame(demo.incidents.drop(columns="geometry")),
+    )
 
 
 def test_demo_is_saved_and_loads_back(demo: District) -> None:
@@ -84,8 +86,13 @@ def test_resources_content(demo: District) -> None:
     assert {o.mode for o in res.officers} == {"foot", "bicycle", "car"}
     assert 4 <= len(res.teams) <= 5
     kinds = {t.kind for t in res.teams}
-    expected = {"security guards", "grid workers", "parking attendants", "school guards",
-                "hospital guards"}
+    expected = {
+        "security guards",
+        "grid workers",
+        "parking attendants",
+        "school guards",
+        "hospital guards",
+    }
     assert expected >= kinds
     for t in res.teams:
         assert t.home_grid in demo.grids.index

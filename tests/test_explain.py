@@ -32,10 +32,28 @@ _T = np.array(
 
 def _problem(vehicles: int = 1) -> PatrolProblem:
     sites = (
-        Site("A", 1, 0.0, 1200, earliest_s=600, latest_s=900, required=True, kind="post",
-             meta={"post": "PA"}),
-        Site("B", 2, 0.0, 1200, earliest_s=600, latest_s=900, required=True, kind="post",
-             meta={"post": "PB"}),
+        Site(
+            "A",
+            1,
+            0.0,
+            1200,
+            earliest_s=600,
+            latest_s=900,
+            required=True,
+            kind="post",
+            meta={"post": "PA"},
+        ),
+        Site(
+            "B",
+            2,
+            0.0,
+            1200,
+            earliest_s=600,
+            latest_s=900,
+            required=True,
+            kind="post",
+            meta={"post": "PB"},
+        ),
         Site("H1", 3, 2.0, 600),
         Site("HFAR", 4, 9.0, 600),
         Site("H2", 5, 0.5, 600),
@@ -62,8 +80,13 @@ def test_each_left_out_site_gets_its_reason() -> None:
     assert all(r.grid_id == "D-1-1" for r in reasons.values())
     left = reasons["PB"].to_left_out()
     assert left.site_id == "PB" and left.reason.startswith("post_conflict:")
-    assert list(reasons_frame(reasons.values()).columns) == ["site_id", "kind", "grid_id", "code",
-                                                             "detail"]
+    assert list(reasons_frame(reasons.values()).columns) == [
+        "site_id",
+        "kind",
+        "grid_id",
+        "code",
+        "detail",
+    ]
 
 
 def test_with_two_groups_posts_are_not_in_conflict() -> None:
@@ -105,8 +128,9 @@ def test_repeat_visits_reported_only_when_asked() -> None:
 def test_without_groups() -> None:
     h = Hotspot("H9", "D-1-1", 0.0, 0.0, 0.0, 0.0, 1, 1.0)
     reasons = explain_without_groups([h], [], grid_id="D-1-1", detail="no officer on duty")
-    assert [(r.site_id, r.code, r.detail) for r in reasons] == [("H9", "no_group",
-                                                                "no officer on duty")]
+    assert [(r.site_id, r.code, r.detail) for r in reasons] == [
+        ("H9", "no_group", "no officer on duty")
+    ]
 
 
 def test_engine_refusal_matches_diagnosis() -> None:

@@ -23,23 +23,33 @@ X0, Y0 = 210_000.0, 2_510_000.0
 
 def _bureau_grids() -> gpd.GeoDataFrame:
     """Two level-1 cells of 1000 x 1000 m; level 2 has an overlap, a gap, a bow-tie, a knot."""
+
     def b(x0: float, y0: float, x1: float, y1: float) -> Polygon:
         return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
 
-    bowtie = Polygon([(X0 + 500, Y0 + 500), (X0 + 1000, Y0 + 1000),
-                      (X0 + 1000, Y0 + 500), (X0 + 500, Y0 + 1000)])
+    bowtie = Polygon(
+        [(X0 + 500, Y0 + 500), (X0 + 1000, Y0 + 1000), (X0 + 1000, Y0 + 500), (X0 + 500, Y0 + 1000)]
+    )
     # A square whose outline makes a tiny loop (1 m² knot) at one corner: safe to repair.
-    knot = Polygon([(X0 + 1000, Y0), (X0 + 1500, Y0), (X0 + 1500, Y0 + 1000),
-                    (X0 + 1000, Y0 + 1000), (X0 + 1001, Y0 + 999), (X0 + 1001, Y0 + 1000),
-                    (X0 + 1000, Y0 + 999)])
+    knot = Polygon(
+        [
+            (X0 + 1000, Y0),
+            (X0 + 1500, Y0),
+            (X0 + 1500, Y0 + 1000),
+            (X0 + 1000, Y0 + 1000),
+            (X0 + 1001, Y0 + 999),
+            (X0 + 1001, Y0 + 1000),
+            (X0 + 1000, Y0 + 999),
+        ]
+    )
     rows = [
         ("A", 1, None, "甲街道", b(0, 0, 1000, 1000)),
         ("B", 1, None, "乙街道", b(1000, 0, 2000, 1000)),
-        ("A-1", 2, "A", "A1", b(0, 0, 520, 500)),      # overlaps A-2 by 20 x 500 m
+        ("A-1", 2, "A", "A1", b(0, 0, 520, 500)),  # overlaps A-2 by 20 x 500 m
         ("A-2", 2, "A", "A2", b(500, 0, 1000, 500)),
         ("A-3", 2, "A", "A3", b(0, 500, 500, 1000)),
-        ("A-4", 2, "A", "A4", bowtie),                  # self-intersecting: rejected
-        ("B-1", 2, None, "B1", knot),                   # parent missing, knot repaired
+        ("A-4", 2, "A", "A4", bowtie),  # self-intersecting: rejected
+        ("B-1", 2, None, "B1", knot),  # parent missing, knot repaired
         ("B-2", 2, "B", "B2", b(1540, 0, 2000, 1000)),  # 40 x 1000 m gap to B-1
     ]
     frame = gpd.GeoDataFrame(rows, columns=["id", "level", "parent", "name", "geometry"], crs=UTM50)
@@ -94,7 +104,8 @@ def test_clean_hierarchy_is_ok_and_nested() -> None:
     grids = _bureau_grids()
     grids = grids[grids["id"] != "A-4"].copy()
     grids.loc[grids["id"] == "A-1", "geometry"] = (
-        gpd.GeoSeries([box(X0, Y0, X0 + 500, Y0 + 500)], crs=UTM50).to_crs(4326).values)
+        gpd.GeoSeries([box(X0, Y0, X0 + 500, Y0 + 500)], crs=UTM50).to_crs(4326).values
+    )
     out, report = validate_hierarchy(grids)
     assert not report.of_kind("overlap")
     assert report.ok, report.summary()
@@ -109,9 +120,12 @@ def test_wrong_parent_and_orphan_are_errors() -> None:
     grids.loc[grids["id"] == "A-3", "parent"] = "B"
     far = gpd.GeoSeries([box(X0 + 5000, Y0, X0 + 5100, Y0 + 100)], crs=UTM50).to_crs(4326)
     grids = gpd.GeoDataFrame(
-        [*grids.to_dict("records"),
-         {"id": "X-9", "level": 2, "parent": "A", "name": "far", "geometry": far.iloc[0]}],
-        crs="EPSG:4326")
+        [
+            *grids.to_dict("records"),
+            {"id": "X-9", "level": 2, "parent": "A", "name": "far", "geometry": far.iloc[0]},
+        ],
+        crs="EPSG:4326",
+    )
     _, report = validate_hierarchy(grids)
     kinds = {(i.kind, i.cells[0]) for i in report.errors}
     assert ("parent_mismatch", "A-3") in kinds
@@ -132,11 +146,25 @@ def ninghua(shared_osm: Path) -> District:
     midx = (minx + maxx) / 2
     cx, cy = float(nodes["x"].median()), float(nodes["y"].median())
     small = box(cx - 150, cy - 150, cx + 150, cy + 150)
-    cells = gpd.GeoSeries([box(minx, miny, maxx, maxy), box(minx, miny, midx, maxy),
-                           box(midx, miny, maxx, maxy), small], crs=G.graph["crs"]).to_crs(4326)
+    cells = gpd.GeoSeries(
+        [
+            box(minx, miny, maxx, maxy),
+            box(minx, miny, midx, maxy),
+            box(midx, miny, maxx, maxy),
+            small,
+        ],
+        crs=G.graph["crs"],
+    ).to_crs(4326)
     grids = gpd.GeoDataFrame(
-        {"id": ["N", "N-1", "N-2", "S"], "level": [1, 2, 2, 2], "parent": [None, "N", "N", "N"],
-         "name": ["n", "w", "e", "small"]}, geometry=cells.values, crs="EPSG:4326").set_index("id")
+        {
+            "id": ["N", "N-1", "N-2", "S"],
+            "level": [1, 2, 2, 2],
+            "parent": [None, "N", "N", "N"],
+            "name": ["n", "w", "e", "small"],
+        },
+        geometry=cells.values,
+        crs="EPSG:4326",
+    ).set_index("id")
     return District("ninghua", grids, G, Resources())
 
 
@@ -165,8 +193,9 @@ def test_grid_graph_rejects_unknown_grid_and_mode(ninghua: District) -> None:
 
 
 def test_chinese_column_names_are_understood() -> None:
-    frame = _bureau_grids().rename(columns={"id": "网格编号", "level": "层级", "parent": "上级编号",
-                                            "name": "网格名称"})
+    frame = _bureau_grids().rename(
+        columns={"id": "网格编号", "level": "层级", "parent": "上级编号", "name": "网格名称"}
+    )
     grids, report = validate_hierarchy(frame)
     assert set(grids.columns) >= {"level", "parent", "name"}
     assert grids.loc["A-1", "parent"] == "A" and grids.loc["A", "name"] == "甲街道"

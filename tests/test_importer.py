@@ -26,9 +26,20 @@ from optimizer.storage import load_district
 def longgang_dir(shared_osm: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Shenzhen Longgang imported once with --auto-grids 2,13,91 through the CLI (the slow one)."""
     data = tmp_path_factory.mktemp("districts")
-    code = patrol(["district", "import", "longgang", "--osm",
-                   str(shared_osm / "shenzhen_longgang.osm"), "--auto-grids", "2,13,91",
-                   "--data-dir", str(data), "--quiet"])
+    code = patrol(
+        [
+            "district",
+            "import",
+            "longgang",
+            "--osm",
+            str(shared_osm / "shenzhen_longgang.osm"),
+            "--auto-grids",
+            "2,13,91",
+            "--data-dir",
+            str(data),
+            "--quiet",
+        ]
+    )
     assert code == 0
     return data
 
@@ -76,8 +87,12 @@ def test_longgang_auto_grids_are_2_13_91_nested_and_cover_the_streets(longgang_d
 def test_longgang_metadata_and_graph(longgang_dir: Path, shared_osm: Path) -> None:
     meta = json.loads((longgang_dir / "longgang" / "metadata.json").read_text(encoding="utf-8"))
     district = load_district(longgang_dir / "longgang")
-    assert meta["source_sha256"] == __import__("hashlib").sha256(
-        (shared_osm / "shenzhen_longgang.osm").read_bytes()).hexdigest()
+    assert (
+        meta["source_sha256"]
+        == __import__("hashlib")
+        .sha256((shared_osm / "shenzhen_longgang.osm").read_bytes())
+        .hexdigest()
+    )
     assert meta["nodes"] == district.graph.number_of_nodes() > 500
     assert meta["edges"] == district.graph.number_of_edges()
     assert meta["crs"] == str(district.crs)
@@ -132,9 +147,11 @@ def test_failed_import_leaves_the_old_district_intact(fengxian: Path, tmp_path: 
     lat = [d["lat"] for _, d in nodes.nodes(data=True)]
     x0, x1, y0, y1 = min(lon), max(lon), min(lat), max(lat)
     bowtie = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
-    bad = gpd.GeoDataFrame({"id": ["A", "A-1"], "level": [1, 2], "parent": [None, "A"],
-                            "name": ["a", "b"]}, geometry=[box(x0, y0, x1, y1), bowtie],
-                           crs="EPSG:4326")
+    bad = gpd.GeoDataFrame(
+        {"id": ["A", "A-1"], "level": [1, 2], "parent": [None, "A"], "name": ["a", "b"]},
+        geometry=[box(x0, y0, x1, y1), bowtie],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "bad.geojson"
     bad.to_file(path, driver="GeoJSON")
     with pytest.raises(InputError, match="invalid_rejected"):
@@ -187,10 +204,24 @@ def test_boundary_declared_gcj02_is_converted(fengxian: Path, tmp_path: Path) ->
     gx, gy = wgs84_to_gcj02(ring[:, 0], ring[:, 1])
     path = tmp_path / "boundary_gcj02.geojson"
     gpd.GeoDataFrame(geometry=[Polygon(np.column_stack([gx, gy]))], crs="EPSG:4326").to_file(path)
-    ok = import_district("west", fengxian, boundary=path, boundary_crs="gcj02", auto="1,2,2",
-                         data_dir=tmp_path, check_grid_graphs=False)
-    wrong = import_district("west_raw", fengxian, boundary=path, boundary_crs="wgs84",
-                            auto="1,2,2", data_dir=tmp_path, check_grid_graphs=False)
+    ok = import_district(
+        "west",
+        fengxian,
+        boundary=path,
+        boundary_crs="gcj02",
+        auto="1,2,2",
+        data_dir=tmp_path,
+        check_grid_graphs=False,
+    )
+    wrong = import_district(
+        "west_raw",
+        fengxian,
+        boundary=path,
+        boundary_crs="wgs84",
+        auto="1,2,2",
+        data_dir=tmp_path,
+        check_grid_graphs=False,
+    )
     kept = np.array([(d["lon"], d["lat"]) for _, d in ok.district.graph.nodes(data=True)])
     # Kept nodes lie in the true (WGS-84) half plus the 100 m boundary buffer (~0.001 deg).
     assert kept[:, 0].max() < x1 + 0.0015
@@ -208,11 +239,16 @@ def test_place_download_without_internet_says_what_to_do(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"auto": "3,2"}, "auto_grids"), ({"auto": "a,b"}, "auto_grids"),
-     ({"boundary_crs": "utm"}, "boundary_crs"), ({"grids_crs": "itrf"}, "grids_crs")],
+    [
+        ({"auto": "3,2"}, "auto_grids"),
+        ({"auto": "a,b"}, "auto_grids"),
+        ({"boundary_crs": "utm"}, "boundary_crs"),
+        ({"grids_crs": "itrf"}, "grids_crs"),
+    ],
 )
-def test_bad_options_name_their_field(fengxian: Path, tmp_path: Path, kwargs: dict[str, str],
-                                      field: str) -> None:
+def test_bad_options_name_their_field(
+    fengxian: Path, tmp_path: Path, kwargs: dict[str, str], field: str
+) -> None:
     with pytest.raises(InputError) as err:
         import_district("fx", fengxian, data_dir=tmp_path, **kwargs)  # type: ignore[arg-type]
     assert err.value.field == field
@@ -232,10 +268,17 @@ def test_incidents_are_stored_and_balanced(fengxian: Path, tmp_path: Path) -> No
     rng = np.random.default_rng(3)
     east = np.flatnonzero(lon > np.median(lon))
     pick = rng.choice(east, 200)
-    incidents = gpd.GeoDataFrame({"category": ["theft"] * 200},
-                                 geometry=gpd.points_from_xy(lon[pick], lat[pick]), crs=4326)
-    result = import_district("fx", fengxian, auto="1,2,4", incidents=incidents,
-                             data_dir=tmp_path, check_grid_graphs=False)
+    incidents = gpd.GeoDataFrame(
+        {"category": ["theft"] * 200}, geometry=gpd.points_from_xy(lon[pick], lat[pick]), crs=4326
+    )
+    result = import_district(
+        "fx",
+        fengxian,
+        auto="1,2,4",
+        incidents=incidents,
+        data_dir=tmp_path,
+        check_grid_graphs=False,
+    )
     loaded = load_district("fx", data_dir=tmp_path)
     assert loaded.incidents is not None and len(loaded.incidents) == 200
     assert result.partition is not None
@@ -245,8 +288,9 @@ def test_incidents_are_stored_and_balanced(fengxian: Path, tmp_path: Path) -> No
 
 
 def test_bureau_grids_declared_gcj02_import_in_place(fengxian: Path, tmp_path: Path) -> None:
-    auto = import_district("auto", fengxian, auto="1,2,4", data_dir=tmp_path,
-                           check_grid_graphs=False)
+    auto = import_district(
+        "auto", fengxian, auto="1,2,4", data_dir=tmp_path, check_grid_graphs=False
+    )
     wgs = auto.district.grids.drop(columns=["street_length_m"]).reset_index()
 
     def to_gcj(xy: np.ndarray) -> np.ndarray:
@@ -256,8 +300,14 @@ def test_bureau_grids_declared_gcj02_import_in_place(fengxian: Path, tmp_path: P
     gcj["geometry"] = shapely.transform(np.asarray(wgs.geometry.values), to_gcj)
     path = tmp_path / "bureau_gcj02.geojson"
     gcj.to_file(path, driver="GeoJSON")
-    result = import_district("bureau", fengxian, grids=path, grids_crs="gcj02", data_dir=tmp_path,
-                             check_grid_graphs=False)
+    result = import_district(
+        "bureau",
+        fengxian,
+        grids=path,
+        grids_crs="gcj02",
+        data_dir=tmp_path,
+        check_grid_graphs=False,
+    )
     assert result.hierarchy is not None and result.hierarchy.ok
     got = result.district.grids.to_crs(auto.district.crs)
     want = auto.district.grids.to_crs(auto.district.crs)
@@ -271,18 +321,35 @@ def test_synthetic_incidents_are_opt_in_and_labelled(fengxian: Path, tmp_path: P
     plain = import_district("a", fengxian, auto="1,2", data_dir=tmp_path, check_grid_graphs=False)
     assert plain.district.incidents is None
     assert plain.district.metadata["synthetic"] == ["grids", "resources"]
-    fake = import_district("b", fengxian, auto="1,2", data_dir=tmp_path, check_grid_graphs=False,
-                           synthetic_incidents=True)
+    fake = import_district(
+        "b",
+        fengxian,
+        auto="1,2",
+        data_dir=tmp_path,
+        check_grid_graphs=False,
+        synthetic_incidents=True,
+    )
     loaded = load_district("b", data_dir=tmp_path)
     assert loaded.incidents is not None and len(loaded.incidents) > 100
     assert loaded.metadata["synthetic"] == ["grids", "incidents", "resources"]
     assert "(synthetic)" in fake.summary()
 
 
-def test_cli_place_without_internet_exits_2_with_advice(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    code = patrol(["district", "import", "yuyang", "--place", "榆阳区, 榆林市, 陕西省",
-                   "--data-dir", str(tmp_path), "--quiet"])
+def test_cli_place_without_internet_exits_2_with_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = patrol(
+        [
+            "district",
+            "import",
+            "yuyang",
+            "--place",
+            "榆阳区, 榆林市, 陕西省",
+            "--data-dir",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("patrol: error:") and "--osm FILE" in err
@@ -295,8 +362,9 @@ def test_given_resources_must_name_district_grids(fengxian: Path, tmp_path: Path
     data = resources_to_json(first.district.resources)
     good = tmp_path / "good.json"
     good.write_text(json.dumps(data), encoding="utf-8")
-    again = import_district("fx2", fengxian, auto="1,2", resources=good, data_dir=tmp_path,
-                            check_grid_graphs=False)
+    again = import_district(
+        "fx2", fengxian, auto="1,2", resources=good, data_dir=tmp_path, check_grid_graphs=False
+    )
     assert again.district.metadata["resources_synthetic"] is False
     assert len(again.district.resources.officers) == len(first.district.resources.officers)
     data["teams"][0]["home_grid"] = "NO-SUCH-GRID"

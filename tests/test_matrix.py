@@ -22,7 +22,8 @@ from optimizer.matrix import UNREACHABLE, StreetRouter, TravelMatrix
 @pytest.fixture(scope="module")
 def graph(shared_osm: Path) -> nx.MultiDiGraph:
     return streets.prepare_graph(
-        streets.graph_from_osm_file(shared_osm / "ninghua_fujian_26N116E.osm"))
+        streets.graph_from_osm_file(shared_osm / "ninghua_fujian_26N116E.osm")
+    )
 
 
 @pytest.fixture(scope="module", params=["search", "table"])
@@ -47,8 +48,9 @@ def _weight(mode: str) -> Callable[[Any, Any, dict[Any, dict[str, Any]]], float 
 
 
 @pytest.mark.parametrize("mode", streets.MODES)
-def test_node_matrix_equals_networkx(graph: nx.MultiDiGraph, router: StreetRouter,
-                                     mode: str) -> None:
+def test_node_matrix_equals_networkx(
+    graph: nx.MultiDiGraph, router: StreetRouter, mode: str
+) -> None:
     nodes = list(graph.nodes)
     tm = router.matrix(nodes, mode)
     assert tm.seconds.dtype == np.int64 and tm.seconds.shape == (len(nodes), len(nodes))
@@ -70,8 +72,9 @@ def test_node_matrix_equals_networkx(graph: nx.MultiDiGraph, router: StreetRoute
 
 
 @pytest.mark.parametrize("mode", streets.MODES)
-def test_metres_are_length_of_the_fastest_path(graph: nx.MultiDiGraph, router: StreetRouter,
-                                               mode: str) -> None:
+def test_metres_are_length_of_the_fastest_path(
+    graph: nx.MultiDiGraph, router: StreetRouter, mode: str
+) -> None:
     nodes = list(graph.nodes)[:25]
     tm = router.matrix(nodes, mode)
     for i, u in enumerate(nodes):
@@ -80,8 +83,10 @@ def test_metres_are_length_of_the_fastest_path(graph: nx.MultiDiGraph, router: S
                 continue
             path = router.path(u, v, mode)
             key = f"travel_time_{mode}"
-            secs = sum(min(float(d[key]) for d in graph[a][b].values())
-                       for a, b in itertools.pairwise(path))
+            secs = sum(
+                min(float(d[key]) for d in graph[a][b].values())
+                for a, b in itertools.pairwise(path)
+            )
             assert abs(secs - tm.seconds[i, j]) <= 0.5 + 1e-9
             length = 0.0
             for a, b in itertools.pairwise(path):
@@ -104,15 +109,15 @@ def test_destinations_and_limit(graph: nx.MultiDiGraph, router: StreetRouter) ->
     assert np.array_equal(limited.seconds[part.seconds < 119], part.seconds[part.seconds < 119])
 
 
-def test_paths_follow_usable_edges_and_geometry(graph: nx.MultiDiGraph,
-                                                router: StreetRouter) -> None:
+def test_paths_follow_usable_edges_and_geometry(
+    graph: nx.MultiDiGraph, router: StreetRouter
+) -> None:
     nodes = list(graph.nodes)
     to_xy = Transformer.from_crs("EPSG:4326", graph.graph["crs"], always_xy=True)
     for mode in streets.MODES:
         key = f"travel_time_{mode}"
         tm = router.matrix(nodes, mode)
-        i, j = np.unravel_index(np.argmax(np.where(tm.reachable, tm.seconds, -1)),
-                                tm.seconds.shape)
+        i, j = np.unravel_index(np.argmax(np.where(tm.reachable, tm.seconds, -1)), tm.seconds.shape)
         path = router.path(nodes[i], nodes[j], mode)
         assert path[0] == nodes[i] and path[-1] == nodes[j]
         assert len(path) >= 3
@@ -127,9 +132,16 @@ def test_paths_follow_usable_edges_and_geometry(graph: nx.MultiDiGraph,
         for a, b in itertools.pairwise(path):
             d = min(graph[a][b].values(), key=lambda e: float(e[key]))
             geom = d.get("geometry")
-            lines.append(geom if isinstance(geom, LineString) else LineString(
-                [(graph.nodes[a]["x"], graph.nodes[a]["y"]),
-                 (graph.nodes[b]["x"], graph.nodes[b]["y"])]))
+            lines.append(
+                geom
+                if isinstance(geom, LineString)
+                else LineString(
+                    [
+                        (graph.nodes[a]["x"], graph.nodes[a]["y"]),
+                        (graph.nodes[b]["x"], graph.nodes[b]["y"]),
+                    ]
+                )
+            )
         xs, ys = to_xy.transform([c[0] for c in coords], [c[1] for c in coords])
         for x, y in zip(xs, ys, strict=True):
             assert min(line.distance(Point(x, y)) for line in lines) < 0.01
@@ -167,8 +179,9 @@ def test_snap_nodes_and_lonlat(graph: nx.MultiDiGraph, router: StreetRouter) -> 
     assert np.allclose(s2.x, s.x, atol=0.01) and np.allclose(s2.y, s.y, atol=0.01)
     # A point 20 m off a street snaps onto it, 20 m away.
     u, v, d = next((u, v, d) for u, v, d in graph.edges(data=True) if float(d["length"]) > 100)
-    line = d.get("geometry") or LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
-                                            (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+    line = d.get("geometry") or LineString(
+        [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
+    )
     mid = line.interpolate(0.5, normalized=True)
     s3 = router.snap([[mid.x, mid.y]])
     assert s3.distance_m[0] < 1e-6
@@ -187,15 +200,17 @@ def test_snap_for_car_only_on_car_streets(graph: nx.MultiDiGraph, router: Street
     s = router.snap(px, py, mode="car")
     for u, v, k in zip(s.u, s.v, s.key, strict=True):
         d = graph.edges[int(u), int(v), int(k)]
-        back = [e for e in (graph.get_edge_data(int(v), int(u)) or {}).values()
-                if math.isfinite(float(e["travel_time_car"]))]
+        back = [
+            e
+            for e in (graph.get_edge_data(int(v), int(u)) or {}).values()
+            if math.isfinite(float(e["travel_time_car"]))
+        ]
         assert math.isfinite(float(d["travel_time_car"])) or back
     tm = router.point_matrix(s, "car")
     assert np.all(tm.reachable)  # snapped inside the car graph's strongly connected part
 
 
-def _split_reference(graph: nx.MultiDiGraph, router: StreetRouter, s: Any, mode: str
-                     ) -> np.ndarray:
+def _split_reference(graph: nx.MultiDiGraph, router: StreetRouter, s: Any, mode: str) -> np.ndarray:
     """Travel times between snapped points by splitting their edges in a networkx copy."""
     key = f"travel_time_{mode}"
     H = nx.MultiDiGraph()
@@ -208,7 +223,7 @@ def _split_reference(graph: nx.MultiDiGraph, router: StreetRouter, s: Any, mode:
         f = s.offset_m[i] / s.edge_length_m[i] if s.edge_length_m[i] > 0 else 0.0
         groups.setdefault((u, v, k), []).append((f, i))
     twins: dict[tuple[Any, Any, Any], tuple[Any, Any, Any]] = {}
-    for (u, v, k) in list(groups):
+    for u, v, k in list(groups):
         length = float(graph.edges[u, v, k]["length"])
         for k2, d2 in (graph.get_edge_data(v, u) or {}).items():
             if abs(float(d2["length"]) - length) < 0.5:
@@ -250,8 +265,9 @@ def _split_reference(graph: nx.MultiDiGraph, router: StreetRouter, s: Any, mode:
 
 
 @pytest.mark.parametrize("mode", streets.MODES)
-def test_point_matrix_equals_split_graph_networkx(graph: nx.MultiDiGraph, router: StreetRouter,
-                                                  mode: str) -> None:
+def test_point_matrix_equals_split_graph_networkx(
+    graph: nx.MultiDiGraph, router: StreetRouter, mode: str
+) -> None:
     rng = np.random.default_rng(7)
     xs = np.array([graph.nodes[n]["x"] for n in graph.nodes])
     ys = np.array([graph.nodes[n]["y"] for n in graph.nodes])
@@ -270,8 +286,9 @@ def test_point_matrix_equals_split_graph_networkx(graph: nx.MultiDiGraph, router
     assert np.all(tm.metres[tm.reachable] >= 0)
 
 
-def test_point_matrix_at_nodes_equals_node_matrix(graph: nx.MultiDiGraph,
-                                                  router: StreetRouter) -> None:
+def test_point_matrix_at_nodes_equals_node_matrix(
+    graph: nx.MultiDiGraph, router: StreetRouter
+) -> None:
     main = streets.mode_subgraph(graph, "car")
     nodes = list(main.nodes)
     xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes])
@@ -286,8 +303,9 @@ def test_point_matrix_at_nodes_equals_node_matrix(graph: nx.MultiDiGraph,
     nm = router.matrix(nodes, "car")
     assert np.all(np.abs(pm.seconds - nm.seconds) <= 1)
     assert np.allclose(pm.metres, nm.metres, atol=1.0)
-    other = router.point_matrix(router.snap(xy[:5], mode="car"), "car", destinations=s,
-                                metres=False)
+    other = router.point_matrix(
+        router.snap(xy[:5], mode="car"), "car", destinations=s, metres=False
+    )
     assert other.seconds.shape == (5, len(nodes))
     assert np.array_equal(other.seconds, pm.seconds[:5])
     assert np.all(np.isnan(other.metres))
@@ -309,8 +327,9 @@ def test_augmented_graph_layout(graph: nx.MultiDiGraph, router: StreetRouter) ->
 
 
 @pytest.mark.parametrize("mode", ["foot", "car"])
-def test_point_path_matches_matrix_and_lies_on_streets(graph: nx.MultiDiGraph,
-                                                       router: StreetRouter, mode: str) -> None:
+def test_point_path_matches_matrix_and_lies_on_streets(
+    graph: nx.MultiDiGraph, router: StreetRouter, mode: str
+) -> None:
     rng = np.random.default_rng(11)
     xs = np.array([graph.nodes[n]["x"] for n in graph.nodes])
     ys = np.array([graph.nodes[n]["y"] for n in graph.nodes])
@@ -319,9 +338,13 @@ def test_point_path_matches_matrix_and_lies_on_streets(graph: nx.MultiDiGraph,
     s = router.snap(px, py, mode=mode)
     tm = router.point_matrix(s, mode)
     to_xy = Transformer.from_crs("EPSG:4326", graph.graph["crs"], always_xy=True)
-    lines = [d.get("geometry") or LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
-                                              (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-             for u, v, d in graph.edges(data=True)]
+    lines = [
+        d.get("geometry")
+        or LineString(
+            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])]
+        )
+        for u, v, d in graph.edges(data=True)
+    ]
     from shapely import STRtree
 
     tree = STRtree(lines)
@@ -370,7 +393,7 @@ def test_table_is_built_once_searches_pay_for_it(graph: nx.MultiDiGraph) -> None
     nodes = list(graph.nodes)
     r.matrix(nodes[: n // 2], "car", metres=False)
     assert "car" not in r._tables  # half the nodes searched: not yet
-    r.matrix(nodes[n // 2:], "car", metres=False)
+    r.matrix(nodes[n // 2 :], "car", metres=False)
     assert "car" in r._tables and r._tables["car"].shape == (n, n)
     # A budget below one table: never built, searches go on.
     small = StreetRouter(graph, table_budget_mb=8.0 * n * n / 1e6 * 0.99)

@@ -26,8 +26,9 @@ def test_demo_plan_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # Build the demo into a private folder: parallel test workers never share a half-written one.
     monkeypatch.setenv("PATROL_DATA_DIR", str(tmp_path / "districts"))
     nb = nbformat.read(NOTEBOOKS / "demo_plan.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
     client.execute()
     text = _outputs_text(nb)
     assert "street nodes" in text

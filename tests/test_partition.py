@@ -59,8 +59,9 @@ def test_balanced_and_reported(plain: tuple[gpd.GeoDataFrame, object]) -> None:
     assert grids[grids["level"] == 3]["street_length_m"].sum() == pytest.approx(total, rel=0.01)
 
 
-def test_same_seed_same_grids(fengxian: nx.MultiDiGraph,
-                              plain: tuple[gpd.GeoDataFrame, object]) -> None:
+def test_same_seed_same_grids(
+    fengxian: nx.MultiDiGraph, plain: tuple[gpd.GeoDataFrame, object]
+) -> None:
     again, _ = auto_grids(fengxian, None, (2, 4, 12), seed=0)
     first = plain[0]
     assert list(again.index) == list(first.index)

@@ -19,8 +19,9 @@ from optimizer.plan_io import FORMAT_VERSION, plan_from_dict, plan_to_dict
 @pytest.fixture(scope="module")
 def plan() -> DayPlan:
     district = load_demo()
-    return plan_day(district, day=dt.date(2026, 12, 1), windows=["19:00-23:00"],
-                    time_limit_s=1.0, seed=3)
+    return plan_day(
+        district, day=dt.date(2026, 12, 1), windows=["19:00-23:00"], time_limit_s=1.0, seed=3
+    )
 
 
 def _assert_same(a: Any, b: Any, where: str) -> None:
@@ -56,16 +57,23 @@ def test_json_shapes(plan: DayPlan) -> None:
     assert data["date"] == "2026-12-01"
     route = next(r for x in data["windows"] for r in x["routes"])
     assert all(len(p) == 2 for p in route["path"])
-    assert dt.datetime.fromisoformat(route["stops"][0]["arrival"]) == next(
-        r for x in plan.windows for r in x.routes).stops[0].arrival
+    assert (
+        dt.datetime.fromisoformat(route["stops"][0]["arrival"])
+        == next(r for x in plan.windows for r in x.routes).stops[0].arrival
+    )
 
 
 def test_aware_datetimes_keep_offset(plan: DayPlan) -> None:
     tz = dt.timezone(dt.timedelta(hours=8))
     wp = plan.windows[0]
-    aware = dataclasses.replace(plan, windows=(
-        dataclasses.replace(wp, start=wp.start.replace(tzinfo=tz), end=wp.end.replace(tzinfo=tz)),
-    ))
+    aware = dataclasses.replace(
+        plan,
+        windows=(
+            dataclasses.replace(
+                wp, start=wp.start.replace(tzinfo=tz), end=wp.end.replace(tzinfo=tz)
+            ),
+        ),
+    )
     data = plan_to_dict(aware)
     assert data["windows"][0]["start"].endswith("+08:00")
     assert plan_from_dict(data).windows[0].start.utcoffset() == dt.timedelta(hours=8)

@@ -39,8 +39,9 @@ def window_plan(day_plan: DayPlan) -> WindowPlan:
 
 def _completed(wp: WindowPlan, now: dt.datetime) -> dict[str, list[str]]:
     return {
-        r.group.id: [s.site_id for s in r.stops if s.kind in ("hotspot", "post")
-                     and s.departure <= now]
+        r.group.id: [
+            s.site_id for s in r.stops if s.kind in ("hotspot", "post") and s.departure <= now
+        ]
         for r in wp.routes
     }
 
@@ -60,11 +61,19 @@ def test_keeps_completed_stops_and_changes_nothing_needlessly(
     done = _completed(window_plan, now)
     # a re-solve must gain at least min_gain to replace the old order; with a huge min_gain the
     # old plan is kept exactly (nothing new happened)
-    rp = replan_window(window_plan, district=demo, now=now, positions={}, completed=done,
-                       time_limit_s=1, min_gain=100.0)
+    rp = replan_window(
+        window_plan,
+        district=demo,
+        now=now,
+        positions={},
+        completed=done,
+        time_limit_s=1,
+        min_gain=100.0,
+    )
     assert rp.changed_stops == 0 and rp.strategy == "repair"
-    default = replan_window(window_plan, district=demo, now=now, positions={}, completed=done,
-                            time_limit_s=1)
+    default = replan_window(
+        window_plan, district=demo, now=now, positions={}, completed=done, time_limit_s=1
+    )
     if default.strategy == "resolve":
         assert default.stats["value_resolve"] > 1.05 * default.stats["value_repair"]
     else:
@@ -75,13 +84,15 @@ def test_keeps_completed_stops_and_changes_nothing_needlessly(
         kept = [s for s in route.stops if s.kind in ("hotspot", "post")][: len(done[gid])]
         assert [s.site_id for s in kept] == done[gid]
         before = [s for s in old[gid].stops if s.site_id in done[gid] and s.departure <= now]
-        assert [(s.arrival, s.departure) for s in kept] == [(s.arrival, s.departure)
-                                                            for s in before]
-        rest = route.stops[len(kept) + 1:]
+        assert [(s.arrival, s.departure) for s in kept] == [
+            (s.arrival, s.departure) for s in before
+        ]
+        rest = route.stops[len(kept) + 1 :]
         underway = [s for s in old[gid].stops[1:-1] if s.arrival <= now < s.departure]
         if rest and rest[0].arrival < now:  # the stop underway at ``now`` is finished as planned
             assert [(rest[0].site_id, rest[0].arrival, rest[0].departure)] == [
-                (s.site_id, s.arrival, s.departure) for s in underway]
+                (s.site_id, s.arrival, s.departure) for s in underway
+            ]
             rest = rest[1:]
         for s in rest:
             assert s.arrival >= now and s.departure <= window_plan.end
@@ -93,14 +104,31 @@ def test_new_incident_is_inserted_and_counted(demo: District, window_plan: Windo
     group = window_plan.routes[0]
     # a new incident near the group's station: reachable and valuable
     first = group.stops[0]
-    node = min(G.nodes, key=lambda n: (G.nodes[n]["lon"] - first.lon) ** 2
-               + (G.nodes[n]["lat"] - first.lat) ** 2)
+    node = min(
+        G.nodes,
+        key=lambda n: (G.nodes[n]["lon"] - first.lon) ** 2 + (G.nodes[n]["lat"] - first.lat) ** 2,
+    )
     nd = G.nodes[node]
-    inc = Hotspot("NEW-1", window_plan.grid_id, float(nd["lon"]), float(nd["lat"]),
-                  float(nd["x"]), float(nd["y"]), int(node), 50.0, dwell_min=5)
-    rp = replan_window(window_plan, district=demo, now=now, positions={},
-                       completed=_completed(window_plan, now), new_incidents=[inc],
-                       time_limit_s=1)
+    inc = Hotspot(
+        "NEW-1",
+        window_plan.grid_id,
+        float(nd["lon"]),
+        float(nd["lat"]),
+        float(nd["x"]),
+        float(nd["y"]),
+        int(node),
+        50.0,
+        dwell_min=5,
+    )
+    rp = replan_window(
+        window_plan,
+        district=demo,
+        now=now,
+        positions={},
+        completed=_completed(window_plan, now),
+        new_incidents=[inc],
+        time_limit_s=1,
+    )
     visited = {s.site_id for r in rp.plan.routes for s in r.stops}
     assert "NEW-1" in visited
     assert rp.changed_stops >= 1
@@ -110,8 +138,9 @@ def test_new_incident_is_inserted_and_counted(demo: District, window_plan: Windo
 
 def test_bad_input(demo: District, window_plan: WindowPlan) -> None:
     with pytest.raises(InputError) as exc:
-        replan_window(window_plan, district=demo, now=window_plan.end + dt.timedelta(hours=1),
-                      positions={})
+        replan_window(
+            window_plan, district=demo, now=window_plan.end + dt.timedelta(hours=1), positions={}
+        )
     assert exc.value.field == "now"
     with pytest.raises(InputError) as exc:
         replan_window(window_plan, district=demo, now=window_plan.start, positions={"nope": 1})
@@ -122,8 +151,12 @@ def _line() -> PatrolProblem:
     # depots: 0 position, 1 station; sites at 2, 3, 4 on a line, 600 s apart
     x = np.array([0, 0, 600, 1200, 1800])
     t = np.abs(x[:, None] - x[None, :]).astype(np.int64)
-    sites = (Site("A", 2, 1.0, 300), Site("B", 3, 1.0, 300), Site("C", 4, 1.0, 300),
-             Site("P", 3, 0.0, 300, earliest_s=0, latest_s=1500, required=True, kind="post"))
+    sites = (
+        Site("A", 2, 1.0, 300),
+        Site("B", 3, 1.0, 300),
+        Site("C", 4, 1.0, 300),
+        Site("P", 3, 0.0, 300, earliest_s=0, latest_s=1500, required=True, kind="post"),
+    )
     return PatrolProblem(2, sites, (Vehicle("G", 0, 1, "foot", 0, 3600),), {"foot": t}, 3600)
 
 
@@ -141,8 +174,16 @@ def test_day_plan_input_picks_the_running_window(
     demo: District, day_plan: DayPlan, window_plan: WindowPlan
 ) -> None:
     now = window_plan.start + dt.timedelta(minutes=30)
-    rp = replan_window(day_plan, district=demo, now=now, positions={}, grid_id=window_plan.grid_id,
-                       completed=_completed(window_plan, now), time_limit_s=0.5, min_gain=100.0)
+    rp = replan_window(
+        day_plan,
+        district=demo,
+        now=now,
+        positions={},
+        grid_id=window_plan.grid_id,
+        completed=_completed(window_plan, now),
+        time_limit_s=0.5,
+        min_gain=100.0,
+    )
     assert rp.plan.grid_id == window_plan.grid_id and rp.changed_stops == 0
     with pytest.raises(InputError) as exc:
         replan_window(day_plan, district=demo, now=now, positions={}, grid_id="nowhere")
@@ -162,8 +203,15 @@ def test_nothing_new_keeps_the_plan(
     assert planned
     for wp in planned:
         now = wp.start + dt.timedelta(minutes=minutes)
-        rp = replan_window(wp, district=demo, now=now, positions={},
-                           completed=_completed(wp, now), time_limit_s=0.3, min_gain=100.0)
+        rp = replan_window(
+            wp,
+            district=demo,
+            now=now,
+            positions={},
+            completed=_completed(wp, now),
+            time_limit_s=0.3,
+            min_gain=100.0,
+        )
         assert (rp.strategy, rp.changed_stops) == ("repair", 0), (wp.grid_id, rp.stats)
         old = {r.group.id: r for r in wp.routes}
         for route in rp.plan.routes:

@@ -36,14 +36,22 @@ def _district(G: nx.MultiDiGraph, name: str = "fx") -> District:
     lat = [d["lat"] for _, d in G.nodes(data=True)]
     whole = box(min(lon), min(lat), max(lon), max(lat))
     grids = gpd.GeoDataFrame(
-        {"id": ["A", "A-1"], "level": [1, 2], "parent": [None, "A"], "name": ["区", "网格"],
-         "geometry": [whole, whole]}, crs="EPSG:4326").set_index("id")
+        {
+            "id": ["A", "A-1"],
+            "level": [1, 2],
+            "parent": [None, "A"],
+            "name": ["区", "网格"],
+            "geometry": [whole, whole],
+        },
+        crs="EPSG:4326",
+    ).set_index("id")
     res = Resources(stations=(Station("S1", "派出所", lon[0], lat[0]),))
     return District(name, grids, G, res, None, {"source": "shanghai_fengxian.osm"})
 
 
-def test_round_trip_keeps_graph_and_edge_attributes(fengxian_graph: nx.MultiDiGraph,
-                                                    tmp_path: Path) -> None:
+def test_round_trip_keeps_graph_and_edge_attributes(
+    fengxian_graph: nx.MultiDiGraph, tmp_path: Path
+) -> None:
     district = _district(fengxian_graph)
     folder = save_district(district, tmp_path / "fx")
     assert folder == (tmp_path / "fx").resolve()
@@ -77,8 +85,9 @@ def test_round_trip_keeps_graph_and_edge_attributes(fengxian_graph: nx.MultiDiGr
     assert loaded.path == folder
 
 
-def test_failed_write_leaves_previous_district_intact(fengxian_graph: nx.MultiDiGraph,
-                                                     tmp_path: Path) -> None:
+def test_failed_write_leaves_previous_district_intact(
+    fengxian_graph: nx.MultiDiGraph, tmp_path: Path
+) -> None:
     save_district(_district(fengxian_graph), tmp_path / "fx")
     before = {p.name: p.read_bytes() for p in (tmp_path / "fx").iterdir()}
     broken = _district(fengxian_graph)
@@ -92,8 +101,9 @@ def test_failed_write_leaves_previous_district_intact(fengxian_graph: nx.MultiDi
     assert edges == fengxian_graph.number_of_edges()
 
 
-def test_missing_district_names_the_available_ones(tmp_path: Path,
-                                                   fengxian_graph: nx.MultiDiGraph) -> None:
+def test_missing_district_names_the_available_ones(
+    tmp_path: Path, fengxian_graph: nx.MultiDiGraph
+) -> None:
     save_district(_district(fengxian_graph, "one"), tmp_path / "one")
     with pytest.raises(InputError) as err:
         load_district("nowhere", data_dir=tmp_path)

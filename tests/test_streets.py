@@ -66,7 +66,8 @@ def tiny(tiny_osm: Path) -> nx.MultiDiGraph:
 @pytest.fixture(scope="module")
 def ninghua(shared_osm: Path) -> nx.MultiDiGraph:
     return streets.prepare_graph(
-        streets.graph_from_osm_file(shared_osm / "ninghua_fujian_26N116E.osm"))
+        streets.graph_from_osm_file(shared_osm / "ninghua_fujian_26N116E.osm")
+    )
 
 
 def _edges(G: nx.MultiDiGraph, u: int, v: int) -> list[dict[str, object]]:
@@ -125,16 +126,19 @@ def test_footway_closed_to_cars_and_times_are_length_over_speed(tiny: nx.MultiDi
     # maxspeed 40 on the residential loop, times the urban patrol factor 0.7.
     loop = _edges(tiny, 2, 3)[0]
     assert float(loop["length"]) / float(loop["travel_time_car"]) == pytest.approx(  # type: ignore[arg-type]
-        40 * 0.7 / 3.6)
+        40 * 0.7 / 3.6
+    )
     # tertiary without maxspeed: class speed 40 km/h times 0.7.
     t = _edges(tiny, 4, 6)[0]
     assert float(t["length"]) / float(t["travel_time_car"]) == pytest.approx(  # type: ignore[arg-type]
-        40 * 0.7 / 3.6)
+        40 * 0.7 / 3.6
+    )
 
 
 def test_custom_speeds_are_used(tiny_osm: Path) -> None:
-    speeds = TravelSpeeds(foot_kmh=4.0, bicycle_kmh=12.0, urban_patrol_factor=0.5,
-                          use_maxspeed=False)
+    speeds = TravelSpeeds(
+        foot_kmh=4.0, bicycle_kmh=12.0, urban_patrol_factor=0.5, use_maxspeed=False
+    )
     G = streets.prepare_graph(streets.graph_from_osm_file(tiny_osm), speeds=speeds)
     d = _edges(G, 2, 3)[0]
     length = float(d["length"])  # type: ignore[arg-type]
@@ -144,16 +148,24 @@ def test_custom_speeds_are_used(tiny_osm: Path) -> None:
 
 
 def test_oneway_can_bind_bicycles_when_configured(tiny_osm: Path) -> None:
-    G = streets.prepare_graph(streets.graph_from_osm_file(tiny_osm),
-                              speeds=TravelSpeeds(oneway_binds_bicycle=True))
+    G = streets.prepare_graph(
+        streets.graph_from_osm_file(tiny_osm), speeds=TravelSpeeds(oneway_binds_bicycle=True)
+    )
     assert _edges(G, 4, 3)[0]["travel_time_bicycle"] == math.inf
     assert math.isfinite(float(_edges(G, 4, 3)[0]["travel_time_foot"]))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"foot_kmh": 0}, {"bicycle_kmh": -3}, {"urban_patrol_factor": 0}, {"urban_patrol_factor": 2},
-    {"car_kmh_by_highway": {"primary": 0}}, {"max_car_kmh": float("nan")},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"foot_kmh": 0},
+        {"bicycle_kmh": -3},
+        {"urban_patrol_factor": 0},
+        {"urban_patrol_factor": 2},
+        {"car_kmh_by_highway": {"primary": 0}},
+        {"max_car_kmh": float("nan")},
+    ],
+)
 def test_travel_speeds_validated(kwargs: dict[str, object]) -> None:
     with pytest.raises(InputError) as exc:
         TravelSpeeds(**kwargs)  # type: ignore[arg-type]
@@ -177,7 +189,10 @@ def test_allowed_modes_rules() -> None:
     assert not any(allowed_modes({"highway": "construction"}).values())
     assert not any(allowed_modes({"highway": "residential", "access": "private"}).values())
     assert allowed_modes({"highway": "service", "access": "no", "foot": "yes"}) == {
-        "foot": True, "bicycle": False, "car": False}
+        "foot": True,
+        "bicycle": False,
+        "car": False,
+    }
     assert allowed_modes({"highway": ["residential", "footway"]})["car"] is False
 
 
@@ -232,8 +247,9 @@ def test_bad_files(tmp_path: Path) -> None:
         streets.graph_from_osm_file(garbage)
     assert exc.value.field == "osm"
     empty = tmp_path / "empty.osm"
-    empty.write_text("<?xml version='1.0'?><osm version='0.6'>"
-                     "<node id='1' lat='1' lon='1' version='1'/></osm>")
+    empty.write_text(
+        "<?xml version='1.0'?><osm version='0.6'><node id='1' lat='1' lon='1' version='1'/></osm>"
+    )
     with pytest.raises(InputError, match="no usable highway"):
         streets.graph_from_osm_file(empty)
     badpbf = tmp_path / "bad.osm.pbf"
@@ -243,16 +259,20 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 def test_real_extract_oneways(ninghua: nx.MultiDiGraph) -> None:
-    oneways = [(u, v, d) for u, v, d in ninghua.edges(data=True)
-               if d.get("oneway") is True and not d.get("oneway_reverse")]
+    oneways = [
+        (u, v, d)
+        for u, v, d in ninghua.edges(data=True)
+        if d.get("oneway") is True and not d.get("oneway_reverse")
+    ]
     if not oneways:
         pytest.skip("extract has no one-way streets")
     for u, v, d in oneways:
         if u == v:
             continue
         assert math.isfinite(float(d["travel_time_foot"]))
-        back = [r for r in _edges(ninghua, v, u)
-                if abs(float(r["length"]) - float(d["length"])) < 0.5]  # type: ignore[arg-type]
+        back = [
+            r for r in _edges(ninghua, v, u) if abs(float(r["length"]) - float(d["length"])) < 0.5
+        ]  # type: ignore[arg-type]
         assert back, (u, v)
         assert all(r["travel_time_car"] == math.inf for r in back)
         assert all(math.isfinite(float(r["travel_time_foot"])) for r in back)  # type: ignore[arg-type]

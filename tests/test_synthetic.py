@@ -70,8 +70,9 @@ def test_categories_differ_in_place(graph_and_history: tuple[object, gpd.GeoData
     hw = dict(
         zip(zip(segs["u"], segs["v"], segs["key"], strict=True), segs["highway"], strict=True)
     )
-    kinds = np.array([hw.get((u, v, k), "") for u, v, k in zip(inc["u"], inc["v"], inc["key"],
-                                                                 strict=True)])
+    kinds = np.array(
+        [hw.get((u, v, k), "") for u, v, k in zip(inc["u"], inc["v"], inc["key"], strict=True)]
+    )
     residential = np.isin(kinds, ["residential", "living_street", "service", "unclassified"])
     cat = inc["category"].to_numpy()
     assert residential[cat == "vehicle_break_in"].mean() > 0.5
@@ -107,7 +108,12 @@ def test_bad_arguments(graph_and_history: tuple[object, gpd.GeoDataFrame]) -> No
         synthetic_incidents(G, None, start=END, end=START, seed=1)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="branching"):
         synthetic_incidents(
-            G, None, start=START, end=END, seed=1, branching=1.5  # type: ignore[arg-type]
+            G,
+            None,
+            start=START,
+            end=END,
+            seed=1,
+            branching=1.5,  # type: ignore[arg-type]
         )
 
 

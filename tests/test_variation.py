@@ -36,8 +36,9 @@ def _problem(n: int = 30, seed: int = 3) -> PatrolProblem:
     metres = np.sqrt(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2))
     seconds = np.rint(metres / 1.3).astype(np.int64)  # walking at 1.3 m/s
     hot = [Site(f"H{i}", i + 1, float(rng.uniform(0.8, 1.2)), 300) for i in range(n)]
-    post = Site("P1", min(5, n), 0.0, 600, earliest_s=1800, latest_s=3600, required=True,
-                kind="post")
+    post = Site(
+        "P1", min(5, n), 0.0, 600, earliest_s=1800, latest_s=3600, required=True, kind="post"
+    )
     sites = (*hot, post)
     vehicles = (Vehicle("G1", 0, 0, "foot", 0, 7200), Vehicle("G2", 0, 0, "foot", 0, 7200))
     return PatrolProblem(1, sites, vehicles, {"foot": seconds}, 7200, metres, "synthetic")
@@ -84,8 +85,14 @@ def test_bounded_loss_and_overlap_below_one_across_days(problem: PatrolProblem) 
     overlaps = []
     solutions: list[Solution] = []
     for d in range(3):
-        res = solve_with_variation(problem, day=DAY + dt.timedelta(days=d), seed=0,
-                                   time_limit_s=0.3, params=params, previous=previous)
+        res = solve_with_variation(
+            problem,
+            day=DAY + dt.timedelta(days=d),
+            seed=0,
+            time_limit_s=0.3,
+            params=params,
+            previous=previous,
+        )
         assert res.value >= (1 - params.max_value_loss) * res.baseline_value - 1e-9
         assert res.loss <= params.max_value_loss + 1e-9
         assert res.solution.feasible
@@ -98,8 +105,12 @@ def test_bounded_loss_and_overlap_below_one_across_days(problem: PatrolProblem) 
 
 
 def test_zero_loss_keeps_value(problem: PatrolProblem) -> None:
-    res = solve_with_variation(problem, day=DAY, time_limit_s=0.3,
-                               params=VariationParams(max_value_loss=0.0, max_attempts=2))
+    res = solve_with_variation(
+        problem,
+        day=DAY,
+        time_limit_s=0.3,
+        params=VariationParams(max_value_loss=0.0, max_attempts=2),
+    )
     assert res.value >= res.baseline_value - 1e-9
 
 
@@ -156,11 +167,25 @@ def test_demo_plans_vary_day_to_day_within_loss(tmp_path: Path) -> None:
 
     district = build_demo_district(tmp_path)
     params = VariationParams(max_value_loss=0.03)
-    monday = plan_day(district, day=DAY, windows=["14:00-18:00"], time_limit_s=0.5, seed=0,
-                      grid_level=2, variation=params)
-    tuesday = plan_day(district, day=DAY + dt.timedelta(days=1), windows=["14:00-18:00"],
-                       time_limit_s=0.5, seed=0, grid_level=2, variation=params,
-                       previous=monday)
+    monday = plan_day(
+        district,
+        day=DAY,
+        windows=["14:00-18:00"],
+        time_limit_s=0.5,
+        seed=0,
+        grid_level=2,
+        variation=params,
+    )
+    tuesday = plan_day(
+        district,
+        day=DAY + dt.timedelta(days=1),
+        windows=["14:00-18:00"],
+        time_limit_s=0.5,
+        seed=0,
+        grid_level=2,
+        variation=params,
+        previous=monday,
+    )
     for wp in (*monday.windows, *tuesday.windows):
         if wp.routes:
             assert wp.metrics["variation_loss"] <= 0.03 + 1e-9

@@ -13,8 +13,9 @@ from api.schemas import AuditList, AuditOut, KeyCreate, KeyCreated, KeyList, Key
 router = APIRouter(tags=["admin"])
 
 
-@router.post("/keys", response_model=KeyCreated, status_code=201,
-             responses=error_responses(401, 403, 422))
+@router.post(
+    "/keys", response_model=KeyCreated, status_code=201, responses=error_responses(401, 403, 422)
+)
 def post_key(body: KeyCreate, request: Request, session: SessionDep, _: Admin) -> KeyCreated:
     """Create an API key; its token is in this response only."""
     row, token = create_key(session, name=body.name, role=body.role)
@@ -42,8 +43,10 @@ def delete_key(
 
 @router.get("/audit", response_model=AuditList, responses=error_responses(401, 403))
 def get_audit(
-    session: SessionDep, _: Auditor,
-    limit: int = Query(default=100, ge=1, le=1000), action: str | None = Query(default=None),
+    session: SessionDep,
+    _: Auditor,
+    limit: int = Query(default=100, ge=1, le=1000),
+    action: str | None = Query(default=None),
 ) -> AuditList:
     """Return the audit log, newest first."""
     rows = entries(session, limit=limit, action=action)

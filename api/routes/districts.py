@@ -36,12 +36,18 @@ def get_district(name: str, services: ServicesDep, _: Reader) -> DistrictOut:
 
 @router.get(
     "/{name}/grids",
-    responses={200: {"content": {"application/geo+json": {}},
-                     "description": "FeatureCollection of grid polygons (EPSG:4326)"},
-               **error_responses(401, 422)},
+    responses={
+        200: {
+            "content": {"application/geo+json": {}},
+            "description": "FeatureCollection of grid polygons (EPSG:4326)",
+        },
+        **error_responses(401, 422),
+    },
 )
 def get_grids(
-    name: str, services: ServicesDep, _: Reader,
+    name: str,
+    services: ServicesDep,
+    _: Reader,
     level: Annotated[int | None, Query(ge=1, description="only grids of this level")] = None,
 ) -> Response:
     """Return the district's grids as GeoJSON (id, level, parent, name)."""
@@ -58,7 +64,9 @@ def get_grids(
 
 
 @router.post(
-    "/import", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+    "/import",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(401, 403, 422),
 )
 def import_district(

@@ -19,26 +19,53 @@ from optimizer.timewindow import TimeWindow
 router = APIRouter(prefix="/districts/{name}/hotspots", tags=["hotspots"])
 
 
-def hotspot_body(services: Services, name: str, day: dt.date, window: str,
-                 grid_id: list[str] | None, grid_level: int | None) -> bytes:
+def hotspot_body(
+    services: Services,
+    name: str,
+    day: dt.date,
+    window: str,
+    grid_id: list[str] | None,
+    grid_level: int | None,
+) -> bytes:
     """Compute the hotspots and return their JSON."""
     tw = TimeWindow.parse(window, field="window")
     district = services.district(name)
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_id)
-    spots = hotspots_for_window(district, day=day, window=tw,
-                                grid_ids=leaf_descendants(district.grids, ids))
-    body = HotspotList(
-        district=name, date=day, window=tw.label(), count=len(spots),
-        items=[HotspotOut(id=h.id, grid_id=h.grid_id, lon=h.lon, lat=h.lat, value=h.value,
-                          dwell_min=h.dwell_min, visits=h.visits, spacing_min=h.spacing_min,
-                          label=h.label) for h in spots],
-    ).model_dump_json().encode()
+    spots = hotspots_for_window(
+        district, day=day, window=tw, grid_ids=leaf_descendants(district.grids, ids)
+    )
+    body = (
+        HotspotList(
+            district=name,
+            date=day,
+            window=tw.label(),
+            count=len(spots),
+            items=[
+                HotspotOut(
+                    id=h.id,
+                    grid_id=h.grid_id,
+                    lon=h.lon,
+                    lat=h.lat,
+                    value=h.value,
+                    dwell_min=h.dwell_min,
+                    visits=h.visits,
+                    spacing_min=h.spacing_min,
+                    label=h.label,
+                )
+                for h in spots
+            ],
+        )
+        .model_dump_json()
+        .encode()
+    )
     return body
 
 
 @router.get("", response_model=HotspotList, responses=error_responses(401, 422))
 async def get_hotspots(
-    name: str, services: ServicesDep, _: Reader,
+    name: str,
+    services: ServicesDep,
+    _: Reader,
     date: Annotated[dt.date, Query(examples=["2026-12-01"])],
     window: Annotated[str, Query(examples=["19:00-23:00"])],
     grid_id: Annotated[list[str] | None, Query(description="grid ids (any level)")] = None,
@@ -48,7 +75,8 @@ async def get_hotspots(
     key = (name, date, window.strip(), tuple(sorted(grid_id or ())), grid_level)
     body = services.hotspots.get(key)
     if body is None:
-        body = await run_in_threadpool(hotspot_body, services, name, date, window, grid_id,
-                                       grid_level)
+        body = await run_in_threadpool(
+            hotspot_body, services, name, date, window, grid_id, grid_level
+        )
         services.hotspots.put(key, body)
     return Response(body, media_type="application/json")

@@ -32,8 +32,11 @@ def leaf_grid_of(services: Services, district: str, lon: np.ndarray, lat: np.nda
     d = services.base_district(district)
     leaves = d.grids[d.grids["level"] == d.grids["level"].max()]
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    cells = gpd.GeoDataFrame({"grid_id": [str(i) for i in leaves.index]},
-                             geometry=list(leaves.geometry), crs=leaves.crs or "EPSG:4326")
+    cells = gpd.GeoDataFrame(
+        {"grid_id": [str(i) for i in leaves.index]},
+        geometry=list(leaves.geometry),
+        crs=leaves.crs or "EPSG:4326",
+    )
     if cells.crs != points.crs:
         cells = cells.to_crs(points.crs)
     joined = gpd.sjoin(points, cells, how="left", predicate="within")
@@ -47,16 +50,21 @@ def _upsert(session: Session, dialect: str, rows: list[dict[str, Any]]) -> None:
     excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=["district", "external_id"],
-        set_={c: getattr(excluded, c) for c in
-              ("time", "category", "description", "lon", "lat", "grid_id", "updated_at")},
+        set_={
+            c: getattr(excluded, c)
+            for c in ("time", "category", "description", "lon", "lat", "grid_id", "updated_at")
+        },
     )
     for i in range(0, len(rows), CHUNK):
-        session.execute(stmt, rows[i:i + CHUNK])
+        session.execute(stmt, rows[i : i + CHUNK])
 
 
 @router.post("", response_model=IngestResult, responses=error_responses(401, 403, 413, 422))
 def ingest(
-    batch: IncidentBatch, request: Request, services: ServicesDep, session: SessionDep,
+    batch: IncidentBatch,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
     _: IncidentWriter,
 ) -> IngestResult:
     """Ingest a batch of incidents; a known ``external_id`` updates the stored incident."""
@@ -71,37 +79,62 @@ def ingest(
     ids = list(latest)
     known: set[str] = set()
     for i in range(0, len(ids), CHUNK):
-        known.update(session.scalars(select(Incident.external_id).where(
-            Incident.district == batch.district, Incident.external_id.in_(ids[i:i + CHUNK]))))
+        known.update(
+            session.scalars(
+                select(Incident.external_id).where(
+                    Incident.district == batch.district,
+                    Incident.external_id.in_(ids[i : i + CHUNK]),
+                )
+            )
+        )
     now = utcnow()
     # labels from the category vocabulary are stored as its keys; others as given
     keys = {c: resolve_category(c) or c for c in {inc.category for inc in incs}}
     rows = [
-        {"district": batch.district, "external_id": inc.external_id,
-         "time": inc.time.replace(tzinfo=None) if inc.time.tzinfo is None
-         else inc.time.astimezone(dt.UTC).replace(tzinfo=None),
-         "category": keys[inc.category], "description": inc.description, "lon": inc.lon,
-         "lat": inc.lat, "grid_id": g, "updated_at": now}
+        {
+            "district": batch.district,
+            "external_id": inc.external_id,
+            "time": inc.time.replace(tzinfo=None)
+            if inc.time.tzinfo is None
+            else inc.time.astimezone(dt.UTC).replace(tzinfo=None),
+            "category": keys[inc.category],
+            "description": inc.description,
+            "lon": inc.lon,
+            "lat": inc.lat,
+            "grid_id": g,
+            "updated_at": now,
+        }
         for inc, g in zip(incs, grids, strict=True)
     ]
     _upsert(session, services.dialect, rows)
     session.commit()
     services.hotspots.drop(lambda key: key[0] == batch.district)
     result = IngestResult(
-        district=batch.district, received=len(items), inserted=len(incs) - len(known),
-        updated=len(known), outside_grids=sum(1 for g in grids if g is None),
+        district=batch.district,
+        received=len(items),
+        inserted=len(incs) - len(known),
+        updated=len(known),
+        outside_grids=sum(1 for g in grids if g is None),
         seconds=round(time.perf_counter() - t0, 4),
     )
-    set_audit(request, "incidents.ingest",
-              {"district": batch.district, "received": len(items),
-               "first_external_id": items[0].external_id},
-              result.model_dump())
+    set_audit(
+        request,
+        "incidents.ingest",
+        {
+            "district": batch.district,
+            "received": len(items),
+            "first_external_id": items[0].external_id,
+        },
+        result.model_dump(),
+    )
     return result
 
 
 @router.get("", response_model=IncidentPage, responses=error_responses(401, 403, 422))
 def query(
-    services: ServicesDep, session: SessionDep, _: IncidentReader,
+    services: ServicesDep,
+    session: SessionDep,
+    _: IncidentReader,
     district: Annotated[str, Query(min_length=1, examples=["demo"])],
     grid_id: Annotated[list[str] | None, Query(description="grid ids (any level)")] = None,
     start: Annotated[dt.datetime | None, Query(description="from this time (inclusive)")] = None,
@@ -127,8 +160,15 @@ def query(
         where.append(Incident.category.in_(category))
     total = session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
     rows = session.scalars(
-        select(Incident).where(*where).order_by(Incident.time, Incident.id)
-        .offset(offset).limit(limit)
+        select(Incident)
+        .where(*where)
+        .order_by(Incident.time, Incident.id)
+        .offset(offset)
+        .limit(limit)
     ).all()
-    return IncidentPage(count=int(total), offset=offset, limit=limit,
-                        items=[IncidentOut.model_validate(r) for r in rows])
+    return IncidentPage(
+        count=int(total),
+        offset=offset,
+        limit=limit,
+        items=[IncidentOut.model_validate(r) for r in rows],
+    )

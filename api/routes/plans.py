@@ -37,24 +37,31 @@ router = APIRouter(tags=["plans"])
 
 
 def _not_found(what: str, value: str) -> HTTPException:
-    return HTTPException(404, {"type": "not_found", "field": what, "value": value,
-                               "message": f"no {what} {value!r}"})
+    return HTTPException(
+        404, {"type": "not_found", "field": what, "value": value, "message": f"no {what} {value!r}"}
+    )
 
 
 @router.post(
-    "/plans", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+    "/plans",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(401, 403, 413, 422),
 )
 def create_plan(
-    body: PlanRequest, request: Request, response: Response, services: ServicesDep,
+    body: PlanRequest,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
     principal: Planner,
 ) -> JobOut:
     """Start planning a day; returns the job to follow (``GET /jobs/{id}``)."""
     for i, w in enumerate(body.windows):
         TimeWindow.parse(w, field=f"windows[{i}]")
     if body.time_limit_s > services.settings.max_time_limit_s:
-        raise InputError("time_limit_s", body.time_limit_s,
-                         f"at most {services.settings.max_time_limit_s} s")
+        raise InputError(
+            "time_limit_s", body.time_limit_s, f"at most {services.settings.max_time_limit_s} s"
+        )
     district = services.base_district(body.district)
     if body.grid_ids is not None:
         planning_grid_ids(district, level=None, grid_ids=body.grid_ids)
@@ -76,9 +83,11 @@ def get_job(job_id: str, session: SessionDep, _: Reader) -> JobOut:
 
 @router.get("/jobs", response_model=JobList, responses=error_responses(401, 422))
 def list_jobs(
-    session: SessionDep, _: Reader,
-    status_: Annotated[Literal["queued", "running", "done", "failed"] | None,
-                       Query(alias="status")] = None,
+    session: SessionDep,
+    _: Reader,
+    status_: Annotated[
+        Literal["queued", "running", "done", "failed"] | None, Query(alias="status")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JobList:
     """List jobs, newest first, optionally in one status."""
@@ -91,7 +100,8 @@ def list_jobs(
 
 @router.get("/plans", response_model=PlanList, responses=error_responses(401, 422))
 def list_plans(
-    session: SessionDep, _: Reader,
+    session: SessionDep,
+    _: Reader,
     district: Annotated[str | None, Query()] = None,
     date: Annotated[dt.date | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -141,9 +151,13 @@ def _day_plan(services: Services, plan_id: str) -> DayPlan:
 
 @router.get(
     "/plans/{plan_id}/routes.geojson",
-    responses={200: {"content": {"application/geo+json": {}},
-                     "description": "a LineString per route and a Point per stop"},
-               **error_responses(401, 404)},
+    responses={
+        200: {
+            "content": {"application/geo+json": {}},
+            "description": "a LineString per route and a Point per stop",
+        },
+        **error_responses(401, 404),
+    },
 )
 def get_routes(plan_id: str, services: ServicesDep, _: Reader) -> Response:
     """Return the plan's routes and stops as GeoJSON (EPSG:4326)."""
@@ -157,9 +171,10 @@ def _groups(plan: DayPlan) -> list[str]:
 
 @router.get(
     "/plans/{plan_id}/gpx",
-    responses={200: {"content": {"application/zip": {}},
-                     "description": "zip of one GPX file per group"},
-               **error_responses(401, 404)},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "zip of one GPX file per group"},
+        **error_responses(401, 404),
+    },
 )
 def get_gpx_zip(plan_id: str, services: ServicesDep, _: Reader) -> Response:
     """Return a zip with one GPX file (street track and timed stops) per group."""
@@ -168,8 +183,11 @@ def get_gpx_zip(plan_id: str, services: ServicesDep, _: Reader) -> Response:
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buffer, "w") as zf:
         for path in write_gpx(plan, tmp):
             zf.write(path, arcname=path.name)
-    return Response(buffer.getvalue(), media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{plan_id}-gpx.zip"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{plan_id}-gpx.zip"'},
+    )
 
 
 @router.get(
@@ -182,17 +200,31 @@ def get_gpx(plan_id: str, group_id: str, services: ServicesDep, _: Reader) -> Re
     group_id = group_id.removesuffix(".gpx")
     keep = [wp for wp in plan.windows if any(r.group.id == group_id for r in wp.routes)]
     if not keep:
-        raise HTTPException(404, {"type": "not_found", "field": "group_id", "value": group_id,
-                                  "accepted": f"one of {_groups(plan)}",
-                                  "message": f"no group {group_id!r} in plan {plan_id}"})
-    only = dataclasses.replace(plan, windows=tuple(
-        dataclasses.replace(wp, routes=tuple(r for r in wp.routes if r.group.id == group_id))
-        for wp in keep))
+        raise HTTPException(
+            404,
+            {
+                "type": "not_found",
+                "field": "group_id",
+                "value": group_id,
+                "accepted": f"one of {_groups(plan)}",
+                "message": f"no group {group_id!r} in plan {plan_id}",
+            },
+        )
+    only = dataclasses.replace(
+        plan,
+        windows=tuple(
+            dataclasses.replace(wp, routes=tuple(r for r in wp.routes if r.group.id == group_id))
+            for wp in keep
+        ),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_gpx(only, tmp)
         body = Path(paths[0]).read_bytes()
-    return Response(body, media_type="application/gpx+xml",
-                    headers={"Content-Disposition": f'attachment; filename="{group_id}.gpx"'})
+    return Response(
+        body,
+        media_type="application/gpx+xml",
+        headers={"Content-Disposition": f'attachment; filename="{group_id}.gpx"'},
+    )
 
 
 def _file(plan: DayPlan, writer: Any, name: str) -> bytes:
@@ -209,8 +241,11 @@ def _file(plan: DayPlan, writer: Any, name: str) -> bytes:
 def get_csv(plan_id: str, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule (one row per stop) as CSV."""
     body = _file(_day_plan(services, plan_id), write_schedule_csv, "schedule.csv")
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="schedule.csv"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="schedule.csv"'},
+    )
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -223,5 +258,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def get_xlsx(plan_id: str, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule as an XLSX workbook (a sheet per window and a summary)."""
     body = _file(_day_plan(services, plan_id), write_schedule_xlsx, "schedule.xlsx")
-    return Response(body, media_type=XLSX,
-                    headers={"Content-Disposition": 'attachment; filename="schedule.xlsx"'})
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="schedule.xlsx"'},
+    )

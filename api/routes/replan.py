@@ -15,12 +15,18 @@ router = APIRouter(tags=["replan"])
 
 
 @router.post(
-    "/plans/{plan_id}/replan", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+    "/plans/{plan_id}/replan",
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(401, 403, 404, 422),
 )
 def replan(
-    plan_id: str, body: ReplanRequest, request: Request, response: Response,
-    session: SessionDep, principal: Planner,
+    plan_id: str,
+    body: ReplanRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: Planner,
 ) -> JobOut:
     """Re-solve the rest of one window x grid from the groups' positions at ``now``.
 
@@ -28,8 +34,15 @@ def replan(
     stops are kept and the number of changed stops is reported in the job result.
     """
     if session.get(Plan, plan_id) is None:
-        raise HTTPException(404, {"type": "not_found", "field": "plan_id", "value": plan_id,
-                                  "message": f"no plan {plan_id!r}"})
+        raise HTTPException(
+            404,
+            {
+                "type": "not_found",
+                "field": "plan_id",
+                "value": plan_id,
+                "message": f"no plan {plan_id!r}",
+            },
+        )
     TimeWindow.parse(body.window, field="window")
     inputs = {"plan_id": plan_id, **body.model_dump(mode="json")}
     job = request.app.state.jobs.submit("replan", inputs, principal_tag(principal))

@@ -25,15 +25,44 @@ PERSONAL_FIELDS: tuple[str, ...] = ("phone", "id_number")
 
 RESOURCES_EXAMPLE: dict[str, Any] = {
     "stations": [{"id": "S1", "name": "Central station", "lon": 24.94, "lat": 60.17}],
-    "officers": [{"id": "O1", "name": "Officer Li", "station_id": "S1", "mode": "foot",
-                  "shifts": [{"window": "18:00-24:00", "weekdays": [0, 1, 2, 3, 4]}]}],
-    "teams": [{"id": "T1", "name": "Block watch", "kind": "grid worker", "home_grid": "G3-1",
-               "base_station_id": "S1",
-               "members": [{"id": "V1", "name": "Wang", "role": "grid worker",
-                            "phone": "13800000000", "id_number": "110101199001011234",
-                            "availability": [{"window": "19:00-23:00"}]}]}],
-    "posts": [{"id": "P1", "name": "School gate", "lon": 24.941, "lat": 60.171,
-               "grid_id": "G3-1", "windows": ["07:30-08:30"]}],
+    "officers": [
+        {
+            "id": "O1",
+            "name": "Officer Li",
+            "station_id": "S1",
+            "mode": "foot",
+            "shifts": [{"window": "18:00-24:00", "weekdays": [0, 1, 2, 3, 4]}],
+        }
+    ],
+    "teams": [
+        {
+            "id": "T1",
+            "name": "Block watch",
+            "kind": "grid worker",
+            "home_grid": "G3-1",
+            "base_station_id": "S1",
+            "members": [
+                {
+                    "id": "V1",
+                    "name": "Wang",
+                    "role": "grid worker",
+                    "phone": "13800000000",
+                    "id_number": "110101199001011234",
+                    "availability": [{"window": "19:00-23:00"}],
+                }
+            ],
+        }
+    ],
+    "posts": [
+        {
+            "id": "P1",
+            "name": "School gate",
+            "lon": 24.941,
+            "lat": 60.171,
+            "grid_id": "G3-1",
+            "windows": ["07:30-08:30"],
+        }
+    ],
 }
 
 
@@ -63,8 +92,13 @@ def _validated(services: ServicesDep, name: str, body: dict[str, Any]) -> Resour
 
 
 def _counts(res: Resources) -> dict[str, int]:
-    return {"stations": len(res.stations), "officers": len(res.officers),
-            "teams": len(res.teams), "volunteers": len(res.volunteers), "posts": len(res.posts)}
+    return {
+        "stations": len(res.stations),
+        "officers": len(res.officers),
+        "teams": len(res.teams),
+        "volunteers": len(res.volunteers),
+        "posts": len(res.posts),
+    }
 
 
 @router.get("", responses=error_responses(401, 422))
@@ -75,7 +109,10 @@ def get_resources(name: str, services: ServicesDep, principal: Reader) -> dict[s
 
 @router.put("", responses=error_responses(401, 403, 413, 422))
 def put_resources(
-    name: str, request: Request, services: ServicesDep, session: SessionDep,
+    name: str,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
     principal: ResourceWriter,
     body: Annotated[dict[str, Any], Body(examples=[RESOURCES_EXAMPLE])],
 ) -> dict[str, Any]:
@@ -96,7 +133,9 @@ def put_resources(
 
 @router.get("/availability", responses=error_responses(401, 422))
 def availability(
-    name: str, services: ServicesDep, _: Reader,
+    name: str,
+    services: ServicesDep,
+    _: Reader,
     date: Annotated[dt.date, Query(examples=["2026-12-01"])],
     window: Annotated[str, Query(examples=["19:00-23:00"])],
 ) -> dict[str, Any]:
@@ -104,7 +143,9 @@ def availability(
     tw = TimeWindow.parse(window, field="window")
     res = services.district(name).resources
     return {
-        "district": name, "date": date.isoformat(), "window": tw.label(),
+        "district": name,
+        "date": date.isoformat(),
+        "window": tw.label(),
         "officers": [o.id for o in res.officers if o.available(date, tw)],
         "volunteers": [v.id for v in res.volunteers if v.available(date, tw)],
         "posts": [p.id for p in res.posts if p.active_windows(date, tw)],
@@ -129,8 +170,13 @@ def get_kind(name: str, kind: str, services: ServicesDep, principal: Reader) -> 
 
 @router.put("/{kind}/{item_id}", responses=error_responses(401, 403, 404, 413, 422))
 def put_item(
-    name: str, kind: str, item_id: str, request: Request, services: ServicesDep,
-    session: SessionDep, principal: ResourceWriter,
+    name: str,
+    kind: str,
+    item_id: str,
+    request: Request,
+    services: ServicesDep,
+    session: SessionDep,
+    principal: ResourceWriter,
     body: Annotated[dict[str, Any], Body(examples=[RESOURCES_EXAMPLE["officers"][0]])],
 ) -> dict[str, Any]:
     """Add or replace one station, officer, team (with members and availability) or post."""
@@ -150,6 +196,10 @@ def put_item(
         row.data = stored
         row.updated_at = utcnow()
         row.updated_by = principal.name
-    set_audit(request, f"resources.{kind}.put", {"district": name, "id": item_id, "item": body},
-              {"replaced": replaced})
+    set_audit(
+        request,
+        f"resources.{kind}.put",
+        {"district": name, "id": item_id, "item": body},
+        {"replaced": replaced},
+    )
     return {"district": name, "kind": kind, "id": item_id, "replaced": replaced}

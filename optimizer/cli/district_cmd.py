@@ -31,36 +31,72 @@ def register(subparsers: Any) -> None:
     )
     imp.add_argument("name", help="district name (folder name under the data dir)")
     imp.add_argument("--osm", metavar="FILE", help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
-    imp.add_argument("--place", metavar="TEXT",
-                     help='place to download through osmnx, e.g. "榆阳区, 榆林市, 陕西省" '
-                     "(needs internet)")
+    imp.add_argument(
+        "--place",
+        metavar="TEXT",
+        help='place to download through osmnx, e.g. "榆阳区, 榆林市, 陕西省" (needs internet)',
+    )
     imp.add_argument("--boundary", metavar="GEOJSON", help="clip the streets to this boundary")
-    imp.add_argument("--boundary-crs", default="wgs84", choices=COORD_SYSTEMS,
-                     help="coordinate system of --boundary (default: wgs84)")
-    imp.add_argument("--grids", metavar="GEOJSON",
-                     help="the bureau's grid hierarchy (id, level, parent, name, polygons)")
-    imp.add_argument("--grids-crs", default="wgs84", choices=COORD_SYSTEMS,
-                     help="coordinate system of --grids (default: wgs84)")
-    imp.add_argument("--auto-grids", metavar="N1,N2,N3",
-                     help="generate nested grids with these cell counts per level, e.g. 2,13,91")
-    imp.add_argument("--incidents", metavar="FILE",
-                     help="incident history (CSV or GeoJSON): stored, and balanced by "
-                     "--auto-grids")
-    imp.add_argument("--incidents-crs", default="wgs84", choices=COORD_SYSTEMS,
-                     help="coordinate system of --incidents (default: wgs84)")
-    imp.add_argument("--synthetic-incidents", action="store_true",
-                     help="without --incidents, generate six months of labelled synthetic "
-                     "incidents so hotspots and plans can be tried")
-    imp.add_argument("--timezone", default="Asia/Shanghai",
-                     help="IANA time zone of the district (default: Asia/Shanghai)")
-    imp.add_argument("--resources", metavar="JSON",
-                     help="resources.json (stations, officers, teams, posts; WGS-84); "
-                     "default: a synthetic set")
-    imp.add_argument("--data-dir", metavar="DIR",
-                     help="folder of districts (default: $PATROL_DATA_DIR or data/grids)")
+    imp.add_argument(
+        "--boundary-crs",
+        default="wgs84",
+        choices=COORD_SYSTEMS,
+        help="coordinate system of --boundary (default: wgs84)",
+    )
+    imp.add_argument(
+        "--grids",
+        metavar="GEOJSON",
+        help="the bureau's grid hierarchy (id, level, parent, name, polygons)",
+    )
+    imp.add_argument(
+        "--grids-crs",
+        default="wgs84",
+        choices=COORD_SYSTEMS,
+        help="coordinate system of --grids (default: wgs84)",
+    )
+    imp.add_argument(
+        "--auto-grids",
+        metavar="N1,N2,N3",
+        help="generate nested grids with these cell counts per level, e.g. 2,13,91",
+    )
+    imp.add_argument(
+        "--incidents",
+        metavar="FILE",
+        help="incident history (CSV or GeoJSON): stored, and balanced by --auto-grids",
+    )
+    imp.add_argument(
+        "--incidents-crs",
+        default="wgs84",
+        choices=COORD_SYSTEMS,
+        help="coordinate system of --incidents (default: wgs84)",
+    )
+    imp.add_argument(
+        "--synthetic-incidents",
+        action="store_true",
+        help="without --incidents, generate six months of labelled synthetic "
+        "incidents so hotspots and plans can be tried",
+    )
+    imp.add_argument(
+        "--timezone",
+        default="Asia/Shanghai",
+        help="IANA time zone of the district (default: Asia/Shanghai)",
+    )
+    imp.add_argument(
+        "--resources",
+        metavar="JSON",
+        help="resources.json (stations, officers, teams, posts; WGS-84); default: a synthetic set",
+    )
+    imp.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder of districts (default: $PATROL_DATA_DIR or data/grids)",
+    )
     imp.add_argument("--seed", default="0", help="seed for generated grids and resources")
-    imp.add_argument("--tolerance-m2", default="50",
-                     help="overlaps and gaps of bureau grids up to this area are ignored")
+    imp.add_argument(
+        "--tolerance-m2",
+        default="50",
+        help="overlaps and gaps of bureau grids up to this area are ignored",
+    )
     imp.add_argument("--quiet", action="store_true", help="print only the folder written")
     imp.set_defaults(func=run_import)
 
@@ -101,16 +137,28 @@ def run_import(args: argparse.Namespace) -> int:
 
     def progress(message: str) -> None:
         if not args.quiet:
-            print(f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True
+            )
 
     result = import_district(
-        args.name, args.osm, boundary=args.boundary, boundary_crs=args.boundary_crs,
-        grids=args.grids, grids_crs=args.grids_crs, auto=args.auto_grids, place=args.place,
-        data_dir=args.data_dir, resources=args.resources, incidents=args.incidents,
-        incidents_crs=args.incidents_crs, synthetic_incidents=args.synthetic_incidents,
-        timezone=args.timezone, seed=_int(args.seed, "seed"),
-        tolerance_m2=_float(args.tolerance_m2, "tolerance_m2"), progress=progress,
+        args.name,
+        args.osm,
+        boundary=args.boundary,
+        boundary_crs=args.boundary_crs,
+        grids=args.grids,
+        grids_crs=args.grids_crs,
+        auto=args.auto_grids,
+        place=args.place,
+        data_dir=args.data_dir,
+        resources=args.resources,
+        incidents=args.incidents,
+        incidents_crs=args.incidents_crs,
+        synthetic_incidents=args.synthetic_incidents,
+        timezone=args.timezone,
+        seed=_int(args.seed, "seed"),
+        tolerance_m2=_float(args.tolerance_m2, "tolerance_m2"),
+        progress=progress,
     )
     print(result.path if args.quiet else result.summary())
     return 0
@@ -130,8 +178,10 @@ def run_list(args: argparse.Namespace) -> int:
     for name in names:
         meta = json.loads((root / name / METADATA_FILE).read_text(encoding="utf-8"))
         grids = "/".join(str(v) for _, v in sorted(meta.get("grids", {}).items()))
-        print(f"{name:<20} {meta.get('nodes', '?'):>7} {meta.get('edges', '?'):>7} {grids:<16} "
-              f"{Path(str(meta.get('source', '?'))).name}")
+        print(
+            f"{name:<20} {meta.get('nodes', '?'):>7} {meta.get('edges', '?'):>7} {grids:<16} "
+            f"{Path(str(meta.get('source', '?'))).name}"
+        )
     return 0
 
 
@@ -149,19 +199,25 @@ def run_show(args: argparse.Namespace) -> int:
     if meta.get("source_sha256"):
         print(f"  sha256: {meta['source_sha256']}")
     print(f"  imported: {meta.get('import_time', '?')}")
-    print(f"  streets: {district.graph.number_of_nodes()} nodes, "
-          f"{district.graph.number_of_edges()} edges, CRS {district.crs}")
+    print(
+        f"  streets: {district.graph.number_of_nodes()} nodes, "
+        f"{district.graph.number_of_edges()} edges, CRS {district.crs}"
+    )
     res = district.resources
-    print(f"  resources: {len(res.stations)} stations, {len(res.officers)} officers, "
-          f"{len(res.teams)} teams, {len(res.posts)} posts")
+    print(
+        f"  resources: {len(res.stations)} stations, {len(res.officers)} officers, "
+        f"{len(res.teams)} teams, {len(res.posts)} posts"
+    )
     if district.incidents is not None:
         tag = " (synthetic)" if "incidents" in meta.get("synthetic", []) else ""
         print(f"  incidents: {len(district.incidents)}{tag}")
     report = meta.get("grids_source", {}).get("report")
     if report:
         for s in report.get("levels", []):
-            print(f"  auto grids level {s['level']}: {s['cells']} cells, street length max/min "
-                  f"{s['length_balance']:.2f}, Polsby-Popper mean {s['polsby_popper_mean']:.2f}")
+            print(
+                f"  auto grids level {s['level']}: {s['cells']} cells, street length max/min "
+                f"{s['length_balance']:.2f}, Polsby-Popper mean {s['polsby_popper_mean']:.2f}"
+            )
     for level in sorted(district.grids["level"].unique()):
         ids = sorted(str(i) for i in district.grids.index[district.grids["level"] == level])
         shown = ", ".join(ids[:8]) + (f", ... ({len(ids)} cells)" if len(ids) > 8 else "")

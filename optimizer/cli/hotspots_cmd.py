@@ -58,8 +58,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--crs", default="wgs84", help="coordinates of --incidents: wgs84, gcj02, bd09")
     p.add_argument("--tz", default=None, help="time zone of --incidents (default: UTC)")
-    p.add_argument("--lang", default="en", choices=("en", "zh"),
-                   help="language of category labels (default: en)")
+    p.add_argument(
+        "--lang",
+        default="en",
+        choices=("en", "zh"),
+        help="language of category labels (default: en)",
+    )
     p.add_argument("--top", default="5", metavar="N", help="rows shown per window (default: 5)")
     p.add_argument(
         "--out", default=None, metavar="FILE", help="write all hotspots to FILE (.csv or .geojson)"

@@ -49,11 +49,21 @@ def test_openapi_documents_routes_examples_and_errors(tmp_path: Path) -> None:
     with made.client:
         spec = made.client.get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/districts", "/districts/{name}/grids", "/incidents",
-                 "/districts/{name}/resources", "/districts/{name}/hotspots", "/plans",
-                 "/jobs/{job_id}", "/plans/{plan_id}/routes.geojson",
-                 "/plans/{plan_id}/gpx/{group_id}", "/plans/{plan_id}/schedule.xlsx",
-                 "/plans/{plan_id}/replan", "/keys", "/audit"):
+    for path in (
+        "/districts",
+        "/districts/{name}/grids",
+        "/incidents",
+        "/districts/{name}/resources",
+        "/districts/{name}/hotspots",
+        "/plans",
+        "/jobs/{job_id}",
+        "/plans/{plan_id}/routes.geojson",
+        "/plans/{plan_id}/gpx/{group_id}",
+        "/plans/{plan_id}/schedule.xlsx",
+        "/plans/{plan_id}/replan",
+        "/keys",
+        "/audit",
+    ):
         assert path in paths, path
     schemas = spec["components"]["schemas"]
     assert schemas["PlanRequest"]["examples"][0]["district"] == "demo"

@@ -8,19 +8,40 @@ from tests.api.conftest import Api
 
 WRITE_ROUTES: list[tuple[str, str, dict[str, object], set[str]]] = [
     # method, path, body, roles allowed
-    ("post", "/plans", {"district": "demo", "date": "2026-12-01", "windows": ["bad"]},
-     {"admin", "planner"}),
-    ("put", "/districts/demo/resources", {"stations": [{"id": "S", "lon": 500, "lat": 0}]},
-     {"admin", "planner"}),
+    (
+        "post",
+        "/plans",
+        {"district": "demo", "date": "2026-12-01", "windows": ["bad"]},
+        {"admin", "planner"},
+    ),
+    (
+        "put",
+        "/districts/demo/resources",
+        {"stations": [{"id": "S", "lon": 500, "lat": 0}]},
+        {"admin", "planner"},
+    ),
     ("post", "/incidents", {"district": "demo", "incidents": []}, {"admin", "planner", "analyst"}),
-    ("post", "/districts/import", {"name": "x", "osm_path": "/nonexistent.osm"},
-     {"admin", "planner"}),
+    (
+        "post",
+        "/districts/import",
+        {"name": "x", "osm_path": "/nonexistent.osm"},
+        {"admin", "planner"},
+    ),
     ("post", "/keys", {"name": "x", "role": "nobody"}, {"admin"}),
 ]
 
 
-@pytest.mark.parametrize("path", ["/districts", "/plans", "/incidents?district=demo", "/keys",
-                                  "/audit", "/districts/demo/resources"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/districts",
+        "/plans",
+        "/incidents?district=demo",
+        "/keys",
+        "/audit",
+        "/districts/demo/resources",
+    ],
+)
 def test_no_key_is_401(api: Api, path: str) -> None:
     r = api.client.get(path)
     assert r.status_code == 401
@@ -54,8 +75,9 @@ def test_role_matrix_for_writes(
         assert err["field"] == "role" and err["value"] == role
 
 
-@pytest.mark.parametrize("role,sees", [("admin", True), ("planner", True),
-                                       ("analyst", False), ("viewer", False)])
+@pytest.mark.parametrize(
+    "role,sees", [("admin", True), ("planner", True), ("analyst", False), ("viewer", False)]
+)
 def test_personal_fields_only_for_admin_and_planner(api: Api, role: str, sees: bool) -> None:
     r = api.client.get("/districts/demo/resources", headers=api.headers(role))
     assert r.status_code == 200

@@ -36,11 +36,13 @@ def test_district_failures(api: Api) -> None:
 
 def test_import_validates_before_queueing(api: Api) -> None:
     h = api.headers("planner")
-    r = api.client.post("/districts/import", json={"name": "bad name!", "osm_path": "/x"},
-                        headers=h)
+    r = api.client.post(
+        "/districts/import", json={"name": "bad name!", "osm_path": "/x"}, headers=h
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "name"
-    r = api.client.post("/districts/import", json={"name": "x", "osm_path": "/no/such.osm"},
-                        headers=h)
+    r = api.client.post(
+        "/districts/import", json={"name": "x", "osm_path": "/no/such.osm"}, headers=h
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "osm_path"
 
 
@@ -72,22 +74,29 @@ def test_resources_replace_and_validate(api: Api) -> None:
     r = api.client.put("/districts/demo/resources", json=original, headers=h)
     assert r.status_code == 200
     assert _resources(api) == original
-    audit = api.client.get("/audit", params={"action": "resources.replace"},
-                           headers=api.headers("admin")).json()["items"]
+    audit = api.client.get(
+        "/audit", params={"action": "resources.replace"}, headers=api.headers("admin")
+    ).json()["items"]
     assert audit and audit[0]["inputs"]["district"] == "demo"
 
 
 def test_availability(api: Api) -> None:
     h = api.headers("viewer")
-    r = api.client.get("/districts/demo/resources/availability",
-                       params={"date": "2026-12-01", "window": "19:00-23:00"}, headers=h)
+    r = api.client.get(
+        "/districts/demo/resources/availability",
+        params={"date": "2026-12-01", "window": "19:00-23:00"},
+        headers=h,
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["window"] == "19:00-23:00" and body["officers"] and body["volunteers"]
     all_ids = {o["id"] for o in _resources(api)["officers"]}
     assert set(body["officers"]) <= all_ids
-    r = api.client.get("/districts/demo/resources/availability",
-                       params={"date": "2026-12-01", "window": "7-9"}, headers=h)
+    r = api.client.get(
+        "/districts/demo/resources/availability",
+        params={"date": "2026-12-01", "window": "7-9"},
+        headers=h,
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "window"
 
 
@@ -100,14 +109,13 @@ def test_hotspots(api: Api) -> None:
     assert body["count"] == len(body["items"]) > 0 and body["window"] == "19:00-23:00"
     spot = body["items"][0]
     assert spot["value"] > 0 and spot["dwell_min"] > 0 and spot["grid_id"]
-    one = api.client.get("/districts/demo/hotspots", params={**params, "grid_id": spot["grid_id"]},
-                         headers=h).json()
+    one = api.client.get(
+        "/districts/demo/hotspots", params={**params, "grid_id": spot["grid_id"]}, headers=h
+    ).json()
     assert one["items"] and {s["grid_id"] for s in one["items"]} == {spot["grid_id"]}
-    r = api.client.get("/districts/demo/hotspots", params={**params, "grid_id": "nope"},
-                       headers=h)
+    r = api.client.get("/districts/demo/hotspots", params={**params, "grid_id": "nope"}, headers=h)
     assert r.status_code == 422 and "grid" in r.json()["error"]["field"]
-    r = api.client.get("/districts/demo/hotspots", params={**params, "window": "19-23"},
-                       headers=h)
+    r = api.client.get("/districts/demo/hotspots", params={**params, "window": "19-23"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "window"
     r = api.client.get("/districts/demo/hotspots", params={"window": "19:00-23:00"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "date"
@@ -138,29 +146,35 @@ def test_resource_items(api: Api) -> None:
     h = api.headers("planner")
     teams = api.client.get("/districts/demo/resources/teams", headers=h).json()
     assert teams["count"] == len(teams["items"]) > 0
-    viewer_teams = api.client.get("/districts/demo/resources/teams",
-                                  headers=api.headers("viewer")).json()
+    viewer_teams = api.client.get(
+        "/districts/demo/resources/teams", headers=api.headers("viewer")
+    ).json()
     assert all(m["phone"] is None for t in viewer_teams["items"] for m in t["members"])
     r = api.client.get("/districts/demo/resources/cars", headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "kind"
     officers = api.client.get("/districts/demo/resources/officers", headers=h).json()["items"]
     first = officers[0]
     changed = {**first, "shifts": [{"window": "06:00-14:00", "weekdays": [5, 6]}]}
-    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=changed,
-                       headers=h)
+    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=changed, headers=h)
     assert r.status_code == 200 and r.json()["replaced"] is True
     now = api.client.get("/districts/demo/resources/officers", headers=h).json()["items"]
     assert next(o for o in now if o["id"] == first["id"])["shifts"] == changed["shifts"]
-    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}",
-                       json={**first, "station_id": "nowhere"}, headers=h)
+    r = api.client.put(
+        f"/districts/demo/resources/officers/{first['id']}",
+        json={**first, "station_id": "nowhere"},
+        headers=h,
+    )
     assert r.status_code == 422 and "station_id" in r.json()["error"]["field"]
     r = api.client.put("/districts/demo/resources/officers/other", json=first, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "id"
-    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=first,
-                       headers=api.headers("analyst"))
+    r = api.client.put(
+        f"/districts/demo/resources/officers/{first['id']}",
+        json=first,
+        headers=api.headers("analyst"),
+    )
     assert r.status_code == 403
-    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=first,
-                       headers=h)
+    r = api.client.put(f"/districts/demo/resources/officers/{first['id']}", json=first, headers=h)
     assert r.status_code == 200
-    assert api.client.get("/districts/demo/resources/officers",
-                          headers=h).json()["count"] == len(officers)
+    assert api.client.get("/districts/demo/resources/officers", headers=h).json()["count"] == len(
+        officers
+    )

@@ -24,8 +24,9 @@ def wait_job(api: Api, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
     seen: list[float] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job: dict[str, Any] = api.client.get(f"/jobs/{job_id}",
-                                             headers=api.headers("viewer")).json()
+        job: dict[str, Any] = api.client.get(
+            f"/jobs/{job_id}", headers=api.headers("viewer")
+        ).json()
         seen.append(job["progress"])
         if job["status"] in ("done", "failed"):
             job["_seen"] = seen
@@ -89,8 +90,9 @@ def test_exports(planned: tuple[Api, dict[str, Any]], role: str) -> None:
     assert gpx.tracks[0].segments[0].points and gpx.waypoints
     r = api.client.get(f"/plans/{pid}/gpx/nogroup", headers=h)
     assert r.status_code == 404 and r.json()["error"]["field"] == "group_id"
-    rows = list(csv.DictReader(io.StringIO(api.client.get(f"/plans/{pid}/schedule.csv",
-                                                          headers=h).text)))
+    rows = list(
+        csv.DictReader(io.StringIO(api.client.get(f"/plans/{pid}/schedule.csv", headers=h).text))
+    )
     assert rows and {"group", "arrival", "place"} <= set(rows[0])
     r = api.client.get(f"/plans/{pid}/schedule.xlsx", headers=h)
     book = openpyxl.load_workbook(io.BytesIO(r.content))
@@ -122,8 +124,9 @@ def test_plan_failures(api: Api) -> None:
 
 def test_plan_generation_is_audited(planned: tuple[Api, dict[str, Any]]) -> None:
     api, job = planned
-    entries = api.client.get("/audit", params={"action": "plan.generate"},
-                             headers=api.headers("admin")).json()["items"]
+    entries = api.client.get(
+        "/audit", params={"action": "plan.generate"}, headers=api.headers("admin")
+    ).json()["items"]
     mine = [e for e in entries if e["result"].get("plan_id") == job["result"]["plan_id"]]
     assert mine and mine[0]["role"] == "planner"
     assert mine[0]["inputs"]["windows"] == [WINDOW] and mine[0]["inputs"]["seed"] == 3
@@ -138,10 +141,18 @@ def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
     h = api.headers("planner")
     fc = api.client.get(f"/plans/{pid}/routes.geojson", headers=h_view).json()
     group = win["groups"][0]["id"]
-    stop = next(f for f in fc["features"]
-                if f["properties"]["type"] == "stop" and f["properties"]["group"] == group)
-    body = {"grid_id": win["grid"], "window": WINDOW, "now": f"{DAY}T20:30:00",
-            "positions": {group: stop["geometry"]["coordinates"]}, "time_limit_s": 1}
+    stop = next(
+        f
+        for f in fc["features"]
+        if f["properties"]["type"] == "stop" and f["properties"]["group"] == group
+    )
+    body = {
+        "grid_id": win["grid"],
+        "window": WINDOW,
+        "now": f"{DAY}T20:30:00",
+        "positions": {group: stop["geometry"]["coordinates"]},
+        "time_limit_s": 1,
+    }
     r = api.client.post(f"/plans/{pid}/replan", json=body, headers=h)
     assert r.status_code == 202, r.text
     done = wait_job(api, r.json()["id"])
@@ -149,15 +160,17 @@ def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
     new = api.client.get(f"/plans/{done['result']['plan_id']}", headers=h).json()
     assert new["parent_id"] == pid and new["is_replan"]
     assert isinstance(done["result"]["changed_stops"], int)
-    r = api.client.post(f"/plans/{pid}/replan",
-                        json={**body, "positions": {"ghost": [0, 0]}}, headers=h)
+    r = api.client.post(
+        f"/plans/{pid}/replan", json={**body, "positions": {"ghost": [0, 0]}}, headers=h
+    )
     ghost = wait_job(api, r.json()["id"])
     assert ghost["status"] == "failed" and "ghost" in ghost["error"]["field"]
     r = api.client.post(f"/plans/{pid}/replan", json={**body, "grid_id": "nowhere"}, headers=h)
     failed = wait_job(api, r.json()["id"])
     assert failed["status"] == "failed" and "grid_id" in failed["error"]["field"]
-    audit = api.client.get("/audit", params={"action": "replan.failed"},
-                           headers=api.headers("admin")).json()["items"]
+    audit = api.client.get(
+        "/audit", params={"action": "replan.failed"}, headers=api.headers("admin")
+    ).json()["items"]
     # The failed job's audit row is written by the worker right after the job's status: the
     # ghost job's row may land after this one, so look the row up rather than take the newest.
     nowhere = [a for a in audit if a["inputs"].get("grid_id") == "nowhere"]
@@ -174,17 +187,33 @@ def test_replan_running_window(planned: tuple[Api, dict[str, Any]]) -> None:
 def test_plans_jobs_incidents_survive_a_restart(planned: tuple[Api, dict[str, Any]]) -> None:
     api, job = planned
     pid = job["result"]["plan_id"]
-    api.client.post("/incidents", json={"district": "demo", "incidents": [
-        {"external_id": "restart-1", "time": "2026-11-20T20:00:00", "category": "restart",
-         "lon": 24.94, "lat": 60.17}]}, headers=api.headers("admin"))
+    api.client.post(
+        "/incidents",
+        json={
+            "district": "demo",
+            "incidents": [
+                {
+                    "external_id": "restart-1",
+                    "time": "2026-11-20T20:00:00",
+                    "category": "restart",
+                    "lon": 24.94,
+                    "lat": 60.17,
+                }
+            ],
+        },
+        headers=api.headers("admin"),
+    )
     again = make_api(api.url)  # a second process on the same database
     with again.client:
         h = again.headers("viewer")
         assert again.client.get(f"/plans/{pid}", headers=h).json()["id"] == pid
         assert again.client.get(f"/jobs/{job['id']}", headers=h).json()["status"] == "done"
         assert again.client.get(f"/plans/{pid}/schedule.csv", headers=h).status_code == 200
-        page = again.client.get("/incidents", params={"district": "demo", "category": "restart"},
-                                headers=again.headers("analyst")).json()
+        page = again.client.get(
+            "/incidents",
+            params={"district": "demo", "category": "restart"},
+            headers=again.headers("analyst"),
+        ).json()
         assert [i["external_id"] for i in page["items"]] == ["restart-1"]
 
 
@@ -196,11 +225,28 @@ def test_unfinished_jobs_run_again_after_a_restart(api: Api) -> None:
     from api.models import Job
 
     job_id = str(uuid.uuid4())
-    inputs = {"district": "demo", "date": DAY, "windows": [WINDOW], "grid_ids": None,
-              "grid_level": None, "engine": "ortools", "seed": 1, "time_limit_s": 1}
+    inputs = {
+        "district": "demo",
+        "date": DAY,
+        "windows": [WINDOW],
+        "grid_ids": None,
+        "grid_level": None,
+        "engine": "ortools",
+        "seed": 1,
+        "time_limit_s": 1,
+    }
     with session_scope(api.app.state.services.sessions) as session:
-        session.add(Job(id=job_id, kind="plan", status="running", progress=0.4,
-                        message="interrupted", inputs=inputs, attempts=1))
+        session.add(
+            Job(
+                id=job_id,
+                kind="plan",
+                status="running",
+                progress=0.4,
+                message="interrupted",
+                inputs=inputs,
+                attempts=1,
+            )
+        )
     again = make_api(api.url)  # the restarted process
     with again.client:
         job = wait_job(again, job_id)

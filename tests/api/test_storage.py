@@ -67,8 +67,12 @@ def test_0002_drops_pickled_plans_and_stores_json(own_db_url: str) -> None:
                         " '2026-12-01', 'ortools', 0, '{}', :data, '2026-11-29 07:00:00+00',"
                         " :rp)"
                     ),
-                    {"id": pid, "parent": parent, "data": b"\x80\x05not-a-plan.",
-                     "rp": parent is not None},
+                    {
+                        "id": pid,
+                        "parent": parent,
+                        "data": b"\x80\x05not-a-plan.",
+                        "rp": parent is not None,
+                    },
                 )
         migrate(engine)
         cols = {c["name"]: c for c in sa.inspect(engine).get_columns("plans")}

@@ -16,8 +16,8 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
@@ -32,15 +32,15 @@ def upgrade() -> None:
         log.warning("0002: deleting %d pickled plan(s); re-run their planning jobs", dropped)
         bind.execute(sa.text("UPDATE plans SET parent_id = NULL"))
         bind.execute(sa.text("DELETE FROM plans"))
-    with op.batch_alter_table('plans', schema=None) as batch_op:
-        batch_op.drop_column('data')
-        batch_op.add_column(sa.Column('plan_json', sa.JSON(), nullable=False))
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_column("data")
+        batch_op.add_column(sa.Column("plan_json", sa.JSON(), nullable=False))
 
 
 def downgrade() -> None:
     """Back to the binary column (plans are deleted: JSON plans are not pickled back)."""
     op.get_bind().execute(sa.text("UPDATE plans SET parent_id = NULL"))
     op.get_bind().execute(sa.text("DELETE FROM plans"))
-    with op.batch_alter_table('plans', schema=None) as batch_op:
-        batch_op.drop_column('plan_json')
-        batch_op.add_column(sa.Column('data', sa.LargeBinary(), nullable=False))
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_column("plan_json")
+        batch_op.add_column(sa.Column("data", sa.LargeBinary(), nullable=False))
