@@ -10,7 +10,6 @@ of changed stops (insertions plus deletions against the old remaining sequence) 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -36,6 +35,7 @@ from optimizer.plan import (
     street_path,
     street_router,
 )
+from optimizer.plan_streets import nearest_node
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.resources import FixedPost
 from optimizer.teams import PatrolGroup
@@ -65,14 +65,6 @@ class Replan:
     ``"resolve"`` (the engine's new routes, used when they gain more than ``min_gain``)."""
 
 
-def _nearest_node(G: nx.MultiDiGraph, lon: float, lat: float) -> int:
-    ids = np.fromiter(G.nodes, dtype=np.int64)
-    lons = np.array([float(G.nodes[n]["lon"]) for n in ids])
-    lats = np.array([float(G.nodes[n]["lat"]) for n in ids])
-    d2 = ((lons - lon) * math.cos(math.radians(lat))) ** 2 + (lats - lat) ** 2
-    return int(ids[int(np.argmin(d2))])
-
-
 def _node(G: nx.MultiDiGraph, where: Position, field_name: str) -> int:
     if isinstance(where, int | np.integer):
         if int(where) not in G:
@@ -84,7 +76,7 @@ def _node(G: nx.MultiDiGraph, where: Position, field_name: str) -> int:
         raise InputError(field_name, where, "(lon, lat) or a street-graph node id") from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InputError(field_name, where, "(lon, lat) in WGS-84 degrees")
-    return _nearest_node(G, lon, lat)
+    return nearest_node(G, lon, lat)
 
 
 def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
@@ -208,7 +200,7 @@ def replan_window(
                 ready = int((nxt.departure - now).total_seconds())
             else:
                 ready = max(0, int((nxt.arrival - now).total_seconds()))
-            start_nodes.append(_nearest_node(G, nxt.lon, nxt.lat))
+            start_nodes.append(nearest_node(G, nxt.lon, nxt.lat))
         ready_s.append(min(ready, max(horizon - 1, 0)))
         remaining_old[gid] = [s.site_id for s in body if s not in done[gid]]
     done_count: dict[str, int] = {}
@@ -223,7 +215,7 @@ def replan_window(
 
     # --- the problem: depots are current positions then stations -----------------------
     stations = list(dict.fromkeys(r.group.station_id for r in plan.routes))
-    station_nodes = [_nearest_node(G, *_lonlat(district, s)) for s in stations]
+    station_nodes = [nearest_node(G, *_lonlat(district, s)) for s in stations]
     nodes: list[int] = [*start_nodes, *station_nodes]
     n_depots = len(nodes)
     sites: list[Site] = []
@@ -281,7 +273,7 @@ def replan_window(
             dwell = min(p.dwell_min * 60, b - a)
             if dwell <= 0:
                 continue
-            location = loc(_nearest_node(G, p.lon, p.lat))
+            location = loc(nearest_node(G, p.lon, p.lat))
             names[location] = p.name
             post_by_id[p.id] = p
             sites.append(
