@@ -23,9 +23,10 @@ Repeat-visit spacing is not native to PyVRP. It is handled in three steps:
 Breaks are not native either: each vehicle's shift duration is shortened by ``break_s`` in
 the search, and the scheduler places the break in its window (dropping a visit if it cannot).
 
-Parallel searches: by default one independent search per CPU core (at most two) runs in a
-thread with seeds ``seed``, ``seed + 1``, ...; PyVRP's local search runs outside the GIL, so two
-searches on two cores take the time of one, and the best is kept.
+Parallel searches: by default two independent searches run in threads with seeds ``seed`` and
+``seed + 1``; PyVRP's local search runs outside the GIL, so on two cores they take the time of
+one, and the best is kept. The count is fixed, not taken from the machine's cores, so that the
+same seed gives the same routes on any machine (when the iteration cap binds).
 
 Seed and determinism: the ``seed`` seeds PyVRP's random number generator. The search stops at
 an iteration cap or at the time limit, whichever comes first. The default cap scales with the
@@ -51,7 +52,6 @@ iterations explore more.
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -84,8 +84,8 @@ from optimizer.problem import PatrolProblem
 ITERATIONS_PER_S = 5000
 """Default iteration cap per second of time limit (above PyVRP's rate on most instances)."""
 
-MAX_SEARCHES = 2
-"""Most searches run side by side by default (the service's machines have two cores)."""
+DEFAULT_SEARCHES = 2
+"""Searches run side by side by default (the service's machines have two cores)."""
 
 MAX_PRIZE = 10**12
 """Largest scaled prize of one client (keeps PyVRP's objective inside int64)."""
@@ -280,7 +280,7 @@ class PyVRPEngine:
     searches
         Independent searches run side by side in threads (PyVRP's local search releases the
         GIL), seeded ``seed``, ``seed + 1``, ...; the best solution is kept (ties: the lowest
-        seed). ``None`` (default): one per CPU core, at most ``MAX_SEARCHES``.
+        seed). Default ``DEFAULT_SEARCHES``.
     """
 
     name = "pyvrp"
@@ -288,10 +288,10 @@ class PyVRPEngine:
     def __init__(
         self,
         max_iterations: int | Literal["auto"] | None = "auto",
-        searches: int | None = None,
+        searches: int = DEFAULT_SEARCHES,
     ) -> None:
-        if searches is not None and not (isinstance(searches, int) and searches >= 1):
-            raise InputError("searches", searches, "a positive integer or None (one per core)")
+        if not (isinstance(searches, int) and searches >= 1):
+            raise InputError("searches", searches, "a positive integer")
         self.max_iterations = max_iterations
         self.searches = searches
 
@@ -300,12 +300,6 @@ class PyVRPEngine:
         if self.max_iterations == "auto":
             return max(1, math.ceil(ITERATIONS_PER_S * time_limit_s))
         return self.max_iterations
-
-    def search_count(self) -> int:
-        """Return how many searches run side by side."""
-        if self.searches is not None:
-            return self.searches
-        return max(1, min(MAX_SEARCHES, os.cpu_count() or 1))
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
         """Solve ``problem`` within ``time_limit_s`` seconds with PyVRP seeded by ``seed``.
@@ -334,7 +328,7 @@ class PyVRPEngine:
                 stop = MultipleCriteria([stop, MaxIterations(cap)])
             return run_search(data, stop, seed=(seed + k) % 2**31, params=params, penalty=penalty)
 
-        n = self.search_count()
+        n = self.searches
         with warnings.catch_warnings():  # penalty-bound notes: the repair handles infeasibility
             warnings.simplefilter("ignore", PenaltyBoundWarning)
             if n == 1:
