@@ -142,7 +142,7 @@ class Job(Base):
 class Plan(Base):
     """A stored day plan: summary JSON for reads and the whole ``DayPlan`` as JSON.
 
-    ``data`` is ``optimizer.plan_io.plan_to_dict(plan)`` (column ``plan_json``).
+    ``data`` is ``optimizer.outputs.plan_io.plan_to_dict(plan)`` (column ``plan_json``).
     """
 
     __tablename__ = "plans"

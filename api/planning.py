@@ -1,7 +1,7 @@
 """Job handlers: plan a day, re-plan a running window, import a district.
 
-Each handler turns stored JSON inputs into library calls (``optimizer.plan.plan_day``,
-``optimizer.replan.replan_window``, ``optimizer.storage.save_district``), stores what came out
+Each handler turns stored JSON inputs into library calls (``optimizer.plan.day.plan_day``,
+``optimizer.plan.replan.replan_window``, ``optimizer.storage.save_district``), stores what came out
 and writes the audit entry of the generation.
 """
 
@@ -18,14 +18,15 @@ from api.db import session_scope
 from api.jobs import Handler, Progress
 from api.keys import creator
 from api.models import Plan
-from optimizer.demo import synthetic_district
 from optimizer.errors import InputError
-from optimizer.export import plan_summary_json
-from optimizer.plan import DayPlan, plan_day
-from optimizer.plan_io import plan_from_dict, plan_to_dict
-from optimizer.replan import replan_window
+from optimizer.outputs.export import plan_summary_json
+from optimizer.outputs.plan_io import plan_from_dict, plan_to_dict
+from optimizer.plan.day import plan_day
+from optimizer.plan.replan import replan_window
+from optimizer.plan.types import DayPlan
 from optimizer.storage import district_dir, save_district
-from optimizer.streets import graph_from_osm_file, prepare_graph
+from optimizer.streets.graph import graph_from_osm_file, prepare_graph
+from optimizer.synthetic.demo import synthetic_district
 from optimizer.timewindow import TimeWindow
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def store_plan(
 def run_plan(
     services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
 ) -> dict[str, Any]:
-    """Plan a day with ``optimizer.plan.plan_day`` and store the plan."""
+    """Plan a day with ``optimizer.plan.day.plan_day`` and store the plan."""
     district = services.district(str(inputs["district"]))
     limit = float(inputs.get("time_limit_s", 10.0))
     if limit > services.settings.max_time_limit_s:

@@ -19,8 +19,8 @@ from api.keys import Principal, lookup
 from api.models import Incident, ResourceSet
 from api.settings import Settings
 from optimizer.district import District
-from optimizer.incidents import snap_incidents
-from optimizer.resources import resources_from_json
+from optimizer.risk.incidents import snap_incidents
+from optimizer.staff.roster import resources_from_json
 from optimizer.storage import load_district
 
 

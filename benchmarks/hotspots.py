@@ -4,9 +4,9 @@ Protocol
 --------
 Data: ``--incidents`` (default ``$PATROL_SHARED_DIR/data/incidents/sf_2012_q3.csv``, SF police
 incidents Jul-Sep 2012, date only) on ``--osm`` (default ``SanFranciscoFiltered.osm``). The CSV
-is read by ``optimizer.incidents.read_incidents`` (columns ``incident_num`` -> id, ``date`` ->
+is read by ``optimizer.risk.incidents.read_incidents`` (columns ``incident_num`` -> id, ``date`` ->
 time, ``category``, ``lon``, ``lat``; duplicates of an incident number dropped), snapped to the
-streets of ``optimizer.streets``.
+streets of ``optimizer.streets.graph``.
 
 1. **Parameter choice** (validation, never the reported weeks): rolling origin over the
    ``--val-weeks`` 7-day periods before ``--start``; each candidate of a small grid over
@@ -16,7 +16,7 @@ streets of ``optimizer.streets``.
    be shorter): the chosen model, the library's default parameters, and the baselines (uniform;
    counts of the previous 4 weeks per metre; all earlier counts per metre; planar Gaussian KDE,
    150 m) are each fitted on everything before the period and forecast it. PAI and PEI at 1, 5
-   and 10 % of the total street length (``optimizer.evaluate``), mean over periods.
+   and 10 % of the total street length (``optimizer.evaluate.forecast``), mean over periods.
 3. **Performance** (unless ``--no-perf``): a graph of >= 20,000 directed edges (disjoint
    copies of the SF streets and the embedded demo's Helsinki streets), 100,000 incidents on
    its segments over 180 days: kernel build (once per graph and bandwidth), full risk recompute
@@ -49,7 +49,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from optimizer.evaluate import (  # noqa: E402
+from optimizer.evaluate.forecast import (  # noqa: E402
     BASELINES,
     Forecaster,
     model_forecaster,
@@ -57,8 +57,8 @@ from optimizer.evaluate import (  # noqa: E402
     summarize,
     weekly_origins,
 )
-from optimizer.incidents import read_incidents, street_segments  # noqa: E402
-from optimizer.risk import RiskParams, fit_risk, network_kernel  # noqa: E402
+from optimizer.risk.incidents import read_incidents, street_segments  # noqa: E402
+from optimizer.risk.model import RiskParams, fit_risk, network_kernel  # noqa: E402
 from optimizer.timewindow import TimeWindow  # noqa: E402
 
 GRID: dict[str, tuple[float, ...]] = {
@@ -82,7 +82,7 @@ def shared_dir() -> Path:
 
 
 def load_graph(osm: Path) -> nx.MultiDiGraph:
-    from optimizer.streets import graph_from_osm_file, prepare_graph
+    from optimizer.streets.graph import graph_from_osm_file, prepare_graph
 
     return prepare_graph(graph_from_osm_file(osm))
 
@@ -165,7 +165,7 @@ def backtest(args: argparse.Namespace, shared: Path) -> tuple[dict[str, Any], nx
 
 
 def perf(G_sf: nx.MultiDiGraph, repeats: int) -> dict[str, Any]:
-    from optimizer.demo import demo_graph
+    from optimizer.synthetic.demo import demo_graph
 
     H = demo_graph()
     G = nx.MultiDiGraph(crs=G_sf.graph["crs"])

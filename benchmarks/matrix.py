@@ -11,8 +11,10 @@ Data: ``$PATROL_SHARED_DIR`` (default ``../shared`` beside the repository root);
 message if it is absent.
 
 1. **Matrix.** ``data/osm/shanghai_center.osm`` is read and prepared
-   (:func:`optimizer.streets.graph_from_osm_file`, :func:`optimizer.streets.prepare_graph`) and a
-   :class:`optimizer.matrix.StreetRouter` is built (not timed); then its all-pairs car table is
+   (:func:`optimizer.streets.graph.graph_from_osm_file`,
+   :func:`optimizer.streets.graph.prepare_graph`) and a
+   :class:`optimizer.streets.network.StreetRouter` is built (not timed); then its all-pairs car
+   table is
    built with ``router.precompute("car")`` (timed on its own: ``table_build_s``, ``table_mb``).
    ``--points`` (500) random street points are drawn with a fixed seed: an edge open to cars
    chosen with probability proportional to its length, a uniform position along it, then moved
@@ -134,7 +136,7 @@ def import_one(path: str) -> dict[str, Any]:
     import osmium  # noqa: F401
     import osmnx  # noqa: F401
 
-    from optimizer import streets
+    from optimizer.streets import graph as streets
 
     before, _ = _rss_mb()
     t0 = time.perf_counter()
@@ -193,8 +195,8 @@ def _augmented_nx(router: Any, snapped: Any) -> tuple[Any, int, int]:
 def _street_nx(G: Any, router: Any, snapped: Any) -> tuple[Any, list[Any], list[Any]]:
     """The prepared street MultiDiGraph (car-open edges, ``travel_time_car``) plus the points.
 
-    This is networkx as the project would use it without :mod:`optimizer.matrix`: the street
-    graph itself, parallel edges and all, with each point joined to its street's ends.
+    This is networkx as the project would use it without :mod:`optimizer.streets.network`: the
+    street graph itself, parallel edges and all, with each point joined to its street's ends.
     """
     import networkx as nx
 
@@ -225,8 +227,8 @@ def bench_matrix(shared: Path, n_points: int, repeats: int, nx_repeats: int) -> 
     import networkx as nx
     from scipy.sparse import csgraph
 
-    from optimizer import streets
-    from optimizer.matrix import UNREACHABLE, StreetRouter
+    from optimizer.streets import graph as streets
+    from optimizer.streets.network import UNREACHABLE, StreetRouter
 
     path = shared / "data" / "osm" / "shanghai_center.osm"
     t0 = time.perf_counter()

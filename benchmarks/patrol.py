@@ -3,9 +3,9 @@
 Protocol
 --------
 Instances
-    Routing problems built by the plan pipeline's public helpers (``optimizer.plan``:
+    Routing problems built by the plan pipeline's public helpers (``optimizer.plan.day``:
     ``planning_grid_ids``, ``form_window_groups``, ``assign_to_grids``, ``build_problem``,
-    ``street_router``; hotspots from ``optimizer.hotspots.hotspots_for_window``): hotspots of
+    ``street_router``; hotspots from ``optimizer.risk.hotspots.hotspots_for_window``): hotspots of
     the window with repeat-visit copies and spacing, fixed posts on duty (required, with their
     time windows), CP-SAT groups of mixed modes starting and ending at their stations, street
     travel times per mode. Day ``--day`` (default Monday 2026-11-30, a school day: the school
@@ -13,7 +13,7 @@ Instances
     (``--quick`` keeps only ``demo-L1`` in 14:00-18:00):
 
     ``demo-L1``
-        The demo district (``optimizer.demo.load_demo``) planned as one grid, windows
+        The demo district (``optimizer.synthetic.demo.load_demo``) planned as one grid, windows
         07:00-11:00, 14:00-18:00, 19:00-23:00: every group of the window in one problem.
     ``demo-L2``
         The demo's level-2 grids (three sectors) in 14:00-18:00, exactly as ``plan_day`` builds
@@ -24,8 +24,8 @@ Instances
         importer (``optimizer.importer.import_district`` into a temporary folder: largest
         connected street network, automatic grids, synthetic resources, seed 0) plus a seeded
         synthetic incident history of the 183 days before ``--day``
-        (``optimizer.synthetic.synthetic_incidents``, seed 0). Its level-2 grids in 14:00-18:00
-        as ``plan_day`` builds them.
+        (``optimizer.synthetic.incidents.synthetic_incidents``, seed 0). Its level-2 grids in
+        14:00-18:00 as ``plan_day`` builds them.
     ``real-sector``
         The real district's level-2 grid that holds the most fixed posts, planned alone
         (``plan_day(grid_ids=[...])``: all the window's groups go there) with hotspots cut in its
@@ -51,7 +51,7 @@ Figures per engine
     (ties: fewer infeasible, then smaller ``gap_to_10x`` mean).
 Unpredictability
     With the default engine (``optimizer.engines.base.DEFAULT_ENGINE``) at ``T``, for ``--days``
-    consecutive days each instance is solved by ``optimizer.variation.solve_with_variation``
+    consecutive days each instance is solved by ``optimizer.plan.variation.solve_with_variation``
     (``max_value_loss`` ``--max-loss``, the previous day's visits discounted).
     ``variation_loss`` is the mean and max value lost against the same day's unperturbed solve;
     ``overlap_consecutive`` the mean Jaccard overlap (visited hotspots and consecutive pairs,
@@ -97,15 +97,15 @@ from optimizer.engines.base import (  # noqa: E402
 )
 from optimizer.engines.check import check_solution  # noqa: E402
 from optimizer.errors import InfeasibleError  # noqa: E402
-from optimizer.problem import PatrolProblem  # noqa: E402
-from optimizer.timewindow import TimeWindow  # noqa: E402
-from optimizer.variation import (  # noqa: E402
+from optimizer.plan.variation import (  # noqa: E402
     VariationParams,
     solution_overlap,
     solution_value,
     solve_with_variation,
     visited_keys,
 )
+from optimizer.problem import PatrolProblem  # noqa: E402
+from optimizer.timewindow import TimeWindow  # noqa: E402
 
 Solve = Callable[[PatrolProblem, float, int], Solution]
 
@@ -201,7 +201,7 @@ def real_district(extract: str, day: dt.date, workdir: str | Path) -> District:
         Automatic grids, synthetic resources (seed 0), synthetic incidents (seed 0).
     """
     from optimizer.importer import import_district
-    from optimizer.synthetic import synthetic_incidents
+    from optimizer.synthetic.incidents import synthetic_incidents
 
     path = shared_dir() / "data" / "osm" / f"{extract}.osm"
     if not path.is_file():
@@ -234,7 +234,7 @@ def grid_window_problems(
 ) -> list[PatrolProblem]:
     """Build one problem per planning grid x window that has groups and hotspots.
 
-    As ``optimizer.plan.plan_day`` does: hotspots of the window, CP-SAT groups allocated to
+    As ``optimizer.plan.day.plan_day`` does: hotspots of the window, CP-SAT groups allocated to
     the planning grids by demand, fixed posts on duty, street travel times.
 
     Parameters
@@ -257,14 +257,10 @@ def grid_window_problems(
     -------
     list of PatrolProblem
     """
-    from optimizer.hotspots import hotspots_for_window
-    from optimizer.plan import (
-        assign_to_grids,
-        build_problem,
-        form_window_groups,
-        planning_grid_ids,
-        street_router,
-    )
+    from optimizer.plan.build import build_problem
+    from optimizer.plan.day import assign_to_grids, form_window_groups, planning_grid_ids
+    from optimizer.plan.streets import street_router
+    from optimizer.risk.hotspots import hotspots_for_window
 
     ids = planning_grid_ids(district, level=level, grid_ids=grid_ids)
     cut_ids = ids
@@ -302,7 +298,7 @@ def grid_window_problems(
 
 def busiest_grid(district: District, level: int) -> str:
     """Return the ``level`` grid holding the most fixed posts (ties: the first id)."""
-    from optimizer.plan import assign_to_grids, planning_grid_ids
+    from optimizer.plan.day import assign_to_grids, planning_grid_ids
 
     ids = planning_grid_ids(district, level=level)
     posts = district.resources.posts
@@ -333,7 +329,7 @@ def instance_set(
     log
         Called with one line per family.
     """
-    from optimizer.demo import load_demo
+    from optimizer.synthetic.demo import load_demo
 
     w = {s: TimeWindow.parse(s) for s in ("07:00-11:00", "14:00-18:00", "19:00-23:00")}
     demo = load_demo()

@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 
-from optimizer.resources import Resources
+from optimizer.staff.roster import Resources
 
 DATA_DIR_ENV = "PATROL_DATA_DIR"
 
@@ -45,7 +45,7 @@ class District:
     resources
         Stations, officers, volunteer teams, fixed posts.
     incidents
-        Incident history (see ``optimizer.incidents``), or None.
+        Incident history (see ``optimizer.risk.incidents``), or None.
     metadata
         Source file, checksum, import time, counts, CRS.
     """

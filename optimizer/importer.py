@@ -2,9 +2,10 @@
 
 ``import_district`` reads ``.osm``, ``.osm.bz2`` and ``.osm.pbf`` files offline, clips the
 streets to an optional boundary, prepares the street graph (travel time per mode), takes the
-bureau's own grid hierarchy (validated and repaired, see :mod:`optimizer.grids`) or generates
-one (:mod:`optimizer.partition`), attaches resources (given, or a plausible synthetic set) and
-writes the folder atomically with :func:`optimizer.storage.save_district`: a failed import
+bureau's own grid hierarchy (validated and repaired, see :mod:`optimizer.streets.grids`) or
+generates
+one (:mod:`optimizer.streets.partition`), attaches resources (given, or a plausible synthetic set)
+and writes the folder atomically with :func:`optimizer.storage.save_district`: a failed import
 leaves the previous district intact, and importing the same inputs again gives the same folder
 (only the import time changes).
 """
@@ -30,9 +31,9 @@ from shapely.geometry.base import BaseGeometry
 from optimizer.coords import coord_system, to_wgs84
 from optimizer.district import District, default_data_dir
 from optimizer.errors import InputError, PatrolError
-from optimizer.grids import HierarchyReport, grid_graph, mode_core, validate_hierarchy
-from optimizer.partition import PartitionReport, auto_grids, street_lines
-from optimizer.resources import TRAVEL_MODES, Resources, load_resources
+from optimizer.staff.roster import TRAVEL_MODES, Resources, load_resources
+from optimizer.streets.grids import HierarchyReport, grid_graph, mode_core, validate_hierarchy
+from optimizer.streets.partition import PartitionReport, auto_grids, street_lines
 
 OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml", ".osm.xml")
 NAME_PATTERN = re.compile(r"^[\w\-.]+$")
@@ -163,14 +164,14 @@ def read_boundary(path: str | Path, crs_name: str = "wgs84") -> BaseGeometry:
 
 def _read_streets(path: Path) -> nx.MultiDiGraph:
     """Street graph from an OSM file, unprojected (WGS-84 ``x``/``y``)."""
-    from optimizer import streets
+    from optimizer.streets import graph as streets
 
     return streets.graph_from_osm_file(path)
 
 
 def _prepare(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """Project and add ``travel_time_<mode>`` edges and ``lon``/``lat`` nodes."""
-    from optimizer import streets
+    from optimizer.streets import graph as streets
 
     return streets.prepare_graph(G)
 
@@ -178,7 +179,7 @@ def _prepare(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
 def read_osm_graph(path: str | Path) -> nx.MultiDiGraph:
     """Read an OSM extract offline into a prepared, projected street graph.
 
-    Uses :mod:`optimizer.streets` (``graph_from_osm_file`` + ``prepare_graph``) and keeps the
+    Uses :mod:`optimizer.streets.graph` (``graph_from_osm_file`` + ``prepare_graph``) and keeps the
     largest weakly connected part.
     """
     G, _ = _clip(_read_streets(_check_osm(path)), None)
@@ -377,18 +378,18 @@ def import_district(
         Folder of districts; default :func:`optimizer.district.default_data_dir`.
     resources
         ``resources.json`` path or :class:`Resources`; default a synthetic set
-        (:func:`optimizer.demo.synthetic_resources`).
+        (:func:`optimizer.synthetic.demo.synthetic_resources`).
     incidents
         Incident history: a CSV / GeoJSON file read with
-        :func:`optimizer.incidents.read_incidents` (declared in ``incidents_crs``, snapped to
+        :func:`optimizer.risk.incidents.read_incidents` (declared in ``incidents_crs``, snapped to
         the streets) or a GeoDataFrame of points (WGS-84). Stored with the district; automatic
         grids balance incident risk as well as street length.
     incidents_crs
         ``wgs84``, ``gcj02`` or ``bd09`` for an incident file.
     synthetic_incidents
         Where no incidents are given, generate six months of seeded, clearly labelled
-        synthetic incidents (:func:`optimizer.synthetic.synthetic_incidents`) so that hotspots
-        and plans can be tried before real data arrive.
+        synthetic incidents (:func:`optimizer.synthetic.incidents.synthetic_incidents`) so that
+        hotspots and plans can be tried before real data arrive.
     timezone
         IANA time zone of the district (stored in metadata; used for synthetic incidents).
     seed
@@ -475,7 +476,7 @@ def import_district(
     if isinstance(incidents, gpd.GeoDataFrame):
         incident_frame = incidents
     elif incidents is not None:
-        from optimizer.incidents import read_incidents
+        from optimizer.risk.incidents import read_incidents
 
         say(f"reading incidents from {Path(incidents).name}")
         intake = read_incidents(incidents, crs=i_crs, graph=G, area=boundary_geom)
@@ -517,7 +518,7 @@ def import_district(
     synthetic: list[str] = []
     if incident_frame is None and synthetic_incidents:
         say("generating synthetic incidents")
-        from optimizer.synthetic import synthetic_incidents as make_incidents
+        from optimizer.synthetic.incidents import synthetic_incidents as make_incidents
 
         end = dt.date.today() - dt.timedelta(days=1)
         incident_frame = make_incidents(
@@ -532,7 +533,7 @@ def import_district(
         metadata["resources_synthetic"] = False
     else:
         say("generating synthetic resources")
-        from optimizer.demo import synthetic_resources
+        from optimizer.synthetic.demo import synthetic_resources
 
         # Stations and posts go on streets every mode can reach and leave (the strongly
         # connected core of each mode), so a generated post is never out of reach.

@@ -14,7 +14,7 @@ Folder layout
 ``graph.json``
     Graph-level attributes (``crs``, ...) and the names of the JSON-encoded columns.
 ``resources.json``
-    :func:`optimizer.resources.save_resources`.
+    :func:`optimizer.staff.roster.save_resources`.
 ``incidents.parquet``
     Incident history (GeoParquet), only where the district has one.
 ``metadata.json``
@@ -42,7 +42,7 @@ import pandas as pd
 
 from optimizer.district import District, default_data_dir
 from optimizer.errors import InputError
-from optimizer.resources import load_resources, save_resources
+from optimizer.staff.roster import load_resources, save_resources
 
 GRIDS_FILE = "grids.geojson"
 NODES_FILE = "nodes.parquet"
@@ -311,7 +311,7 @@ def load_district(name_or_path: str | Path, data_dir: str | Path | None = None) 
     ----------
     name_or_path
         A district name looked up in ``data_dir``, or the path of a district folder.
-        ``"demo"`` is built (see :func:`optimizer.demo.build_demo_district`) when missing.
+        ``"demo"`` is built (see :func:`optimizer.synthetic.demo.build_demo_district`) when missing.
     data_dir
         Folder of districts; default :func:`optimizer.district.default_data_dir`.
 
@@ -330,7 +330,7 @@ def load_district(name_or_path: str | Path, data_dir: str | Path | None = None) 
     folder = district_dir(name_or_path, data_dir)
     if str(name_or_path) == "demo":
         # The demo is built on first use and rebuilt when its builder changed.
-        from optimizer import demo
+        from optimizer.synthetic import demo
 
         loader = getattr(demo, "load_demo", None)
         if loader is not None:

@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 
 from benchmarks import patrol as bench
-from optimizer.demo import build_demo_district
 from optimizer.district import District
 from optimizer.engines.base import ENGINE_NAMES, get_engine
 from optimizer.engines.check import check_solution
-from optimizer.hotspots import HotspotParams
 from optimizer.problem import PatrolProblem
+from optimizer.risk.hotspots import HotspotParams
+from optimizer.synthetic.demo import build_demo_district
 from optimizer.timewindow import TimeWindow
 
 MONDAY = dt.date(2026, 11, 30)  # a school day: school gates and the hospital hall on duty

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from optimizer.demo import build_demo_district, synthetic_resources
 from optimizer.district import District
-from optimizer.resources import resources_to_json
+from optimizer.staff.roster import resources_to_json
+from optimizer.synthetic.demo import build_demo_district, synthetic_resources
 from optimizer.timewindow import TimeWindow
 
 
@@ -151,7 +151,7 @@ def test_synthetic_resources_on_a_single_cell(demo: District) -> None:
 
 
 def test_history_ends_just_before_the_days_planned(demo: District) -> None:
-    from optimizer.demo import INCIDENT_END, INCIDENT_START, incident_period
+    from optimizer.synthetic.demo import INCIDENT_END, INCIDENT_START, incident_period
 
     assert incident_period(dt.date(2026, 10, 1)) == (INCIDENT_START, INCIDENT_END)
     assert incident_period(dt.date(2027, 3, 10)) == (INCIDENT_START, dt.date(2027, 3, 9))

@@ -10,7 +10,7 @@ import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.evaluate import (
+from optimizer.evaluate.forecast import (
     BASELINES,
     model_forecaster,
     pai_pei,
@@ -18,7 +18,7 @@ from optimizer.evaluate import (
     summarize,
     weekly_origins,
 )
-from optimizer.risk import RiskParams
+from optimizer.risk.model import RiskParams
 
 
 def test_pai_pei_known_answers() -> None:
@@ -64,8 +64,8 @@ FIXED_PERIOD = (dt.date(2026, 3, 1), dt.date(2026, 8, 31))
 
 @pytest.fixture(scope="module")
 def demo() -> District:
-    from optimizer.demo import build_grids, demo_graph, demo_incidents
-    from optimizer.resources import Resources
+    from optimizer.staff.roster import Resources
+    from optimizer.synthetic.demo import build_grids, demo_graph, demo_incidents
 
     G = demo_graph()
     grids = build_grids(G)

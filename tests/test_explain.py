@@ -6,15 +6,15 @@ import numpy as np
 
 from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InfeasibleError
-from optimizer.explain import (
+from optimizer.plan.explain import (
     diagnose_infeasible,
     explain_left_out,
     explain_site,
     explain_without_groups,
     reasons_frame,
 )
-from optimizer.hotspots import Hotspot
 from optimizer.problem import PatrolProblem, Site, Vehicle
+from optimizer.risk.hotspots import Hotspot
 
 # locations: 0 station, 1 post A, 2 post B, 3 near hotspot, 4 far hotspot, 5 near hotspot
 _T = np.array(
@@ -135,7 +135,7 @@ def test_without_groups() -> None:
 
 def test_engine_refusal_matches_diagnosis() -> None:
     """One group, two posts at the same time: the engine refuses, the diagnosis names why."""
-    from optimizer.variation import _default_solve
+    from optimizer.plan.variation import _default_solve
 
     p = _problem(1)
     err = diagnose_infeasible(p)
@@ -149,7 +149,7 @@ def test_engine_refusal_matches_diagnosis() -> None:
 
 def test_solver_leaves_out_what_explain_says() -> None:
     """Solve for real: every dropped key is explained, the far hotspot as unreachable."""
-    from optimizer.variation import _default_solve
+    from optimizer.plan.variation import _default_solve
 
     p = _problem(2)
     sol = _default_solve("ortools")(p, 1.0, 0)

@@ -11,10 +11,11 @@ import gpxpy
 import openpyxl
 import pytest
 
-from optimizer.demo import build_demo_district
 from optimizer.district import District
-from optimizer.export import SCHEDULE_COLUMNS, files_written, plan_geojson, write_plan
-from optimizer.plan import DayPlan, plan_day
+from optimizer.outputs.export import SCHEDULE_COLUMNS, files_written, plan_geojson, write_plan
+from optimizer.plan.day import plan_day
+from optimizer.plan.types import DayPlan
+from optimizer.synthetic.demo import build_demo_district
 
 MONDAY = dt.date(2026, 11, 30)
 

@@ -13,9 +13,9 @@ from shapely.geometry import Polygon, box
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.grids import ancestors, children, grid_graph, validate_hierarchy
 from optimizer.importer import read_osm_graph
-from optimizer.resources import Resources
+from optimizer.staff.roster import Resources
+from optimizer.streets.grids import ancestors, children, grid_graph, validate_hierarchy
 
 UTM50 = "EPSG:32650"  # Shenzhen
 X0, Y0 = 210_000.0, 2_510_000.0

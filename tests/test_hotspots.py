@@ -11,7 +11,7 @@ import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.hotspots import (
+from optimizer.risk.hotspots import (
     Hotspot,
     HotspotParams,
     HotspotTracker,
@@ -19,7 +19,7 @@ from optimizer.hotspots import (
     hotspots_for_window,
     patrol_demand,
 )
-from optimizer.incidents import street_segments
+from optimizer.risk.incidents import street_segments
 from optimizer.timewindow import TimeWindow
 
 EVENING = TimeWindow.parse("19:00-23:00")
@@ -28,7 +28,7 @@ MORNING = TimeWindow.parse("07:00-09:00")
 
 @pytest.fixture(scope="module")
 def demo() -> District:
-    from optimizer.demo import load_demo
+    from optimizer.synthetic.demo import load_demo
 
     return load_demo()
 

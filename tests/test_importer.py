@@ -17,9 +17,9 @@ from shapely.geometry import Polygon, box
 from optimizer.cli import main as patrol
 from optimizer.coords import wgs84_to_gcj02
 from optimizer.errors import InputError
-from optimizer.grids import validate_hierarchy
 from optimizer.importer import DownloadError, import_district, read_osm_graph
 from optimizer.storage import load_district
+from optimizer.streets.grids import validate_hierarchy
 
 
 @pytest.fixture(scope="session")
@@ -356,7 +356,7 @@ def test_cli_place_without_internet_exits_2_with_advice(
 
 
 def test_given_resources_must_name_district_grids(fengxian: Path, tmp_path: Path) -> None:
-    from optimizer.resources import resources_to_json
+    from optimizer.staff.roster import resources_to_json
 
     first = import_district("fx", fengxian, auto="1,2", data_dir=tmp_path, check_grid_graphs=False)
     data = resources_to_json(first.district.resources)

@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from optimizer.coords import wgs84_to_gcj02
 from optimizer.errors import InputError
-from optimizer.incidents import read_incidents, snap_points, street_segments
+from optimizer.risk.incidents import read_incidents, snap_points, street_segments
 
 CRS = "EPSG:32650"  # UTM 50N: around 117E (Fujian)
 X0, Y0 = 500_000.0, 2_900_000.0

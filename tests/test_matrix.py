@@ -1,4 +1,4 @@
-"""optimizer.matrix: node and point matrices against networkx, snapping, paths on edges."""
+"""optimizer.streets.network: node and point matrices against networkx, snapping, paths on edges."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString, Point
 
-from optimizer import streets
 from optimizer.errors import InputError
-from optimizer.matrix import UNREACHABLE, StreetRouter, TravelMatrix
+from optimizer.streets import graph as streets
+from optimizer.streets.network import UNREACHABLE, StreetRouter, TravelMatrix
 
 
 @pytest.fixture(scope="module")

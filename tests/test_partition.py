@@ -12,9 +12,9 @@ import shapely
 from shapely.geometry import box
 
 from optimizer.errors import InputError
-from optimizer.grids import validate_hierarchy
 from optimizer.importer import read_osm_graph
-from optimizer.partition import auto_grids
+from optimizer.streets.grids import validate_hierarchy
+from optimizer.streets.partition import auto_grids
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.demo import build_demo_district, synthetic_district
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.plan import DayPlan, plan_day
+from optimizer.plan.day import plan_day
+from optimizer.plan.types import DayPlan
+from optimizer.synthetic.demo import build_demo_district, synthetic_district
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 MONDAY = dt.date(2026, 11, 30)  # a school day: the school-gate posts are on duty
@@ -189,7 +190,7 @@ def test_groups_patrol_their_whole_window(plan: DayPlan) -> None:
 
 
 def test_long_waits_are_rare_and_shown_as_area_patrol(plan: DayPlan) -> None:
-    from optimizer.plan import LONG_WAIT_MIN
+    from optimizer.plan.assemble import LONG_WAIT_MIN
 
     window_min = sum(wp.window.minutes * len(wp.routes) for wp in plan.windows)
     long_hot = 0.0
@@ -207,7 +208,7 @@ def test_long_waits_are_rare_and_shown_as_area_patrol(plan: DayPlan) -> None:
 
 
 def test_hotter_hotspots_get_more_spread_passes(plan: DayPlan) -> None:
-    from optimizer.plan import MIN_SPACING_S, PASS_GAP
+    from optimizer.plan.build import MIN_SPACING_S, PASS_GAP
 
     hot = cool = 0
     for wp in plan.windows:
@@ -278,7 +279,9 @@ def test_hottest_hotspots_are_visited_most_often(plan: DayPlan) -> None:
 
 
 def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
-    from optimizer.plan import LOOP_S, build_problem, street_router, window_hotspots
+    from optimizer.plan.build import LOOP_S, build_problem
+    from optimizer.plan.day import window_hotspots
+    from optimizer.plan.streets import street_router
 
     window = TimeWindow.parse("19:00-23:00")
     hot = window_hotspots(demo, MONDAY, window, ["D-2"])
@@ -395,7 +398,9 @@ def test_bad_input_names_the_field(demo: District, kwargs: dict[str, object], fi
 
 
 def test_plan_on_a_real_osm_extract(shared_osm: Path, tmp_path: Path) -> None:
-    streets = pytest.importorskip("optimizer.streets", reason="optimizer.streets not available")
+    streets = pytest.importorskip(
+        "optimizer.streets.graph", reason="optimizer.streets.graph not available"
+    )
     G = streets.prepare_graph(streets.graph_from_osm_file(shared_osm / "shanghai_fengxian.osm"))
     district = synthetic_district("fengxian", G, seed=7)
     plan = plan_day(district, day=MONDAY, windows=["19:00-23:00"], seed=1, time_limit_s=1)
@@ -404,7 +409,7 @@ def test_plan_on_a_real_osm_extract(shared_osm: Path, tmp_path: Path) -> None:
 
 
 def test_variation_changes_routes_within_the_value_bound(demo: District) -> None:
-    from optimizer.variation import VariationParams
+    from optimizer.plan.variation import VariationParams
 
     base = plan_day(demo, day=MONDAY, windows=["19:00-23:00"], seed=2, time_limit_s=1)
     params = VariationParams(max_value_loss=0.05, strength=0.8)
@@ -439,7 +444,7 @@ def test_worker_processes_give_the_same_plan(demo: District) -> None:
 
 
 def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
-    from optimizer.plan import place_name
+    from optimizer.plan.streets import place_name
 
     hotspot_stops = [s for r in plan.routes for s in r.stops if s.kind == "hotspot"]
     assert hotspot_stops and all(s.name for s in hotspot_stops)
@@ -452,15 +457,12 @@ def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
 def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
     from dataclasses import replace
 
-    from optimizer.plan import (
-        DEFAULT_ENGINE,
-        _solve_job,
-        build_problem,
-        routes_from_solution,
-        street_router,
-        window_hotspots,
-    )
-    from optimizer.teams import PatrolGroup
+    from optimizer.engines.base import DEFAULT_ENGINE
+    from optimizer.plan.assemble import routes_from_solution
+    from optimizer.plan.build import build_problem
+    from optimizer.plan.day import _solve_job, window_hotspots
+    from optimizer.plan.streets import street_router
+    from optimizer.staff.groups import PatrolGroup
 
     window = TimeWindow.parse("07:00-11:00")
     group = PatrolGroup("G1", "D-1", window, ("O01",), ("T2-V01", "T2-V02"), "S1", "foot")

@@ -1,4 +1,4 @@
-"""Round trip of a real demo plan through plain JSON (optimizer.plan_io)."""
+"""Round trip of a real demo plan through plain JSON (optimizer.outputs.plan_io)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from optimizer.demo import load_demo
 from optimizer.errors import InputError
-from optimizer.plan import DayPlan, plan_day
-from optimizer.plan_io import FORMAT_VERSION, plan_from_dict, plan_to_dict
+from optimizer.outputs.plan_io import FORMAT_VERSION, plan_from_dict, plan_to_dict
+from optimizer.plan.day import plan_day
+from optimizer.plan.types import DayPlan
+from optimizer.synthetic.demo import load_demo
 
 
 @pytest.fixture(scope="module")

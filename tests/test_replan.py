@@ -10,17 +10,18 @@ import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.hotspots import Hotspot
-from optimizer.plan import DayPlan, WindowPlan, plan_day
+from optimizer.plan.day import plan_day
+from optimizer.plan.replan import changed_stops, repair, replan_window, simulate
+from optimizer.plan.types import DayPlan, WindowPlan
 from optimizer.problem import PatrolProblem, Site, Vehicle
-from optimizer.replan import changed_stops, repair, replan_window, simulate
+from optimizer.risk.hotspots import Hotspot
 
 DAY = dt.date(2026, 11, 30)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
-    from optimizer.demo import build_demo_district
+    from optimizer.synthetic.demo import build_demo_district
 
     return build_demo_district(Path(tmp_path_factory.mktemp("demo")))
 

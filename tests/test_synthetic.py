@@ -11,8 +11,8 @@ import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.incidents import INCIDENT_COLUMNS, street_segments
-from optimizer.synthetic import synthetic_incidents
+from optimizer.risk.incidents import INCIDENT_COLUMNS, street_segments
+from optimizer.synthetic.incidents import synthetic_incidents
 
 START, END = dt.date(2024, 1, 1), dt.date(2024, 4, 30)
 
@@ -125,6 +125,6 @@ def test_demo_district_uses_it(demo: District) -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> District:
-    from optimizer.demo import load_demo
+    from optimizer.synthetic.demo import load_demo
 
     return load_demo()

@@ -12,14 +12,14 @@ from shapely.geometry import box
 
 from optimizer.district import District
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.resources import Officer, Resources, Shift, Station, Volunteer, VolunteerTeam
-from optimizer.teams import (
+from optimizer.staff.groups import (
     GroupFormation,
     GroupParams,
     form_groups,
     grid_neighbours,
     record_service,
 )
+from optimizer.staff.roster import Officer, Resources, Shift, Station, Volunteer, VolunteerTeam
 from optimizer.timewindow import TimeWindow
 
 MONDAY = dt.date(2026, 11, 30)
@@ -289,7 +289,7 @@ def test_infeasible_and_bad_input_name_the_field() -> None:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
-    from optimizer.demo import build_demo_district
+    from optimizer.synthetic.demo import build_demo_district
 
     return build_demo_district(tmp_path_factory.mktemp("teams-demo") / "demo")
 
@@ -314,7 +314,7 @@ def test_demo_district_groups(demo: District) -> None:
 def test_demo_evening_groups_every_grid_with_hotspots(demo: District) -> None:
     """The demo evening: D-3 holds most demand, D-1 a sixth of it; D-1 used to get no group
     (its 8 hotspots left out as "no group") while D-3 got three."""
-    from optimizer.plan import form_window_groups, planning_grid_ids, window_hotspots
+    from optimizer.plan.day import form_window_groups, planning_grid_ids, window_hotspots
 
     ids = planning_grid_ids(demo)
     hot = window_hotspots(demo, MONDAY, EVENING, ids)

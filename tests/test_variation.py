@@ -10,8 +10,7 @@ import pytest
 
 from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InputError
-from optimizer.problem import PatrolProblem, Site, Vehicle
-from optimizer.variation import (
+from optimizer.plan.variation import (
     VariationParams,
     _default_solve,
     day_seed,
@@ -25,6 +24,7 @@ from optimizer.variation import (
     visited_keys,
     visited_site_ids,
 )
+from optimizer.problem import PatrolProblem, Site, Vehicle
 
 DAY = dt.date(2026, 11, 30)
 
@@ -162,8 +162,8 @@ def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
 @pytest.mark.slow
 def test_demo_plans_vary_day_to_day_within_loss(tmp_path: Path) -> None:
     """Two consecutive demo days with variation: routes differ, each window within the loss."""
-    from optimizer.demo import build_demo_district
-    from optimizer.plan import plan_day
+    from optimizer.plan.day import plan_day
+    from optimizer.synthetic.demo import build_demo_district
 
     district = build_demo_district(tmp_path)
     params = VariationParams(max_value_loss=0.03)

@@ -12,8 +12,8 @@ from api.deps import Reader, ServicesDep
 from api.errors import error_responses
 from api.schemas import HotspotList, HotspotOut
 from api.services import Services, leaf_descendants
-from optimizer.hotspots import hotspots_for_window
-from optimizer.plan import planning_grid_ids
+from optimizer.plan.day import planning_grid_ids
+from optimizer.risk.hotspots import hotspots_for_window
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(prefix="/districts/{name}/hotspots", tags=["hotspots"])

@@ -19,8 +19,8 @@ from api.errors import error_responses
 from api.models import Incident, utcnow
 from api.schemas import IncidentBatch, IncidentOut, IncidentPage, IngestResult
 from api.services import Services, leaf_descendants
-from optimizer.categories import resolve_category
 from optimizer.errors import InputError
+from optimizer.risk.categories import resolve_category
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 

@@ -24,13 +24,14 @@ from api.planning import load_plan
 from api.schemas import JobList, JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
 from api.services import Services
 from optimizer.errors import InputError
-from optimizer.export import (
+from optimizer.outputs.export import (
     plan_geojson,
     write_gpx,
     write_schedule_csv,
     write_schedule_xlsx,
 )
-from optimizer.plan import DayPlan, planning_grid_ids
+from optimizer.plan.day import planning_grid_ids
+from optimizer.plan.types import DayPlan
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(tags=["plans"])

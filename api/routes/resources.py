@@ -16,7 +16,7 @@ from api.errors import error_responses
 from api.keys import Principal
 from api.models import ResourceSet, utcnow
 from optimizer.errors import InputError
-from optimizer.resources import Resources, resources_from_json, resources_to_json
+from optimizer.staff.roster import Resources, resources_from_json, resources_to_json
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(prefix="/districts/{name}/resources", tags=["resources"])

@@ -87,7 +87,7 @@ def translate(label: str, lang: str) -> str:
     """Return a hotspot label (English category labels, comma separated) in ``lang``."""
     if lang != "zh":
         return label
-    from optimizer.categories import VOCABULARY
+    from optimizer.risk.categories import VOCABULARY
 
     by_en = {c.en: c.zh for c in VOCABULARY.values()}
     return "、".join(by_en.get(part.strip(), part.strip()) for part in label.split(",") if part)
@@ -122,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from optimizer.cli.plan_cmd import load_named_district, parse_date
-    from optimizer.hotspots import hotspots_for_window, patrol_demand
-    from optimizer.incidents import read_incidents
+    from optimizer.risk.hotspots import hotspots_for_window, patrol_demand
+    from optimizer.risk.incidents import read_incidents
 
     day = parse_date(args.date)
     windows = [TimeWindow.parse(w, field="--window") for w in (args.window or [])] or list(

@@ -132,7 +132,7 @@ def _time_limit(text: str) -> float:
 def load_named_district(name: str) -> District:
     """Load a prepared district by name (``demo`` is built on first use)."""
     if name == "demo":
-        from optimizer.demo import load_demo
+        from optimizer.synthetic.demo import load_demo
 
         return load_demo()
     from optimizer import storage
@@ -150,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``patrol plan``; return the exit code."""
     from rich.console import Console
 
-    from optimizer.export import write_plan
-    from optimizer.plan import plan_day
+    from optimizer.outputs.export import write_plan
+    from optimizer.plan.day import plan_day
 
     windows = [TimeWindow.parse(w, field="--window") for w in (args.window or [])] or list(
         DEFAULT_WINDOWS
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--engine", engine, f"one of {list(ENGINES)}")
     variation = None
     if args.vary:
-        from optimizer.variation import VariationParams
+        from optimizer.plan.variation import VariationParams
 
         variation = VariationParams()
     out = Path(args.out) if args.out else Path("out") / f"plan-{day.isoformat()}"
@@ -231,7 +231,7 @@ def print_details(plan: Any, district: District, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from optimizer.export import member_names
+    from optimizer.outputs.export import member_names
 
     console = console or Console()
     names = member_names(district)

@@ -1,4 +1,4 @@
-"""plans hold the DayPlan as JSON (optimizer.plan_io) instead of a pickle
+"""plans hold the DayPlan as JSON (optimizer.outputs.plan_io) instead of a pickle
 
 Revision ID: 0002
 Revises: 0001

@@ -9,9 +9,9 @@ from shapely.geometry import LineString
 
 from optimizer.district import District
 from optimizer.engines.base import Solution
-from optimizer.plan_problem import ProblemContext
-from optimizer.plan_streets import Router, place_name, street_path
-from optimizer.plan_types import GroupRoute, LeftOut, Stop
+from optimizer.plan.build import ProblemContext
+from optimizer.plan.streets import Router, place_name, street_path
+from optimizer.plan.types import GroupRoute, LeftOut, Stop
 from optimizer.problem import PatrolProblem
 
 LONG_WAIT_MIN = 15.0
@@ -138,7 +138,7 @@ def routes_from_solution(
                 float(value),
             )
         )
-    from optimizer.explain import explain_left_out  # explain imports this module
+    from optimizer.plan.explain import explain_left_out  # explain imports this module
 
     reasons = explain_left_out(problem, solution, grid_id=context.grid_id)
     # A hotspot with any pass made is not left out, whatever became of its extra passes (a

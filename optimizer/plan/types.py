@@ -1,7 +1,7 @@
 """The day plan's data: stops, group routes, left-out sites, window and day plans, and tables.
 
 Contract (owned by the foundation work): the dataclasses below keep their fields. They are
-built by :func:`optimizer.plan.plan_day` and imported from :mod:`optimizer.plan` too.
+built by :func:`optimizer.plan.day.plan_day` and imported from :mod:`optimizer.plan.day` too.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 from shapely.geometry import LineString
 
-from optimizer.hotspots import Hotspot
-from optimizer.teams import PatrolGroup
+from optimizer.risk.hotspots import Hotspot
+from optimizer.staff.groups import PatrolGroup
 from optimizer.timewindow import TimeWindow
 
 

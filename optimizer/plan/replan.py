@@ -22,24 +22,15 @@ from shapely.geometry import LineString
 from optimizer.district import District
 from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.explain import Reason, explain_left_out
-from optimizer.hotspots import Hotspot
-from optimizer.plan import (
-    LOOP_S,
-    DayPlan,
-    GroupRoute,
-    Stop,
-    WindowPlan,
-    min_pass_gap_s,
-    mode_matrices,
-    street_path,
-    street_router,
-)
-from optimizer.plan_streets import nearest_node
+from optimizer.plan.build import LOOP_S, min_pass_gap_s
+from optimizer.plan.explain import Reason, explain_left_out
+from optimizer.plan.streets import mode_matrices, nearest_node, street_path, street_router
+from optimizer.plan.types import DayPlan, GroupRoute, Stop, WindowPlan
+from optimizer.plan.variation import _default_solve
 from optimizer.problem import PatrolProblem, Site, Vehicle
-from optimizer.resources import FixedPost
-from optimizer.teams import PatrolGroup
-from optimizer.variation import _default_solve
+from optimizer.risk.hotspots import Hotspot
+from optimizer.staff.groups import PatrolGroup
+from optimizer.staff.roster import FixedPost
 
 Position = tuple[float, float] | int
 """A group's position: ``(lon, lat)`` in WGS-84, or a street-graph node id."""

@@ -45,9 +45,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from optimizer.categories import VOCABULARY, Category
 from optimizer.errors import InputError
-from optimizer.incidents import segment_index, snap_incidents, street_segments
+from optimizer.risk.categories import VOCABULARY, Category
+from optimizer.risk.incidents import segment_index, snap_incidents, street_segments
 from optimizer.timewindow import TimeWindow
 
 _LN2 = math.log(2.0)
@@ -270,7 +270,7 @@ class RiskModel:
     Parameters
     ----------
     G
-        Projected street graph (see ``optimizer.streets.prepare_graph``).
+        Projected street graph (see ``optimizer.streets.graph.prepare_graph``).
     params
         Model parameters.
     vocabulary
@@ -321,8 +321,8 @@ class RiskModel:
         Parameters
         ----------
         incidents
-            Incident frame (schema of ``optimizer.incidents``); unsnapped rows are snapped here.
-            Incidents whose ``incident_id`` the model already holds are skipped.
+            Incident frame (schema of ``optimizer.risk.incidents``); unsnapped rows are snapped
+            here. Incidents whose ``incident_id`` the model already holds are skipped.
 
         Returns
         -------

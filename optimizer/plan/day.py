@@ -2,26 +2,27 @@
 
 The pipeline, for each time window of the day (:func:`plan_day`):
 
-1. hotspots of the window (``optimizer.hotspots.hotspots_for_window``) and the patrol demand
+1. hotspots of the window (``optimizer.risk.hotspots.hotspots_for_window``) and the patrol demand
    per grid they imply;
-2. joint patrol groups (``optimizer.teams.form_groups``): at least one officer each, allocated
+2. joint patrol groups (``optimizer.staff.groups.form_groups``): at least one officer each,
+allocated
    to grids;
 3. for each planning grid that has groups: a :class:`~optimizer.problem.PatrolProblem`
-   (:func:`~optimizer.plan_problem.build_problem`) — depots are the groups' stations, sites are
+   (:func:`~optimizer.plan.build.build_problem`) — depots are the groups' stations, sites are
    the hotspots (prize = value, dwell, repeat visits with spacing) and the fixed posts on duty
    in the window (required, with their time windows); travel times per mode from the street
    graph;
-4. the routing engine solves it; :func:`~optimizer.plan_routes.routes_from_solution` turns the
+4. the routing engine solves it; :func:`~optimizer.plan.assemble.routes_from_solution` turns the
    answer into :class:`GroupRoute` objects with timed stops and the street path between them.
 
 The parts live in modules by concern, and every name below is importable from here too:
 
-* :mod:`optimizer.plan_types` — :class:`Stop`, :class:`GroupRoute`, :class:`LeftOut`,
+* :mod:`optimizer.plan.types` — :class:`Stop`, :class:`GroupRoute`, :class:`LeftOut`,
   :class:`WindowPlan`, :class:`DayPlan` (the contract: they keep their fields) and tables;
-* :mod:`optimizer.plan_streets` — travel times per mode, street paths, place names;
-* :mod:`optimizer.plan_problem` — the routing problem: hotspot passes, prizes, spacing, posts;
-* :mod:`optimizer.plan_routes` — solutions as timed, street-following routes;
-* :mod:`optimizer.plan_metrics` — window and day metrics;
+* :mod:`optimizer.plan.streets` — travel times per mode, street paths, place names;
+* :mod:`optimizer.plan.build` — the routing problem: hotspot passes, prizes, spacing, posts;
+* :mod:`optimizer.plan.assemble` — solutions as timed, street-following routes;
+* :mod:`optimizer.plan.metrics` — window and day metrics;
 * this module — planning grids, demand and groups, solving, and :func:`plan_day`.
 """
 
@@ -38,109 +39,28 @@ from shapely.geometry import Point
 from optimizer.district import District
 from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES, Solution, get_engine
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.hotspots import Hotspot, hotspots_for_window, patrol_demand
-from optimizer.plan_metrics import day_metrics, window_metrics
-from optimizer.plan_problem import (
-    EXTRA_BELOW_FIRST,
-    EXTRA_VISIT_DECAY,
-    FILL_FACTOR,
-    FIRST_PASS_BY,
-    LOOP_S,
-    MAX_VISIT_COPIES,
-    MIN_SPACING_S,
-    PASS_GAP,
-    RETURN_RESERVE_S,
-    SLOT_OVERLAP,
-    SPACING_SCALES,
+from optimizer.plan.assemble import routes_from_solution
+from optimizer.plan.build import (
     ProblemContext,
     build_problem,
-    extra_pass_scale,
-    hotspot_heat,
-    min_pass_gap_s,
-    spacing_scale,
-    visit_copies,
-    visit_prize,
 )
-from optimizer.plan_routes import LONG_WAIT_MIN, routes_from_solution
-from optimizer.plan_streets import (
-    Router,
-    mode_matrices,
-    nearest_node,
-    place_name,
-    street_path,
+from optimizer.plan.metrics import day_metrics, window_metrics
+from optimizer.plan.streets import (
     street_router,
 )
-from optimizer.plan_types import (
-    STOP_COLUMNS,
+from optimizer.plan.types import (
     DayPlan,
-    GroupRoute,
     LeftOut,
-    Stop,
     WindowPlan,
-    plan_summary,
-    plan_to_frame,
 )
 from optimizer.problem import PatrolProblem
-from optimizer.resources import FixedPost
-from optimizer.teams import GroupFormation, PatrolGroup, form_groups, record_service
+from optimizer.risk.hotspots import Hotspot, hotspots_for_window, patrol_demand
+from optimizer.staff.groups import GroupFormation, PatrolGroup, form_groups, record_service
+from optimizer.staff.roster import FixedPost
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 if TYPE_CHECKING:  # variation.py imports this module at run time
-    from optimizer.variation import VariationParams
-
-__all__ = [
-    "DEFAULT_ENGINE",
-    "DEFAULT_GRID_LEVEL",
-    "ENGINE_NAMES",
-    "EXTRA_BELOW_FIRST",
-    "EXTRA_VISIT_DECAY",
-    "FILL_FACTOR",
-    "FIRST_PASS_BY",
-    "LONG_WAIT_MIN",
-    "LOOP_S",
-    "MAX_VISIT_COPIES",
-    "MIN_SPACING_S",
-    "PASS_GAP",
-    "RETURN_RESERVE_S",
-    "SLOT_OVERLAP",
-    "SPACING_SCALES",
-    "STOP_COLUMNS",
-    "DayPlan",
-    "GroupRoute",
-    "LeftOut",
-    "ProblemContext",
-    "ProgressCallback",
-    "Router",
-    "Stop",
-    "WindowPlan",
-    "assign_to_grids",
-    "build_problem",
-    "day_metrics",
-    "extra_pass_scale",
-    "form_window_groups",
-    "hotspot_heat",
-    "min_pass_gap_s",
-    "mode_matrices",
-    "nearest_node",
-    "place_name",
-    "plan_day",
-    "plan_summary",
-    "plan_to_frame",
-    "planning_grid_ids",
-    "routes_from_solution",
-    "solve_problem",
-    "spacing_scale",
-    "street_path",
-    "street_router",
-    "visit_copies",
-    "visit_prize",
-    "window_hotspots",
-    "window_metrics",
-]
-
-_nearest_node = nearest_node  # the names these had before the split into modules
-_window_metrics = window_metrics
-_day_metrics = day_metrics
+    from optimizer.plan.variation import VariationParams
 
 ProgressCallback = Callable[[int, int, str], None]
 """``progress(done, total, message)``."""
@@ -202,7 +122,7 @@ def assign_to_grids(
 def window_hotspots(
     district: District, day: dt.date, window: TimeWindow, grid_ids: Sequence[str]
 ) -> list[Hotspot]:
-    """Return the window's hotspots in ``grid_ids`` (``optimizer.hotspots``)."""
+    """Return the window's hotspots in ``grid_ids`` (``optimizer.risk.hotspots``)."""
     return hotspots_for_window(district, day=day, window=window, grid_ids=list(grid_ids))
 
 
@@ -218,9 +138,9 @@ def form_window_groups(
 ) -> list[PatrolGroup]:
     """Return the joint patrol groups of one window, allocated to ``grid_ids`` by demand.
 
-    Demand per grid is the value of its hotspots (``optimizer.hotspots.patrol_demand``); a
+    Demand per grid is the value of its hotspots (``optimizer.risk.hotspots.patrol_demand``); a
     grid with a fixed post on duty gets demand too. Groups come from
-    ``optimizer.teams.form_groups``: every grid with real demand gets one before any gets a
+    ``optimizer.staff.groups.form_groups``: every grid with real demand gets one before any gets a
     second, the rest go in proportion to demand.
 
     Parameters
@@ -347,7 +267,7 @@ def plan_day(
     progress
         Called as ``progress(done, total, message)`` after each step.
     variation
-        Day-to-day unpredictability (``optimizer.variation``): routes are re-solved with seeded
+        Day-to-day unpredictability (``optimizer.plan.variation``): routes are re-solved with seeded
         prize noise (seed from ``day`` and ``seed``) and kept within ``max_value_loss`` of the
         best route's value. ``None`` (default) plans without variation.
     previous
@@ -569,7 +489,7 @@ def _solve_once(
 ) -> tuple[Solution, dict[str, float]]:
     if variation is None:
         return solve_problem(problem, engine, time_limit_s, seed), {}
-    from optimizer.variation import solve_with_variation
+    from optimizer.plan.variation import solve_with_variation
 
     varied = solve_with_variation(
         problem,
@@ -595,7 +515,7 @@ def _solve_engine(engine: str, problem: PatrolProblem, time_limit_s: float, seed
 def _no_group_left_out(
     hotspots: Sequence[Hotspot], posts: Sequence[FixedPost], grid_id: str, detail: str
 ) -> list[LeftOut]:
-    from optimizer.explain import explain_without_groups  # explain imports this module
+    from optimizer.plan.explain import explain_without_groups  # explain imports this module
 
     reasons = explain_without_groups(hotspots, posts, grid_id=grid_id, detail=detail)
     return [r.to_left_out() for r in reasons]

@@ -26,8 +26,8 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from optimizer.errors import InputError
-from optimizer.incidents import segment_index, street_segments
-from optimizer.risk import RiskParams, fit_risk
+from optimizer.risk.incidents import segment_index, street_segments
+from optimizer.risk.model import RiskParams, fit_risk
 
 DEFAULT_COVERAGES: tuple[float, ...] = (0.01, 0.05, 0.10)
 
@@ -159,7 +159,7 @@ def planar_kde_baseline(inp: ForecastInput, bandwidth_m: float = 150.0) -> np.nd
 
 
 def model_forecaster(params: RiskParams) -> Forecaster:
-    """Return a forecaster running :class:`optimizer.risk.RiskModel` with ``params``."""
+    """Return a forecaster running :class:`optimizer.risk.model.RiskModel` with ``params``."""
 
     def run(inp: ForecastInput) -> np.ndarray:
         model = fit_risk(inp.G, inp.history, params)

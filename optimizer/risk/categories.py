@@ -3,8 +3,8 @@
 A category key (``"pickpocketing"``) is what the rest of the library stores. Source labels in
 Chinese or English (and the aliases below, e.g. SF police categories) are mapped to keys by
 :func:`resolve_category`. The default hour-of-day and day-of-week profiles are priors: the risk
-model (``optimizer.risk``) re-estimates both from timed incidents and falls back to these where a
-category has few timed incidents or the source is date-only.
+model (``optimizer.risk.model``) re-estimates both from timed incidents and falls back to these
+where a category has few timed incidents or the source is date-only.
 """
 
 from __future__ import annotations

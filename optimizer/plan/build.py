@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.district import District
-from optimizer.hotspots import Hotspot
-from optimizer.plan_streets import Router, mode_matrices, nearest_node
+from optimizer.plan.streets import Router, mode_matrices, nearest_node
 from optimizer.problem import PatrolProblem, Site, Vehicle
-from optimizer.resources import FixedPost
-from optimizer.teams import PatrolGroup
+from optimizer.risk.hotspots import Hotspot
+from optimizer.staff.groups import PatrolGroup
+from optimizer.staff.roster import FixedPost
 from optimizer.timewindow import TimeWindow
 
 EXTRA_VISIT_DECAY = 0.6
@@ -70,7 +70,7 @@ LOOP_S = 10 * 60
 
 RETURN_RESERVE_S = 15 * 60
 """Groups are planned back at their station this long before the window ends: room for
-delays, so re-planning (``optimizer.replan``) can keep a full route, and for the handover."""
+delays, so re-planning (``optimizer.plan.replan``) can keep a full route, and for the handover."""
 
 MIN_SPACING_S = 20 * 60
 """Least slot length ``S`` of a hotspot's passes (and never below its dwell)."""

@@ -1,4 +1,4 @@
-"""Plain JSON-able form of a :class:`~optimizer.plan.DayPlan` (no pickle).
+"""Plain JSON-able form of a :class:`~optimizer.plan.day.DayPlan` (no pickle).
 
 :func:`plan_to_dict` turns a plan into dicts, lists, strings and numbers (dates and datetimes
 as ISO 8601 strings, keeping their UTC offset when they have one; time windows as their
@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from shapely.geometry import LineString
 
 from optimizer.errors import InputError
-from optimizer.hotspots import Hotspot
-from optimizer.plan import DayPlan, GroupRoute, LeftOut, Stop, WindowPlan
-from optimizer.teams import PatrolGroup
+from optimizer.plan.types import DayPlan, GroupRoute, LeftOut, Stop, WindowPlan
+from optimizer.risk.hotspots import Hotspot
+from optimizer.staff.groups import PatrolGroup
 from optimizer.timewindow import TimeWindow
 
 FORMAT_VERSION = 1

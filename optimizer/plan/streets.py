@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.errors import InputError
-from optimizer.matrix import StreetRouter
+from optimizer.streets.network import StreetRouter
 
 
 class Router(Protocol):
-    """What the pipeline needs from ``optimizer.matrix.StreetRouter``."""
+    """What the pipeline needs from ``optimizer.streets.network.StreetRouter``."""
 
     def matrix(self, nodes: Sequence[int], mode: str) -> Any:
         """Return travel times (``.seconds``) and distances (``.metres``) between ``nodes``."""
@@ -36,7 +36,7 @@ class Router(Protocol):
 
 
 def street_router(G: nx.MultiDiGraph) -> Router:
-    """Return the street router of ``G`` (:class:`optimizer.matrix.StreetRouter`)."""
+    """Return the street router of ``G`` (:class:`optimizer.streets.network.StreetRouter`)."""
     router: Router = StreetRouter(G)
     return router
 
@@ -53,7 +53,8 @@ def nearest_node(G: nx.MultiDiGraph, lon: float, lat: float) -> int:
 
 
 _UNREACHABLE_S = 10**8
-"""Travel times at or above this are treated as "no path" (``optimizer.matrix.UNREACHABLE``)."""
+"""Travel times at or above this are treated as "no path"
+(``optimizer.streets.network.UNREACHABLE``)."""
 
 
 def _reachable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:

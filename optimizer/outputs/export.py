@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from optimizer.district import District
-from optimizer.plan import DayPlan, GroupRoute, Stop, WindowPlan, plan_to_frame
+from optimizer.plan.types import DayPlan, GroupRoute, Stop, WindowPlan, plan_to_frame
 
 SCHEDULE_COLUMNS: tuple[str, ...] = (
     "date",

@@ -32,7 +32,7 @@ import shapely
 from ortools.sat.python import cp_model
 
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.resources import Officer, Resources, Volunteer, VolunteerTeam
+from optimizer.staff.roster import Officer, Resources, Volunteer, VolunteerTeam
 from optimizer.timewindow import TimeWindow
 
 
@@ -271,7 +271,7 @@ def form_groups(
     day, window
         The date and window planned; only people available for the whole window take part.
     demand
-        Patrol demand per grid id (e.g. from ``optimizer.hotspots.patrol_demand``); grids with
+        Patrol demand per grid id (e.g. from ``optimizer.risk.hotspots.patrol_demand``); grids with
         zero demand get no group.
     grids
         Grid polygons indexed by id (WGS-84), used to find the grids next to a team's home grid.

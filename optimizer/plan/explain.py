@@ -26,10 +26,10 @@ import pandas as pd
 
 from optimizer.engines.base import Solution
 from optimizer.errors import InfeasibleError
-from optimizer.hotspots import Hotspot
-from optimizer.plan import LeftOut
+from optimizer.plan.types import LeftOut
 from optimizer.problem import PatrolProblem, Site, Vehicle
-from optimizer.resources import FixedPost
+from optimizer.risk.hotspots import Hotspot
+from optimizer.staff.roster import FixedPost
 
 REASON_CODES: tuple[str, ...] = (
     "no_group",
@@ -52,7 +52,7 @@ class Reason:
     detail: str
 
     def to_left_out(self) -> LeftOut:
-        """Return the plan's :class:`~optimizer.plan.LeftOut` (reason ``"code: detail"``)."""
+        """Return the plan's :class:`~optimizer.plan.day.LeftOut` (reason ``"code: detail"``)."""
         return LeftOut(self.site_id, self.kind, self.grid_id, f"{self.code}: {self.detail}")
 
 

@@ -3,7 +3,7 @@
 Contract (owned by the hotspot work): :class:`Hotspot` and :func:`hotspots_for_window` keep
 their shape; the model behind them may change.
 
-The risk of each street segment in the window comes from ``optimizer.risk`` (network kernel
+The risk of each street segment in the window comes from ``optimizer.risk.model`` (network kernel
 density, decay, hour and weekday profiles per category, near repeats). In each grid, hotspots
 are grown greedily: the segment with the highest risk per metre seeds a hotspot that takes the
 untaken segments of the grid within ``cluster_radius_m`` along the streets; its value is the
@@ -25,11 +25,11 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from optimizer.categories import VOCABULARY, Category
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.incidents import grid_of_points, street_segments
-from optimizer.risk import RiskModel, RiskParams, fit_risk
+from optimizer.risk.categories import VOCABULARY, Category
+from optimizer.risk.incidents import grid_of_points, street_segments
+from optimizer.risk.model import RiskModel, RiskParams, fit_risk
 from optimizer.timewindow import TimeWindow
 
 
@@ -177,7 +177,7 @@ def risk_model(
 
 
 def _usable(inc: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Accept the schema of ``optimizer.incidents`` (and old ``time``/``id`` frames)."""
+    """Accept the schema of ``optimizer.risk.incidents`` (and old ``time``/``id`` frames)."""
     if inc is None or len(inc) == 0:
         return None
     if "occurred_at" in inc.columns:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optimizer.hotspots import Hotspot
-from optimizer.plan_routes import LONG_WAIT_MIN
-from optimizer.plan_types import GroupRoute, WindowPlan
+from optimizer.plan.assemble import LONG_WAIT_MIN
+from optimizer.plan.types import GroupRoute, WindowPlan
 from optimizer.problem import PatrolProblem
+from optimizer.risk.hotspots import Hotspot
 
 
 def window_metrics(

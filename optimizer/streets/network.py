@@ -1,7 +1,7 @@
 """Fast travel-time matrices, point snapping and paths on a prepared street graph.
 
-:class:`StreetRouter` is built once per graph (see :func:`optimizer.streets.prepare_graph`). Per
-travel mode it keeps a ``scipy.sparse`` CSR matrix of edge travel times (the fastest of parallel
+:class:`StreetRouter` is built once per graph (see :func:`optimizer.streets.graph.prepare_graph`).
+Per travel mode it keeps a ``scipy.sparse`` CSR matrix of edge travel times (the fastest of parallel
 edges) and answers many-to-many queries with one multi-source ``scipy.sparse.csgraph.dijkstra``
 call, never one networkx search per pair. Where memory allows (``table_budget_mb``), a mode's
 all-pairs travel-time table is built once and matrices become gathers from it (same results).
@@ -31,7 +31,7 @@ from scipy.sparse import csgraph
 from shapely.geometry import LineString
 
 from optimizer.errors import InputError
-from optimizer.streets import MODES
+from optimizer.streets.graph import MODES
 
 UNREACHABLE: int = 10**9
 """Sentinel for unreachable pairs: ``seconds`` and ``metres`` hold this value (about 31 years,

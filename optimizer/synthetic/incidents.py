@@ -1,6 +1,6 @@
 """Synthetic incident history: seeded, with place, time and near-repeat patterns per category.
 
-Used by the embedded demo (``optimizer.demo``) and by tests. The generator is a marked
+Used by the embedded demo (``optimizer.synthetic.demo``) and by tests. The generator is a marked
 self-exciting point process on the street segments of a real graph:
 
 * **background** incidents per category and day: a Poisson count (rate x day-of-week factor),
@@ -30,9 +30,9 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from optimizer.categories import VOCABULARY
 from optimizer.errors import InputError
-from optimizer.incidents import _ensure_projected, grid_of_points, street_segments
+from optimizer.risk.categories import VOCABULARY
+from optimizer.risk.incidents import _ensure_projected, grid_of_points, street_segments
 
 _RESIDENTIAL = {"residential", "living_street", "service", "unclassified"}
 _BUSY = {"pedestrian", "primary", "secondary", "footway", "living_street"}
@@ -198,7 +198,7 @@ def synthetic_incidents(
     Returns
     -------
     geopandas.GeoDataFrame
-        The incident schema of ``optimizer.incidents``, snapped (``u``, ``v``, ``key``,
+        The incident schema of ``optimizer.risk.incidents``, snapped (``u``, ``v``, ``key``,
         ``snap_m``, ``node``, ``grid_id``), sorted by time, plus ``trigger`` (the id of the
         incident a near-repeat follows, or "" for background).
     """

@@ -28,7 +28,7 @@ from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem
 
 if TYPE_CHECKING:  # plan.py may call into this module: no import cycle at run time
-    from optimizer.plan import DayPlan, WindowPlan
+    from optimizer.plan.types import DayPlan, WindowPlan
 
 SolveFn = Callable[[PatrolProblem, float, int], Solution]
 """``solve(problem, time_limit_s, seed) -> Solution``."""
@@ -225,7 +225,7 @@ def _default_solve(engine: str) -> SolveFn:
 
             return get_engine(engine).solve(problem, time_limit_s=time_limit_s, seed=seed)
         except ImportError:  # engines not installed yet: the plan pipeline's own solver
-            from optimizer.plan import solve_problem
+            from optimizer.plan.day import solve_problem
 
             return solve_problem(problem, engine, time_limit_s, seed)
 

@@ -21,7 +21,7 @@ from pyproj import Transformer
 from shapely.geometry import Point, Polygon
 
 from optimizer.district import District, default_data_dir
-from optimizer.resources import (
+from optimizer.staff.roster import (
     ALL_WEEKDAYS,
     FixedPost,
     Officer,
@@ -60,7 +60,7 @@ def demo_source() -> Path:
 
 def demo_graph() -> nx.MultiDiGraph:
     """Read the demo street graph: projected, with ``lon``/``lat`` and travel times per mode."""
-    from optimizer import streets
+    from optimizer.streets import graph as streets
 
     return streets.prepare_graph(streets.graph_from_osm_file(demo_source()))
 
@@ -467,7 +467,7 @@ def demo_incidents(
     ``period`` (first, last day) defaults to :func:`incident_period`.
     """
     start, end = period or incident_period()
-    from optimizer.synthetic import synthetic_incidents
+    from optimizer.synthetic.incidents import synthetic_incidents
 
     return synthetic_incidents(G, grids, start=start, end=end, seed=seed, tz=timezone)
 
@@ -489,7 +489,7 @@ def synthetic_district(
         District name.
     G
         Prepared street graph (projected; node ``lon``/``lat``; ``travel_time_<mode>`` on edges),
-        e.g. from ``optimizer.streets.prepare_graph``.
+        e.g. from ``optimizer.streets.graph.prepare_graph``.
     seed
         Seed of the synthetic incidents and resources.
     incidents
@@ -536,8 +536,8 @@ def demo_builder() -> dict[str, Any]:
 
     return {
         "version": DEMO_VERSION,
-        "streets": importlib.util.find_spec("optimizer.streets") is not None,
-        "incidents": importlib.util.find_spec("optimizer.synthetic") is not None,
+        "streets": importlib.util.find_spec("optimizer.streets.graph") is not None,
+        "incidents": importlib.util.find_spec("optimizer.synthetic.incidents") is not None,
     }
 
 

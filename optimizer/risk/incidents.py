@@ -2,7 +2,7 @@
 
 The incident schema (GeoDataFrame, EPSG:4326), one row per incident:
 
-``incident_id`` (str), ``category`` (vocabulary key, see ``optimizer.categories``),
+``incident_id`` (str), ``category`` (vocabulary key, see ``optimizer.risk.categories``),
 ``occurred_at`` (tz-aware pandas datetime; midnight local time for date-only sources),
 ``date_only`` (bool), ``severity`` (float), ``lon``, ``lat``, ``geometry``; after snapping also
 ``u``, ``v``, ``key`` (the street edge), ``snap_m`` (metres from the reported point to the street),
@@ -31,8 +31,8 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString
 
-from optimizer.categories import VOCABULARY, Category, resolve_category
 from optimizer.errors import InputError
+from optimizer.risk.categories import VOCABULARY, Category, resolve_category
 
 INCIDENT_COLUMNS: tuple[str, ...] = (
     "incident_id",
@@ -606,7 +606,7 @@ def read_incidents(
     # --- category and severity
     voc = dict(vocabulary)
     if severity:
-        from optimizer.categories import with_severity
+        from optimizer.risk.categories import with_severity
 
         voc = with_severity(severity, voc)
     labels = col("category") if "category" in cols else np.full(n, "")

@@ -28,7 +28,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from optimizer.errors import InputError
-from optimizer.resources import TRAVEL_MODES
+from optimizer.staff.roster import TRAVEL_MODES
 
 DEFAULT_TOLERANCE_M2 = 50.0
 """Overlaps and gaps up to this area (m²) are digitising noise and not reported."""

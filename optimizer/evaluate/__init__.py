@@ -1,0 +1,1 @@
+"""Evaluation: backtests of the forecast and of the plans, and their metrics."""

@@ -1,0 +1,1 @@
+"""Outputs people and devices read: GeoJSON, GPX, CSV/XLSX, maps and the plan file."""

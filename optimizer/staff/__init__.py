@@ -1,0 +1,1 @@
+"""Staff: the roster (stations, officers, volunteer teams, posts) and patrol group formation."""

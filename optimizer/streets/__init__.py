@@ -1,0 +1,1 @@
+"""Streets: OSM import and travel modes, the routable street network, grids and auto-gridding."""

@@ -1,0 +1,1 @@
+"""Synthetic data for the demo, tests and benchmarks: districts, incidents, rosters."""
