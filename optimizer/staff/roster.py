@@ -48,14 +48,30 @@ class Station:
 
 
 @dataclass(frozen=True)
+class MusterPoint:
+    """A place where patrol groups meet, start and end: a police post, a community office, a
+    team's base. Groups start at a muster point in or near their cell (or, where the roster has
+    none there, at a central street node of the cell)."""
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+    kind: str = "muster point"
+    grid_id: str | None = None
+    """The cell it serves (``None``: whichever cell it lies in or near)."""
+
+
+@dataclass(frozen=True)
 class Officer:
-    """A police officer; every patrol group is led by at least one."""
+    """A police officer; every patrol group is led by at least one. ``phone`` is personal data."""
 
     id: str
     name: str
     station_id: str
     shifts: tuple[Shift, ...]
     mode: str = "foot"
+    phone: str | None = None
 
     def available(self, day: dt.date, window: TimeWindow) -> bool:
         """Whether one of the officer's shifts covers ``window`` on ``day``."""
@@ -74,6 +90,8 @@ class Volunteer:
     max_hours_week: float = 12.0
     phone: str | None = None
     id_number: str | None = None
+    home_grid: str | None = None
+    """The cell the volunteer lives or works in (``None``: the team's home grid)."""
 
     def available(self, day: dt.date, window: TimeWindow) -> bool:
         """Whether the volunteer's availability covers ``window`` on ``day``."""
@@ -127,12 +145,22 @@ class Resources:
     officers: tuple[Officer, ...] = ()
     teams: tuple[VolunteerTeam, ...] = ()
     posts: tuple[FixedPost, ...] = ()
+    muster_points: tuple[MusterPoint, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def volunteers(self) -> tuple[Volunteer, ...]:
         """All volunteers of all teams."""
         return tuple(v for t in self.teams for v in t.members)
+
+    def home_grid(self, volunteer: Volunteer) -> str:
+        """Return the volunteer's home cell: their own, else their team's."""
+        if volunteer.home_grid:
+            return volunteer.home_grid
+        for t in self.teams:
+            if t.id == volunteer.team_id:
+                return t.home_grid
+        raise InputError("volunteer.team_id", volunteer.team_id, "the id of one of the teams")
 
     def station(self, station_id: str) -> Station:
         """Return the station with ``station_id``."""
@@ -167,6 +195,7 @@ def resources_to_json(res: Resources) -> dict[str, Any]:
                 "name": o.name,
                 "station_id": o.station_id,
                 "mode": o.mode,
+                "phone": o.phone,
                 "shifts": [_shift_to_json(s) for s in o.shifts],
             }
             for o in res.officers
@@ -186,6 +215,7 @@ def resources_to_json(res: Resources) -> dict[str, Any]:
                         "max_hours_week": v.max_hours_week,
                         "phone": v.phone,
                         "id_number": v.id_number,
+                        "home_grid": v.home_grid,
                         "availability": [_shift_to_json(s) for s in v.availability],
                     }
                     for v in t.members
@@ -207,6 +237,7 @@ def resources_to_json(res: Resources) -> dict[str, Any]:
             }
             for p in res.posts
         ],
+        "muster_points": [vars(m).copy() for m in res.muster_points],
     }
 
 
@@ -259,7 +290,12 @@ def resources_from_json(data: Mapping[str, Any]) -> Resources:
         )
         officers.append(
             Officer(
-                str(_require(o, "id", where)), str(o.get("name", o["id"])), station_id, shifts, mode
+                str(_require(o, "id", where)),
+                str(o.get("name", o["id"])),
+                station_id,
+                shifts,
+                mode,
+                None if o.get("phone") is None else str(o["phone"]),
             )
         )
     teams = []
@@ -279,6 +315,7 @@ def resources_from_json(data: Mapping[str, Any]) -> Resources:
                 float(m.get("max_hours_week", 12.0)),
                 m.get("phone"),
                 m.get("id_number"),
+                None if m.get("home_grid") is None else str(m["home_grid"]),
             )
             for j, m in enumerate(t.get("members", []))
         )
@@ -315,7 +352,18 @@ def resources_from_json(data: Mapping[str, Any]) -> Resources:
                 str(p.get("purpose", "fixed post")),
             )
         )
-    return Resources(stations, tuple(officers), tuple(teams), tuple(posts))
+    muster_points = tuple(
+        MusterPoint(
+            str(_require(m, "id", f"muster_points[{i}]")),
+            str(m.get("name", m["id"])),
+            _coord(m, "lon", f"muster_points[{i}]", -180, 180),
+            _coord(m, "lat", f"muster_points[{i}]", -90, 90),
+            str(m.get("kind", "muster point")),
+            None if m.get("grid_id") is None else str(m["grid_id"]),
+        )
+        for i, m in enumerate(data.get("muster_points", []))
+    )
+    return Resources(stations, tuple(officers), tuple(teams), tuple(posts), muster_points)
 
 
 def load_resources(path: str | Path) -> Resources:
