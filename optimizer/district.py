@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
 
 from optimizer.staff.roster import Resources
+
+if TYPE_CHECKING:
+    from optimizer.streets.network import StreetRouter
 
 DATA_DIR_ENV = "PATROL_DATA_DIR"
 
@@ -57,6 +60,20 @@ class District:
     incidents: gpd.GeoDataFrame | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    _network: StreetRouter | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def network(self) -> StreetRouter:
+        """The routable street network of :attr:`graph`, built on first use and kept.
+
+        Built once per district object (its all-pairs tables are the expensive part); replace
+        the district object, not its graph, when the streets change.
+        """
+        if self._network is None or self._network.G is not self.graph:
+            from optimizer.streets.network import StreetRouter
+
+            self._network = StreetRouter(self.graph)
+        return self._network
 
     @property
     def crs(self) -> Any:

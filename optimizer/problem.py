@@ -19,6 +19,11 @@ from optimizer.errors import InputError
 
 SiteKind = str  # "hotspot" | "post"
 
+NO_PATH_S = 10**6
+"""Travel time (s) standing for "no street path": a leg no shift can take (about 12 days). A
+matrix entry at or above it is never a time to show anybody; it is small enough that engines
+may sum and penalise a few such legs inside int64."""
+
 
 @dataclass(frozen=True)
 class Site:

@@ -444,7 +444,7 @@ def test_worker_processes_give_the_same_plan(demo: District) -> None:
 
 
 def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
-    from optimizer.plan.streets import place_name
+    from optimizer.streets.names import place_name
 
     hotspot_stops = [s for r in plan.routes for s in r.stops if s.kind == "hotspot"]
     assert hotspot_stops and all(s.name for s in hotspot_stops)

@@ -47,6 +47,32 @@ class Solution:
     stats: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WorkLimit:
+    """A deterministic amount of search: the same problem, seed and limit give the same routes
+    on any machine and under any load (the time limit is then only a safety cap).
+
+    Attributes
+    ----------
+    pyvrp_iterations
+        Iterations of each PyVRP search.
+    ortools_solutions
+        Solutions of OR-Tools routing from its own first solution.
+    polish_solutions
+        Solutions of OR-Tools local search from PyVRP's routes (the patrol engine's polish).
+    """
+
+    pyvrp_iterations: int
+    ortools_solutions: int
+    polish_solutions: int
+
+    def __post_init__(self) -> None:
+        for name in ("pyvrp_iterations", "ortools_solutions", "polish_solutions"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise InputError(name, value, "an integer >= 1")
+
+
 class Engine(Protocol):
     """What every engine provides."""
 
@@ -70,22 +96,34 @@ for OR-Tools alone (which found no first solution for the 168-site instance in t
 5.5 % for PyVRP alone."""
 
 
-def get_engine(name: str, **options: Any) -> Engine:
+def get_engine(name: str, *, work: WorkLimit | None = None, **options: Any) -> Engine:
     """Return the engine called ``name`` (``"ortools"``, ``"pyvrp"`` or ``"patrol"``).
 
-    ``options`` go to the engine's constructor, e.g. ``max_iterations=None`` (PyVRP) or
-    ``solution_limit=None`` (OR-Tools) to stop on the time limit only, as the benchmarks do.
+    Parameters
+    ----------
+    name
+        One of :data:`ENGINE_NAMES`.
+    work
+        A deterministic amount of search (see :class:`WorkLimit`): the routes then depend on
+        the problem and the seed only, and the time limit given to ``solve`` is a safety cap.
+    options
+        Passed to the engine's constructor, e.g. ``max_iterations=None`` (PyVRP) or
+        ``solution_limit=None`` (OR-Tools) to stop on the time limit only, as the benchmarks do.
     """
     if name == "ortools":
         from optimizer.engines.ortools import OrToolsEngine
 
+        if work is not None:
+            options["solution_limit"] = work.ortools_solutions
         return OrToolsEngine(**options)
     if name == "pyvrp":
         from optimizer.engines.pyvrp import PyVRPEngine
 
+        if work is not None:
+            options["max_iterations"] = work.pyvrp_iterations
         return PyVRPEngine(**options)
     if name == "patrol":
         from optimizer.engines.patrol import PatrolEngine
 
-        return PatrolEngine(**options)
+        return PatrolEngine(work=work, **options)
     raise InputError("engine", name, f"one of {list(ENGINE_NAMES)}")

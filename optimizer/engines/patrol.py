@@ -31,7 +31,7 @@ import contextlib
 import time
 from typing import Literal
 
-from optimizer.engines.base import Solution
+from optimizer.engines.base import Solution, WorkLimit
 from optimizer.engines.ortools import OrToolsEngine
 from optimizer.engines.pyvrp import PyVRPEngine
 from optimizer.errors import InfeasibleError, InputError
@@ -66,6 +66,12 @@ class PatrolEngine:
         OR-Tools metaheuristic of the polishing phase.
     solution_limit
         OR-Tools solution cap of the polishing phase (``None``: none).
+    work
+        A deterministic amount of search per phase (overrides ``max_iterations`` and
+        ``solution_limit``): every phase runs to its work limit, whatever the clock says, and
+        the time limit is only a safety cap; ``stats["time_cap_bound"]`` says whether it bound.
+        Without it, the phases share the time limit (PyVRP ``PYVRP_SHARE`` of it) and skip
+        what no longer fits.
     """
 
     name = "patrol"
@@ -75,10 +81,19 @@ class PatrolEngine:
         max_iterations: int | Literal["auto"] | None = "auto",
         metaheuristic: str = "GUIDED_LOCAL_SEARCH",
         solution_limit: int | None = 50,
+        *,
+        work: WorkLimit | None = None,
     ) -> None:
-        self.pyvrp = PyVRPEngine(max_iterations=max_iterations)
+        self.work = work
+        if work is not None:
+            max_iterations = work.pyvrp_iterations
+            solution_limit = work.polish_solutions
+        # with a work limit, one search: parallelism comes from solving cells side by side
+        self.pyvrp = PyVRPEngine(max_iterations=max_iterations, searches=1 if work else 2)
         self.ortools = OrToolsEngine(solution_limit=solution_limit, metaheuristic=metaheuristic)
-        self.ortools_scratch = OrToolsEngine()
+        self.ortools_scratch = OrToolsEngine(
+            solution_limit=500 if work is None else work.ortools_solutions
+        )
 
     def solve(self, problem: PatrolProblem, *, time_limit_s: float, seed: int) -> Solution:
         """Solve ``problem`` within ``time_limit_s`` seconds, deterministically for ``seed``.
@@ -93,11 +108,12 @@ class PatrolEngine:
         if not time_limit_s > 0:
             raise InputError("time_limit_s", time_limit_s, "a positive number of seconds")
         t0 = time.perf_counter()
+        by_work = self.work is not None
         polish = needs_polish(problem) and bool(problem.sites) and bool(problem.vehicles)
         try:
             first = self.pyvrp.solve(
                 problem,
-                time_limit_s=time_limit_s * PYVRP_SHARE if polish else time_limit_s,
+                time_limit_s=time_limit_s * PYVRP_SHARE if polish and not by_work else time_limit_s,
                 seed=seed,
             )
         except InfeasibleError as exc:
@@ -120,22 +136,26 @@ class PatrolEngine:
         if polish:
             candidates = {"pyvrp": first}
             rest = time_limit_s - (time.perf_counter() - t0)
-            if rest > 0.05:
+            if rest > 0.05 or by_work:
                 # no OR-Tools first solution in time (InfeasibleError): PyVRP's routes stand
                 with contextlib.suppress(InfeasibleError):
                     candidates["ortools"] = self.ortools_scratch.solve(
-                        problem, time_limit_s=rest, seed=seed
+                        problem, time_limit_s=max(0.05, rest), seed=seed
                     )
             rest = time_limit_s - (time.perf_counter() - t0)
-            if rest > 0.05 * time_limit_s:
+            if rest > 0.05 * time_limit_s or by_work:
                 routes = [[v.site for v in r.visits] for r in first.routes]
                 candidates["polish"] = self.ortools.improve(
-                    problem, routes, time_limit_s=rest, seed=seed
+                    problem, routes, time_limit_s=max(0.05, rest), seed=seed
                 )
             winner = max(candidates, key=lambda name: _key(problem, candidates[name]))
             best = candidates[winner]  # max keeps the first of equals: PyVRP, then OR-Tools
         stats = dict(best.stats)
         stats["pyvrp_prize"] = first.prize
+        elapsed = time.perf_counter() - t0
+        stats["time_cap_bound"] = float(
+            elapsed >= 0.98 * time_limit_s or first.stats.get("iteration_cap_reached", 1.0) < 1
+        )
         if polish:
             stats["winner_pyvrp_ortools_polish"] = float(list(candidates).index(winner))
             for name, candidate in candidates.items():

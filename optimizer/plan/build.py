@@ -1,235 +1,226 @@
-"""The routing problem of one grid in one window: hotspot passes, posts, groups, travel times.
+"""Build a day's routing problems: cells x windows, groups, sites, and what is left out first.
 
-:func:`build_problem` turns a grid's hotspots, fixed posts and groups into a
-:class:`~optimizer.problem.PatrolProblem`:
+The first of the three steps of a day plan (build → :mod:`~optimizer.plan.solve` →
+:mod:`~optimizer.plan.assemble`). For each window :func:`build_day`
 
-* each hotspot is offered its recommended passes (prize = value) and extra passes while the
-  window has room (:func:`visit_copies`), more for hotter places (:func:`hotspot_heat`), each
-  extra pass worth less than the one before and less than any recommended pass
-  (:func:`visit_prize`, :func:`extra_pass_scale`);
-* the passes of a hotspot are spread over the window in slots of its spacing
-  (:func:`spacing_scale` tightens the spacing where groups would stand idle), at least
-  :data:`PASS_GAP` of it apart; each further pass has its own matrix row, and going straight
-  from one pass to the next costs a loop of the hotspot's streets (:data:`LOOP_S`);
-* fixed posts on duty are required sites with their time windows;
-* groups are vehicles from and back to their station, :data:`RETURN_RESERVE_S` before the end.
+1. takes the window's hotspots per planning cell (``optimizer.risk.hotspots``) and the post
+   duties on the day;
+2. forms and allocates the groups (``optimizer.staff.allocation.form_groups``): posts first,
+   every cell with demand once, then in proportion to demand; muster points per cell
+   (``optimizer.staff.muster``);
+3. for each cell with groups builds its :class:`~optimizer.problem.PatrolProblem`
+   (:func:`build_problem`): one depot (the cell's muster point), hotspot passes and post duties
+   as sites (:mod:`optimizer.plan.passes`), travel times per mode on the district's whole
+   street network; a site with no street path to and from the muster point is left out here,
+   with that reason, instead of reaching the solver;
+4. for each cell with demand or posts but no group, the left-out sites with the reason the
+   allocation gives (the binding constraint).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+from shapely.geometry import Point
 
 from optimizer.district import District
-from optimizer.plan.streets import Router, mode_matrices, nearest_node
+from optimizer.errors import InputError
+from optimizer.plan.explain import Reason, explain_without_groups, no_path_sites
+from optimizer.plan.params import PlanParams, RouteParams
+from optimizer.plan.passes import (
+    extra_pass_scale,
+    hotspot_heat,
+    pass_gap_s,
+    post_site_window,
+    spacing_s,
+    spacing_scale,
+    visit_copies,
+    visit_prize,
+)
+from optimizer.plan.streets import mode_matrices
+from optimizer.plan.types import DayPlan, LeftOut
 from optimizer.problem import PatrolProblem, Site, Vehicle
-from optimizer.risk.hotspots import Hotspot
-from optimizer.staff.groups import PatrolGroup
+from optimizer.risk.hotspots import Hotspot, hotspots_for_window
+from optimizer.staff.allocation import CellNeed, PostDuty, form_groups
+from optimizer.staff.groups import GroupFormation, PatrolGroup, record_service
+from optimizer.staff.muster import Muster, choose_muster_points
 from optimizer.staff.roster import FixedPost
+from optimizer.streets.graph import MODES
+from optimizer.streets.network import StreetRouter
 from optimizer.timewindow import TimeWindow
 
-EXTRA_VISIT_DECAY = 0.6
-"""Prize of the ``n``-th extra pass of a hotspot: ``value * EXTRA_VISIT_DECAY ** n`` (times the
-grid's :func:`extra_pass_scale`)."""
+DEFAULT_GRID_LEVEL = 2
+"""Grid level planned when none is named (or the finest level of a district with fewer)."""
 
-EXTRA_BELOW_FIRST = 0.9
-"""The most valuable extra pass of a grid is worth at most this share of its least valuable
-recommended pass (see :func:`extra_pass_scale`)."""
+ProgressCallback = Callable[[int, int, str], None]
+"""``progress(done, total, message)``."""
 
-MAX_VISIT_COPIES = 8
-"""Most passes of one hotspot offered in one window."""
 
-FILL_FACTOR = 1.5
-"""Passes offered per group-time to fill (more than 1: the solver needs choices at each time).
-At 2.0 the demo day's problems had 326 sites; at 1.5, 290 (PyVRP ran ~15 % more iterations a
-second) with the same fill (2,996 vs 2,976 group-minutes out of 3,360, seed 0, 5 s)."""
+# ---------------------------------------------------------------------------------------------
+# Cells
 
-SLOT_OVERLAP = 1.0
-"""Pass ``k`` of a hotspot offered ``n > 1`` passes (spacing ``S``) starts within
-``[(k - 1) S, max((k + SLOT_OVERLAP) S, FIRST_PASS_BY * window)]``, the last one any time
-after ``(k - 1) S``; a hotspot offered one pass may be visited any time. Both ends of the
-windows rise with ``k``, so any passes made can be numbered in visiting order (as the engines
-do) without breaking a window; an unbounded first pass broke that, and the engines' repair
-then dropped passes (the demo lost 7 % of its value and the hottest places got fewest passes)."""
 
-FIRST_PASS_BY = 0.75
-"""Share of the window within which every pass but the last may start, however short the
-slots (so a cool place's single pass is not forced into the first minutes)."""
+def planning_grid_ids(
+    district: District, *, level: int | None = None, grid_ids: Iterable[str] | None = None
+) -> list[str]:
+    """Return the cells to plan: ``grid_ids`` if given (validated), else all cells of ``level``.
 
-PASS_GAP = 0.5
-"""Two passes of one hotspot start at least ``PASS_GAP * S`` apart."""
+    Parameters
+    ----------
+    district
+        The district.
+    level
+        Grid level (1 = the coarsest); ``None`` means :data:`DEFAULT_GRID_LEVEL`, or the finest
+        level where the district has fewer levels.
+    grid_ids
+        Explicit grid ids (any level).
+    """
+    grids = district.grids
+    known = sorted(str(i) for i in grids.index)
+    if grid_ids is not None:
+        ids = list(dict.fromkeys(str(g) for g in grid_ids))
+        for i, g in enumerate(ids):
+            if g not in grids.index:
+                shown = known if len(known) <= 30 else [*known[:30], "..."]
+                raise InputError(
+                    f"grid_ids[{i}]", g, f"a grid id of district {district.name!r}: {shown}"
+                )
+        if not ids:
+            raise InputError("grid_ids", [], "at least one grid id")
+        return ids
+    levels = sorted(int(v) for v in grids["level"].unique())
+    chosen = min(DEFAULT_GRID_LEVEL, levels[-1]) if level is None else level
+    if not isinstance(chosen, int) or chosen not in levels:
+        raise InputError("grid_level", level, f"one of the district's grid levels {levels}")
+    return sorted(str(i) for i in grids.index[grids["level"] == chosen])
 
-LOOP_S = 10 * 60
-"""Time charged for going from one pass of a hotspot straight to the next at the same place
-(shown as area patrol round the hotspot's streets)."""
 
-RETURN_RESERVE_S = 15 * 60
-"""Groups are planned back at their station this long before the window ends: room for
-delays, so re-planning (``optimizer.plan.replan``) can keep a full route, and for the handover."""
+def locate(
+    district: District, grid_ids: Sequence[str], points: Sequence[tuple[float, float]]
+) -> list[str | None]:
+    """Return the planning cell containing each ``(lon, lat)``, or ``None``."""
+    if not points:
+        return []
+    cells = gpd.GeoDataFrame(
+        {"cell": list(grid_ids)}, geometry=list(district.grids.loc[list(grid_ids)].geometry)
+    ).set_crs("EPSG:4326")
+    pts = gpd.GeoDataFrame(geometry=[Point(x, y) for x, y in points], crs="EPSG:4326")
+    joined = gpd.sjoin(pts, cells, how="left", predicate="covered_by")
+    first = joined[~joined.index.duplicated(keep="first")].sort_index()
+    return [None if not isinstance(c, str) else c for c in first["cell"].tolist()]
 
-MIN_SPACING_S = 20 * 60
-"""Least slot length ``S`` of a hotspot's passes (and never below its dwell)."""
 
-SPACING_SCALES: tuple[float, ...] = (1.0, 0.85, 0.7, 0.6, 0.5)
-"""Factors tried on the hotspots' pass spacing, widest first (see :func:`spacing_scale`)."""
+def reaches(network: StreetRouter, nodes: Sequence[int], mode: str) -> npt.NDArray[np.bool_]:
+    """Return whether a group of ``mode`` can patrol at each node and come back.
+
+    A node counts where it lies on the mode's connected street network (see
+    ``StreetRouter.connected``); cars and bicycles also reach what walkers reach (they park
+    and walk, as :func:`~optimizer.plan.streets.mode_matrices` times it).
+    """
+    ok = network.connected(nodes, mode)
+    if mode != "foot":
+        ok = ok | network.connected(nodes, "foot")
+    return ok
+
+
+def place_node(network: StreetRouter, candidates: Sequence[int], modes: Sequence[str]) -> int:
+    """Return the first of ``candidates`` every mode in ``modes`` reaches (see :func:`reaches`),
+    else the first some mode reaches, else the first."""
+    ok = np.ones(len(candidates), dtype=bool)
+    some = np.zeros(len(candidates), dtype=bool)
+    for m in modes:
+        r = reaches(network, candidates, m)
+        ok &= r
+        some |= r
+    for mask in (ok, some):
+        if mask.any():
+            return int(candidates[int(np.argmax(mask))])
+    return int(candidates[0])
+
+
+def hotspot_nodes(h: Hotspot) -> list[int]:
+    """Street nodes a patrol of ``h`` may go to: its node first, then its streets' ends."""
+    out = [int(h.node)]
+    for u, v, _ in h.edges:
+        for n in (int(u), int(v)):
+            if n not in out:
+                out.append(n)
+    return out
+
+
+def cell_need(
+    network: StreetRouter,
+    grid_id: str,
+    hotspots: Sequence[Hotspot],
+    duties: Sequence[PostDuty],
+    post_nodes: Sequence[int],
+    *,
+    min_share: float,
+) -> CellNeed:
+    """Return what a cell needs and which travel modes can patrol it.
+
+    A mode can patrol the cell when it reaches (:func:`reaches`) hotspots holding at least
+    ``min_share`` of the cell's demand and every post; where no mode can, the mode reaching
+    the most demand. The demand counts only hotspots some mode reaches.
+    """
+    value = np.asarray([float(h.value) for h in hotspots])
+    reach_value: dict[str, float] = {}
+    reach_posts: dict[str, bool] = {}
+    any_mode = np.zeros(len(hotspots), dtype=bool)
+    for m in MODES:
+        hits = np.asarray(
+            [bool(reaches(network, hotspot_nodes(h), m).any()) for h in hotspots], dtype=bool
+        )
+        any_mode |= hits
+        reach_value[m] = float(value[hits].sum()) if len(hits) else 0.0
+        reach_posts[m] = bool(reaches(network, post_nodes, m).all()) if post_nodes else True
+    demand = float(value[any_mode].sum()) if len(hotspots) else 0.0
+    modes = frozenset(
+        m for m in MODES if reach_posts[m] and reach_value[m] >= min_share * demand - 1e-12
+    )
+    if not modes:
+        modes = frozenset({max(MODES, key=lambda m: (reach_posts[m], reach_value[m]))})
+    reach = {m: reach_value[m] / demand if demand > 0 else 1.0 for m in MODES}
+    return CellNeed(grid_id, demand, tuple(duties), modes, reach)
+
+
+# ---------------------------------------------------------------------------------------------
+# The routing problem of one cell in one window
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named place where routes start or end."""
+
+    id: str
+    name: str
+    lon: float
+    lat: float
 
 
 @dataclass(frozen=True)
 class ProblemContext:
-    """What maps a :class:`PatrolProblem` back to places: graph nodes, names, hotspots, posts."""
+    """What maps a :class:`PatrolProblem` back to places: nodes, names, hotspots, posts."""
 
     grid_id: str
     window: TimeWindow
     start: dt.datetime
     groups: tuple[PatrolGroup, ...]
     location_nodes: tuple[int, ...]
-    """Street-graph node of each matrix location (depots first)."""
+    """Street-graph node of each matrix location (the depots first)."""
     location_names: tuple[str, ...]
-    depot_ids: tuple[str, ...]
+    muster: Muster
+    depots: tuple[Place, ...]
+    """Where routes start and end: the muster point first, then posts some groups start at."""
     hotspots: tuple[Hotspot, ...]
     posts: tuple[FixedPost, ...]
     metres: npt.NDArray[np.float64]
-
-
-def _post_site_window(
-    post: FixedPost, pw: TimeWindow, day: dt.date, start: dt.datetime, horizon_s: int
-) -> tuple[int, int, int]:
-    """Return (earliest, latest, dwell) in window seconds for a post duty window ``pw``."""
-    p0, p1 = pw.on(day)
-    if p0 + dt.timedelta(days=1) <= start + dt.timedelta(seconds=horizon_s) and p1 <= start:
-        p0, p1 = p0 + dt.timedelta(days=1), p1 + dt.timedelta(days=1)
-    a = int((p0 - start).total_seconds())
-    b = int((p1 - start).total_seconds())
-    a, b = max(a, 0), min(b, horizon_s)
-    dwell = min(post.dwell_min * 60, b - a)
-    return a, b - dwell, dwell
-
-
-def _spacing_s(hotspot: Hotspot, scale: float = 1.0) -> int:
-    floor = max(MIN_SPACING_S, int(hotspot.dwell_min * 60))
-    return max(floor, round(hotspot.spacing_min * 60 * scale))
-
-
-def _pass_gap_s(hotspot: Hotspot, spacing_s: int) -> int:
-    return max(int(PASS_GAP * spacing_s), int(hotspot.dwell_min * 60))
-
-
-def min_pass_gap_s(hotspot: Hotspot) -> int:
-    """Return the least time between the starts of two passes of ``hotspot`` in any plan.
-
-    :func:`build_problem` may tighten the spacing (:func:`spacing_scale`) and allows passes
-    :data:`PASS_GAP` of it apart, but never closer than the dwell; re-planning uses this
-    bound so it keeps planned passes.
-    """
-    return _pass_gap_s(hotspot, _spacing_s(hotspot, SPACING_SCALES[-1]))
-
-
-def visit_copies(
-    hotspot: Hotspot, horizon_s: int, spacing_s: int | None = None, *, heat: float = 1.0
-) -> int:
-    """Return how many passes of ``hotspot`` a window of ``horizon_s`` seconds offers.
-
-    The recommended ``hotspot.visits`` plus optional extra passes: of the passes one per
-    spacing (``spacing_s``, default the hotspot's ``spacing_min``) that fit in the window, the
-    share ``heat`` (the hotspot's value over the grid's hottest, see :func:`hotspot_heat`), at
-    most :data:`MAX_VISIT_COPIES` in all. A group with time left patrols its hottest places
-    again rather than returning to the station, and a cool place is not offered as many
-    passes as a hot one.
-    """
-    spacing = _spacing_s(hotspot) if spacing_s is None else max(60, int(spacing_s))
-    fits = 1 + max(0, horizon_s - int(hotspot.dwell_min * 60)) // spacing
-    recommended = max(1, hotspot.visits)
-    extra = math.ceil(max(0, fits - recommended) * min(1.0, max(0.0, heat)) - 1e-9)
-    return min(MAX_VISIT_COPIES, max(recommended, hotspot.visits + extra))
-
-
-def hotspot_heat(hotspots: Sequence[Hotspot]) -> list[float]:
-    """Return each hotspot's value over the highest value of ``hotspots`` (0 to 1)."""
-    top = max((float(h.value) for h in hotspots), default=0.0)
-    return [float(h.value) / top if top > 0 else 1.0 for h in hotspots]
-
-
-def spacing_scale(
-    hotspots: Sequence[Hotspot],
-    locations: Sequence[int],
-    durations: Sequence[npt.NDArray[np.int64]],
-    capacity_s: int,
-) -> float:
-    """Return the factor on the pass spacing that offers the groups enough to do.
-
-    A pass of a hotspot takes its dwell plus the typical (median) travel from the other
-    hotspots. The widest spacing of :data:`SPACING_SCALES` whose passes fill the groups'
-    time (``capacity_s``, the window times the groups less the posts' duty) is chosen; a grid
-    with more groups than its hotspots keep busy gets its passes closer together (never
-    below :data:`MIN_SPACING_S`) instead of groups standing still between passes.
-
-    Parameters
-    ----------
-    hotspots, locations
-        The grid's hotspots and their matrix locations.
-    durations
-        Travel-time matrix of each group's mode.
-    capacity_s
-        Group-seconds to fill.
-    """
-    if not hotspots or capacity_s <= 0 or not durations:
-        return 1.0
-    locs = np.asarray(locations, dtype=np.int64)
-    travel = np.zeros(len(locs))
-    if len(locs) > 1:
-        per_mode = [np.asarray(m, dtype=float)[np.ix_(locs, locs)] for m in durations]
-        mean = np.mean(per_mode, axis=0)
-        off = ~np.eye(len(locs), dtype=bool)
-        travel = np.array([float(np.median(mean[i][off[i]])) for i in range(len(locs))])
-    horizon = capacity_s // len(durations)
-    heat = hotspot_heat(hotspots)
-    for scale in SPACING_SCALES:
-        work = sum(
-            visit_copies(h, horizon, _spacing_s(h, scale), heat=q) * (h.dwell_min * 60 + t)
-            for h, t, q in zip(hotspots, travel, heat, strict=True)
-        )
-        if work >= FILL_FACTOR * capacity_s:
-            return scale
-    return SPACING_SCALES[-1]
-
-
-def extra_pass_scale(hotspots: Sequence[Hotspot]) -> float:
-    """Return the factor on the extra passes' prizes of a grid's hotspots.
-
-    It puts every extra pass below every recommended pass: the hottest hotspot's first extra
-    pass (``value * EXTRA_VISIT_DECAY``) is worth :data:`EXTRA_BELOW_FIRST` of the coolest
-    hotspot's value. Every hotspot gets its recommended passes before any gets an extra one,
-    and among extra passes the hotter place still comes first (their order is unchanged).
-
-    Parameters
-    ----------
-    hotspots
-        The hotspots of one routing problem (one grid and window).
-    """
-    values = [float(h.value) for h in hotspots if h.value > 0]
-    if not values:
-        return 1.0
-    return min(1.0, EXTRA_BELOW_FIRST * min(values) / (max(values) * EXTRA_VISIT_DECAY))
-
-
-def visit_prize(hotspot: Hotspot, visit_number: int, *, extra_scale: float = 1.0) -> float:
-    """Return the prize of pass ``visit_number`` (1-based) of ``hotspot``.
-
-    Recommended passes (``visit_number <= hotspot.visits``) are worth the hotspot's value;
-    the ``n``-th extra pass is worth ``extra_scale * value * EXTRA_VISIT_DECAY ** n``: each
-    extra pass is worth less than the one before, so spare time goes to the hottest places
-    first. :func:`build_problem` passes :func:`extra_pass_scale` as ``extra_scale``, so no
-    extra pass outranks a place's recommended pass.
-    """
-    extra = visit_number - max(1, hotspot.visits)
-    if extra <= 0:
-        return float(hotspot.value)
-    return float(hotspot.value) * extra_scale * EXTRA_VISIT_DECAY**extra
 
 
 def build_problem(
@@ -241,43 +232,67 @@ def build_problem(
     groups: Sequence[PatrolGroup],
     hotspots: Sequence[Hotspot],
     posts: Sequence[FixedPost],
-    router: Router,
-) -> tuple[PatrolProblem, ProblemContext]:
-    """Build the routing problem of one grid in one window.
+    muster: Muster,
+    params: RouteParams,
+) -> tuple[PatrolProblem, ProblemContext, list[Reason]]:
+    """Build the routing problem of one cell in one window.
 
     Parameters
     ----------
     district
-        The district (graph, grids, resources).
+        The district (street network).
     grid_id
-        The planning grid.
+        The planning cell.
     day, window
         The day and the time window; the window is every group's shift.
     groups
-        The groups allocated to the grid; each becomes a vehicle starting and ending at its station.
+        The groups allocated to the cell; each becomes a vehicle from and back to ``muster``.
     hotspots
-        The grid's hotspots: optional sites with their dwell time, ``visits`` recommended
-        passes (prize = value) plus extra passes while the window has room
-        (:func:`visit_copies`, prize :func:`visit_prize`, every extra pass worth less than
-        any recommended one, :func:`extra_pass_scale`); with spacing ``S``
-        (:func:`spacing_scale`), pass ``k`` starts in its slot (:data:`SLOT_OVERLAP`) and at
-        least ``PASS_GAP * S`` after pass ``k - 1``.
+        The cell's hotspots: optional sites, their passes spread over the window
+        (:mod:`optimizer.plan.passes`).
     posts
-        Fixed posts on duty in the window: required sites with their time windows.
-    router
-        Travel times per mode and street paths.
+        Fixed posts on duty in the window: required sites within their duty windows.
+    muster
+        The cell's muster point (the one depot).
+    params
+        How the problem is built.
 
     Returns
     -------
-    tuple of PatrolProblem and ProblemContext
+    problem, context, left_out
+        The problem, what maps it back to places, and the sites left out before solving
+        because no street path joins them to the muster point (with that reason).
     """
-    G = district.graph
+    network = district.network
     start, end = window.on(day)
     horizon = int((end - start).total_seconds())
-    station_ids = list(dict.fromkeys(g.station_id for g in groups))
-    stations = [district.resources.station(s) for s in station_ids]
-    nodes: list[int] = [nearest_node(G, s.lon, s.lat) for s in stations]
-    names: list[str] = [s.name for s in stations]
+    modes = sorted({g.mode for g in groups}) or ["foot"]
+    duties = [
+        (p, duty, network.nearest_node(p.lon, p.lat, modes=modes), *window_of)
+        for p in posts
+        for duty in p.active_windows(day, window)
+        for window_of in [post_site_window(p, duty, day, start, horizon)]
+        if window_of[1] >= window_of[0] and window_of[2] > 0
+    ]
+    # A group whose post duty begins before it could get there from the muster point starts
+    # at the post (the school gate at 07:20), one group per such duty while groups last.
+    depots = [Place(muster.id, muster.name, muster.lon, muster.lat)]
+    depot_nodes = [muster.node]
+    start_depot = [0] * len(groups)
+    if duties:
+        reach = mode_matrices(network, [muster.node, *(d[2] for d in duties)], modes)[0]
+        free = list(range(len(groups)))
+        for k in sorted(range(len(duties)), key=lambda k: (duties[k][4], k)):
+            p, _, node, _, latest, _ = duties[k]
+            fits = [g for g in free if int(reach[groups[g].mode][0, 1 + k]) <= latest]
+            if fits or not free:
+                continue
+            g = free.pop(0)
+            start_depot[g] = len(depots)
+            depots.append(Place(p.id, p.name, p.lon, p.lat))
+            depot_nodes.append(node)
+    nodes: list[int] = list(depot_nodes)
+    names: list[str] = [d.name for d in depots]
     sites: list[Site] = []
     loc_of_node: dict[int, int] = {}
 
@@ -288,49 +303,44 @@ def build_problem(
             names.append(name)
         return loc_of_node[node]
 
-    hot_locs = [location(int(h.node), h.label or h.id) for h in hotspots]
-    for p in posts:
-        node = nearest_node(G, p.lon, p.lat)
-        loc = location(node, p.name)
-        for k, pw in enumerate(p.active_windows(day, window)):
-            a, latest, dwell = _post_site_window(p, pw, day, start, horizon)
-            if latest < a or dwell <= 0:
-                continue
-            sites.append(
-                Site(
-                    id=f"{p.id}@{pw.start:%H%M}",
-                    location=loc,
-                    prize=0.0,
-                    dwell_s=dwell,
-                    earliest_s=a,
-                    latest_s=latest,
-                    required=True,
-                    kind="post",
-                    key=f"{p.id}@{pw.start:%H%M}",
-                    visit_number=1 + 0 * k,
-                    meta={"post": p.id, "purpose": p.purpose, "name": p.name},
-                )
+    hot_locs = [
+        location(place_node(network, hotspot_nodes(h), modes), h.label or h.id) for h in hotspots
+    ]
+    for p, duty, node, a, latest, dwell in duties:
+        key = f"{p.id}@{duty.start:%H%M}"
+        sites.append(
+            Site(
+                id=key,
+                location=location(node, p.name),
+                prize=0.0,
+                dwell_s=dwell,
+                earliest_s=a,
+                latest_s=latest,
+                required=True,
+                kind="post",
+                key=key,
+                meta={"post": p.id, "purpose": p.purpose, "name": p.name},
             )
-    # Locations need distinct matrix rows even when two share a street node (depot == site).
-    for i in range(len(stations)):
-        loc_of_node.setdefault(nodes[i], i)
-    modes = sorted({g.mode for g in groups}) or ["foot"]
-    durations, metres = mode_matrices(router, nodes, modes, horizon)
+        )
+    durations, metres = mode_matrices(network, nodes, modes)
     post_s = sum(s.dwell_s for s in sites)
     scale = spacing_scale(
-        hotspots, hot_locs, [durations[g.mode] for g in groups], len(groups) * horizon - post_s
+        hotspots,
+        hot_locs,
+        [durations[g.mode] for g in groups],
+        len(groups) * horizon - post_s,
+        params,
     )
     hot_sites: list[Site] = []
     # Each further pass of a hotspot gets its own matrix row (a copy of the hotspot's row):
-    # going from one pass straight to the next at the same place costs LOOP_S, a walk round
+    # going from one pass straight to the next at the same place costs loop_min, a walk round
     # the hotspot's streets, so the solver moves a group on rather than keeping it in place.
     copy_of: list[int] = []
-    extra_scale = extra_pass_scale(hotspots)
-    heats = hotspot_heat(hotspots)
-    first_by = int(FIRST_PASS_BY * horizon)
-    for h, loc, heat in zip(hotspots, hot_locs, heats, strict=True):
-        spacing = _spacing_s(h, scale)
-        n_visits = visit_copies(h, horizon, spacing, heat=heat)
+    extra_scale = extra_pass_scale(hotspots, params)
+    first_by = int(params.first_pass_by * horizon)
+    for h, loc, heat in zip(hotspots, hot_locs, hotspot_heat(hotspots), strict=True):
+        slot = spacing_s(h, params, scale)
+        n_visits = visit_copies(h, horizon, params, slot, heat=heat)
         last = max(0, horizon - int(h.dwell_min * 60))
         pass_locs = [loc]
         for _ in range(1, n_visits):
@@ -341,22 +351,21 @@ def build_problem(
                 Site(
                     id=f"{h.id}#{k + 1}" if n_visits > 1 else h.id,
                     location=pass_locs[k],
-                    prize=visit_prize(h, k + 1, extra_scale=extra_scale),
+                    prize=visit_prize(h, k + 1, params, extra_scale=extra_scale),
                     dwell_s=int(h.dwell_min * 60),
-                    # pass k + 1 is due in its own slot of the window: the passes spread
-                    # over the window, and a group always has some pass it may take now;
-                    # the first pass too (slots rising at both ends keep any passes made
-                    # valid when numbered in visiting order, as the engines number them)
-                    earliest_s=min(k * spacing, last),
+                    # pass k + 1 is due in its own slot of the window, so passes spread over
+                    # it; both ends of the slots rise with k, so any passes made stay valid
+                    # when numbered in visiting order (as the engines number them)
+                    earliest_s=min(k * slot, last),
                     latest_s=(
                         None
                         if k == n_visits - 1
-                        else min(last, max(first_by, int((k + 1 + SLOT_OVERLAP) * spacing)))
+                        else min(last, max(first_by, int((k + 1 + params.slot_overlap) * slot)))
                     ),
                     kind="hotspot",
                     key=h.id,
                     visit_number=k + 1,
-                    min_spacing_s=_pass_gap_s(h, spacing) if k else 0,
+                    min_spacing_s=pass_gap_s(h, slot, params) if k else 0,
                     meta={"hotspot": h.id, "label": h.label, "extra": k >= max(1, h.visits)},
                 )
             )
@@ -365,31 +374,31 @@ def build_problem(
         idx = np.asarray([*range(len(nodes)), *copy_of], dtype=np.int64)
         durations = {m: np.ascontiguousarray(d[np.ix_(idx, idx)]) for m, d in durations.items()}
         metres = np.ascontiguousarray(metres[np.ix_(idx, idx)])
-        for base in copy_of:
-            names.append(names[base])
+        names.extend(names[b] for b in copy_of)
         nodes.extend(nodes[b] for b in copy_of)
-        groups_of: dict[int, list[int]] = {}
+        same_place: dict[int, list[int]] = {}
         for i, b in enumerate(idx.tolist()):
-            groups_of.setdefault(b, []).append(i)
-        for same in groups_of.values():
+            same_place.setdefault(b, []).append(i)
+        loop_s = round(params.loop_min * 60)
+        for same in same_place.values():
             if len(same) > 1:
                 for d in durations.values():
-                    block = np.ix_(same, same)
-                    d[block] = LOOP_S
+                    d[np.ix_(same, same)] = loop_s
                     np.fill_diagonal(d, 0)
+    shift_end = max(horizon // 2, horizon - round(params.return_reserve_min * 60))
     vehicles = tuple(
         Vehicle(
             id=g.id,
-            start_location=station_ids.index(g.station_id),
-            end_location=station_ids.index(g.station_id),
+            start_location=start_depot[k],
+            end_location=0,
             mode=g.mode,
             shift_start_s=0,
-            shift_end_s=max(horizon // 2, horizon - RETURN_RESERVE_S),
+            shift_end_s=shift_end,
         )
-        for g in groups
+        for k, g in enumerate(groups)
     )
     problem = PatrolProblem(
-        n_depots=len(stations),
+        n_depots=len(depots),
         sites=tuple(sites),
         vehicles=vehicles,
         durations=durations,
@@ -397,6 +406,24 @@ def build_problem(
         distances=metres,
         name=f"{district.name}:{grid_id}:{window.label()}:{day}",
     )
+    left_out: list[Reason] = []
+    cut = no_path_sites(problem)
+    if cut:
+        left_out = [r for r in cut.values() if r is not None]
+        kept = tuple(s for i, s in enumerate(problem.sites) if i not in cut)
+        problem = PatrolProblem(
+            n_depots=len(depots),
+            sites=kept,
+            vehicles=vehicles,
+            durations=durations,
+            horizon_s=horizon,
+            distances=metres,
+            name=problem.name,
+        )
+        left_out = [
+            Reason(r.site_id, r.kind, grid_id, r.code, r.detail)
+            for r in {f"{r.kind}:{r.site_id}": r for r in left_out}.values()
+        ]
     context = ProblemContext(
         grid_id,
         window,
@@ -404,9 +431,280 @@ def build_problem(
         tuple(groups),
         tuple(nodes),
         tuple(names),
-        tuple(station_ids),
+        muster,
+        tuple(depots),
         tuple(hotspots),
         tuple(posts),
         metres,
     )
-    return problem, context
+    return problem, context, left_out
+
+
+# ---------------------------------------------------------------------------------------------
+# The day
+
+
+@dataclass(frozen=True)
+class CellTask:
+    """One cell x window problem to solve, with what the solve step needs besides it."""
+
+    problem: PatrolProblem
+    context: ProblemContext
+    seed: int
+    previous: frozenset[str]
+    """Hotspot keys the previous day's plan visited here (for variation)."""
+    left_out: tuple[LeftOut, ...] = ()
+    """Sites left out before solving (no street path)."""
+
+
+@dataclass(frozen=True)
+class CellWithoutGroup:
+    """A cell with hotspots or posts in a window that got no group, and why."""
+
+    grid_id: str
+    window: TimeWindow
+    start: dt.datetime
+    end: dt.datetime
+    hotspots: tuple[Hotspot, ...]
+    left_out: tuple[LeftOut, ...]
+    posts_required: int
+
+
+@dataclass(frozen=True)
+class WindowProblems:
+    """One window: its groups, the cells to solve and the cells without a group."""
+
+    window: TimeWindow
+    formation: GroupFormation | None
+    cells: tuple[CellTask | CellWithoutGroup, ...]
+
+
+@dataclass(frozen=True)
+class DayProblems:
+    """The build step's answer: everything the solve and assemble steps need."""
+
+    district: str
+    day: dt.date
+    grid_ids: tuple[str, ...]
+    windows: tuple[WindowProblems, ...]
+    params: PlanParams
+    seed: int
+    muster: Mapping[str, Muster]
+    settings: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def tasks(self) -> list[CellTask]:
+        """Every problem to solve, window by window, cell by cell."""
+        return [c for w in self.windows for c in w.cells if isinstance(c, CellTask)]
+
+
+def task_seed(seed: int, window_index: int, grid_id: str) -> int:
+    """Return the seed of one cell x window problem (stable across machines and runs)."""
+    return (seed * 1_000_003 + window_index * 7919 + zlib.crc32(grid_id.encode())) % 2**31
+
+
+def _post_duties(
+    district: District,
+    day: dt.date,
+    window: TimeWindow,
+    grid_ids: Sequence[str],
+) -> dict[str, list[tuple[FixedPost, list[PostDuty]]]]:
+    """The posts on duty in the window, per planning cell, with their duties in it."""
+    start, end = window.on(day)
+    active = [p for p in district.resources.posts if p.active_windows(day, window)]
+    ids = set(grid_ids)
+    where = locate(district, grid_ids, [(p.lon, p.lat) for p in active if p.grid_id not in ids])
+    located = iter(where)
+    out: dict[str, list[tuple[FixedPost, list[PostDuty]]]] = {}
+    for p in active:
+        cell = p.grid_id if p.grid_id in ids else next(located)
+        if cell is None:
+            continue
+        duties = []
+        for duty in p.active_windows(day, window):
+            a, b = duty.on(day)
+            if b <= start:  # a duty of the next day in a window crossing midnight
+                a, b = a + dt.timedelta(days=1), b + dt.timedelta(days=1)
+            duties.append(PostDuty(p.id, cell, duty, max(a, start), min(b, end)))
+        out.setdefault(cell, []).append((p, duties))
+    return out
+
+
+def _visited_keys(plan: DayPlan | None, window: TimeWindow, grid_id: str) -> frozenset[str]:
+    """Hotspot keys a previous plan visited in the same window and cell."""
+    if plan is None:
+        return frozenset()
+    return frozenset(
+        s.site_id
+        for wp in plan.windows
+        if wp.window == window and wp.grid_id == grid_id
+        for r in wp.routes
+        for s in r.stops
+        if s.kind == "hotspot"
+    )
+
+
+def build_day(
+    district: District,
+    *,
+    day: dt.date,
+    windows: Sequence[TimeWindow],
+    grid_ids: Sequence[str],
+    params: PlanParams,
+    seed: int,
+    volunteer_hours: Mapping[str, float] | None = None,
+    previous: DayPlan | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DayProblems:
+    """Build every cell x window problem of a day (see the module docstring).
+
+    Parameters
+    ----------
+    district
+        The prepared district.
+    day
+        The date planned.
+    windows
+        The windows, parsed.
+    grid_ids
+        The planning cells (validated, see :func:`planning_grid_ids`).
+    params
+        The plan's parameters.
+    seed
+        The plan's seed.
+    volunteer_hours
+        Hours each volunteer has served this week; each window's hours are added before the
+        next window is formed.
+    previous
+        The previous day's plan (variation discounts hotspots it visited).
+    progress
+        Called with a message after each window.
+
+    Returns
+    -------
+    DayProblems
+    """
+    ids = list(grid_ids)
+    muster = choose_muster_points(district, ids, reach_m=params.muster_reach_m)
+    network = district.network
+    served: dict[str, float] = dict(volunteer_hours or {})
+    out: list[WindowProblems] = []
+    for wi, window in enumerate(windows):
+        start, end = window.on(day)
+        hotspots = hotspots_for_window(district, day=day, window=window, grid_ids=ids)
+        hot_of: dict[str, list[Hotspot]] = {}
+        stray = [h for h in hotspots if h.grid_id not in muster]
+        for h, cell in zip(
+            stray, locate(district, ids, [(h.lon, h.lat) for h in stray]), strict=True
+        ):
+            if cell is not None:
+                hot_of.setdefault(cell, []).append(h)
+        for h in hotspots:
+            if h.grid_id in muster:
+                hot_of.setdefault(h.grid_id, []).append(h)
+        posts = _post_duties(district, day, window, ids)
+        needs = [
+            cell_need(
+                network,
+                gid,
+                hot_of.get(gid, []),
+                [d for _, duties in posts.get(gid, []) for d in duties],
+                [network.nearest_node(p.lon, p.lat) for p, _ in posts.get(gid, [])],
+                min_share=params.min_mode_share,
+            )
+            for gid in ids
+            if gid in hot_of or gid in posts
+        ]
+        formation: GroupFormation | None = None
+        if needs:
+            formation = form_groups(
+                district.resources,
+                day=day,
+                window=window,
+                cells=needs,
+                muster=muster,
+                grids=district.grids,
+                params=params.groups,
+                history=served,
+                seed=task_seed(seed, wi, "groups"),
+            )
+            served = record_service(served, formation)
+        cells: list[CellTask | CellWithoutGroup] = []
+        for gid in ids:
+            g_hot = hot_of.get(gid, [])
+            g_posts = [p for p, _ in posts.get(gid, [])]
+            g_groups = (
+                [] if formation is None else [g for g in formation.groups if g.grid_id == gid]
+            )
+            if not g_groups:
+                if g_hot or g_posts:
+                    cells.append(
+                        _without_group(
+                            gid, window, start, end, g_hot, posts.get(gid, []), formation
+                        )
+                    )
+                continue
+            problem, context, cut = build_problem(
+                district,
+                grid_id=gid,
+                day=day,
+                window=window,
+                groups=g_groups,
+                hotspots=g_hot,
+                posts=g_posts,
+                muster=muster[gid],
+                params=params.routes,
+            )
+            cells.append(
+                CellTask(
+                    problem,
+                    context,
+                    task_seed(seed, wi, gid),
+                    _visited_keys(previous, window, gid),
+                    tuple(r.to_left_out() for r in cut),
+                )
+            )
+        out.append(WindowProblems(window, formation, tuple(cells)))
+        if progress is not None:
+            n_groups = 0 if formation is None else len(formation.groups)
+            progress(f"{window.label()}: {len(hotspots)} hotspots, {n_groups} groups")
+    return DayProblems(
+        district=district.name,
+        day=day,
+        grid_ids=tuple(ids),
+        windows=tuple(out),
+        params=params,
+        seed=seed,
+        muster=muster,
+    )
+
+
+def _without_group(
+    grid_id: str,
+    window: TimeWindow,
+    start: dt.datetime,
+    end: dt.datetime,
+    hotspots: Sequence[Hotspot],
+    posts: Sequence[tuple[FixedPost, list[PostDuty]]],
+    formation: GroupFormation | None,
+) -> CellWithoutGroup:
+    """The left-out sites of a cell without a group, with the allocation's reason."""
+    detail = "no officer is on shift in this window"
+    if formation is not None:
+        detail = formation.uncovered.get(grid_id, detail)
+        unstaffed = {u.post_id: u for u in formation.unstaffed_posts if u.grid_id == grid_id}
+        if not hotspots and unstaffed:
+            detail = next(iter(unstaffed.values())).reason
+    reasons = explain_without_groups(
+        hotspots, [p for p, _ in posts], grid_id=grid_id, detail=detail
+    )
+    n_duties = sum(len(d) for _, d in posts)
+    return CellWithoutGroup(
+        grid_id,
+        window,
+        start,
+        end,
+        tuple(hotspots),
+        tuple(r.to_left_out() for r in reasons),
+        n_duties,
+    )

@@ -4,6 +4,8 @@ Every site missing from a solution gets one reason, checked in this order:
 
 ``no_group``
     No patrol group is allocated to the grid in the window.
+``no_path``
+    No street path joins the site to the groups' start and back, by their mode or on foot.
 ``unreachable``
     No group can get there (within a post's time window) and back to its station in its shift.
 ``post_conflict``
@@ -27,12 +29,13 @@ import pandas as pd
 from optimizer.engines.base import Solution
 from optimizer.errors import InfeasibleError
 from optimizer.plan.types import LeftOut
-from optimizer.problem import PatrolProblem, Site, Vehicle
+from optimizer.problem import NO_PATH_S, PatrolProblem, Site, Vehicle
 from optimizer.risk.hotspots import Hotspot
 from optimizer.staff.roster import FixedPost
 
 REASON_CODES: tuple[str, ...] = (
     "no_group",
+    "no_path",
     "unreachable",
     "post_conflict",
     "post_capacity",
@@ -79,6 +82,31 @@ def service_start(problem: PatrolProblem, vehicle: Vehicle, site: Site) -> int |
         return None
     back = start + site.dwell_s + int(t[site.location, vehicle.end_location])
     return start if back <= vehicle.shift_end_s else None
+
+
+def _round_trip(problem: PatrolProblem, vehicle: Vehicle, site: Site) -> int | None:
+    """Travel time from the vehicle's start to ``site`` and on to its end; ``None``: no path."""
+    t = problem.durations[vehicle.mode]
+    there = int(t[vehicle.start_location, site.location])
+    back = int(t[site.location, vehicle.end_location])
+    if there >= NO_PATH_S or back >= NO_PATH_S:
+        return None
+    return there + back
+
+
+def no_path_sites(problem: PatrolProblem) -> dict[int, Reason]:
+    """Return the sites no vehicle can reach and leave by street, each with its reason.
+
+    These are left out before solving (``optimizer.plan.build``): the solver could not serve
+    them whatever its budget, and their travel times are no times to show anybody.
+    """
+    if not problem.vehicles:
+        return {}
+    out: dict[int, Reason] = {}
+    for i, site in enumerate(problem.sites):
+        if all(_round_trip(problem, v, site) is None for v in problem.vehicles):
+            out[i] = explain_site(problem, None, i)
+    return out
 
 
 def _pair_fits(problem: PatrolProblem, v: Vehicle, a: Site, b: Site) -> bool:
@@ -135,12 +163,19 @@ def explain_site(
         )
     able = [v for v in vehicles if service_start(problem, v, site) is not None]
     if not able:
-        best = min(
-            int(problem.durations[v.mode][v.start_location, site.location])
-            + site.dwell_s
-            + int(problem.durations[v.mode][site.location, v.end_location])
-            for v in vehicles
-        )
+        trips = [_round_trip(problem, v, site) for v in vehicles]
+        if all(t is None for t in trips):
+            modes = sorted({v.mode for v in vehicles})
+            how = " or ".join(modes) if modes == ["foot"] else f"{' or '.join(modes)} or on foot"
+            return Reason(
+                sid,
+                site.kind,
+                grid_id,
+                "no_path",
+                f"no street path leads there from the groups' start and back ({how}): it lies "
+                "on streets cut off from the rest of the network",
+            )
+        best = min(t for t in trips if t is not None) + site.dwell_s
         span = max(v.shift_end_s - v.shift_start_s for v in vehicles)
         if site.latest_s is not None and best <= span:
             detail = (

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from optimizer.plan.assemble import LONG_WAIT_MIN
 from optimizer.plan.types import GroupRoute, WindowPlan
-from optimizer.problem import PatrolProblem
 from optimizer.risk.hotspots import Hotspot
 
 
 def window_metrics(
-    problem: PatrolProblem | None,
     routes: Sequence[GroupRoute],
     hotspots: Sequence[Hotspot],
     posts_required: int,
+    *,
+    long_wait_min: float,
 ) -> dict[str, float]:
     """Return the metrics of one grid's routes in one window.
 
@@ -24,14 +23,14 @@ def window_metrics(
 
     Parameters
     ----------
-    problem
-        The routing problem (``None`` where the grid had no group); not read at present.
     routes
         The grid's routes.
     hotspots
         The grid's hotspots of the window.
     posts_required
         Fixed posts on duty in the grid and window.
+    long_wait_min
+        A wait longer than this counts as a long wait.
     """
     total = float(sum(h.value * max(1, h.visits) for h in hotspots))
     covered = float(sum(r.value for r in routes))
@@ -54,7 +53,7 @@ def window_metrics(
         "value_recommended": round(recommended, 6),
         "coverage": round(min(1.0, recommended / total), 4) if total > 0 else 0.0,
         "hotspots_visited": float(sum(1 for h in hotspots if made.get(h.id, 0))),
-        "long_waits": float(sum(1 for w in waits if w > LONG_WAIT_MIN)),
+        "long_waits": float(sum(1 for w in waits if w > long_wait_min)),
         "km": round(sum(r.distance_m for r in routes) / 1000, 3),
         "patrol_min": round(sum(r.patrol_min for r in routes), 1),
         "dwell_min": round(sum(r.dwell_min for r in routes), 1),

@@ -1,7 +1,7 @@
 """Re-planning mid-window: re-solve the rest of a window from where the groups are now.
 
 Each group becomes a vehicle that starts at its current position at time ``now`` and ends at its
-station when the window ends. Completed stops are kept as they were; hotspot visits not yet
+muster point when the window ends. Completed stops are kept as they were; hotspot visits not yet
 made, posts still open and new incidents are the sites. The stops each group still had planned
 get a prize bonus (``keep_bonus``) so the new plan changes no more than it gains from; the number
 of changed stops (insertions plus deletions against the old remaining sequence) is reported.
@@ -10,6 +10,7 @@ of changed stops (insertions plus deletions against the old remaining sequence) 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
@@ -22,15 +23,17 @@ from shapely.geometry import LineString
 from optimizer.district import District
 from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InfeasibleError, InputError
-from optimizer.plan.build import LOOP_S, min_pass_gap_s
 from optimizer.plan.explain import Reason, explain_left_out
-from optimizer.plan.streets import mode_matrices, nearest_node, street_path, street_router
+from optimizer.plan.params import PlanParams
+from optimizer.plan.passes import min_pass_gap_s, post_site_window
+from optimizer.plan.solve import SolveSettings, solver
+from optimizer.plan.streets import mode_matrices, street_path
 from optimizer.plan.types import DayPlan, GroupRoute, Stop, WindowPlan
-from optimizer.plan.variation import _default_solve
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.risk.hotspots import Hotspot
 from optimizer.staff.groups import PatrolGroup
 from optimizer.staff.roster import FixedPost
+from optimizer.streets.network import StreetRouter
 
 Position = tuple[float, float] | int
 """A group's position: ``(lon, lat)`` in WGS-84, or a street-graph node id."""
@@ -56,18 +59,18 @@ class Replan:
     ``"resolve"`` (the engine's new routes, used when they gain more than ``min_gain``)."""
 
 
-def _node(G: nx.MultiDiGraph, where: Position, field_name: str) -> int:
+def _node(network: StreetRouter, where: Position, field_name: str) -> int:
     if isinstance(where, int | np.integer):
-        if int(where) not in G:
+        if int(where) not in network.G:
             raise InputError(field_name, where, "a node of the district's street graph")
         return int(where)
     try:
         lon, lat = (float(x) for x in where)
     except (TypeError, ValueError):
         raise InputError(field_name, where, "(lon, lat) or a street-graph node id") from None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise InputError(field_name, where, "(lon, lat) in WGS-84 degrees")
-    return nearest_node(G, lon, lat)
+    return network.nearest_node(lon, lat)
 
 
 def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
@@ -104,8 +107,7 @@ def replan_window(
     posts: Sequence[FixedPost] | None = None,
     keep_bonus: float = 0.3,
     min_gain: float = 0.05,
-    engine: str = "ortools",
-    time_limit_s: float = 2.0,
+    params: PlanParams | None = None,
     seed: int = 0,
     grid_id: str | None = None,
 ) -> Replan:
@@ -134,8 +136,10 @@ def replan_window(
     min_gain
         The engine's fresh routes replace the repaired old ones only if they staff more posts
         or cover at least this share more value.
-    engine, time_limit_s, seed
-        Routing engine and its limits.
+    params
+        The plan's parameters: engine, deterministic budget, route rules (defaults when None).
+    seed
+        Seed of the search.
     grid_id
         With a day plan: the grid to re-plan.
 
@@ -159,8 +163,9 @@ def replan_window(
     for gid in positions:
         if gid not in group_ids:
             raise InputError(f"positions[{gid!r}]", gid, f"one of {group_ids}")
+    params = params or PlanParams()
     G = district.graph
-    router = street_router(G)
+    router = district.network
     day = plan.start.date()
     horizon = int((plan.end - now).total_seconds())
     if posts is None:
@@ -178,7 +183,7 @@ def replan_window(
         done[gid] = [s for s in body if s.site_id in finished and s.departure <= now]
         ready = 0
         if gid in positions:
-            start_nodes.append(_node(G, positions[gid], f"positions[{gid!r}]"))
+            start_nodes.append(_node(router, positions[gid], f"positions[{gid!r}]"))
         else:
             # no news from the group: it is where its plan has it at ``now``, on its way to
             # (or at) the first planned stop after those completed, free once it gets there
@@ -191,7 +196,7 @@ def replan_window(
                 ready = int((nxt.departure - now).total_seconds())
             else:
                 ready = max(0, int((nxt.arrival - now).total_seconds()))
-            start_nodes.append(nearest_node(G, nxt.lon, nxt.lat))
+            start_nodes.append(router.nearest_node(nxt.lon, nxt.lat))
         ready_s.append(min(ready, max(horizon - 1, 0)))
         remaining_old[gid] = [s.site_id for s in body if s not in done[gid]]
     done_count: dict[str, int] = {}
@@ -204,10 +209,10 @@ def replan_window(
     planned_next = {gid: rem for gid, rem in remaining_old.items()}
     bonus_ids = {sid for rem in remaining_old.values() for sid in rem}
 
-    # --- the problem: depots are current positions then stations -----------------------
-    stations = list(dict.fromkeys(r.group.station_id for r in plan.routes))
-    station_nodes = [nearest_node(G, *_lonlat(district, s)) for s in stations]
-    nodes: list[int] = [*start_nodes, *station_nodes]
+    # --- the problem: depots are current positions then muster points ------------------
+    ends = list(dict.fromkeys((r.stops[-1].lon, r.stops[-1].lat) for r in plan.routes))
+    end_nodes = [router.nearest_node(lon, lat) for lon, lat in ends]
+    nodes: list[int] = [*start_nodes, *end_nodes]
     n_depots = len(nodes)
     sites: list[Site] = []
     names: dict[int, str] = {}
@@ -234,7 +239,7 @@ def replan_window(
         # a repeat visit keeps its spacing from the last visit already made
         after = 0
         if h.id in last_start:
-            gap = last_start[h.id] + dt.timedelta(seconds=min_pass_gap_s(h)) - now
+            gap = last_start[h.id] + dt.timedelta(seconds=min_pass_gap_s(h, params.routes)) - now
             after = max(0, int(gap.total_seconds()))
         for k in range(left):
             sites.append(
@@ -247,7 +252,7 @@ def replan_window(
                     kind="hotspot",
                     key=h.id,
                     visit_number=k + 1,
-                    min_spacing_s=min_pass_gap_s(h) if k else 0,
+                    min_spacing_s=min_pass_gap_s(h, params.routes) if k else 0,
                     meta={"hotspot": h.id, "label": h.label, "value": float(h.value)},
                 )
             )
@@ -256,15 +261,10 @@ def replan_window(
         if p.id in done_count:
             continue
         for pw in p.active_windows(day, plan.window):
-            p0, p1 = pw.on(day)
-            p0 = p0.replace(tzinfo=now.tzinfo)
-            p1 = p1.replace(tzinfo=now.tzinfo)
-            a = max(0, int((p0 - now).total_seconds()))
-            b = min(horizon, int((p1 - now).total_seconds()))
-            dwell = min(p.dwell_min * 60, b - a)
-            if dwell <= 0:
+            a, latest, dwell = post_site_window(p, pw, day, now.replace(tzinfo=None), horizon)
+            if dwell <= 0 or latest < a:
                 continue
-            location = loc(nearest_node(G, p.lon, p.lat))
+            location = loc(router.nearest_node(p.lon, p.lat))
             names[location] = p.name
             post_by_id[p.id] = p
             sites.append(
@@ -274,7 +274,7 @@ def replan_window(
                     prize=0.0,
                     dwell_s=dwell,
                     earliest_s=a,
-                    latest_s=b - dwell,
+                    latest_s=latest,
                     required=True,
                     kind="post",
                     key=p.id,
@@ -283,16 +283,16 @@ def replan_window(
             )
     modes = sorted({r.group.mode for r in plan.routes}) or ["foot"]
     # the plan's travel times: legs a car or bicycle cannot drive are walked
-    durations, _ = mode_matrices(router, nodes, modes, max(horizon, 1))
+    durations, _ = mode_matrices(router, nodes, modes)
     for same in same_place:
         for d in durations.values():
-            d[np.ix_(same, same)] = LOOP_S
+            d[np.ix_(same, same)] = round(params.routes.loop_min * 60)
             np.fill_diagonal(d, 0)
     vehicles = tuple(
         Vehicle(
             r.group.id,
             i,
-            len(start_nodes) + stations.index(r.group.station_id),
+            len(start_nodes) + ends.index((r.stops[-1].lon, r.stops[-1].lat)),
             r.group.mode,
             ready_s[i],
             max(horizon, 1),
@@ -316,10 +316,11 @@ def replan_window(
             if st.required or st.key in {h.id for h in new_incidents}
         ],
     )
+    settings = SolveSettings(params.engine, params.budget_s, params.time_cap_s)
     try:
-        resolved = _default_solve(engine)(problem, float(time_limit_s), seed)
+        resolved = solver(settings)(problem, 0.0, seed)
     except InfeasibleError:  # posts no longer all reachable: the engine refuses, repair stands
-        resolved = replace(repaired, engine=f"{engine} (refused)")
+        resolved = replace(repaired, engine=f"{params.engine} (refused)")
     v_res, v_rep = _true_value(problem, resolved), _true_value(problem, repaired)
     p_res, p_rep = _posts_done(problem, resolved), _posts_done(problem, repaired)
     # re-solve only when it staffs more posts or gains enough value to justify the changes
@@ -542,11 +543,6 @@ def repair(
     feasible = not any(problem.sites[i].required for i in dropped)
     prize = float(sum(problem.sites[i].prize for i in placed))
     return Solution(tuple(routes), prize, feasible, "repair", time.perf_counter() - t0, 0, dropped)
-
-
-def _lonlat(district: District, station_id: str) -> tuple[float, float]:
-    s = district.resources.station(station_id)
-    return s.lon, s.lat
 
 
 def _group_route(

@@ -1,7 +1,7 @@
 """The day plan's data: stops, group routes, left-out sites, window and day plans, and tables.
 
-Contract (owned by the foundation work): the dataclasses below keep their fields. They are
-built by :func:`optimizer.plan.day.plan_day` and imported from :mod:`optimizer.plan.day` too.
+The dataclasses keep their fields (the API stores plans through ``optimizer.outputs.plan_io``);
+new fields come with defaults. They are built by :mod:`optimizer.plan.assemble`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from shapely.geometry import LineString
 
 from optimizer.risk.hotspots import Hotspot
-from optimizer.staff.groups import PatrolGroup
+from optimizer.staff.groups import PatrolGroup, Unassigned, UnstaffedPost
 from optimizer.timewindow import TimeWindow
 
 
@@ -76,6 +76,25 @@ class WindowPlan:
 
 
 @dataclass(frozen=True)
+class WindowStaffing:
+    """How one window's staff was used: counts, people left out, posts and cells without a group.
+
+    ``counts`` holds ``officers_on_shift``, ``officers_in_groups``, ``officers_unused``,
+    ``volunteers_eligible``, ``volunteers_in_groups``, ``groups``, ``police_only_groups``,
+    ``cells_with_demand``, ``cells_with_groups`` and ``post_duties``.
+    """
+
+    window: TimeWindow
+    counts: dict[str, float]
+    unassigned: tuple[Unassigned, ...] = ()
+    """People on the roster in no group, each with the reason."""
+    unstaffed_posts: tuple[UnstaffedPost, ...] = ()
+    """Post duties no group was allocated for, with the binding constraint."""
+    uncovered: dict[str, str] = field(default_factory=dict)
+    """Cells with demand but no group, and why."""
+
+
+@dataclass(frozen=True)
 class DayPlan:
     """All windows of one day for one district."""
 
@@ -86,6 +105,21 @@ class DayPlan:
     seed: int
     metrics: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    staffing: tuple[WindowStaffing, ...] = ()
+    """One per window: how the staff on duty was used."""
+
+    def staffing_frame(self) -> pd.DataFrame:
+        """Return one row per window: officers and volunteers on duty and used, cells, posts."""
+        return pd.DataFrame([{"window": ws.window.label(), **ws.counts} for ws in self.staffing])
+
+    def unused_staff_frame(self) -> pd.DataFrame:
+        """Return one row per person left out of every group: window, id, role, code, reason."""
+        rows = [
+            (ws.window.label(), u.person_id, u.role, u.code, u.reason)
+            for ws in self.staffing
+            for u in ws.unassigned
+        ]
+        return pd.DataFrame(rows, columns=["window", "person_id", "role", "code", "reason"])
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per stop: window, grid, group, members, times, place, purpose."""

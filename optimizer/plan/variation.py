@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from optimizer.engines.base import Route, Solution, Visit
+from optimizer.engines.base import Route, Solution, Visit, get_engine
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.problem import PatrolProblem
 
@@ -218,16 +218,11 @@ def solution_overlap(problem: PatrolProblem, a: Solution, b: Solution) -> dict[s
     return {"visits": visits, "pairs": pairs, "overlap": (visits + pairs) / 2}
 
 
-def _default_solve(engine: str) -> SolveFn:
+def _engine_solve(engine: str) -> SolveFn:
+    """``solve(problem, time_limit_s, seed)`` with the named engine and a time limit."""
+
     def solve(problem: PatrolProblem, time_limit_s: float, seed: int) -> Solution:
-        try:
-            from optimizer.engines.base import get_engine
-
-            return get_engine(engine).solve(problem, time_limit_s=time_limit_s, seed=seed)
-        except ImportError:  # engines not installed yet: the plan pipeline's own solver
-            from optimizer.plan.day import solve_problem
-
-            return solve_problem(problem, engine, time_limit_s, seed)
+        return get_engine(engine).solve(problem, time_limit_s=time_limit_s, seed=seed)
 
     return solve
 
@@ -275,7 +270,7 @@ def solve_with_variation(
     params = params or VariationParams()
     if not time_limit_s > 0:
         raise InputError("time_limit_s", time_limit_s, "a number of seconds > 0")
-    run = solve or _default_solve(engine)
+    run = solve or _engine_solve(engine)
     started = time.perf_counter()
     s = day_seed(day, seed)
     base = baseline if baseline is not None else run(problem, time_limit_s, seed)

@@ -28,6 +28,7 @@ import shapely
 from pyproj import Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 from shapely.geometry import LineString
 
 from optimizer.errors import InputError
@@ -236,6 +237,7 @@ class StreetRouter:
         self._strtrees: dict[str | None, tuple[shapely.STRtree, npt.NDArray[np.int64]]] = {}
         self._to_wgs84: Transformer | None = None
         self._from_wgs84: Transformer | None = None
+        self._kdtree: tuple[cKDTree, float] | None = None
 
     # ------------------------------------------------------------------ per-mode sparse graphs
 
@@ -274,6 +276,59 @@ class StreetRouter:
         mg = _ModeGraph(csr=csr, length=length, edge_of=edge_of, in_main=in_main)
         self._modes[mode] = mg
         return mg
+
+    def connected(self, nodes: Sequence[int] | npt.ArrayLike, mode: str) -> npt.NDArray[np.bool_]:
+        """Return whether each node lies in the mode's largest strongly connected network.
+
+        From such a node the mode can reach, and come back from, every other node of that
+        network; a node outside it sits on a piece of streets (a one-way stub, a closed-off
+        yard) that the mode cannot leave or cannot enter.
+        """
+        return np.asarray(self._mode(mode).in_main[self.indices(nodes)], dtype=bool)
+
+    def _node_tree(self) -> tuple[cKDTree, float]:
+        if self._kdtree is None:
+            lon = np.array([float(self.G.nodes[int(n)]["lon"]) for n in self.node_ids])
+            lat = np.array([float(self.G.nodes[int(n)]["lat"]) for n in self.node_ids])
+            coslat = math.cos(math.radians(float(np.mean(lat)))) if lat.size else 1.0
+            self._kdtree = (cKDTree(np.column_stack([lon * coslat, lat])), coslat)
+        return self._kdtree
+
+    def nearest_node(
+        self, lon: float, lat: float, *, modes: Sequence[str] = (), candidates: int = 64
+    ) -> int:
+        """Return the street node nearest to ``(lon, lat)`` (WGS-84).
+
+        Parameters
+        ----------
+        lon, lat
+            The point.
+        modes
+            Only nodes in the largest strongly connected network of every one of these modes
+            (see :meth:`connected`); where no such node is among the ``candidates`` nearest,
+            those of the first mode alone, then any node.
+        candidates
+            How many nearest nodes are examined for the mode condition before widening.
+
+        Returns
+        -------
+        int
+            A node id of the graph.
+        """
+        tree, coslat = self._node_tree()
+        k = min(max(1, candidates), self.node_ids.shape[0])
+        while True:
+            _, idx = tree.query([float(lon) * coslat, float(lat)], k=k)
+            rows = np.atleast_1d(idx)
+            for required in (list(modes), list(modes[:1])):
+                ok = np.ones(rows.shape[0], dtype=bool)
+                for m in required:
+                    ok &= self._mode(m).in_main[rows]
+                if ok.any():
+                    return int(self.node_ids[rows[int(np.argmax(ok))]])
+            if k >= self.node_ids.shape[0]:
+                return int(self.node_ids[rows[0]])
+            k = min(4 * k, self.node_ids.shape[0])
 
     # ------------------------------------------------------------------ all-pairs tables
 
