@@ -31,7 +31,12 @@ from shapely.geometry.base import BaseGeometry
 from optimizer.coords import coord_system, to_wgs84
 from optimizer.district import District, default_data_dir
 from optimizer.errors import InputError, PatrolError
-from optimizer.staff.roster import TRAVEL_MODES, Resources, load_resources
+from optimizer.staff.roster import (
+    TRAVEL_MODES,
+    Resources,
+    check_resource_grids,
+    load_resources,
+)
 from optimizer.streets.grids import HierarchyReport, grid_graph, mode_core, validate_hierarchy
 from optimizer.streets.partition import PartitionReport, auto_grids, street_lines
 
@@ -282,26 +287,6 @@ def _street_length_outside(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame) -> float
     return float(shapely.length(shapely.difference(geoms, cover)).sum())
 
 
-def _check_resource_grids(res: Resources, grids: gpd.GeoDataFrame) -> None:
-    """Home grids of teams and grids of posts must be cells of the district."""
-    ids = {str(i) for i in grids.index}
-    example = sorted(ids)[:5]
-    for i, team in enumerate(res.teams):
-        if team.home_grid not in ids:
-            raise InputError(
-                f"resources.teams[{i}].home_grid",
-                team.home_grid,
-                f"a grid id of the district, e.g. {example}",
-            )
-    for i, post in enumerate(res.posts):
-        if post.grid_id not in ids:
-            raise InputError(
-                f"resources.posts[{i}].grid_id",
-                post.grid_id,
-                f"a grid id of the district, e.g. {example}",
-            )
-
-
 def _grid_graph_drops(district: District) -> dict[str, Any]:
     """Street length each leaf grid's graph drops per mode.
 
@@ -529,7 +514,7 @@ def import_district(
     metadata["timezone"] = timezone
     if res_given is not None:
         res = res_given
-        _check_resource_grids(res, grid_frame)
+        check_resource_grids(res, [str(i) for i in grid_frame.index], "resources.")
         metadata["resources_synthetic"] = False
     else:
         say("generating synthetic resources")
