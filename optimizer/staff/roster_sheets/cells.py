@@ -248,3 +248,37 @@ def parse_id_number(text: str, field: str = "id number") -> tuple[str, str | Non
             return s, None
         raise InputError(field, text, "18 characters (17 digits and a digit or X) or 15 digits")
     return s, None
+
+
+_ZH_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_EN_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_days(days: tuple[int, ...], lang: str = "zh") -> str:
+    """Write weekdays as :func:`parse_days` reads them: ``周一至周五``, ``Mon,Wed``, all: ``""``."""
+    names = _ZH_NAMES if lang == "zh" else _EN_NAMES
+    wanted = sorted(set(days))
+    if wanted == list(ALL_WEEKDAYS):
+        return ""
+    runs: list[list[int]] = []
+    for d in wanted:
+        if runs and d == runs[-1][-1] + 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    to, sep = ("至", "、") if lang == "zh" else ("-", ",")
+    return sep.join(
+        names[r[0]] if len(r) == 1 else f"{names[r[0]]}{to}{names[r[-1]]}" for r in runs
+    )
+
+
+def format_availability(shifts: tuple[Shift, ...], lang: str = "zh") -> str:
+    """Write shifts as :func:`parse_availability` reads them, times grouped by their days."""
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for s in shifts:
+        groups.setdefault(tuple(sorted(s.weekdays)), []).append(s.window.label())
+    parts = []
+    for days, windows in groups.items():
+        written = format_days(days, lang)
+        parts.append((written + " " if written else "") + ",".join(windows))
+    return "; ".join(parts)
