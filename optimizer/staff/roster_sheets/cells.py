@@ -171,8 +171,15 @@ def choose(
             return canonical
     if free and str(text).strip():
         return str(text).strip()
-    shown = "; ".join(f"{c}: {', '.join(w[:4])}" for c, w in values.items())
+    shown = "; ".join(f"{c}: {', '.join(_sample(w))}" for c, w in values.items())
     raise InputError(field, text, f"one of {shown}")
+
+
+def _sample(words: tuple[str, ...]) -> list[str]:
+    """A few English and a few Chinese words of a list, for an error message."""
+    latin = [w for w in words if w.isascii()][:3]
+    other = [w for w in words if not w.isascii()][:3]
+    return latin + other
 
 
 def parse_mode(text: str, field: str = "mode") -> str:
