@@ -12,15 +12,16 @@ leaves the previous district intact, and importing the same inputs again gives t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -31,9 +32,18 @@ from shapely.geometry.base import BaseGeometry
 from optimizer.coords import coord_system, to_wgs84
 from optimizer.district import District, default_data_dir
 from optimizer.errors import InputError, PatrolError
-from optimizer.staff.roster import TRAVEL_MODES, Resources, load_resources
-from optimizer.streets.grids import HierarchyReport, grid_graph, mode_core, validate_hierarchy
+from optimizer.staff.roster import (
+    TRAVEL_MODES,
+    Resources,
+    check_resource_grids,
+    load_resources,
+)
+from optimizer.streets.grids import HierarchyReport, grid_graph, validate_hierarchy
 from optimizer.streets.partition import PartitionReport, auto_grids, street_lines
+from optimizer.timezones import check_timezone, timezone_at
+
+if TYPE_CHECKING:  # the synthetic layer is imported only where a roster is generated
+    from optimizer.synthetic.roster import RosterScale
 
 OSM_SUFFIXES: tuple[str, ...] = (".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml", ".osm.xml")
 NAME_PATTERN = re.compile(r"^[\w\-.]+$")
@@ -67,6 +77,8 @@ class ImportResult:
             f"  streets: {d.graph.number_of_nodes()} nodes, {d.graph.number_of_edges()} edges, "
             f"{d.metadata.get('street_length_km', 0):.1f} km, CRS {d.crs}",
             "  grids: " + ", ".join(f"level {k}: {v}" for k, v in levels.items()),
+            f"  time zone: {d.metadata.get('timezone')} "
+            f"({d.metadata.get('timezone_source', 'given')})",
             f"  resources: {len(d.resources.stations)} stations, {len(d.resources.officers)} "
             f"officers, {len(d.resources.teams)} volunteer teams "
             f"({len(d.resources.volunteers)} volunteers), {len(d.resources.posts)} posts"
@@ -282,24 +294,33 @@ def _street_length_outside(G: nx.MultiDiGraph, grids: gpd.GeoDataFrame) -> float
     return float(shapely.length(shapely.difference(geoms, cover)).sum())
 
 
-def _check_resource_grids(res: Resources, grids: gpd.GeoDataFrame) -> None:
-    """Home grids of teams and grids of posts must be cells of the district."""
-    ids = {str(i) for i in grids.index}
-    example = sorted(ids)[:5]
-    for i, team in enumerate(res.teams):
-        if team.home_grid not in ids:
-            raise InputError(
-                f"resources.teams[{i}].home_grid",
-                team.home_grid,
-                f"a grid id of the district, e.g. {example}",
-            )
-    for i, post in enumerate(res.posts):
-        if post.grid_id not in ids:
-            raise InputError(
-                f"resources.posts[{i}].grid_id",
-                post.grid_id,
-                f"a grid id of the district, e.g. {example}",
-            )
+def _roster_scale(roster: RosterScale | Mapping[str, int] | None) -> Callable[[int], RosterScale]:
+    """Check the roster size option now; return how to size the roster once the cells are known."""
+    from optimizer.synthetic.roster import RosterScale
+
+    if isinstance(roster, RosterScale):
+        return lambda _cells: roster
+    counts = dict(roster or {})
+    names = [f.name for f in dataclasses.fields(RosterScale)]
+    unknown = sorted(set(counts) - set(names))
+    if unknown:
+        raise InputError("roster", unknown, f"counts among {names}")
+    dataclasses.replace(RosterScale(), **counts)  # validates the counts before any work
+    return lambda cells: dataclasses.replace(RosterScale.for_cells(cells), **counts)
+
+
+def _derive_timezone(G: nx.MultiDiGraph) -> str:
+    """The time zone at the middle of the streets, or an error asking for ``--timezone``."""
+    lon = float(np.median([d["lon"] for _, d in G.nodes(data=True)]))
+    lat = float(np.median([d["lat"] for _, d in G.nodes(data=True)]))
+    found = timezone_at(lon, lat)
+    if found is None:
+        raise InputError(
+            "timezone",
+            None,
+            f"a time zone given with --timezone (none is known at {lon:.4f}, {lat:.4f})",
+        )
+    return found
 
 
 def _grid_graph_drops(district: District) -> dict[str, Any]:
@@ -349,7 +370,8 @@ def import_district(
     incidents: str | Path | gpd.GeoDataFrame | None = None,
     incidents_crs: str = "wgs84",
     synthetic_incidents: bool = False,
-    timezone: str = "Asia/Shanghai",
+    timezone: str | None = None,
+    roster: RosterScale | Mapping[str, int] | None = None,
     seed: int = 0,
     tolerance_m2: float = 50.0,
     check_grid_graphs: bool = True,
@@ -377,8 +399,8 @@ def import_district(
     data_dir
         Folder of districts; default :func:`optimizer.district.default_data_dir`.
     resources
-        ``resources.json`` path or :class:`Resources`; default a synthetic set
-        (:func:`optimizer.synthetic.demo.synthetic_resources`).
+        ``resources.json`` path or :class:`Resources`; default a synthetic roster
+        (:func:`optimizer.synthetic.roster.synthetic_roster`) sized by ``roster``.
     incidents
         Incident history: a CSV / GeoJSON file read with
         :func:`optimizer.risk.incidents.read_incidents` (declared in ``incidents_crs``, snapped to
@@ -391,7 +413,16 @@ def import_district(
         synthetic incidents (:func:`optimizer.synthetic.incidents.synthetic_incidents`) so that
         hotspots and plans can be tried before real data arrive.
     timezone
-        IANA time zone of the district (stored in metadata; used for synthetic incidents).
+        IANA time zone of the district (stored in ``metadata["timezone"]``; used for synthetic
+        incidents and every time a plan shows). ``None``: derived from the location of the
+        streets (:func:`optimizer.timezones.timezone_at`), announced through ``progress`` and
+        recorded as derived in ``metadata["timezone_source"]``; an error where none can be
+        derived.
+    roster
+        Size of the synthetic roster where no ``resources`` are given: a
+        :class:`~optimizer.synthetic.roster.RosterScale`, or counts (``officers``,
+        ``volunteers``, ``teams``, ``posts``, ``stations`` ...) that override the default,
+        :meth:`RosterScale.for_cells` of the finest level's cell count.
     seed
         Seed for automatic grids and synthetic resources.
     tolerance_m2
@@ -426,6 +457,10 @@ def import_district(
         raise InputError("incidents", str(incidents), "an existing CSV or GeoJSON file")
     g_crs = coord_system(grids_crs, "grids_crs")
     levels = parse_levels(auto) if auto is not None else None
+    tz_given = None if timezone is None else check_timezone(timezone)
+    if roster is not None and resources is not None:
+        raise InputError("roster", roster, "no synthetic roster size when resources are given")
+    scale_for = _roster_scale(roster)
     target = (Path(data_dir) if data_dir is not None else default_data_dir()) / name
 
     boundary_geom: BaseGeometry | None = None
@@ -469,6 +504,11 @@ def import_district(
     say("clipping and preparing the street graph")
     clipped, dropped = _clip(raw, boundary_geom)
     G = _prepare(clipped)
+    timezone = tz_given or _derive_timezone(G)
+    metadata["timezone"] = timezone
+    metadata["timezone_source"] = "given" if tz_given else "derived from the location"
+    if not tz_given:
+        say(f"time zone {timezone} (derived from the location; set another with --timezone)")
     street_m = street_length_m(G)
     metadata["street_length_km"] = round(street_m / 1000.0, 2)
 
@@ -526,23 +566,17 @@ def import_district(
         )
         synthetic.append("incidents")
         metadata["incident_period"] = [(end - dt.timedelta(days=182)).isoformat(), end.isoformat()]
-    metadata["timezone"] = timezone
     if res_given is not None:
         res = res_given
-        _check_resource_grids(res, grid_frame)
+        check_resource_grids(res, [str(i) for i in grid_frame.index], "resources.")
         metadata["resources_synthetic"] = False
     else:
-        say("generating synthetic resources")
-        from optimizer.synthetic.demo import synthetic_resources
+        say("generating a synthetic roster")
+        from optimizer.synthetic.roster import synthetic_roster
 
-        # Stations and posts go on streets every mode can reach and leave (the strongly
-        # connected core of each mode), so a generated post is never out of reach.
-        shared = set(G.nodes)
-        for mode in TRAVEL_MODES:
-            core_nodes = set(mode_core(G, mode).nodes)
-            if core_nodes:
-                shared &= core_nodes
-        res = synthetic_resources(grid_frame, G.subgraph(shared) if shared else G, seed=seed)
+        scale = scale_for(int((grid_frame["level"] == grid_frame["level"].max()).sum()))
+        res = synthetic_roster(grid_frame, G, scale=scale, seed=seed, timezone=timezone)
+        metadata["roster_scale"] = dataclasses.asdict(scale)
         metadata["resources_synthetic"] = True
         synthetic.append("resources")
     if bureau is None:

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "optimizer.cli.plan_cmd",
     "optimizer.cli.district_cmd",
     "optimizer.cli.hotspots_cmd",
+    "optimizer.cli.roster_cmd",
 )
 
 

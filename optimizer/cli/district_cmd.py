@@ -11,6 +11,17 @@ from typing import Any
 
 from optimizer.coords import COORD_SYSTEMS
 
+ROSTER_OPTIONS: dict[str, str] = {
+    "officers": "officers (three shifts, one per default window)",
+    "volunteers": "volunteers",
+    "teams": "volunteer teams",
+    "posts": "school-gate posts",
+    "hospital_posts": "hospital posts (default: one per eight school gates)",
+    "stations": "police stations",
+    "muster_points": "muster points besides team bases (default: one per level-2 cell)",
+}
+"""Counts of a synthetic roster (``RosterScale`` fields) offered as options."""
+
 
 def register(subparsers: Any) -> None:
     """Add the ``district`` command group to the ``patrol`` parser."""
@@ -78,14 +89,22 @@ def register(subparsers: Any) -> None:
     )
     imp.add_argument(
         "--timezone",
-        default="Asia/Shanghai",
-        help="IANA time zone of the district (default: Asia/Shanghai)",
+        metavar="IANA",
+        help="time zone of the district, e.g. Asia/Shanghai (default: derived from where the "
+        "streets are, and printed)",
     )
     imp.add_argument(
         "--resources",
         metavar="JSON",
-        help="resources.json (stations, officers, teams, posts; WGS-84); default: a synthetic set",
+        help="resources.json (stations, officers, teams, posts; WGS-84); default: a synthetic "
+        "roster (`patrol roster import` loads the bureau's sheets afterwards)",
     )
+    scale = imp.add_argument_group(
+        "synthetic roster size (without --resources; default: the bureau's 302 officers, 690 "
+        "volunteers in 15 teams, 24 school gates, 4 stations per 91 finest cells, scaled)"
+    )
+    for option, what in ROSTER_OPTIONS.items():
+        scale.add_argument(f"--{option.replace('_', '-')}", metavar="N", help=what)
     imp.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -141,6 +160,11 @@ def run_import(args: argparse.Namespace) -> int:
                 f"[{time.perf_counter() - started:6.1f} s] {message}", file=sys.stderr, flush=True
             )
 
+    counts = {
+        name: _int(getattr(args, name), f"--{name.replace('_', '-')}")
+        for name in ROSTER_OPTIONS
+        if getattr(args, name) is not None
+    }
     result = import_district(
         args.name,
         args.osm,
@@ -156,10 +180,14 @@ def run_import(args: argparse.Namespace) -> int:
         incidents_crs=args.incidents_crs,
         synthetic_incidents=args.synthetic_incidents,
         timezone=args.timezone,
+        roster=counts or None,
         seed=_int(args.seed, "seed"),
         tolerance_m2=_float(args.tolerance_m2, "tolerance_m2"),
         progress=progress,
     )
+    meta = result.district.metadata
+    if args.quiet and meta.get("timezone_source") != "given":
+        print(f"time zone {meta['timezone']} ({meta['timezone_source']})", file=sys.stderr)
     print(result.path if args.quiet else result.summary())
     return 0
 
@@ -199,6 +227,10 @@ def run_show(args: argparse.Namespace) -> int:
     if meta.get("source_sha256"):
         print(f"  sha256: {meta['source_sha256']}")
     print(f"  imported: {meta.get('import_time', '?')}")
+    print(
+        f"  time zone: {meta.get('timezone', 'unknown (re-import with --timezone)')}"
+        + (f" ({meta['timezone_source']})" if meta.get("timezone_source") else "")
+    )
     print(
         f"  streets: {district.graph.number_of_nodes()} nodes, "
         f"{district.graph.number_of_edges()} edges, CRS {district.crs}"

@@ -31,6 +31,7 @@ from optimizer.staff.roster import (
     Volunteer,
     VolunteerTeam,
 )
+from optimizer.synthetic.people import fake_id_number, fake_name, fake_phone
 from optimizer.timewindow import TimeWindow
 
 DEMO_NAME = "demo"
@@ -178,65 +179,6 @@ def _pick_node(nodes: pd.DataFrame, x: float, y: float, allowed: set[int] | None
     return int(table.index[int(np.argmin(d2.to_numpy()))])
 
 
-def _fake_name(rng: np.random.Generator) -> str:
-    return f"{_FIRST[int(rng.integers(0, len(_FIRST)))]} {_LAST[int(rng.integers(0, len(_LAST)))]}"
-
-
-def _fake_phone(rng: np.random.Generator) -> str:
-    return (
-        "+358 40 "
-        + " ".join(f"{int(rng.integers(0, 1000)):03d}" for _ in range(2))
-        + f"{int(rng.integers(0, 10))}"
-    )
-
-
-def _fake_id_number(rng: np.random.Generator) -> str:
-    # Shaped like a Finnish personal identity code; never a real one (checksum set to 'X').
-    day = int(rng.integers(1, 29))
-    month = int(rng.integers(1, 13))
-    year = int(rng.integers(50, 100))
-    return f"{day:02d}{month:02d}{year:02d}-9{int(rng.integers(0, 100)):02d}X"
-
-
-_FIRST = (
-    "Aino",
-    "Eero",
-    "Helmi",
-    "Ilmari",
-    "Kaisa",
-    "Lauri",
-    "Mikko",
-    "Noora",
-    "Oskari",
-    "Pia",
-    "Riikka",
-    "Sami",
-    "Tuomas",
-    "Ulla",
-    "Veera",
-    "Wilma",
-    "Aleksi",
-    "Emilia",
-    "Juho",
-    "Saara",
-)
-_LAST = (
-    "Virtanen",
-    "Korhonen",
-    "Nieminen",
-    "Mäkinen",
-    "Hämäläinen",
-    "Laine",
-    "Heikkinen",
-    "Koskinen",
-    "Järvinen",
-    "Lehtonen",
-    "Salminen",
-    "Heinonen",
-    "Niemi",
-    "Lindholm",
-)
-
 # Volunteer team kinds: (kind, name, size, availability windows, weekdays)
 _TEAM_KINDS: tuple[tuple[str, str, int, tuple[str, ...], tuple[int, ...]], ...] = (
     (
@@ -338,9 +280,7 @@ def synthetic_resources(grids: gpd.GeoDataFrame, G: nx.MultiDiGraph, seed: int =
     officers = []
     for i, (mode, shift) in enumerate(zip(modes, shift_plan, strict=True)):
         weekdays = ALL_WEEKDAYS if i % 3 else WEEKDAYS
-        name = (
-            f"{_FIRST[int(rng.integers(0, len(_FIRST)))]} {_LAST[int(rng.integers(0, len(_LAST)))]}"
-        )
+        name = fake_name(rng, "fi")
         officers.append(
             Officer(
                 f"O{i + 1:02d}",
@@ -362,7 +302,7 @@ def synthetic_resources(grids: gpd.GeoDataFrame, G: nx.MultiDiGraph, seed: int =
             # Each member is available in one or two of the team's windows, some not every day.
             chosen = windows if m % 3 == 0 or len(windows) == 1 else (windows[m % len(windows)],)
             member_days = days if m % 4 else tuple(d for d in days if d != int(rng.integers(0, 7)))
-            name = _fake_name(rng)
+            name = fake_name(rng, "fi")
             members.append(
                 Volunteer(
                     f"{team_id}-V{m + 1:02d}",
@@ -371,8 +311,8 @@ def synthetic_resources(grids: gpd.GeoDataFrame, G: nx.MultiDiGraph, seed: int =
                     kind,
                     tuple(Shift(TimeWindow.parse(w), member_days or days) for w in chosen),
                     max_hours_week=float(8 + 2 * int(rng.integers(0, 4))),
-                    phone=_fake_phone(rng),
-                    id_number=_fake_id_number(rng),
+                    phone=fake_phone(rng, "fi"),
+                    id_number=fake_id_number(rng, "fi"),
                 )
             )
         base = (
