@@ -18,10 +18,12 @@ from api.db import session_scope
 from api.jobs import Handler, Progress
 from api.keys import creator
 from api.models import Plan
+from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.errors import InputError
 from optimizer.outputs.export import plan_summary_json
 from optimizer.outputs.plan_io import plan_from_dict, plan_to_dict
 from optimizer.plan.day import plan_day
+from optimizer.plan.params import PlanParams
 from optimizer.plan.replan import replan_window
 from optimizer.plan.types import DayPlan
 from optimizer.storage import district_dir, save_district
@@ -83,18 +85,19 @@ def run_plan(
 ) -> dict[str, Any]:
     """Plan a day with ``optimizer.plan.day.plan_day`` and store the plan."""
     district = services.district(str(inputs["district"]))
-    limit = float(inputs.get("time_limit_s", 10.0))
+    # time_limit_s is the search budget per cell and window (deterministic work, see PlanParams)
+    limit = float(inputs.get("time_limit_s") or PlanParams().budget_s)
     if limit > services.settings.max_time_limit_s:
         raise InputError("time_limit_s", limit, f"at most {services.settings.max_time_limit_s} s")
+    params = PlanParams(engine=str(inputs.get("engine") or DEFAULT_ENGINE), budget_s=limit)
     plan = plan_day(
         district,
         day=dt.date.fromisoformat(str(inputs["date"])),
         windows=list(inputs.get("windows") or []),
         grid_ids=inputs.get("grid_ids"),
         grid_level=inputs.get("grid_level"),
-        engine=str(inputs.get("engine", "ortools")),
+        params=params,
         seed=int(inputs.get("seed", 0)),
-        time_limit_s=limit,
         progress=progress,
     )
     plan_id = store_plan(
@@ -147,8 +150,7 @@ def run_replan(
         now=now,
         positions=positions,
         completed=completed,
-        engine=plan.engine,
-        time_limit_s=float(inputs.get("time_limit_s", 2.0)),
+        params=PlanParams(engine=plan.engine, budget_s=float(inputs.get("time_limit_s") or 2.0)),
         seed=int(inputs.get("seed", 0)),
     )
     windows = list(plan.windows)

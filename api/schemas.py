@@ -177,7 +177,12 @@ class PlanRequest(BaseModel):
         description="Routing engine; 'patrol' (the default) is PyVRP polished by OR-Tools.",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    time_limit_s: float = Field(default=10.0, gt=0)
+    time_limit_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="Search budget per cell and window, in seconds of the reference machine: "
+        "deterministic work, so the same request and seed give the same plan.",
+    )
 
 
 class ReplanRequest(BaseModel):

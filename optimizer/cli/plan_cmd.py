@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from optimizer.district import District
 from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.engines.base import ENGINE_NAMES as ENGINES
 from optimizer.errors import InputError
+from optimizer.plan.params import PlanParams
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 
@@ -64,16 +66,28 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default=None, help="output folder (default: ./out/plan-<date>)")
     p.add_argument("--seed", default="0", help="random seed (default: 0)")
     p.add_argument(
+        "--budget",
         "--time-limit",
-        default="5",
+        dest="budget",
+        default=None,
         metavar="SECONDS",
-        help="solver time limit per grid and window (default: 5)",
+        help="search budget per cell and window, in seconds of the reference machine, turned "
+        f"into a fixed amount of work so the same seed gives the same plan (default: "
+        f"{PlanParams().budget_s:g}; --time-limit is the old name)",
+    )
+    p.add_argument(
+        "--time-cap",
+        default=None,
+        metavar="SECONDS",
+        help="wall-clock safety cap per cell and window (default: 20 x its budget, >= 10 s); "
+        "the plan says where it bound",
     )
     p.add_argument(
         "--workers",
-        default="1",
+        default=None,
         metavar="N",
-        help="solve grids in N processes at once (default: 1)",
+        help="solve cells in N processes at once; the plan does not depend on it "
+        "(default: the machine's cores, at most 8)",
     )
     p.add_argument(
         "--engine",
@@ -119,13 +133,13 @@ def _int_option(name: str, text: str, lo: int, hi: int | None = None) -> int:
     return value
 
 
-def _time_limit(text: str) -> float:
+def _seconds(name: str, text: str, high: float) -> float:
     try:
         value = float(str(text))
     except ValueError:
         value = float("nan")
-    if not 0 < value <= 3600:
-        raise InputError("--time-limit", text, "a number of seconds in (0, 3600]")
+    if not 0 < value <= high:
+        raise InputError(name, text, f"a number of seconds in (0, {high:g}]")
     return value
 
 
@@ -158,8 +172,12 @@ def run(args: argparse.Namespace) -> int:
     )
     day = parse_date(args.date)
     seed = _int_option("--seed", args.seed, 0)
-    time_limit = _time_limit(args.time_limit)
-    workers = _int_option("--workers", args.workers, 1, 64)
+    budget = (
+        PlanParams().budget_s if args.budget is None else _seconds("--budget", args.budget, 600)
+    )
+    time_cap = None if args.time_cap is None else _seconds("--time-cap", args.time_cap, 3600)
+    default_workers = str(min(8, os.cpu_count() or 1))
+    workers = _int_option("--workers", args.workers or default_workers, 1, 64)
     grid_level = (
         None if args.grid_level is None else _int_option("--grid-level", args.grid_level, 1, 9)
     )
@@ -210,11 +228,11 @@ def run(args: argparse.Namespace) -> int:
             windows=windows,
             grid_ids=args.grid,
             grid_level=grid_level,
-            engine=engine,
+            params=PlanParams(
+                engine=engine, budget_s=budget, time_cap_s=time_cap, variation=variation
+            ),
             seed=seed,
-            time_limit_s=time_limit,
             progress=progress,
-            variation=variation,
             workers=workers,
         )
     with console.status("writing plan folder ..."):

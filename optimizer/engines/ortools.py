@@ -215,7 +215,8 @@ class OrToolsEngine:
         assignment = None
         if initial is not None:
             routing.CloseModelWithParameters(params)
-            start = routing.ReadAssignmentFromRoutes([[nd + i for i in r] for r in initial], True)
+            indices = [[manager.NodeToIndex(nd + i) for i in r] for r in initial]
+            start = routing.ReadAssignmentFromRoutes(indices, True)
             if start is not None:
                 assignment = routing.SolveFromAssignmentWithParameters(start, params)
             if assignment is None:  # keep the given routes

@@ -34,6 +34,7 @@ from optimizer.plan.types import (
     WindowStaffing,
 )
 from optimizer.problem import PatrolProblem
+from optimizer.staff.groups import Unassigned
 from optimizer.streets.names import place_name
 
 
@@ -207,6 +208,21 @@ def window_plan(
     )
 
 
+def _idle_officers(task: CellTask, plan: WindowPlan) -> list[Unassigned]:
+    """Officers of the cell's groups that got no stop: nothing left there they could add."""
+    routed = {r.group.id for r in plan.routes}
+    out = []
+    for g in task.context.groups:
+        if g.id in routed:
+            continue
+        reason = (
+            f"group {g.id} in {g.grid_id} got no stop: the other groups there cover every pass "
+            "its hotspots allow"
+        )
+        out += [Unassigned(o, "officer", "idle", reason) for o in g.officer_ids]
+    return out
+
+
 def assemble_day(
     district: District,
     problems: DayProblems,
@@ -240,9 +256,12 @@ def assemble_day(
     plans: list[WindowPlan] = []
     staffing: list[WindowStaffing] = []
     for wp in problems.windows:
+        idle: list[Unassigned] = []
         for cell in wp.cells:
             if isinstance(cell, CellTask):
-                plans.append(window_plan(district, cell, by_task[id(cell)], params))
+                plan = window_plan(district, cell, by_task[id(cell)], params)
+                plans.append(plan)
+                idle += _idle_officers(cell, plan)
             else:
                 metrics = window_metrics(
                     [], cell.hotspots, cell.posts_required, long_wait_min=params.long_wait_min
@@ -260,11 +279,16 @@ def assemble_day(
                     )
                 )
         f = wp.formation
+        counts = dict(f.stats) if f is not None else {}
+        if idle:
+            counts["officers_unused"] = counts.get("officers_unused", 0.0) + len(idle)
+            counts["officers_in_groups"] = counts.get("officers_in_groups", 0.0) - len(idle)
+            counts["idle_groups"] = float(len({u.reason for u in idle}))
         staffing.append(
             WindowStaffing(
                 wp.window,
-                dict(f.stats) if f is not None else {},
-                f.unassigned if f is not None else (),
+                counts,
+                tuple(sorted((*(f.unassigned if f else ()), *idle), key=lambda u: u.person_id)),
                 f.unstaffed_posts if f is not None else (),
                 dict(f.uncovered) if f is not None else {},
             )

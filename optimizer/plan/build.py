@@ -20,6 +20,7 @@ The first of the three steps of a day plan (build → :mod:`~optimizer.plan.solv
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,6 +155,42 @@ def hotspot_nodes(h: Hotspot) -> list[int]:
     return out
 
 
+DETOUR = 1.3
+"""Street distance over straight-line distance, for estimates before the matrices exist."""
+WALK_M_PER_S = 1.4
+"""Walking speed (m/s) of those estimates."""
+
+
+def cell_capacity(
+    hotspots: Sequence[Hotspot],
+    duties: Sequence[PostDuty],
+    horizon_s: int,
+    params: RouteParams,
+) -> int:
+    """Return how many groups a cell's hotspots and posts can keep busy in a window.
+
+    Every pass its hotspots could be offered at the tightest spacing
+    (:func:`~optimizer.plan.passes.visit_copies`), each with its dwell and a walk to the
+    nearest other hotspot (straight line x :data:`DETOUR` at :data:`WALK_M_PER_S`), plus the
+    posts' dwell, over one group's working time; at least one group, and one per post duty.
+    """
+    tight = params.spacing_scales[-1]
+    xy = np.asarray([(h.x, h.y) for h in hotspots], dtype=float).reshape(-1, 2)
+    hop_s = np.full(len(hotspots), params.loop_min * 60)
+    if len(hotspots) > 1:
+        gaps = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        np.fill_diagonal(gaps, np.inf)
+        hop_s = np.minimum(hop_s, DETOUR * gaps.min(axis=1) / WALK_M_PER_S)
+    work = sum(
+        visit_copies(h, horizon_s, params, spacing_s(h, params, tight), heat=q)
+        * (h.dwell_min * 60 + float(t))
+        for h, q, t in zip(hotspots, hotspot_heat(hotspots), hop_s, strict=True)
+    )
+    work += sum(d.dwell_min * 60 for d in duties)
+    usable = max(1.0, horizon_s - params.return_reserve_min * 60)
+    return max(1, len(duties), math.ceil(work / usable))
+
+
 def cell_need(
     network: StreetRouter,
     grid_id: str,
@@ -162,12 +199,14 @@ def cell_need(
     post_nodes: Sequence[int],
     *,
     min_share: float,
+    capacity: int | None = None,
 ) -> CellNeed:
     """Return what a cell needs and which travel modes can patrol it.
 
     A mode can patrol the cell when it reaches (:func:`reaches`) hotspots holding at least
     ``min_share`` of the cell's demand and every post; where no mode can, the mode reaching
-    the most demand. The demand counts only hotspots some mode reaches.
+    the most demand. The demand counts only hotspots some mode reaches; ``capacity`` bounds
+    its groups (:func:`cell_capacity`).
     """
     value = np.asarray([float(h.value) for h in hotspots])
     reach_value: dict[str, float] = {}
@@ -187,7 +226,7 @@ def cell_need(
     if not modes:
         modes = frozenset({max(MODES, key=lambda m: (reach_posts[m], reach_value[m]))})
     reach = {m: reach_value[m] / demand if demand > 0 else 1.0 for m in MODES}
-    return CellNeed(grid_id, demand, tuple(duties), modes, reach)
+    return CellNeed(grid_id, demand, tuple(duties), modes, reach, capacity)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,7 +564,9 @@ def _post_duties(
             a, b = duty.on(day)
             if b <= start:  # a duty of the next day in a window crossing midnight
                 a, b = a + dt.timedelta(days=1), b + dt.timedelta(days=1)
-            duties.append(PostDuty(p.id, cell, duty, max(a, start), min(b, end)))
+            duties.append(
+                PostDuty(p.id, cell, duty, max(a, start), min(b, end), float(p.dwell_min))
+            )
         out.setdefault(cell, []).append((p, duties))
     return out
 
@@ -611,6 +652,12 @@ def build_day(
                 [d for _, duties in posts.get(gid, []) for d in duties],
                 [network.nearest_node(p.lon, p.lat) for p, _ in posts.get(gid, [])],
                 min_share=params.min_mode_share,
+                capacity=cell_capacity(
+                    hot_of.get(gid, []),
+                    [d for _, duties in posts.get(gid, []) for d in duties],
+                    int((end - start).total_seconds()),
+                    params.routes,
+                ),
             )
             for gid in ids
             if gid in hot_of or gid in posts

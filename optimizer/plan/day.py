@@ -26,6 +26,10 @@ from optimizer.plan.types import DayPlan
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 
+JOBS_PER_WORKER = 6
+"""A local pool gets at most one process per this many cell problems (fewer: solved here)."""
+
+
 def parse_windows(windows: Iterable[TimeWindow | str]) -> list[TimeWindow]:
     """Return the windows as :class:`TimeWindow` objects (``"HH:MM-HH:MM"`` parsed)."""
     out = []
@@ -132,10 +136,12 @@ def plan_day(
     def solved(done: int, total: int) -> None:
         tick(f"solved {done}/{total} cell problems")
 
+    # a pool pays for its start-up (a few seconds of imports per process) only on larger days
+    pooled = min(workers, len(problems.tasks) // JOBS_PER_WORKER)
     if executor is not None:
         outcomes = solve_day(problems, executor=executor, progress=solved)
-    elif workers > 1:
-        with LocalPool(workers) as pool:
+    elif pooled > 1:
+        with LocalPool(pooled) as pool:
             outcomes = solve_day(problems, executor=pool, progress=solved)
     else:
         outcomes = solve_day(problems, executor=InProcess(), progress=solved)

@@ -53,13 +53,17 @@ COVER_TIER = 1e5
 """Weight of a cell's first group (above every proportional slot together)."""
 SHARE_TIER = 1e3
 """Weight of the proportional part: a further slot is worth ``SHARE_TIER * (1 + share / k)``."""
-KM_COST = 10.0
+KM_COST = 1.0
 """Cost per km between an officer's station and the cell's muster point (times
 ``GroupParams.commute_weight``)."""
-FIRST_REWARD = 1_000_000
-"""Flow reward for each of a group's first ``volunteers_first`` volunteers."""
-MORE_REWARD = 10_000
-"""Flow reward for each further volunteer of a group."""
+FIRST_REWARD = 10_000_000
+"""Flow reward for a group's first volunteer; each next one of its first ``volunteers_first``
+is worth ``RANK_STEP`` less (so volunteers spread: every group gets one before any gets two)."""
+MORE_REWARD = 100_000
+"""Flow reward for the first volunteer beyond ``volunteers_first``; each next one is worth
+``RANK_STEP // 100`` less."""
+RANK_STEP = 1_000_000
+"""How much less each further volunteer of a group is worth (see ``FIRST_REWARD``)."""
 FAIR_COST = 3_000
 """Flow cost of a volunteer at the weekly cap (times ``fairness_weight``; 0 for a fresh one)."""
 VOLUNTEER_KM_COST = 100
@@ -77,6 +81,14 @@ class PostDuty:
     duty: TimeWindow
     start: dt.datetime
     end: dt.datetime
+    dwell_min: float = 30.0
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the duty holds a group for most of its window (a school gate at 07:20-08:00),
+        rather than a short stay somewhere in a long window (a hospital hall by day)."""
+        length = (self.end - self.start).total_seconds() / 60
+        return length - self.dwell_min < self.dwell_min
 
 
 @dataclass(frozen=True)
@@ -92,19 +104,23 @@ class CellNeed:
     reach: Mapping[str, float] = field(default_factory=dict)
     """Share of the demand each mode reaches (missing: all of it); a crew whose mode reaches
     less is a little less welcome (``SHARE_TIER`` per share missed)."""
+    capacity: int | None = None
+    """Most groups the cell's hotspots and posts can keep busy (``None``: no bound)."""
 
     @property
     def post_groups(self) -> int:
-        """Groups the cell's posts need at once: the most duties overlapping in time."""
+        """Groups the cell's posts need: the most fixed duties overlapping in time (at least one
+        where the cell has any duty)."""
+        fixed = [d for d in self.duties if d.fixed]
         events = sorted(
-            [(d.start, 1) for d in self.duties] + [(d.end, -1) for d in self.duties],
+            [(d.start, 1) for d in fixed] + [(d.end, -1) for d in fixed],
             key=lambda e: (e[0], e[1]),
         )
         best = level = 0
         for _, step in events:
             level += step
             best = max(best, level)
-        return best
+        return max(best, 1 if self.duties else 0)
 
 
 @dataclass(frozen=True)
@@ -143,12 +159,13 @@ def _slots(cells: Sequence[CellNeed], params: GroupParams, n_crews: int) -> list
     top = max((c.demand for c in cells), default=0.0)
     slots: list[_Slot] = []
     further: list[_Slot] = []
-    cap = params.max_groups_per_cell
     for c in sorted(cells, key=lambda c: (-c.demand, c.grid_id)):
         share = c.demand / top if top > 0 else 0.0
+        caps = [x for x in (params.max_groups_per_cell, c.capacity) if x is not None]
+        cap = min(caps) if caps else None
         fixed = c.post_groups
-        if cap is not None:
-            fixed = min(fixed, cap)
+        if params.max_groups_per_cell is not None:
+            fixed = min(fixed, params.max_groups_per_cell)
         for k in range(fixed):
             slots.append(_Slot(c.grid_id, 0, POST_TIER + SHARE_TIER * share, k + 1))
         first = fixed
@@ -311,7 +328,13 @@ def form_groups(
                 (f"no cell needing a group has streets to patrol by {off.mode}"),
             )
         else:
-            code, reason = "not_needed", "every cell with demand or posts has its share of groups"
+            code, reason = (
+                "not_needed",
+                (
+                    "every cell with demand or posts has as many groups as its hotspots and posts "
+                    "keep busy"
+                ),
+            )
         unassigned.append(Unassigned(off.id, "officer", code, reason))
 
     # --- 2. volunteers to groups ---------------------------------------------------------
@@ -481,14 +504,15 @@ def _volunteer_flow(
         caps.append(1)
         costs.append(0)
     for g in range(n_grp):
-        first = params.volunteers_first
-        more = params.max_volunteers - first
-        for cap, reward in ((first, FIRST_REWARD), (more, MORE_REWARD)):
-            if cap > 0:
-                tails.append(n_vol + g)
-                heads.append(sink)
-                caps.append(cap)
-                costs.append(-reward)
+        for rank in range(params.max_volunteers):
+            if rank < params.volunteers_first:
+                reward = FIRST_REWARD - RANK_STEP * rank
+            else:
+                reward = MORE_REWARD - (RANK_STEP // 100) * (rank - params.volunteers_first)
+            tails.append(n_vol + g)
+            heads.append(sink)
+            caps.append(1)
+            costs.append(-reward)
     flow.add_arcs_with_capacity_and_unit_cost(
         np.asarray(tails), np.asarray(heads), np.asarray(caps), np.asarray(costs)
     )
