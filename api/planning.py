@@ -19,8 +19,8 @@ from api.jobs import Handler, Progress
 from api.keys import creator
 from api.models import Plan
 from optimizer.errors import InputError
-from optimizer.outputs.export import plan_summary_json
 from optimizer.outputs.plan_io import plan_from_dict, plan_to_dict
+from optimizer.outputs.summary import plan_summary_json
 from optimizer.plan.day import plan_day
 from optimizer.plan.replan import replan_window
 from optimizer.plan.types import DayPlan
