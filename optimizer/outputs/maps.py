@@ -233,6 +233,7 @@ def add_scale_bar(ax: Axes) -> None:
     )
     bar.patch.set_alpha(0.85)
     bar.set_zorder(20)
+    bar.set_gid("scale-bar")
     ax.add_artist(bar)
 
 
