@@ -53,6 +53,9 @@ STREET_STYLE: tuple[tuple[str, float], ...] = (
 )
 """Colour and line width per road class (minor, medium, major)."""
 
+MAX_GROWTH = 1.5
+"""An area map grows to show its routes whole up to this factor; beyond, they leave the map."""
+
 HOTSPOT_COLOUR = "#e34a33"
 LEFT_OUT_COLOUR = "#4d0000"
 OSM_CREDIT = "streets © OpenStreetMap contributors"
@@ -385,7 +388,7 @@ def _draw_hotspots(
         ax.scatter(
             xy[:, 0],
             xy[:, 1],
-            s=scale * 0.9,
+            s=scale * 0.6,
             marker="*",
             facecolors="white",
             edgecolors=LEFT_OUT_COLOUR,
@@ -413,7 +416,7 @@ def _stop_labels(route: GroupRoute, xy: np.ndarray) -> list[tuple[str, float, fl
 
 
 def _draw_route_detail(
-    ax: Axes, data: PlanMapData, window: str, route: GroupRoute, taken: dict[tuple[int, int], int]
+    ax: Axes, data: PlanMapData, window: str, route: GroupRoute, taken: list[tuple[float, float]]
 ) -> None:
     """A route in its colour with numbered stops (circles; squares for posts)."""
     key = (window, route.group.id)
@@ -431,12 +434,12 @@ def _draw_route_detail(
         path_effects=_halo(3.6),
         gid=f"route:{route.group.id}",
     )
+    near = _points_to_data(ax, 10.0)
     for text, x, y, post in _stop_labels(route, data.stops[key]):
-        spot = (round(x / 15), round(y / 15))
-        k = taken.get(spot, 0)
-        taken[spot] = k + 1
-        # another group's stop at the same place: set this label aside, with a leader line
-        offset = (0.0, 0.0) if k == 0 else (11.0 * math.cos(k * 2.1), 11.0 * math.sin(k * 2.1))
+        # labels already near this place (this or another group's): set this one aside
+        k = sum(1 for px, py in taken if math.hypot(px - x, py - y) < near)
+        taken.append((x, y))
+        offset = (0.0, 0.0) if k == 0 else (12.0 * math.cos(k * 2.1), 12.0 * math.sin(k * 2.1))
         ax.annotate(
             text,
             (x, y),
@@ -464,21 +467,39 @@ def _draw_route_detail(
         )
 
 
+def _points_to_data(ax: Axes, points: float) -> float:
+    """Return how many data units (metres) ``points`` typographic points span on the map."""
+    x0, x1 = ax.get_xlim()
+    width_pt = ax.get_position().width * ax.get_figure().get_size_inches()[0] * 72  # type: ignore[union-attr]
+    return abs(x1 - x0) * points / max(width_pt, 1.0)
+
+
 def _draw_ends(
     ax: Axes, data: PlanMapData, window: str, routes: Sequence[GroupRoute], *, size: float
 ) -> None:
-    """One marker per start or end place: ``S``, ``E`` or ``S/E``."""
+    """One marker per start or end place: ``S``, ``E`` or ``S/E``.
+
+    A place beyond the map is marked at the map's edge, towards it, with its distance.
+    """
     places: dict[tuple[int, int], list[Any]] = {}
     for route in routes:
         xy = data.stops[(window, route.group.id)]
         for tag, (x, y) in (("S", xy[0]), ("E", xy[-1])):
             entry = places.setdefault((round(x / 10), round(y / 10)), [set(), x, y])
             entry[0].add(tag)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    inset = 0.03 * (x1 - x0)
     for tags, x, y in places.values():
         text = "S/E" if len(tags) == 2 else next(iter(tags))
+        cx = min(max(x, x0 + inset), x1 - inset)
+        cy = min(max(y, y0 + inset), y1 - inset)
+        away = math.hypot(x - cx, y - cy)
+        if away > 1.0:
+            text += f" {away / 1000:.1f} km " + _arrow(x - cx, y - cy)
         ax.annotate(
             text,
-            (float(x), float(y)),
+            (float(cx), float(cy)),
             ha="center",
             va="center",
             fontsize=size,
@@ -488,6 +509,12 @@ def _draw_ends(
             zorder=9,
             gid="start-end",
         )
+
+
+def _arrow(dx: float, dy: float) -> str:
+    """An arrow pointing along ``dx, dy`` (one of eight)."""
+    arrows = "→↗↑↖←↙↓↘"
+    return arrows[round(math.atan2(dy, dx) / (math.pi / 4)) % 8]
 
 
 def _frame_map(
@@ -520,6 +547,10 @@ def _box(bounds: Iterable[Sequence[float]], pad: float = 0.04) -> tuple[float, f
     x1, y1 = float(np.nanmax(arr[:, 2])), float(np.nanmax(arr[:, 3]))
     dx, dy = max(x1 - x0, 50.0), max(y1 - y0, 50.0)
     return (x0 - pad * dx, y0 - pad * dy, x0 + dx * (1 + pad), y0 + dy * (1 + pad))
+
+
+def _span(box: tuple[float, float, float, float]) -> float:
+    return max(box[2] - box[0], box[3] - box[1])
 
 
 def _path_bounds(arr: np.ndarray) -> list[float]:
@@ -673,14 +704,16 @@ def area_figure(data: PlanMapData, *, window: str, area: str) -> Figure:
         bounds: list[Sequence[float]] = []
         if data.grids is not None and area in data.grids.index:
             bounds.append(data.grids.loc[area].geometry.bounds)
-        bounds += [_path_bounds(data.paths[(window, r.group.id)]) for r in routes]
         bounds += [[*data.hotspots[(window, h.id)]] * 2 for wp in wps for h in wp.hotspots]
-        box = _box(bounds or [[0.0, 0.0, 1.0, 1.0]])
+        own = _box(bounds or [[0.0, 0.0, 1.0, 1.0]])
+        box = _box([*bounds, *(_path_bounds(data.paths[(window, r.group.id)]) for r in routes)])
+        if _span(box) > MAX_GROWTH * _span(own):
+            box = own  # routes from far away (a distant station) leave the map; the area counts
         x0, y0, x1, y1 = _frame_map(fig, ax, box)
         _draw_streets(ax, data, (x0, y0, x1, y1))
         _draw_cells(ax, data, focus=area, label_levels=(3,), line_levels=(1, 2, 3), label_size=7)
         _draw_hotspots(ax, data, window, wps, scale=700)
-        taken: dict[tuple[int, int], int] = {}
+        taken: list[tuple[float, float]] = []
         for route in routes:
             _draw_route_detail(ax, data, window, route, taken)
         _draw_ends(ax, data, window, routes, size=6.5)
@@ -707,7 +740,7 @@ def area_figure(data: PlanMapData, *, window: str, area: str) -> Figure:
             side,
             [
                 f"{patrolled} of {len(wps)} planned cells patrolled · {visits} visits · "
-                f"{left} sites left out",
+                f"{plural(left, 'site')} left out",
                 timezone_note(data.plan),
                 "reasons for left-out sites: schedule.xlsx, plan.json",
                 OSM_CREDIT,
@@ -818,7 +851,7 @@ def _area_lines(data: PlanMapData, window: str, cell: str | None) -> list[tuple[
             (
                 area,
                 f"{area}: {plural(groups, 'group')} · {visits} visits\n"
-                f"{patrolled}/{len(wps)} cells patrolled · {left} sites left out",
+                f"{patrolled}/{len(wps)} cells patrolled · {plural(left, 'site')} left out",
             )
         )
     return out

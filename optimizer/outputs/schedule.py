@@ -19,7 +19,7 @@ import pandas as pd
 from optimizer.district import District
 from optimizer.outputs.cells import CellIndex, routes_in_order, window_labels
 from optimizer.outputs.summary import cell_summary
-from optimizer.outputs.times import clock, iso_time, timezone_note
+from optimizer.outputs.times import clock, iso_time, minute, timezone_note
 from optimizer.plan.types import DayPlan, GroupRoute, WindowPlan
 
 if TYPE_CHECKING:
@@ -235,8 +235,8 @@ def _write_print_sheet(
                 wp.grid_id,
                 route.group.id,
                 s.sequence,
-                s.arrival.time(),
-                s.departure.time(),
+                minute(s.arrival).time(),
+                minute(s.departure).time(),
                 round(s.wait_min) if s.wait_min >= 1 else None,
                 round(dwell_minutes(s.arrival, s.departure, s.wait_min)) or None,
                 s.name,

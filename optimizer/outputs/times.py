@@ -36,12 +36,17 @@ def aware(plan: DayPlan, moment: dt.datetime) -> dt.datetime:
 
 def iso_time(plan: DayPlan, moment: dt.datetime) -> str:
     """Return ``moment`` as ISO 8601 with the UTC offset, e.g. ``2026-12-01T07:35+08:00``."""
-    return aware(plan, moment).isoformat(timespec="minutes")
+    return aware(plan, minute(moment)).isoformat(timespec="minutes")
+
+
+def minute(moment: dt.datetime) -> dt.datetime:
+    """Return ``moment`` cut to the minute, as outputs write it (``07:35:50`` -> ``07:35``)."""
+    return moment.replace(second=0, microsecond=0)
 
 
 def clock(moment: dt.datetime) -> str:
     """Return the wall-clock time ``HH:MM`` for people (the zone is stated once, beside it)."""
-    return f"{moment:%H:%M}"
+    return f"{minute(moment):%H:%M}"
 
 
 def utc_offset_text(offset: dt.timedelta) -> str:
