@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from optimizer.cli.plan_cmd import print_cells, print_details, print_summary
 from optimizer.district import District
 from optimizer.outputs.cells import CellIndex, routes_in_order
 from optimizer.outputs.schedule import PRINT_COLUMNS, write_schedule_xlsx
@@ -109,3 +111,24 @@ def test_planned_cell_summary_without_a_district(plan: DayPlan) -> None:
     assert len(frame) == len(plan.windows)
     assert set(frame["level"]) == {DISTRICT_LEVEL}
     assert int(frame["visits"].sum()) == plan.metrics["visits"]
+
+
+def _printed(fn: object, *args: object, **kwargs: object) -> str:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    fn(*args, Console(file=buffer, width=160), **kwargs)  # type: ignore[operator]
+    return buffer.getvalue()
+
+
+def test_printed_summary_is_per_cell_with_the_time_zone(plan: DayPlan, demo: District) -> None:
+    text = _printed(print_summary, plan, Path("out"), 1.0, district=demo)
+    assert "times in Europe/Helsinki (UTC+02:00)" in text.replace("\n", " ")
+    lines = [ln for ln in text.splitlines() if "│" in ln]
+    cells = [ln.split("│")[2].strip() for ln in lines]
+    # per window: the level-1 cell then its level-2 cells; the day: level-1 cells only
+    assert cells == ["D", "D-1", "D-2", "D-3"] * 2 + ["D"]
+    details = _printed(print_details, plan, demo)
+    assert "07:00-11:00 D › D-1" in details and "Europe/Helsinki" in details
+    by_cell = _printed(print_cells, plan, demo)
+    assert sum(1 for ln in by_cell.splitlines() if "│ D-" in ln) == len(plan.windows)

@@ -321,13 +321,18 @@ def _draw_cells(
                 p.x,
                 p.y,
                 str(cid),
-                fontsize=label_size * (1.25 if level <= 2 else 1.0),
+                fontsize=label_size * (1.6 if level <= 2 else 1.0),
                 fontweight="bold" if level <= 2 else "normal",
-                color="#333333" if level <= 2 else "#666666",
+                color="#222222" if level <= 2 else "#666666",
                 ha="center",
                 va="center",
-                zorder=7,
-                path_effects=_halo(),
+                zorder=8 if level <= 2 else 7,
+                path_effects=None if level <= 2 else _halo(),
+                bbox=(
+                    {"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "alpha": 0.85}
+                    if level <= 2
+                    else None
+                ),
                 gid="cell-label",
             )
 
