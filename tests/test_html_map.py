@@ -67,6 +67,7 @@ def test_page_references_no_network_resource(page: str) -> None:
     # the only http(s) text is inside Leaflet's own code (namespaces, comments), never loaded
     outside = page.replace(leaflet_js(), "").replace(leaflet_css(), "")
     assert not re.search(r"https?://|//cdn|//unpkg", outside), re.findall(r"https?://\S+", outside)
+    assert not re.search(r"fetch\(|XMLHttpRequest|importScripts|new WebSocket", outside)
 
 
 def test_page_carries_licence_and_data(page: str, plan: DayPlan) -> None:

@@ -21,7 +21,7 @@ from optimizer.district import District
 from optimizer.outputs.basemap import ROAD_CLASSES, street_lines
 from optimizer.outputs.cells import CellIndex, window_labels
 from optimizer.outputs.schedule import member_names
-from optimizer.outputs.style import group_area, group_styles
+from optimizer.outputs.style import GROUP_PALETTE, cell_colours, group_area, group_styles
 from optimizer.outputs.times import clock, timezone_note
 from optimizer.plan.types import DayPlan
 
@@ -108,6 +108,7 @@ def html_map_data(plan: DayPlan, *, district: District | None = None) -> dict[st
     styles = group_styles(plan, cells)
     names = member_names(district)
     posts = {p.id: p for p in district.resources.posts} if district is not None else {}
+    area_colours = cell_colours(district) if district is not None else {}
     streets: list[list[list[float]]] = [[] for _ in ROAD_CLASSES]
     lats: list[float] = []
     lons: list[float] = []
@@ -142,6 +143,7 @@ def html_map_data(plan: DayPlan, *, district: District | None = None) -> dict[st
                         "people": ", ".join(names.get(m, m) for m in g.members) if names else "",
                         "colour": st.colour,
                         "dashed": st.dashed,
+                        "area_colour": area_colours.get(st.area, st.colour),
                         "km": round(route.distance_m / 1000, 2),
                         "visits": sum(1 for s in route.stops if s.kind not in ("start", "end")),
                         "start": clock(route.stops[0].departure),
@@ -209,6 +211,7 @@ def html_map_data(plan: DayPlan, *, district: District | None = None) -> dict[st
         "streets": streets,
         "cells": _cells_data(district, cells),
         "windows": windows,
+        "palette_size": len(GROUP_PALETTE),
     }
 
 

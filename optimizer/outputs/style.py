@@ -1,7 +1,8 @@
 """Colours of groups and cells, shared by the PNG maps and the HTML map.
 
-A group keeps one colour on every map of its window: groups are numbered within their level-2
-area (in cell, then group order) and take :data:`GROUP_PALETTE` colours in turn; past the
+A group keeps one colour on every map of its window: groups are numbered in cell, then group
+order - across the whole window where it has no more groups than :data:`GROUP_PALETTE` has
+colours, else within their level-2 area - and take the palette's colours in turn; past the
 palette's length the same colours come back dashed. Overview maps colour routes by their level-2
 cell, with neighbouring cells in different colours (a greedy colouring of the cells that touch).
 """
@@ -62,7 +63,7 @@ class GroupStyle:
     area: str
     """The level-2 cell the group patrols in (its planned cell where that is coarser)."""
     index: int
-    """Position of the group among its area's groups in the window, from 0."""
+    """Position of the group in its colour scope (window or area), from 0."""
 
 
 def group_area(cells: CellIndex, grid_id: str) -> str:
@@ -72,17 +73,21 @@ def group_area(cells: CellIndex, grid_id: str) -> str:
 
 def group_styles(plan: DayPlan, cells: CellIndex) -> dict[tuple[str, str], GroupStyle]:
     """Return ``(window label, group id) -> GroupStyle`` for every route of the plan."""
-    members: dict[tuple[str, str], list[tuple[tuple[object, ...], str]]] = {}
+    n = len(GROUP_PALETTE)
+    keyed: dict[str, list[tuple[tuple[object, ...], str, str]]] = {}
     for wp in plan.windows:
-        label = wp.window.label()
         area = group_area(cells, wp.grid_id)
         for route in wp.routes:
-            key = (cells.sort_key(wp.grid_id), route.group.id)
-            members.setdefault((label, area), []).append(key)
+            key = (cells.sort_key(wp.grid_id), route.group.id, area)
+            keyed.setdefault(wp.window.label(), []).append(key)
     styles: dict[tuple[str, str], GroupStyle] = {}
-    n = len(GROUP_PALETTE)
-    for (label, area), keys in members.items():
-        for i, (_, group_id) in enumerate(sorted(keys)):
+    for label, keys in keyed.items():
+        whole_window = len(keys) <= n
+        counters: dict[str, int] = {}
+        for _, group_id, area in sorted(keys):
+            scope = "" if whole_window else area
+            i = counters.get(scope, 0)
+            counters[scope] = i + 1
             styles[(label, group_id)] = GroupStyle(
                 colour=GROUP_PALETTE[i % n], dashed=(i // n) % 2 == 1, area=area, index=i
             )

@@ -109,6 +109,11 @@
   var detailShown = null;
   function detail() { return map.getZoom() >= DETAIL_ZOOM; }
 
+  // Many groups in view (a whole district): colour routes by level-2 cell, as the PNG overview;
+  // a cell's groups: each in its own colour, as the PNG area maps.
+  var byArea = false;
+  function colourOf(r) { return byArea ? r.area_colour : r.colour; }
+
   function stopPopup(r, s) {
     var wait = s.wait >= 1 ? " (waits " + Math.round(s.wait) + " min)" : "";
     return "<b>" + esc(r.id) + "</b> · stop " + s.n + "<br>" + esc(s.name) +
@@ -127,6 +132,7 @@
     overlay.clearLayers();
     var w = D.windows[state.window];
     var routes = visibleRoutes();
+    byArea = routes.length > D.palette_size && (!state.cell || cellsById[state.cell].cell.level < 2);
     var stops = 0;
     // Hotspots (served, then left out) under the routes.
     w.hotspots.forEach(function (h) {
@@ -152,7 +158,8 @@
     routes.forEach(function (r) {
       if (state.hidden[r.id]) return;
       var line = L.polyline(pairs(r.path), {
-        color: r.colour, weight: 4, opacity: 0.9, dashArray: r.dashed ? "10 5" : null,
+        color: colourOf(r), weight: byArea ? 2.5 : 4, opacity: 0.9,
+        dashArray: r.dashed && !byArea ? "10 5" : null,
       }).bindTooltip(esc(r.id) + " (" + esc(r.mode) + ")", { sticky: true });
       overlay.addLayer(line);
       // Numbered stops, merged where a group comes back to the same place.
@@ -173,7 +180,7 @@
         stops += list.length;
         if (!detailShown) {
           overlay.addLayer(L.circleMarker([list[0].lat, list[0].lon], {
-            radius: 3, color: "#fff", weight: 1, fillColor: r.colour, fillOpacity: 1,
+            radius: 3, color: "#fff", weight: 1, fillColor: colourOf(r), fillOpacity: 1,
           }).bindPopup(list.map(function (s) { return stopPopup(r, s); }).join("<hr>")));
           return;
         }
@@ -181,7 +188,7 @@
         var nums = list.map(function (s) { return s.n; }).join(",");
         var icon = L.divIcon({
           className: "plain",
-          html: '<span class="stop' + (post ? " post" : "") + '" style="background:' + r.colour + '">' + nums + "</span>",
+          html: '<span class="stop' + (post ? " post" : "") + '" style="background:' + colourOf(r) + '">' + nums + "</span>",
           iconSize: null, iconAnchor: [8, 8],
         });
         var m = L.marker([list[0].lat, list[0].lon], { icon: icon, title: r.id + ": " + nums });
@@ -201,6 +208,7 @@
     var shown = routes.filter(function (r) { return !state.hidden[r.id]; }).length;
     document.getElementById("counts").textContent =
       shown + " of " + routes.length + " groups shown · " + stops + " stops · " + w.label +
+      (byArea ? " · coloured by level-2 cell; choose a cell for a colour per group" : "") +
       (detailShown ? "" : " · zoom in for stop numbers");
     document.body.setAttribute("data-routes", String(shown));
     document.body.setAttribute("data-stops", String(stops));
@@ -222,8 +230,9 @@
       }
       var li = document.createElement("li");
       li.className = state.hidden[r.id] ? "off" : "";
-      li.innerHTML = '<span class="swatch" style="background:' + r.colour +
-        (r.dashed ? ";background:repeating-linear-gradient(90deg," + r.colour + " 0 6px,transparent 6px 9px)" : "") +
+      var c = colourOf(r);
+      li.innerHTML = '<span class="swatch" style="background:' + c +
+        (r.dashed && !byArea ? ";background:repeating-linear-gradient(90deg," + c + " 0 6px,transparent 6px 9px)" : "") +
         '"></span><span><b>' + esc(r.id) + "</b> " + esc(r.mode) + " · " + esc(r.grid) + "<br>" +
         r.visits + " stops · " + r.km.toFixed(1) + " km · " + r.start + "–" + r.end +
         (r.people ? "<br>" + esc(r.people) : "") + "</span>";
