@@ -421,7 +421,11 @@ def _stop_labels(route: GroupRoute, xy: np.ndarray) -> list[tuple[str, float, fl
 
 
 def _draw_route_detail(
-    ax: Axes, data: PlanMapData, window: str, route: GroupRoute, taken: list[tuple[float, float]]
+    ax: Axes,
+    data: PlanMapData,
+    window: str,
+    route: GroupRoute,
+    taken: list[tuple[float, float, float]],
 ) -> None:
     """A route in its colour with numbered stops (circles; squares for posts)."""
     key = (window, route.group.id)
@@ -439,12 +443,9 @@ def _draw_route_detail(
         path_effects=_halo(3.6),
         gid=f"route:{route.group.id}",
     )
-    near = _points_to_data(ax, 10.0)
+    per_pt = _points_to_data(ax, 1.0)
     for text, x, y, post in _stop_labels(route, data.stops[key]):
-        # labels already near this place (this or another group's): set this one aside
-        k = sum(1 for px, py in taken if math.hypot(px - x, py - y) < near)
-        taken.append((x, y))
-        offset = (0.0, 0.0) if k == 0 else (12.0 * math.cos(k * 2.1), 12.0 * math.sin(k * 2.1))
+        offset = _place_label(text, x, y, taken, per_pt)
         ax.annotate(
             text,
             (x, y),
@@ -466,10 +467,42 @@ def _draw_route_detail(
                 "ec": "black" if post else "white",
                 "lw": 0.9 if post else 0.6,
             },
-            arrowprops={"arrowstyle": "-", "color": style.colour, "lw": 0.6} if k else None,
+            arrowprops=(
+                {"arrowstyle": "-", "color": style.colour, "lw": 0.6} if offset != (0, 0) else None
+            ),
             zorder=8,
             gid=f"stop:{route.group.id}",
         )
+
+
+LABEL_CHAR_PT = 4.0
+"""Width of one character of a stop label, in points (6.2 pt bold digits and commas)."""
+
+
+def _place_label(
+    text: str, x: float, y: float, taken: list[tuple[float, float, float]], per_pt: float
+) -> tuple[float, float]:
+    """Choose where a stop label goes, in points from its stop: on it, else the nearest free spot.
+
+    Labels are taken as circles as wide as their text; the first of the stop itself and two
+    rings of eight places around it where the label meets no label drawn before wins (else the
+    last). ``taken`` gains the chosen circle (data units).
+    """
+    lines = text.split("\n")
+    radius_pt = 0.5 * max(LABEL_CHAR_PT * max(len(ln) for ln in lines) + 5, 8.0 * len(lines) + 3)
+    candidates = [(0.0, 0.0)]
+    for ring in (1, 2):
+        d = ring * (2 * radius_pt + 2)
+        candidates += [
+            (d * math.cos(a * math.pi / 4), d * math.sin(a * math.pi / 4)) for a in range(8)
+        ]
+    r = radius_pt * per_pt
+    for dx, dy in candidates:
+        cx, cy = x + dx * per_pt, y + dy * per_pt
+        if all(math.hypot(cx - px, cy - py) >= r + pr for px, py, pr in taken):
+            break
+    taken.append((cx, cy, r))
+    return (dx, dy)
 
 
 def _points_to_data(ax: Axes, points: float) -> float:
@@ -718,7 +751,7 @@ def area_figure(data: PlanMapData, *, window: str, area: str) -> Figure:
         _draw_streets(ax, data, (x0, y0, x1, y1))
         _draw_cells(ax, data, focus=area, label_levels=(3,), line_levels=(1, 2, 3), label_size=7)
         _draw_hotspots(ax, data, window, wps, scale=700)
-        taken: list[tuple[float, float]] = []
+        taken: list[tuple[float, float, float]] = []
         for route in routes:
             _draw_route_detail(ax, data, window, route, taken)
         _draw_ends(ax, data, window, routes, size=6.5)
