@@ -130,6 +130,11 @@
     }
     detailShown = detail();
     overlay.clearLayers();
+    if (state.cell) {
+      overlay.addLayer(L.polygon(cellsById[state.cell].cell.rings.map(pairs), {
+        color: "#000", weight: 4, opacity: 0.7, fill: false, interactive: false,
+      }));
+    }
     var w = D.windows[state.window];
     var routes = visibleRoutes();
     byArea = routes.length > D.palette_size && (!state.cell || cellsById[state.cell].cell.level < 2);
