@@ -132,8 +132,8 @@ PRINT_COLUMNS: tuple[tuple[str, float], ...] = (
     ("#", 4),
     ("arrive", 7),
     ("leave", 7),
-    ("wait min", 6),
-    ("on duty min", 7),
+    ("wait min", 9),
+    ("on duty min", 11),
     ("place", 38),
     ("purpose", 42),
 )
@@ -171,7 +171,8 @@ def _setup_print(ws: Worksheet, title: str, *, landscape: bool = True) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = False
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     ws.oddHeader.left.text = title
     ws.oddHeader.left.size = 9
     ws.oddFooter.right.text = "page &P of &N"
