@@ -20,8 +20,8 @@ from api.keys import creator
 from api.models import Plan
 from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.errors import InputError
-from optimizer.outputs.export import plan_summary_json
 from optimizer.outputs.plan_io import plan_from_dict, plan_to_dict
+from optimizer.outputs.summary import plan_summary_json
 from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams
 from optimizer.plan.replan import replan_window

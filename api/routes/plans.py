@@ -24,12 +24,9 @@ from api.planning import load_plan
 from api.schemas import JobList, JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
 from api.services import Services
 from optimizer.errors import InputError
-from optimizer.outputs.export import (
-    plan_geojson,
-    write_gpx,
-    write_schedule_csv,
-    write_schedule_xlsx,
-)
+from optimizer.outputs.geojson import plan_geojson
+from optimizer.outputs.gpx import write_gpx
+from optimizer.outputs.schedule import write_schedule_csv, write_schedule_xlsx
 from optimizer.plan.day import planning_grid_ids
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import TimeWindow

@@ -19,6 +19,7 @@ from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.engines.base import ENGINE_NAMES as ENGINES
 from optimizer.errors import InputError
 from optimizer.plan.params import PlanParams
+from optimizer.plan.types import DayPlan
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 
@@ -104,6 +105,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--details", action="store_true", help="also print every group's stops with their times"
     )
+    p.add_argument(
+        "--by-cell",
+        action="store_true",
+        help="also print one row per planned cell and window (level 3 on a bureau's plan)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     p.set_defaults(func=run)
 
@@ -164,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``patrol plan``; return the exit code."""
     from rich.console import Console
 
-    from optimizer.outputs.export import write_plan
+    from optimizer.outputs.folder import write_plan
     from optimizer.plan.day import plan_day
 
     windows = [TimeWindow.parse(w, field="--window") for w in (args.window or [])] or list(
@@ -240,99 +246,151 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     if args.details:
         print_details(plan, district, stdout)
-    print_summary(plan, out, elapsed, stdout)
+    if args.by_cell:
+        print_cells(plan, district, stdout)
+    print_summary(plan, out, elapsed, stdout, district=district)
     return 0
 
 
-def print_details(plan: Any, district: District, console: Any = None) -> None:
-    """Print one table per group route: its members and every stop with arrival and departure."""
+def print_details(plan: DayPlan, district: District | None, console: Any = None) -> None:
+    """Print one table per group route, by window and cell: members, stops, arrival, departure."""
     from rich.console import Console
     from rich.table import Table
 
-    from optimizer.outputs.export import member_names
+    from optimizer.outputs.cells import CellIndex, routes_in_order
+    from optimizer.outputs.schedule import member_names
+    from optimizer.outputs.times import clock, timezone_note
 
     console = console or Console()
     names = member_names(district)
-    for wp in plan.windows:
-        for route in wp.routes:
-            g = route.group
-            people = ", ".join(names.get(m, m) for m in g.members)
-            table = Table(
-                title=f"{wp.window.label()} {wp.grid_id} — {g.id} ({g.mode}): {people}",
-                title_justify="left",
+    cells = CellIndex.from_district(district)
+    console.print(f"[italic]{timezone_note(plan)}[/italic]")
+    for wp, route in routes_in_order(plan, cells):
+        g = route.group
+        people = ", ".join(names.get(m, m) for m in g.members)
+        where = " › ".join(cells.ancestors(wp.grid_id))
+        table = Table(
+            title=f"{wp.window.label()} {where} — {g.id} ({g.mode}): {people}",
+            title_justify="left",
+        )
+        for col in ("#", "arrive", "wait", "leave", "place", "purpose"):
+            table.add_column(col)
+        for s in route.stops:
+            wait = f"{s.wait_min:.0f} min" if s.wait_min >= 1 else ""
+            table.add_row(
+                str(s.sequence), clock(s.arrival), wait, clock(s.departure), s.name, s.purpose
             )
-            for col in ("#", "arrive", "wait", "leave", "place", "purpose"):
-                table.add_column(col)
-            for s in route.stops:
-                wait = f"{s.wait_min:.0f} min" if s.wait_min >= 1 else ""
-                table.add_row(
-                    str(s.sequence),
-                    f"{s.arrival:%H:%M}",
-                    wait,
-                    f"{s.departure:%H:%M}",
-                    s.name,
-                    s.purpose,
-                )
-            console.print(table)
+        console.print(table)
 
 
-def print_summary(plan: Any, out: Path, elapsed_s: float, console: Any = None) -> None:
-    """Print the plan's summary table (one row per window x grid) and where the files are."""
-    from rich.console import Console
+_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("window", "left"),
+    ("cell", "left"),
+    ("groups", "right"),
+    ("cells patrolled", "right"),
+    ("visits", "right"),
+    ("coverage", "right"),
+    ("posts", "right"),
+    ("km", "right"),
+    ("patrol h", "right"),
+    ("left out", "right"),
+)
+
+
+def _summary_table(title: str) -> Any:
     from rich.table import Table
 
-    console = console or Console()
-    table = Table(
-        title=f"Patrol plan — {plan.district}, {plan.date:%a %Y-%m-%d} (engine {plan.engine}, "
-        f"seed {plan.seed})"
-    )
-    for col, justify in (
-        ("window", "left"),
-        ("grid", "left"),
-        ("groups", "right"),
-        ("hotspots", "right"),
-        ("visits", "right"),
-        ("posts", "right"),
-        ("coverage", "right"),
-        ("km", "right"),
-        ("patrol min", "right"),
-        ("left out", "right"),
-    ):
+    table = Table(title=title, title_justify="left")
+    for col, justify in _COLUMNS:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for wp in plan.windows:
-        m = wp.metrics
-        req = int(m.get("posts_required", 0))
-        table.add_row(
-            wp.window.label(),
-            wp.grid_id,
-            str(len(wp.routes)),
-            str(len(wp.hotspots)),
-            str(int(m.get("visits", 0))),
-            f"{int(m.get('posts_staffed', 0))}/{req}",
-            f"{m.get('coverage', 0.0):.0%}",
-            f"{m.get('km', 0.0):.1f}",
-            f"{m.get('patrol_min', 0.0):.0f}",
-            str(len(wp.left_out)),
-        )
-    dm = plan.metrics
-    table.add_section()
-    table.add_row(
-        "day",
-        "",
-        str(int(dm.get("groups", 0))),
-        "",
-        str(int(dm.get("visits", 0))),
-        f"{int(dm.get('posts_staffed', 0))}/{int(dm.get('posts_required', 0))}",
-        f"{dm.get('coverage', 0.0):.0%}",
-        f"{dm.get('km', 0.0):.1f}",
-        f"{dm.get('patrol_min', 0.0):.0f}",
-        str(int(dm.get("left_out", 0))),
+    return table
+
+
+def _summary_row(row: dict[str, Any], cell: str) -> list[str]:
+    return [
+        str(row["window"]),
+        cell,
+        str(row["groups"]),
+        f"{row['cells_patrolled']}/{row['cells_with_demand']}",
+        str(row["visits"]),
+        f"{row['coverage']:.0%}",
+        f"{row['posts_staffed']}/{row['posts_required']}",
+        f"{row['km']:.1f}",
+        f"{row['patrol_min'] / 60:.1f}",
+        str(row["left_out"]),
+    ]
+
+
+def print_summary(
+    plan: DayPlan,
+    out: Path,
+    elapsed_s: float,
+    console: Any = None,
+    *,
+    district: District | None = None,
+) -> None:
+    """Print the plan per level-1 and level-2 cell, window by window, then the day.
+
+    Level-1 rows are bold with their level-2 cells indented under them; the day section sums
+    the windows per level-1 cell and for the district. ``cells patrolled`` counts planned cells
+    with a group over those with hotspots or posts.
+    """
+    from rich.console import Console
+
+    from optimizer.outputs.summary import DAY, DISTRICT_LEVEL, cell_summary
+    from optimizer.outputs.times import timezone_note
+
+    console = console or Console()
+    frame = cell_summary(plan, district)
+    table = _summary_table(
+        f"Patrol plan — {plan.district}, {plan.date:%a %Y-%m-%d} (engine {plan.engine}, "
+        f"seed {plan.seed}); {timezone_note(plan)}"
     )
+    rows = [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    top = min((int(r["level"]) for r in rows if r["level"] > DISTRICT_LEVEL), default=0)
+    tops = {
+        w: sum(1 for r in rows if r["window"] == w and r["level"] == top) for w in frame["window"]
+    }
+    period = None
+    for row in rows:
+        level = int(row["level"])
+        if row["window"] == DAY and level > top:
+            continue  # the day: level-1 cells and the district only
+        if level == DISTRICT_LEVEL and tops.get(row["window"], 0) == 1:
+            continue  # one top cell: its row is the district's
+        if row["window"] != period:
+            if period is not None:
+                table.add_section()
+            period = row["window"]
+        if level == DISTRICT_LEVEL:
+            cell, style = "all cells", "bold"
+        else:
+            cell = "  " * (level - top) + str(row["cell"])
+            style = "bold" if level == top else ""
+        table.add_row(*_summary_row(row, cell), style=style)
     console.print(table)
     console.print(
-        f"plan folder: {out}  (routes.geojson, schedule.csv, schedule.xlsx, gpx/, map-*.png, "
-        f"plan.json) in {elapsed_s:.1f} s"
+        f"plan folder: {out}  (schedule.csv/.xlsx, cells.csv, routes.geojson, gpx/, "
+        f"map-*.png, maps/, plan.json) in {elapsed_s:.1f} s"
     )
+
+
+def print_cells(plan: DayPlan, district: District | None, console: Any = None) -> None:
+    """Print one row per window and planned cell (level 3 on a bureau's plan)."""
+    from rich.console import Console
+
+    from optimizer.outputs.summary import planned_cell_summary
+
+    console = console or Console()
+    table = _summary_table(f"Planned cells — {plan.district}, {plan.date:%a %Y-%m-%d}")
+    period = None
+    for record in planned_cell_summary(plan, district).to_dict(orient="records"):
+        row = {str(k): v for k, v in record.items()}
+        if row["window"] != period and period is not None:
+            table.add_section()
+        period = row["window"]
+        table.add_row(*_summary_row(row, str(row["cell"])))
+    console.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,6 @@ from optimizer.plan.solve import Executor, InProcess, LocalPool, solve_day
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
-
 JOBS_PER_WORKER = 6
 """A local pool gets at most one process per this many cell problems (fewer: solved here)."""
 
