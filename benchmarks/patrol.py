@@ -3,12 +3,11 @@
 Protocol
 --------
 Instances
-    Routing problems built by the plan pipeline's public helpers (``optimizer.plan.day``:
-    ``planning_grid_ids``, ``form_window_groups``, ``assign_to_grids``, ``build_problem``,
-    ``street_router``; hotspots from ``optimizer.risk.hotspots.hotspots_for_window``): hotspots of
-    the window with repeat-visit copies and spacing, fixed posts on duty (required, with their
-    time windows), CP-SAT groups of mixed modes starting and ending at their stations, street
-    travel times per mode. Day ``--day`` (default Monday 2026-11-30, a school day: the school
+    Routing problems built by the plan's build step (``optimizer.plan.build.build_day``, as
+    ``plan_day`` builds them): hotspots of the window with repeat-visit copies and spacing,
+    fixed posts on duty (required, with their time windows), groups of mixed modes allocated
+    to the cells and starting at the cell's muster point (or at an early post), street travel
+    times per mode. Day ``--day`` (default Monday 2026-11-30, a school day: the school
     gates 07:20-08:00 and 16:30-17:30 and the hospital hall 08:00-18:00 are on duty). Families
     (``--quick`` keeps only ``demo-L1`` in 14:00-18:00):
 
@@ -22,7 +21,9 @@ Instances
         A real extract (``--extract``, default ``shenzhen_longgang``) from
         ``$PATROL_SHARED_DIR/data/osm/`` (default ``../shared``) imported with the public
         importer (``optimizer.importer.import_district`` into a temporary folder: largest
-        connected street network, automatic grids, synthetic resources, seed 0) plus a seeded
+        connected street network, automatic grids, a synthetic roster of :data:`REAL_ROSTER`
+        (a station's worth of staff, so the instances keep the size they had), seed 0) plus a
+        seeded
         synthetic incident history of the 183 days before ``--day``
         (``optimizer.synthetic.incidents.synthetic_incidents``, seed 0). Its level-2 grids in
         14:00-18:00 as ``plan_day`` builds them.
@@ -112,8 +113,8 @@ Solve = Callable[[PatrolProblem, float, int], Solution]
 HISTORY_DAYS = 183
 """Length of the real district's synthetic incident history, ending the day before ``--day``."""
 
-GROUP_TIME_LIMIT_S = 2.0
-"""CP-SAT time limit of group formation (as ``plan_day`` at a short solver limit)."""
+REAL_ROSTER = {"officers": 12, "volunteers": 40, "teams": 5, "posts": 2, "stations": 2}
+"""Synthetic roster of the real district: the size the engine comparison was made at."""
 
 AT_BEST_TOL = 1e-6
 
@@ -208,7 +209,13 @@ def real_district(extract: str, day: dt.date, workdir: str | Path) -> District:
         sys.exit(f"patrol benchmark: {path} not found; set PATROL_SHARED_DIR to the shared folder")
     tz = "Asia/Shanghai"
     result = import_district(
-        extract, path, data_dir=workdir, seed=0, timezone=tz, check_grid_graphs=False
+        extract,
+        path,
+        data_dir=workdir,
+        seed=0,
+        timezone=tz,
+        check_grid_graphs=False,
+        roster=REAL_ROSTER,
     )
     district = result.district
     district.incidents = synthetic_incidents(
@@ -232,10 +239,9 @@ def grid_window_problems(
     hotspot_level: int | None = None,
     seed: int = 0,
 ) -> list[PatrolProblem]:
-    """Build one problem per planning grid x window that has groups and hotspots.
+    """Build one problem per planning cell x window that has groups and hotspots.
 
-    As ``optimizer.plan.day.plan_day`` does: hotspots of the window, CP-SAT groups allocated to
-    the planning grids by demand, fixed posts on duty, street travel times.
+    The plan's own build step (``optimizer.plan.build.build_day``), nothing else.
 
     Parameters
     ----------
@@ -244,65 +250,40 @@ def grid_window_problems(
     day, windows
         The planned day and its windows.
     level, grid_ids
-        Planning grids: every cell of ``level``, or the explicit ``grid_ids`` (which then get
+        Planning cells: every cell of ``level``, or the explicit ``grid_ids`` (which then get
         all the window's groups between them).
     hotspot_level
-        Cut hotspots in the cells of this (finer) level inside the planning grids rather than
-        in the planning grids themselves (``plan_day`` cuts at most
-        ``HotspotParams.max_per_grid`` per planning grid); ``None``: as ``plan_day``.
+        Cut hotspots in the cells of this (finer) level inside the planning cells
+        (``PlanParams.hotspot_level``).
     seed
-        Seed of group formation (window ``k`` uses ``seed + k``, as ``plan_day``).
+        The plan's seed.
 
     Returns
     -------
     list of PatrolProblem
     """
-    from optimizer.plan.build import build_problem
-    from optimizer.plan.day import assign_to_grids, form_window_groups, planning_grid_ids
-    from optimizer.plan.streets import street_router
-    from optimizer.risk.hotspots import hotspots_for_window
+    from optimizer.plan.build import build_day, planning_grid_ids
+    from optimizer.plan.params import PlanParams
 
     ids = planning_grid_ids(district, level=level, grid_ids=grid_ids)
-    cut_ids = ids
-    if hotspot_level is not None:
-        finer = planning_grid_ids(district, level=hotspot_level)
-        centres = [district.grids.loc[g].geometry.representative_point() for g in finer]
-        inside = assign_to_grids(district, ids, [(c.x, c.y) for c in centres])
-        cut_ids = [g for g, owner in zip(finer, inside, strict=True) if owner is not None]
-    router = street_router(district.graph)
-    out: list[PatrolProblem] = []
-    for k, window in enumerate(windows):
-        hot = hotspots_for_window(district, day=day, window=window, grid_ids=cut_ids)
-        hot_grid = assign_to_grids(district, ids, [(h.lon, h.lat) for h in hot])
-        groups = form_window_groups(district, day, window, hot, ids, seed + k, GROUP_TIME_LIMIT_S)
-        posts = [p for p in district.resources.posts if p.active_windows(day, window)]
-        post_grid = assign_to_grids(district, ids, [(p.lon, p.lat) for p in posts])
-        for gid in ids:
-            g_groups = [g for g in groups if g.grid_id == gid]
-            g_hot = [h for h, g in zip(hot, hot_grid, strict=True) if g == gid]
-            if not g_groups or not g_hot:
-                continue
-            problem, _ = build_problem(
-                district,
-                grid_id=gid,
-                day=day,
-                window=window,
-                groups=g_groups,
-                hotspots=g_hot,
-                posts=[p for p, g in zip(posts, post_grid, strict=True) if g == gid],
-                router=router,
-            )
-            out.append(problem)
-    return out
+    problems = build_day(
+        district,
+        day=day,
+        windows=list(windows),
+        grid_ids=ids,
+        params=PlanParams(hotspot_level=hotspot_level),
+        seed=seed,
+    )
+    return [t.problem for t in problems.tasks if t.context.hotspots]
 
 
 def busiest_grid(district: District, level: int) -> str:
     """Return the ``level`` grid holding the most fixed posts (ties: the first id)."""
-    from optimizer.plan.day import assign_to_grids, planning_grid_ids
+    from optimizer.plan.build import locate, planning_grid_ids
 
     ids = planning_grid_ids(district, level=level)
     posts = district.resources.posts
-    where = assign_to_grids(district, ids, [(p.lon, p.lat) for p in posts])
+    where = locate(district, ids, [(p.lon, p.lat) for p in posts])
     return max(ids, key=lambda g: (sum(w == g for w in where), -ids.index(g)))
 
 

@@ -93,9 +93,7 @@ def demo(demo_dir: Path) -> District:
 
 
 @pytest.fixture(scope="session")
-def demo_plan(
-    tmp_path_factory: pytest.TempPathFactory, worker_id: str, demo: District
-) -> DayPlan:
+def demo_plan(tmp_path_factory: pytest.TempPathFactory, worker_id: str, demo: District) -> DayPlan:
     """The demo's plan of :data:`DEMO_DAY` with :data:`DEMO_SEED`, made once per test session.
 
     Plans are deterministic (work-limited search), so every worker reads the same plan.

@@ -50,13 +50,17 @@ def _muster(grids: gpd.GeoDataFrame) -> dict[str, Muster]:
     return out
 
 
-def _officers(n: int, modes: tuple[str, ...] = ("foot",), station: str = "S1") -> tuple[Officer, ...]:
+def _officers(
+    n: int, modes: tuple[str, ...] = ("foot",), station: str = "S1"
+) -> tuple[Officer, ...]:
     return tuple(
         Officer(f"O{i:03d}", f"o{i}", station, (ALL_DAY,), modes[i % len(modes)]) for i in range(n)
     )
 
 
-def _team(tid: str, home: str, n: int, *, cap: float = 12.0, shift: Shift = ALL_DAY) -> VolunteerTeam:
+def _team(
+    tid: str, home: str, n: int, *, cap: float = 12.0, shift: Shift = ALL_DAY
+) -> VolunteerTeam:
     members = tuple(
         Volunteer(f"{tid}-V{i:02d}", f"v{i}", tid, "guard", (shift,), max_hours_week=cap)
         for i in range(n)
@@ -64,9 +68,7 @@ def _team(tid: str, home: str, n: int, *, cap: float = 12.0, shift: Shift = ALL_
     return VolunteerTeam(tid, tid, "guard", home, "S1", members)
 
 
-def _resources(
-    officers: tuple[Officer, ...], teams: tuple[VolunteerTeam, ...] = ()
-) -> Resources:
+def _resources(officers: tuple[Officer, ...], teams: tuple[VolunteerTeam, ...] = ()) -> Resources:
     return Resources((Station("S1", "s1", 0.0, 0.0),), officers, teams)
 
 
@@ -271,8 +273,14 @@ def test_same_seed_same_groups_and_seed_breaks_ties() -> None:
     params = GroupParams(volunteers_first=1, max_volunteers=1)
     a = _form(res, grids, cells, params=params, seed=1)
     assert a == _form(res, grids, cells, params=params, seed=1)
-    picks = {tuple(v for g in _form(res, grids, cells, params=params, seed=s).groups
-                   for v in g.volunteer_ids) for s in range(6)}
+    picks = {
+        tuple(
+            v
+            for g in _form(res, grids, cells, params=params, seed=s).groups
+            for v in g.volunteer_ids
+        )
+        for s in range(6)
+    }
     assert len(picks) > 1, "equal volunteers take turns across seeds"
 
 

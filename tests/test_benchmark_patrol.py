@@ -12,16 +12,10 @@ from optimizer.engines.base import ENGINE_NAMES, get_engine
 from optimizer.engines.check import check_solution
 from optimizer.problem import PatrolProblem
 from optimizer.risk.hotspots import HotspotParams
-from optimizer.synthetic.demo import build_demo_district
 from optimizer.timewindow import TimeWindow
 
 MONDAY = dt.date(2026, 11, 30)  # a school day: school gates and the hospital hall on duty
 AFTERNOON = TimeWindow.parse("14:00-18:00")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
-    return build_demo_district(tmp_path_factory.mktemp("bench-demo") / "demo")
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private districts folder: the demo is built there on first use."""
-    return tmp_path_factory.mktemp("districts")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
+    """A private districts folder holding (a link to) the session's demo district."""
+    folder = tmp_path_factory.mktemp("districts")
+    (folder / "demo").symlink_to(demo_dir, target_is_directory=True)
+    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +41,8 @@ def test_plan_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
             "2026-12-01",
             "--window",
             "19:00-23:00",
-            "--time-limit",
-            "2",
+            "--budget",
+            "0.3",
             "--out",
             str(out),
             "--seed",
@@ -51,7 +53,7 @@ def test_plan_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     printed = capsys.readouterr().out
     assert "19:00-23:00" in printed and "coverage" in printed and str(out) in printed
-    assert "return to station" in printed and "Officer" in printed  # --details: stops, names
+    assert "return to muster point" in printed and "Officer" in printed  # --details: stops, names
     for name in (
         "routes.geojson",
         "schedule.csv",
@@ -72,7 +74,7 @@ def test_plan_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert {r["window"] for r in rows} == {"19:00-23:00"}
     assert {r["date"] for r in rows} == {"2026-12-01"}
     summary = json.loads((out / "plan.json").read_text())
-    assert summary["seed"] == 4 and summary["settings"]["time_limit_s"] == 2
+    assert summary["seed"] == 4 and summary["settings"]["budget_s"] == 0.3
 
 
 def test_plan_two_windows_and_a_grid(tmp_path: Path) -> None:
@@ -111,7 +113,8 @@ def test_plan_two_windows_and_a_grid(tmp_path: Path) -> None:
         (["--window", "25:00-26:00"], "--window"),
         (["--date", "next friday"], "--date"),
         (["--district", "atlantis"], "--district"),
-        (["--time-limit", "0"], "--time-limit"),
+        (["--budget", "0"], "--budget"),
+        (["--time-cap", "-3"], "--time-cap"),
         (["--seed", "-1"], "--seed"),
         (["--workers", "0"], "--workers"),
         (["--engine", "gurobi"], "--engine"),
@@ -121,7 +124,7 @@ def test_plan_two_windows_and_a_grid(tmp_path: Path) -> None:
 def test_bad_options_exit_2_with_one_line(
     argv: list[str], option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["plan", "--out", str(tmp_path / "x"), "--time-limit", "1", *argv])
+    code = main(["plan", "--out", str(tmp_path / "x"), "--budget", "0.2", *argv])
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.engines.base import Route, Solution, Visit
+from optimizer.engines.base import Route, Solution, Visit, get_engine
 from optimizer.errors import InfeasibleError
 from optimizer.plan.explain import (
     diagnose_infeasible,
@@ -135,13 +135,11 @@ def test_without_groups() -> None:
 
 def test_engine_refusal_matches_diagnosis() -> None:
     """One group, two posts at the same time: the engine refuses, the diagnosis names why."""
-    from optimizer.plan.variation import _default_solve
-
     p = _problem(1)
     err = diagnose_infeasible(p)
     assert err is not None and err.constraint == "post_conflict"
     try:
-        sol = _default_solve("ortools")(p, 1.0, 0)
+        sol = get_engine("ortools").solve(p, time_limit_s=1.0, seed=0)
     except InfeasibleError:
         return
     assert not sol.feasible  # an engine that answers anyway must flag the dropped post
@@ -149,13 +147,30 @@ def test_engine_refusal_matches_diagnosis() -> None:
 
 def test_solver_leaves_out_what_explain_says() -> None:
     """Solve for real: every dropped key is explained, the far hotspot as unreachable."""
-    from optimizer.plan.variation import _default_solve
-
     p = _problem(2)
-    sol = _default_solve("ortools")(p, 1.0, 0)
+    sol = get_engine("ortools").solve(p, time_limit_s=1.0, seed=0)
     reasons = {r.site_id: r.code for r in explain_left_out(p, sol)}
     visited = {p.sites[v.site].key or p.sites[v.site].id for r in sol.routes for v in r.visits}
     assert reasons["HFAR"] == "unreachable"
     for i, s in enumerate(p.sites):
         sid = s.meta.get("post", s.id) if s.required else s.id
         assert (s.id in visited) or (sid in reasons), (i, s.id)
+
+
+def test_no_street_path_is_said_so_never_as_minutes() -> None:
+    """A site cut off from the groups' start gets ``no_path``, not a capped time in minutes."""
+    from optimizer.plan.explain import no_path_sites
+    from optimizer.problem import NO_PATH_S
+
+    p = _problem(2)
+    t = p.durations["foot"].copy()
+    far = next(i for i, s in enumerate(p.sites) if s.id == "HFAR")
+    loc = p.sites[far].location
+    t[:, loc] = NO_PATH_S
+    t[loc, :] = NO_PATH_S
+    t[loc, loc] = 0
+    cut = PatrolProblem(p.n_depots, p.sites, p.vehicles, {"foot": t}, p.horizon_s)
+    reasons = no_path_sites(cut)
+    assert list(reasons) == [far]
+    assert reasons[far].code == "no_path" and "min" not in reasons[far].detail
+    assert "no street path" in reasons[far].detail

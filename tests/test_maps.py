@@ -14,20 +14,14 @@ from optimizer.district import District
 from optimizer.outputs.maps import PlanMapData, area_figure, overview_figure, write_maps
 from optimizer.plan.day import plan_day
 from optimizer.plan.types import DayPlan, LeftOut
-from optimizer.synthetic.demo import build_demo_district
 
 MONDAY = dt.date(2026, 11, 30)
 WINDOW = "07:00-11:00"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
-    return build_demo_district(tmp_path_factory.mktemp("maps-demo") / "demo")
-
-
-@pytest.fixture(scope="module")
 def plan(demo: District) -> DayPlan:
-    return plan_day(demo, day=MONDAY, windows=[WINDOW], seed=3, time_limit_s=1)
+    return plan_day(demo, day=MONDAY, windows=[WINDOW], seed=3)
 
 
 def crowded(plan: DayPlan, copies: int) -> DayPlan:

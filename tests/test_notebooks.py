@@ -19,11 +19,15 @@ def _outputs_text(nb: object) -> str:
 
 
 @pytest.mark.slow
-def test_demo_plan_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_plan_notebook_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_dir: Path
+) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    # Build the demo into a private folder: parallel test workers never share a half-written one.
+    # A private districts folder holding the session's demo (built once, never half-written).
+    (tmp_path / "districts").mkdir()
+    (tmp_path / "districts" / "demo").symlink_to(demo_dir, target_is_directory=True)
     monkeypatch.setenv("PATROL_DATA_DIR", str(tmp_path / "districts"))
     nb = nbformat.read(NOTEBOOKS / "demo_plan.ipynb", as_version=4)
     client = nbclient.NotebookClient(
@@ -34,5 +38,6 @@ def test_demo_plan_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "street nodes" in text
     assert "19:00-23:00" in text
     assert "routes.geojson" in text
+    assert "officers_on_shift" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 3  # one map per default window

@@ -1,34 +1,45 @@
-"""plan_day on the demo district and on a small real OSM extract: feasibility and determinism."""
+"""plan_day on the demo district and on a small real OSM extract: feasibility and determinism.
+
+Every plan here is made with the default, deterministic (work-limited) budget: the same inputs
+and seed give the same plan on any machine and load, so plans can be compared exactly.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
+from optimizer.outputs.plan_io import plan_to_dict
 from optimizer.plan.day import plan_day
+from optimizer.plan.params import PlanParams, RouteParams
+from optimizer.plan.solve import LocalPool
 from optimizer.plan.types import DayPlan
-from optimizer.synthetic.demo import build_demo_district, synthetic_district
+from optimizer.synthetic.demo import synthetic_district
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+from tests.conftest import DEMO_DAY
 
-MONDAY = dt.date(2026, 11, 30)  # a school day: the school-gate posts are on duty
-SETTLED_S = 30.0
-"""Time limit for determinism tests: the engine stops at its iteration caps (about 0.5-4 s
-per demo problem), well before this limit even on a loaded machine, so runs are comparable."""
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
-    return build_demo_district(tmp_path_factory.mktemp("plan-demo") / "demo")
+MONDAY = DEMO_DAY  # a school day: the school-gate posts are on duty
+ROUTES = RouteParams()
 
 
 @pytest.fixture(scope="module")
-def plan(demo: District) -> DayPlan:
-    return plan_day(demo, day=MONDAY, seed=3, time_limit_s=1)
+def plan(demo_plan: DayPlan) -> DayPlan:
+    return demo_plan
+
+
+def comparable(plan: DayPlan) -> dict[str, object]:
+    """The plan as data, without the solvers' run times (the only part that may differ)."""
+    data = plan_to_dict(plan)
+    for w in data["windows"]:  # type: ignore[union-attr]
+        w["metrics"].pop("solver_runtime_s", None)
+    data["settings"].pop("workers", None)  # type: ignore[union-attr]
+    return data
 
 
 class _EdgeChains:
@@ -109,7 +120,7 @@ def _assert_feasible(district: District, plan: DayPlan) -> None:
             assert (
                 route.stops[-1].arrival - route.stops[0].departure
             ).total_seconds() <= wp.window.minutes * 60
-            # the path follows street edges of the district graph, start station to end station
+            # the path follows street edges of the district graph, start to end
             coords = [(float(x), float(y)) for x, y in route.path.coords]
             assert len(coords) >= 2
             edges.check(coords, g.id)
@@ -177,7 +188,6 @@ def test_metrics_are_consistent(plan: DayPlan) -> None:
 def test_groups_patrol_their_whole_window(plan: DayPlan) -> None:
     # Out on patrol (moving or dwelling, not waiting) for most of the window. Before routes
     # were filled, the demo had groups out for 31 of 240 minutes and 47 % of all group time.
-    # A 1 s solve varies with machine load, so single groups get some slack (seen: 59-84 %).
     patrolling = window_total = 0.0
     for wp in plan.windows:
         for r in wp.routes:
@@ -190,8 +200,7 @@ def test_groups_patrol_their_whole_window(plan: DayPlan) -> None:
 
 
 def test_long_waits_are_rare_and_shown_as_area_patrol(plan: DayPlan) -> None:
-    from optimizer.plan.assemble import LONG_WAIT_MIN
-
+    LONG_WAIT_MIN = ROUTES.long_wait_min
     window_min = sum(wp.window.minutes * len(wp.routes) for wp in plan.windows)
     long_hot = 0.0
     for r in plan.routes:
@@ -208,8 +217,6 @@ def test_long_waits_are_rare_and_shown_as_area_patrol(plan: DayPlan) -> None:
 
 
 def test_hotter_hotspots_get_more_spread_passes(plan: DayPlan) -> None:
-    from optimizer.plan.build import MIN_SPACING_S, PASS_GAP
-
     hot = cool = 0
     for wp in plan.windows:
         if not wp.routes:
@@ -226,7 +233,7 @@ def test_hotter_hotspots_get_more_spread_passes(plan: DayPlan) -> None:
         for times in visits.values():  # passes of one place are spread, never back to back
             times.sort()
             for a, b in itertools.pairwise(times):
-                assert (b - a).total_seconds() >= PASS_GAP * MIN_SPACING_S
+                assert (b - a).total_seconds() >= ROUTES.pass_gap * ROUTES.min_spacing_min * 60
     assert hot > cool  # the hotter half of each grid's hotspots gets more passes
     assert plan.metrics["extra_visits"] > 0  # spare time goes to extra passes
 
@@ -279,16 +286,16 @@ def test_hottest_hotspots_are_visited_most_often(plan: DayPlan) -> None:
 
 
 def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
-    from optimizer.plan.build import LOOP_S, build_problem
-    from optimizer.plan.day import window_hotspots
-    from optimizer.plan.streets import street_router
+    from optimizer.plan.build import build_problem
+    from optimizer.risk.hotspots import hotspots_for_window
+    from optimizer.staff.muster import choose_muster_points
 
     window = TimeWindow.parse("19:00-23:00")
-    hot = window_hotspots(demo, MONDAY, window, ["D-2"])
-    plan = plan_day(demo, day=MONDAY, windows=[window], grid_ids=["D-2"], time_limit_s=1)
+    hot = hotspots_for_window(demo, day=MONDAY, window=window, grid_ids=["D-2"])
+    plan = plan_day(demo, day=MONDAY, windows=[window], grid_ids=["D-2"])
     groups = [r.group for r in plan.routes]
     assert groups
-    problem, _ = build_problem(
+    problem, _, cut = build_problem(
         demo,
         grid_id="D-2",
         day=MONDAY,
@@ -296,8 +303,11 @@ def test_passes_are_staggered_with_diminishing_prizes(demo: District) -> None:
         groups=groups,
         hotspots=hot,
         posts=[],
-        router=street_router(demo.graph),
+        muster=choose_muster_points(demo, ["D-2"])["D-2"],
+        params=ROUTES,
     )
+    assert cut == []
+    LOOP_S = round(ROUTES.loop_min * 60)
     for h in hot:
         copies = sorted((s for s in problem.sites if s.key == h.id), key=lambda s: s.visit_number)
         assert len(copies) >= max(1, h.visits)  # at least the recommended passes
@@ -344,21 +354,18 @@ def test_left_out_sites_have_reasons(plan: DayPlan) -> None:
 
 
 def test_same_seed_same_plan(demo: District) -> None:
-    kwargs = {
-        "day": MONDAY,
-        "windows": ["19:00-23:00"],
-        "grid_ids": ["D-2"],
-        "seed": 5,
-        "time_limit_s": SETTLED_S,
-    }
+    # work-limited search: the same seed gives the same plan, whatever the machine's load
+    kwargs = {"day": MONDAY, "windows": ["19:00-23:00"], "grid_ids": ["D-2"], "seed": 5}
     a = plan_day(demo, **kwargs)  # type: ignore[arg-type]
     b = plan_day(demo, **kwargs)  # type: ignore[arg-type]
-    assert a.to_frame().equals(b.to_frame())
-    assert [r.path.wkt for r in a.routes] == [r.path.wkt for r in b.routes]
+    assert comparable(a) == comparable(b)
+    assert a.metrics["time_cap_bound"] == 0
+    other = plan_day(demo, **{**kwargs, "seed": 6})  # type: ignore[arg-type]
+    assert comparable(other) != comparable(a)
 
 
 def test_window_crossing_midnight(demo: District) -> None:
-    night = plan_day(demo, day=MONDAY, windows=["22:00-02:00"], time_limit_s=1)
+    night = plan_day(demo, day=MONDAY, windows=["22:00-02:00"])
     assert night.windows and night.routes  # night-shift officers and volunteers patrol
     for wp in night.windows:
         assert wp.end - wp.start == dt.timedelta(hours=4)
@@ -373,7 +380,6 @@ def test_progress_is_reported(demo: District) -> None:
         day=MONDAY,
         windows=[TimeWindow.parse("19:00-23:00")],
         grid_ids=["D-1"],
-        time_limit_s=1,
         progress=lambda done, total, msg: calls.append((done, total, msg)),
     )
     assert calls and calls[-1][0] == calls[-1][1]
@@ -387,13 +393,31 @@ def test_progress_is_reported(demo: District) -> None:
         ({"windows": []}, "windows"),
         ({"grid_ids": ["nowhere"]}, "grid_ids[0]"),
         ({"grid_level": 7}, "grid_level"),
-        ({"engine": "simplex"}, "engine"),
-        ({"time_limit_s": 0}, "time_limit_s"),
+        ({"workers": 0}, "workers"),
+        ({"seed": -1}, "seed"),
+        ({"day": "2026-11-30"}, "day"),
     ],
 )
 def test_bad_input_names_the_field(demo: District, kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(InputError) as info:
-        plan_day(demo, day=MONDAY, **kwargs)  # type: ignore[arg-type]
+        plan_day(demo, **{"day": MONDAY, **kwargs})  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: PlanParams(engine="simplex"), "engine"),
+        (lambda: PlanParams(budget_s=0), "budget_s"),
+        (lambda: PlanParams(budget_s=float("nan")), "budget_s"),
+        (lambda: PlanParams(time_cap_s=-1), "time_cap_s"),
+        (lambda: RouteParams(pass_gap=2), "routes.pass_gap"),
+        (lambda: RouteParams(spacing_scales=(0.5, 1.0)), "routes.spacing_scales"),
+    ],
+)
+def test_bad_params_name_the_field(make: Callable[[], object], field: str) -> None:
+    with pytest.raises(InputError) as info:
+        make()
     assert info.value.field == field
 
 
@@ -403,7 +427,7 @@ def test_plan_on_a_real_osm_extract(shared_osm: Path, tmp_path: Path) -> None:
     )
     G = streets.prepare_graph(streets.graph_from_osm_file(shared_osm / "shanghai_fengxian.osm"))
     district = synthetic_district("fengxian", G, seed=7)
-    plan = plan_day(district, day=MONDAY, windows=["19:00-23:00"], seed=1, time_limit_s=1)
+    plan = plan_day(district, day=MONDAY, windows=["19:00-23:00"], seed=1)
     assert plan.routes, "no route on the Fengxian extract"
     _assert_feasible(district, plan)
 
@@ -411,15 +435,14 @@ def test_plan_on_a_real_osm_extract(shared_osm: Path, tmp_path: Path) -> None:
 def test_variation_changes_routes_within_the_value_bound(demo: District) -> None:
     from optimizer.plan.variation import VariationParams
 
-    base = plan_day(demo, day=MONDAY, windows=["19:00-23:00"], seed=2, time_limit_s=1)
+    base = plan_day(demo, day=MONDAY, windows=["19:00-23:00"], seed=2)
     params = VariationParams(max_value_loss=0.05, strength=0.8)
     varied = plan_day(
         demo,
         day=MONDAY,
         windows=["19:00-23:00"],
         seed=2,
-        time_limit_s=1,
-        variation=params,
+        params=PlanParams(variation=params),
         previous=base,
     )
     _assert_feasible(demo, varied)
@@ -430,17 +453,12 @@ def test_variation_changes_routes_within_the_value_bound(demo: District) -> None
 
 
 def test_worker_processes_give_the_same_plan(demo: District) -> None:
-    kwargs = {
-        "day": MONDAY,
-        "windows": ["14:00-18:00"],
-        "grid_ids": ["D-1", "D-3"],
-        "seed": 9,
-        "time_limit_s": SETTLED_S,
-    }
+    kwargs = {"day": MONDAY, "windows": ["14:00-18:00"], "grid_ids": ["D-1", "D-3"], "seed": 9}
     one = plan_day(demo, workers=1, **kwargs)  # type: ignore[arg-type]
-    two = plan_day(demo, workers=2, **kwargs)  # type: ignore[arg-type]
-    assert one.to_frame().equals(two.to_frame())
-    assert [w.grid_id for w in two.windows] == [w.grid_id for w in one.windows]
+    with LocalPool(2) as pool:
+        two = plan_day(demo, executor=pool, **kwargs)  # type: ignore[arg-type]
+        again = plan_day(demo, executor=pool, **kwargs)  # type: ignore[arg-type]  # kept warm
+    assert comparable(one) == comparable(two) == comparable(again)
 
 
 def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
@@ -457,19 +475,18 @@ def test_stops_are_named_for_people(demo: District, plan: DayPlan) -> None:
 def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
     from dataclasses import replace
 
-    from optimizer.engines.base import DEFAULT_ENGINE
     from optimizer.plan.assemble import routes_from_solution
     from optimizer.plan.build import build_problem
-    from optimizer.plan.day import _solve_job, window_hotspots
-    from optimizer.plan.streets import street_router
+    from optimizer.plan.solve import SolveJob, SolveSettings, solve_job
+    from optimizer.risk.hotspots import hotspots_for_window
     from optimizer.staff.groups import PatrolGroup
+    from optimizer.staff.muster import choose_muster_points
 
     window = TimeWindow.parse("07:00-11:00")
     group = PatrolGroup("G1", "D-1", window, ("O01",), ("T2-V01", "T2-V02"), "S1", "foot")
     post = next(p for p in demo.resources.posts if p.id == "P1")
-    router = street_router(demo.graph)
-    hot = window_hotspots(demo, MONDAY, window, ["D-1"])
-    problem, ctx = build_problem(
+    hot = hotspots_for_window(demo, day=MONDAY, window=window, grid_ids=["D-1"])
+    problem, ctx, _ = build_problem(
         demo,
         grid_id="D-1",
         day=MONDAY,
@@ -477,14 +494,15 @@ def test_an_unstaffable_post_does_not_sink_the_grid(demo: District) -> None:
         groups=[group],
         hotspots=hot,
         posts=[post],
-        router=router,
+        muster=choose_muster_points(demo, ["D-1"])["D-1"],
+        params=ROUTES,
     )
-    # The post must start the moment the group leaves its station, which is somewhere else.
+    # The post must start the moment the group leaves its muster point, which is elsewhere.
     sites = tuple(replace(s, earliest_s=0, latest_s=0) if s.required else s for s in problem.sites)
     bad = replace(problem, sites=sites)
-    solution, extra = _solve_job(bad, DEFAULT_ENGINE, 1.0, 0, None, MONDAY, 0, frozenset())
-    assert extra["posts_infeasible"] == 1.0
-    routes, left = routes_from_solution(demo, bad, ctx, solution, router)
+    outcome = solve_job(SolveJob(bad, 0, SolveSettings("patrol", 0.5)))
+    assert outcome.metrics["posts_infeasible"] == 1.0
+    routes, left = routes_from_solution(demo, bad, ctx, outcome.solution, ROUTES)
     assert [lo.site_id for lo in left if lo.kind == "post"] == ["P1"]
     assert routes and any(s.kind == "hotspot" for s in routes[0].stops)
 
@@ -502,7 +520,7 @@ def test_volunteer_hours_accumulate_across_the_days_windows(demo: District, plan
     caps = {v.id: v.max_hours_week for v in demo.resources.volunteers}
     # Everyone has room for exactly one more 4-hour window this week.
     nearly_full = {vid: cap - 4.0 for vid, cap in caps.items()}
-    capped = plan_day(demo, day=MONDAY, seed=3, time_limit_s=1, volunteer_hours=nearly_full)
+    capped = plan_day(demo, day=MONDAY, seed=3, volunteer_hours=nearly_full)
     served = _volunteer_windows(capped)
     assert served, "some volunteers should still be placed"
     assert all(len(w) == 1 for w in served.values()), served

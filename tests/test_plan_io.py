@@ -12,17 +12,12 @@ import pytest
 
 from optimizer.errors import InputError
 from optimizer.outputs.plan_io import FORMAT_VERSION, plan_from_dict, plan_to_dict
-from optimizer.plan.day import plan_day
 from optimizer.plan.types import DayPlan
-from optimizer.synthetic.demo import load_demo
 
 
 @pytest.fixture(scope="module")
-def plan() -> DayPlan:
-    district = load_demo()
-    return plan_day(
-        district, day=dt.date(2026, 12, 1), windows=["19:00-23:00"], time_limit_s=1.0, seed=3
-    )
+def plan(demo_plan: DayPlan) -> DayPlan:
+    return demo_plan
 
 
 def _assert_same(a: Any, b: Any, where: str) -> None:
@@ -54,14 +49,30 @@ def test_round_trip_field_by_field(plan: DayPlan) -> None:
 def test_json_shapes(plan: DayPlan) -> None:
     data = plan_to_dict(plan)
     w = data["windows"][0]
-    assert w["window"] == "19:00-23:00"
-    assert data["date"] == "2026-12-01"
+    assert w["window"] == "07:00-11:00"
+    assert data["date"] == "2026-11-30"
+    assert data["format_version"] == FORMAT_VERSION
+    assert {s["window"] for s in data["staffing"]} == {"07:00-11:00", "14:00-18:00", "19:00-23:00"}
+    group = next(r for x in data["windows"] for r in x["routes"])["group"]
+    assert group["muster_id"]
     route = next(r for x in data["windows"] for r in x["routes"])
     assert all(len(p) == 2 for p in route["path"])
     assert (
         dt.datetime.fromisoformat(route["stops"][0]["arrival"])
         == next(r for x in plan.windows for r in x.routes).stops[0].arrival
     )
+
+
+def test_version_1_plans_still_read(plan: DayPlan) -> None:
+    data = plan_to_dict(plan)
+    data["format_version"] = 1
+    del data["staffing"]
+    for w in data["windows"]:
+        for r in w["routes"]:
+            del r["group"]["muster_id"]
+    old = plan_from_dict(data)
+    assert old.staffing == () and all(r.group.muster_id == "" for r in old.routes)
+    assert old.to_frame().equals(plan.to_frame())
 
 
 def test_aware_datetimes_keep_offset(plan: DayPlan) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from optimizer.district import District
 from optimizer.errors import InputError
 from optimizer.plan.day import plan_day
+from optimizer.plan.params import PlanParams
 from optimizer.plan.replan import changed_stops, repair, replan_window, simulate
 from optimizer.plan.types import DayPlan, WindowPlan
 from optimizer.problem import PatrolProblem, Site, Vehicle
@@ -19,16 +19,13 @@ from optimizer.risk.hotspots import Hotspot
 DAY = dt.date(2026, 11, 30)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> District:
-    from optimizer.synthetic.demo import build_demo_district
-
-    return build_demo_district(Path(tmp_path_factory.mktemp("demo")))
+QUICK = PlanParams(budget_s=0.2)
+"""A small deterministic budget for the re-plans."""
 
 
 @pytest.fixture(scope="module")
 def day_plan(demo: District) -> DayPlan:
-    return plan_day(demo, day=DAY, windows=["14:00-18:00"], time_limit_s=0.5, seed=0)
+    return plan_day(demo, day=DAY, windows=["14:00-18:00"], seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +65,12 @@ def test_keeps_completed_stops_and_changes_nothing_needlessly(
         now=now,
         positions={},
         completed=done,
-        time_limit_s=1,
+        params=QUICK,
         min_gain=100.0,
     )
     assert rp.changed_stops == 0 and rp.strategy == "repair"
     default = replan_window(
-        window_plan, district=demo, now=now, positions={}, completed=done, time_limit_s=1
+        window_plan, district=demo, now=now, positions={}, completed=done, params=QUICK
     )
     if default.strategy == "resolve":
         assert default.stats["value_resolve"] > 1.05 * default.stats["value_repair"]
@@ -128,7 +125,7 @@ def test_new_incident_is_inserted_and_counted(demo: District, window_plan: Windo
         positions={},
         completed=_completed(window_plan, now),
         new_incidents=[inc],
-        time_limit_s=1,
+        params=QUICK,
     )
     visited = {s.site_id for r in rp.plan.routes for s in r.stops}
     assert "NEW-1" in visited
@@ -182,7 +179,7 @@ def test_day_plan_input_picks_the_running_window(
         positions={},
         grid_id=window_plan.grid_id,
         completed=_completed(window_plan, now),
-        time_limit_s=0.5,
+        params=QUICK,
         min_gain=100.0,
     )
     assert rp.plan.grid_id == window_plan.grid_id and rp.changed_stops == 0
@@ -192,14 +189,16 @@ def test_day_plan_input_picks_the_running_window(
 
 
 @pytest.mark.parametrize(
-    ("seed", "plan_limit_s", "minutes"), [(0, 0.3, 30), (0, 0.3, 90), (3, 0.5, 30), (5, 2.0, 90)]
+    ("seed", "budget_s", "minutes"), [(0, 0.1, 30), (0, 0.1, 90), (3, 0.3, 30), (5, 1.0, 90)]
 )
 def test_nothing_new_keeps_the_plan(
-    demo: District, seed: int, plan_limit_s: float, minutes: int
+    demo: District, seed: int, budget_s: float, minutes: int
 ) -> None:
     # plans solved briefly have waits, loops round a hotspot, car legs walked and stops
     # underway at ``now``: with nothing new the repair keeps every remaining stop
-    dp = plan_day(demo, day=DAY, windows=["14:00-18:00"], time_limit_s=plan_limit_s, seed=seed)
+    dp = plan_day(
+        demo, day=DAY, windows=["14:00-18:00"], params=PlanParams(budget_s=budget_s), seed=seed
+    )
     planned = [wp for wp in dp.windows if wp.routes]
     assert planned
     for wp in planned:
@@ -210,7 +209,7 @@ def test_nothing_new_keeps_the_plan(
             now=now,
             positions={},
             completed=_completed(wp, now),
-            time_limit_s=0.3,
+            params=QUICK,
             min_gain=100.0,
         )
         assert (rp.strategy, rp.changed_stops) == ("repair", 0), (wp.grid_id, rp.stats)

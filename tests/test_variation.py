@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from optimizer.engines.base import Route, Solution, Visit
+from optimizer.district import District
+from optimizer.engines.base import Route, Solution, Visit, get_engine
 from optimizer.errors import InputError
 from optimizer.plan.variation import (
     VariationParams,
-    _default_solve,
     day_seed,
     jaccard,
     perturb_problem,
@@ -145,7 +144,7 @@ def test_order_perturbation_only_inflates_times(problem: PatrolProblem) -> None:
 
 def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
     varied = perturb_problem(problem, seed=2, strength=0.0, order_strength=0.5)
-    sol = _default_solve("ortools")(varied, 0.3, 0)
+    sol = get_engine("ortools").solve(varied, time_limit_s=0.3, seed=0)
     fixed = retime(problem, sol)
     t = problem.durations["foot"]
     for r in fixed.routes:
@@ -160,30 +159,20 @@ def test_retime_keeps_schedule_on_true_times(problem: PatrolProblem) -> None:
 
 
 @pytest.mark.slow
-def test_demo_plans_vary_day_to_day_within_loss(tmp_path: Path) -> None:
+def test_demo_plans_vary_day_to_day_within_loss(demo: District) -> None:
     """Two consecutive demo days with variation: routes differ, each window within the loss."""
     from optimizer.plan.day import plan_day
-    from optimizer.synthetic.demo import build_demo_district
+    from optimizer.plan.params import PlanParams
 
-    district = build_demo_district(tmp_path)
-    params = VariationParams(max_value_loss=0.03)
-    monday = plan_day(
-        district,
-        day=DAY,
-        windows=["14:00-18:00"],
-        time_limit_s=0.5,
-        seed=0,
-        grid_level=2,
-        variation=params,
-    )
+    params = PlanParams(variation=VariationParams(max_value_loss=0.03))
+    monday = plan_day(demo, day=DAY, windows=["14:00-18:00"], seed=0, grid_level=2, params=params)
     tuesday = plan_day(
-        district,
+        demo,
         day=DAY + dt.timedelta(days=1),
         windows=["14:00-18:00"],
-        time_limit_s=0.5,
         seed=0,
         grid_level=2,
-        variation=params,
+        params=params,
         previous=monday,
     )
     for wp in (*monday.windows, *tuesday.windows):

@@ -16,15 +16,16 @@ from typing import Any, TypeVar
 from shapely.geometry import LineString
 
 from optimizer.errors import InputError
-from optimizer.plan.types import DayPlan, GroupRoute, LeftOut, Stop, WindowPlan
+from optimizer.plan.types import DayPlan, GroupRoute, LeftOut, Stop, WindowPlan, WindowStaffing
 from optimizer.risk.hotspots import Hotspot
-from optimizer.staff.groups import PatrolGroup
+from optimizer.staff.groups import PatrolGroup, Unassigned, UnstaffedPost
 from optimizer.timewindow import TimeWindow
 
-FORMAT_VERSION = 1
-"""Version of the layout written by :func:`plan_to_dict`."""
+FORMAT_VERSION = 2
+"""Version of the layout written by :func:`plan_to_dict` (2: groups' muster points and the
+plan's staffing; version 1 plans read with neither)."""
 
-SUPPORTED_VERSIONS: tuple[int, ...] = (1,)
+SUPPORTED_VERSIONS: tuple[int, ...] = (1, 2)
 """Versions :func:`plan_from_dict` reads."""
 
 T = TypeVar("T")
@@ -58,6 +59,7 @@ def _group(g: PatrolGroup) -> dict[str, Any]:
         "volunteer_ids": list(g.volunteer_ids),
         "station_id": g.station_id,
         "mode": g.mode,
+        "muster_id": g.muster_id,
     }
 
 
@@ -105,6 +107,16 @@ def _window(wp: WindowPlan) -> dict[str, Any]:
     }
 
 
+def _staffing(ws: WindowStaffing) -> dict[str, Any]:
+    return {
+        "window": ws.window.label(),
+        "counts": dict(ws.counts),
+        "unassigned": [vars(u).copy() for u in ws.unassigned],
+        "unstaffed_posts": [vars(u).copy() for u in ws.unstaffed_posts],
+        "uncovered": dict(ws.uncovered),
+    }
+
+
 def plan_to_dict(plan: DayPlan) -> dict[str, Any]:
     """Return ``plan`` as plain JSON-able data.
 
@@ -128,6 +140,7 @@ def plan_to_dict(plan: DayPlan) -> dict[str, Any]:
         "metrics": dict(plan.metrics),
         "settings": dict(plan.settings),
         "windows": [_window(wp) for wp in plan.windows],
+        "staffing": [_staffing(ws) for ws in plan.staffing],
     }
 
 
@@ -243,6 +256,7 @@ def _read_group(r: _Reader) -> PatrolGroup:
         volunteer_ids=r.get("volunteer_ids", _as_ids, "a list of strings"),
         station_id=r.get("station_id", _as_str, "a string"),
         mode=r.get("mode", _as_str, "a string"),
+        muster_id=r.get("muster_id", _as_str, "a string") if "muster_id" in r.data else "",
     )
 
 
@@ -295,6 +309,32 @@ def _read_window(r: _Reader) -> WindowPlan:
     )
 
 
+def _read_staffing(r: _Reader) -> WindowStaffing:
+    def person(x: _Reader) -> Unassigned:
+        return Unassigned(*(x.get(k, _as_str, "a string") for k in _PERSON))
+
+    def post(x: _Reader) -> UnstaffedPost:
+        return UnstaffedPost(
+            post_id=x.get("post_id", _as_str, "a string"),
+            grid_id=x.get("grid_id", _as_str, "a string"),
+            duty=x.get("duty", _as_str, "a window 'HH:MM-HH:MM'"),
+            code=x.get("code", _as_str, "a string"),
+            reason=x.get("reason", _as_str, "a string"),
+            missing=x.get("missing", _as_int, "an integer"),
+        )
+
+    return WindowStaffing(
+        window=r.get("window", _as_window, "a window 'HH:MM-HH:MM'"),
+        counts=r.get("counts", _as_dict, "an object of numbers"),
+        unassigned=tuple(person(x) for x in r.items("unassigned")),
+        unstaffed_posts=tuple(post(x) for x in r.items("unstaffed_posts")),
+        uncovered=r.get("uncovered", _as_dict, "an object of strings"),
+    )
+
+
+_PERSON = ("person_id", "role", "code", "reason")
+
+
 def plan_from_dict(data: Mapping[str, Any]) -> DayPlan:
     """Rebuild the :class:`DayPlan` written by :func:`plan_to_dict`.
 
@@ -317,6 +357,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> DayPlan:
     version = data.get("format_version") if isinstance(data, Mapping) else None
     if version not in SUPPORTED_VERSIONS:
         raise InputError("format_version", version, f"one of {list(SUPPORTED_VERSIONS)}")
+    staffing = tuple(_read_staffing(x) for x in r.items("staffing")) if "staffing" in data else ()
     return DayPlan(
         district=r.get("district", _as_str, "a string"),
         date=r.get("date", lambda v: dt.date.fromisoformat(_as_str(v)), "an ISO date"),
@@ -325,4 +366,5 @@ def plan_from_dict(data: Mapping[str, Any]) -> DayPlan:
         seed=r.get("seed", _as_int, "an integer"),
         metrics=r.get("metrics", _as_dict, "an object of numbers"),
         settings=r.get("settings", _as_dict, "an object"),
+        staffing=staffing,
     )

@@ -628,11 +628,17 @@ def build_day(
     ids = list(grid_ids)
     muster = choose_muster_points(district, ids, reach_m=params.muster_reach_m)
     network = district.network
+    cut_ids = ids
+    if params.hotspot_level is not None:
+        finer = planning_grid_ids(district, level=params.hotspot_level)
+        centres = [district.grids.loc[g].geometry.representative_point() for g in finer]
+        owner = locate(district, ids, [(c.x, c.y) for c in centres])
+        cut_ids = [g for g, o in zip(finer, owner, strict=True) if o is not None]
     served: dict[str, float] = dict(volunteer_hours or {})
     out: list[WindowProblems] = []
     for wi, window in enumerate(windows):
         start, end = window.on(day)
-        hotspots = hotspots_for_window(district, day=day, window=window, grid_ids=ids)
+        hotspots = hotspots_for_window(district, day=day, window=window, grid_ids=cut_ids)
         hot_of: dict[str, list[Hotspot]] = {}
         stray = [h for h in hotspots if h.grid_id not in muster]
         for h, cell in zip(

@@ -25,6 +25,13 @@ from optimizer.plan.solve import Executor, InProcess, LocalPool, solve_day
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
+PROGRESS_STEPS = 1000
+"""Progress is reported as ``(done, PROGRESS_STEPS, message)``; it never goes back."""
+BUILD_SHARE = 0.1
+"""Share of the progress bar for building the windows' problems (solving takes the most)."""
+ASSEMBLE_SHARE = 0.05
+"""Share of the progress bar for assembling the plan."""
+
 JOBS_PER_WORKER = 6
 """A local pool gets at most one process per this many cell problems (fewer: solved here)."""
 
@@ -83,8 +90,9 @@ def plan_day(
         Where the problems are solved (e.g. a :class:`~optimizer.plan.solve.LocalPool` kept
         warm between plans).
     progress
-        Called as ``progress(done, total, message)``: one step per window built, per problem
-        solved, and one for the assembly.
+        Called as ``progress(done, total, message)`` after each window built, each problem
+        solved and the assembly; ``total`` is :data:`PROGRESS_STEPS` and ``done`` never goes
+        back.
     previous
         The previous day's plan: with variation, hotspots it visited in the same window and
         cell are discounted.
@@ -112,12 +120,15 @@ def plan_day(
     if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
         raise InputError("seed", seed, "an integer >= 0")
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_ids)
-    steps = {"done": 0, "total": len(wins) + 1}
+    built = [0]
+
+    def report(done: float, message: str) -> None:
+        if progress is not None:
+            progress(round(PROGRESS_STEPS * done), PROGRESS_STEPS, message)
 
     def tick(message: str) -> None:
-        steps["done"] += 1
-        if progress is not None:
-            progress(min(steps["done"], steps["total"]), steps["total"], message)
+        built[0] += 1
+        report(BUILD_SHARE * built[0] / len(wins), message)
 
     problems = build_day(
         district,
@@ -130,10 +141,10 @@ def plan_day(
         previous=previous,
         progress=tick,
     )
-    steps["total"] += len(problems.tasks)
 
     def solved(done: int, total: int) -> None:
-        tick(f"solved {done}/{total} cell problems")
+        share = BUILD_SHARE + (1 - BUILD_SHARE - ASSEMBLE_SHARE) * done / max(1, total)
+        report(share, f"solved {done}/{total} cell problems")
 
     # a pool pays for its start-up (a few seconds of imports per process) only on larger days
     pooled = min(workers, len(problems.tasks) // JOBS_PER_WORKER)
@@ -157,5 +168,5 @@ def plan_day(
         "workers": workers,
     }
     plan = assemble_day(district, problems, outcomes, settings=settings)
-    tick("assembled the plan")
+    report(1.0, "assembled the plan")
     return plan

@@ -122,6 +122,9 @@ class PlanParams:
         How each cell's routing problem is built.
     variation
         Day-to-day variation of the routes (``None``: none).
+    hotspot_level
+        Cut hotspots in the cells of this finer grid level inside each planning cell (more,
+        smaller hotspots per cell); ``None``: in the planning cells themselves.
     muster_reach_m
         A roster muster point or station within this distance outside a cell serves it.
     min_mode_share
@@ -135,6 +138,7 @@ class PlanParams:
     groups: GroupParams = field(default_factory=GroupParams)
     routes: RouteParams = field(default_factory=RouteParams)
     variation: VariationParams | None = None
+    hotspot_level: int | None = None
     muster_reach_m: float = 300.0
     min_mode_share: float = 0.5
 
@@ -152,5 +156,9 @@ class PlanParams:
                 raise InputError(name, value, f"a {kind.__name__}")
         if self.variation is not None and not isinstance(self.variation, VariationParams):
             raise InputError("variation", self.variation, "None or a VariationParams")
+        if self.hotspot_level is not None and not (
+            isinstance(self.hotspot_level, int) and 1 <= self.hotspot_level <= 9
+        ):
+            raise InputError("hotspot_level", self.hotspot_level, "None or a grid level 1 to 9")
         _number("muster_reach_m", self.muster_reach_m, 0, 5000)
         _number("min_mode_share", self.min_mode_share, 0, 1)
