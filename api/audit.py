@@ -1,4 +1,9 @@
-"""Audit log: every write and every plan generation, with who, when, inputs and result."""
+"""Audit log: every write and every plan generation, with who, when, inputs and result.
+
+An accepted write adds its entry in the transaction of the write itself (an acknowledged
+write always has its entry); a refused one is recorded on its own after the answer. Inputs
+and results are stored JSON-safe and without personal data (``api.personal``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import session_scope
+from api.errors import jsonable
 from api.keys import Principal
 from api.models import AuditEntry
+from api.personal import without_personal
+
+
+def _stored(value: dict[str, Any] | None) -> dict[str, Any]:
+    safe = _safe(without_personal(value or {}))
+    return safe if isinstance(safe, dict) else {"value": safe}
+
+
+def _safe(value: Any) -> Any:
+    """JSON-safe at any depth (unlike :func:`jsonable`, lists and texts are kept whole)."""
+    if isinstance(value, dict):
+        return {str(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    if isinstance(value, float | str) or value is None or isinstance(value, int):
+        return jsonable(value) if isinstance(value, float) else value
+    return str(value)
 
 
 def record(
@@ -40,13 +63,13 @@ def record(
     """
     entry = AuditEntry(
         key_id=principal.key_id if principal else None,
-        key_name=principal.name if principal else None,
+        key_name=principal.name[:100] if principal else None,
         role=principal.role if principal else None,
-        action=action,
-        inputs=inputs or {},
-        result=result or {},
+        action=action[:100],
+        inputs=_stored(inputs),
+        result=_stored(result),
         method=method,
-        path=path,
+        path=None if path is None else path[:500],
         status=status,
     )
     session.add(entry)

@@ -14,17 +14,40 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from api.deps import IncidentReader, IncidentWriter, ServicesDep, SessionDep, set_audit
+from api.deps import (
+    IncidentReader,
+    IncidentWriter,
+    ServicesDep,
+    SessionDep,
+    audit_write,
+    commit_write,
+)
 from api.errors import error_responses
+from api.jsonbody import StrictJSONRoute
 from api.models import Incident, utcnow
-from api.schemas import IncidentBatch, IncidentOut, IncidentPage, IngestResult
+from api.schemas import (
+    MAX_INT32,
+    NAME_PATTERN,
+    IncidentBatch,
+    IncidentOut,
+    IncidentPage,
+    IngestResult,
+    PatrolDateTime,
+)
 from api.services import Services, leaf_descendants
 from optimizer.errors import InputError
 from optimizer.risk.categories import resolve_category
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], route_class=StrictJSONRoute)
 
 CHUNK = 2000
+
+
+def _stored_time(moment: dt.datetime) -> dt.datetime:
+    """Return ``moment`` as stored: UTC without an offset (no offset given: UTC)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def leaf_grid_of(services: Services, district: str, lon: np.ndarray, lat: np.ndarray) -> list[Any]:
@@ -44,49 +67,67 @@ def leaf_grid_of(services: Services, district: str, lon: np.ndarray, lat: np.nda
     return [None if isinstance(g, float) else g for g in joined["grid_id"].tolist()]
 
 
-def _upsert(session: Session, dialect: str, rows: list[dict[str, Any]]) -> None:
+def upsert_incidents(session: Session, dialect: str, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert new incidents and update known ones; return the external ids inserted.
+
+    Rows are written in the order of their key (``district``, ``external_id``), so concurrent
+    batches with overlapping ids lock rows in the same order and cannot deadlock. New ids go
+    in with ``INSERT .. ON CONFLICT DO NOTHING RETURNING`` (what it returns is what this
+    transaction inserted, whatever runs beside it); the rest are updated with ``INSERT .. ON
+    CONFLICT DO UPDATE``.
+    """
     table: Any = Incident.__table__
-    stmt: Any = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["district", "external_id"],
-        set_={
-            c: getattr(excluded, c)
-            for c in ("time", "category", "description", "lon", "lat", "grid_id", "updated_at")
-        },
-    )
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = sorted(rows, key=lambda r: (r["district"], r["external_id"]))
+    keys = ["district", "external_id"]
+    fresh = insert(table).on_conflict_do_nothing(index_elements=keys).returning(table.c.external_id)
+    inserted: set[str] = set()
     for i in range(0, len(rows), CHUNK):
-        session.execute(stmt, rows[i : i + CHUNK])
+        inserted.update(session.scalars(fresh, rows[i : i + CHUNK]))
+    known = [r for r in rows if r["external_id"] not in inserted]
+    upsert = insert(table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: getattr(upsert.excluded, c) for c in UPDATED_COLUMNS},
+    )
+    for i in range(0, len(known), CHUNK):
+        session.execute(upsert, known[i : i + CHUNK])
+    return inserted
 
 
-@router.post("", response_model=IngestResult, responses=error_responses(401, 403, 413, 422))
+UPDATED_COLUMNS: tuple[str, ...] = (
+    "time",
+    "category",
+    "description",
+    "lon",
+    "lat",
+    "grid_id",
+    "updated_at",
+)
+"""Columns a re-sent incident replaces."""
+
+
+@router.post("", response_model=IngestResult, responses=error_responses(401, 403, 413, 422, 429))
 def ingest(
     batch: IncidentBatch,
     request: Request,
     services: ServicesDep,
-    session: SessionDep,
     _: IncidentWriter,
 ) -> IngestResult:
-    """Ingest a batch of incidents; a known ``external_id`` updates the stored incident."""
+    """Ingest a batch of incidents; a known ``external_id`` updates the stored incident.
+
+    The batch is stored in one transaction with its audit entry (retried after a deadlock);
+    ``inserted`` counts the ids this batch added, ``updated`` those that were already stored.
+    """
     t0 = time.perf_counter()
     items = batch.incidents
+    services.check_district(batch.district)
     # the last copy of a repeated external id wins, as if sent one after the other
     latest = {inc.external_id: inc for inc in items}
     incs = list(latest.values())
     lon = np.fromiter((i.lon for i in incs), float, len(incs))
     lat = np.fromiter((i.lat for i in incs), float, len(incs))
     grids = leaf_grid_of(services, batch.district, lon, lat)
-    ids = list(latest)
-    known: set[str] = set()
-    for i in range(0, len(ids), CHUNK):
-        known.update(
-            session.scalars(
-                select(Incident.external_id).where(
-                    Incident.district == batch.district,
-                    Incident.external_id.in_(ids[i : i + CHUNK]),
-                )
-            )
-        )
     now = utcnow()
     # labels from the category vocabulary are stored as its keys; others as given
     keys = {c: resolve_category(c) or c for c in {inc.category for inc in incs}}
@@ -94,9 +135,7 @@ def ingest(
         {
             "district": batch.district,
             "external_id": inc.external_id,
-            "time": inc.time.replace(tzinfo=None)
-            if inc.time.tzinfo is None
-            else inc.time.astimezone(dt.UTC).replace(tzinfo=None),
+            "time": _stored_time(inc.time),
             "category": keys[inc.category],
             "description": inc.description,
             "lon": inc.lon,
@@ -106,42 +145,56 @@ def ingest(
         }
         for inc, g in zip(incs, grids, strict=True)
     ]
-    _upsert(session, services.dialect, rows)
-    session.commit()
+    outside = sum(1 for g in grids if g is None)
+
+    def work(session: Session) -> IngestResult:
+        inserted = upsert_incidents(session, services.dialect, rows)
+        result = IngestResult(
+            district=batch.district,
+            received=len(items),
+            inserted=len(inserted),
+            updated=len(rows) - len(inserted),
+            outside_grids=outside,
+            seconds=round(time.perf_counter() - t0, 4),
+        )
+        audit_write(
+            request,
+            session,
+            action="incidents.ingest",
+            inputs={
+                "district": batch.district,
+                "received": len(items),
+                "first_external_id": items[0].external_id,
+                "last_external_id": items[-1].external_id,
+            },
+            result=result.model_dump(),
+        )
+        return result
+
+    result = commit_write(request, services, work)
     services.hotspots.drop(lambda key: key[0] == batch.district)
-    result = IngestResult(
-        district=batch.district,
-        received=len(items),
-        inserted=len(incs) - len(known),
-        updated=len(known),
-        outside_grids=sum(1 for g in grids if g is None),
-        seconds=round(time.perf_counter() - t0, 4),
-    )
-    set_audit(
-        request,
-        "incidents.ingest",
-        {
-            "district": batch.district,
-            "received": len(items),
-            "first_external_id": items[0].external_id,
-        },
-        result.model_dump(),
-    )
     return result
 
 
-@router.get("", response_model=IncidentPage, responses=error_responses(401, 403, 422))
+@router.get("", response_model=IncidentPage, responses=error_responses(401, 403, 422, 429))
 def query(
     services: ServicesDep,
     session: SessionDep,
     _: IncidentReader,
-    district: Annotated[str, Query(min_length=1, examples=["demo"])],
-    grid_id: Annotated[list[str] | None, Query(description="grid ids (any level)")] = None,
-    start: Annotated[dt.datetime | None, Query(description="from this time (inclusive)")] = None,
-    end: Annotated[dt.datetime | None, Query(description="until this time (exclusive)")] = None,
+    district: Annotated[str, Query(pattern=NAME_PATTERN, examples=["demo"])],
+    grid_id: Annotated[
+        list[Annotated[str, Query(max_length=100)]] | None,
+        Query(description="grid ids (any level)"),
+    ] = None,
+    start: Annotated[
+        PatrolDateTime | None, Query(description="from this time (inclusive; no offset: UTC)")
+    ] = None,
+    end: Annotated[
+        PatrolDateTime | None, Query(description="until this time (exclusive; no offset: UTC)")
+    ] = None,
     category: Annotated[list[str] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT32)] = 0,
 ) -> IncidentPage:
     """Return incidents of a district, filtered by grid, time range and category."""
     where = [Incident.district == district]
@@ -153,9 +206,9 @@ def query(
                 raise InputError(f"grid_id[{i}]", g, "a grid id of the district")
         where.append(Incident.grid_id.in_(leaf_descendants(grids, grid_id)))
     if start is not None:
-        where.append(Incident.time >= start.replace(tzinfo=None))
+        where.append(Incident.time >= _stored_time(start))
     if end is not None:
-        where.append(Incident.time < end.replace(tzinfo=None))
+        where.append(Incident.time < _stored_time(end))
     if category:
         where.append(Incident.category.in_(category))
     total = session.scalar(select(func.count()).select_from(Incident).where(*where)) or 0
