@@ -141,7 +141,9 @@ def test_refused_requests_stored_nothing(fresh: Api) -> None:
     with engine.connect() as conn:
         for table in ("incidents", "jobs", "plans", "resource_sets"):
             assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
-        revoked = conn.execute(sa.text("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL"))
+        revoked = conn.execute(
+            sa.text("SELECT count(*) FROM api_keys WHERE revoked_at IS NOT NULL")
+        )
         assert revoked.scalar_one() == 0
         if engine.dialect.name == "sqlite":
             bad = conn.execute(

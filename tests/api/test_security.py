@@ -21,7 +21,7 @@ from api.main import DESCRIPTION
 from api.middleware import OPEN_PATHS
 from api.models import Job, utcnow
 from tests.api.conftest import Api, make_api
-from tests.api.server import create_token, running, server_env
+from tests.api.server import running, server_env
 
 INCIDENT = {
     "external_id": "sec-1",
@@ -113,7 +113,9 @@ def test_failed_keys_are_limited_per_address(tmp_path: Path) -> None:
     api = make_api(f"sqlite:///{tmp_path / 'f.sqlite'}", auth_failures_per_minute=3)
     with api.client:
         for _ in range(3):
-            assert api.client.get("/districts", headers={"X-API-Key": "pk_guess"}).status_code == 401
+            assert (
+                api.client.get("/districts", headers={"X-API-Key": "pk_guess"}).status_code == 401
+            )
         r = api.client.get("/districts", headers={"X-API-Key": "pk_guess"})
         assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
         assert r.json()["error"]["field"] == "X-API-Key"
@@ -166,7 +168,10 @@ def test_queued_jobs_are_limited_per_key(own: Api) -> None:
 
 def test_chunked_oversize_body_is_413(tmp_path: Path) -> None:
     api = make_api(f"sqlite:///{tmp_path / 'c.sqlite'}", max_request_bytes=2000)
-    batch = {"district": "demo", "incidents": [{**INCIDENT, "external_id": f"c{i}"} for i in range(40)]}
+    batch = {
+        "district": "demo",
+        "incidents": [{**INCIDENT, "external_id": f"c{i}"} for i in range(40)],
+    }
     data = json.dumps(batch).encode()
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
