@@ -6,9 +6,14 @@ decide an outcome: servers are polled until they answer, jobs until they reach a
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
+import shutil
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,8 @@ import sqlalchemy as sa
 
 from api.db import make_engine, migrate, session_factory, session_scope
 from api.keys import create_key
+from api.models import Job, Plan, utcnow
+from tests.api.conftest import Api, make_api
 from tests.api.server import server_env, start_server
 
 pytestmark = pytest.mark.slow
@@ -186,3 +193,129 @@ def test_sigkill_mid_job_resumes_once_then_fails_with_its_reason(
     assert plans == {one: 1}  # never a duplicate, none for the failed job
     actions = [a for (a,) in _query(own_db_url, "SELECT action FROM audit_log")]
     assert actions.count("plan.generate") == 1 and actions.count("plan.failed") == 1
+
+
+@pytest.fixture
+def own(own_db_url: str, tmp_path: Path) -> Iterator[Api]:
+    """An app of its own on a fresh database of each backend, districts in ``tmp_path``."""
+    grids = tmp_path / "grids"
+    grids.mkdir()
+    imports = tmp_path / "imports"
+    imports.mkdir()
+    made = make_api(own_db_url, data_dir=grids, import_dir=imports)
+    with made.client:
+        yield made
+    made.app.state.services.close()
+
+
+def _wait(api: Api, job_id: str) -> dict[str, Any]:
+    def ended() -> dict[str, Any] | None:
+        job: dict[str, Any] = api.client.get(
+            f"/jobs/{job_id}", headers=api.headers("viewer")
+        ).json()
+        return job if job["status"] in ("done", "failed") else None
+
+    result: dict[str, Any] = _until(f"job {job_id} ended", ended)
+    return result
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _damaged(good: bytes) -> dict[str, bytes]:
+    return {
+        "truncated.osm.pbf": good[: len(good) // 2],
+        "garbage.osm.pbf": bytes(range(256)) * 64,
+        "empty.osm": b"",
+        "truncated.osm": b'<?xml version="1.0"?>\n<osm version="0.6"><node id="1" lat="60.1" lo',
+        "nostreets.osm": b'<?xml version="1.0"?>\n<osm version="0.6"><node id="1" lat="60.1" '
+        b'lon="24.9"/></osm>\n',
+    }
+
+
+def test_corrupt_osm_import_changes_nothing(own: Api) -> None:
+    """Damaged OSM files fail their job naming ``osm_file``; the district stays as it was."""
+    import pyrosm
+
+    settings = own.app.state.services.settings
+    good = Path(pyrosm.get_data("test_pbf")).read_bytes()
+    # an existing district 'town' (a copy of the demo's prepared folder)
+    own.client.get("/districts/demo", headers=own.headers("viewer"))
+    shutil.copytree(settings.data_dir / "demo", settings.data_dir / "town")
+    before = _digest(settings.data_dir)
+    h = own.headers("planner")
+    for name, data in _damaged(good).items():
+        (settings.import_dir / name).write_bytes(data)
+        r = own.client.post("/districts/import", json={"name": "town", "osm_file": name}, headers=h)
+        assert r.status_code == 202, r.text
+        job = _wait(own, r.json()["id"])
+        assert job["status"] == "failed", (name, job)
+        assert job["error"]["field"] == "osm_file" and job["error"]["value"] == name, job
+        assert str(settings.import_dir) not in json.dumps(job)
+    assert _digest(settings.data_dir) == before
+    info = own.client.get("/districts/town", headers=own.headers("viewer"))
+    assert info.status_code == 200 and info.json()["grids"] > 0
+
+
+def test_stored_out_of_range_incident_does_not_break_the_district(own: Api) -> None:
+    """A row dated 1600 (stored before dates were checked) is left out; hotspots still work."""
+    engine = own.app.state.services.engine
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO incidents (district, external_id, time, category, description,"
+                " lon, lat, grid_id, updated_at) VALUES ('demo', 'old-1600', :t, 'theft', '',"
+                " 24.94, 60.17, NULL, :u)"
+            ),
+            {"t": "1600-01-01 00:00:00", "u": utcnow()},
+        )
+    h = own.headers("viewer")
+    params = {"date": "2026-12-01", "window": "19:00-23:00"}
+    r = own.client.get("/districts/demo/hotspots", params=params, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["count"] > 0
+    page = own.client.get("/incidents", params={"district": "demo"}, headers=own.headers("admin"))
+    assert page.status_code == 200 and page.json()["count"] == 1
+
+
+def test_job_whose_plan_is_stored_ends_with_it(own: Api) -> None:
+    """A job left running after its plan was stored (old crash state) ends with that plan."""
+    job_id, plan_id = str(uuid.uuid4()), str(uuid.uuid4())
+    inputs = {"district": "demo", "date": "2026-12-01", "windows": ["19:00-23:00"]}
+    with session_scope(own.app.state.services.sessions) as session:
+        session.add(
+            Job(
+                id=job_id,
+                kind="plan",
+                status="running",
+                inputs=inputs,
+                attempts=1,
+                created_at=utcnow(),
+            )
+        )
+        session.flush()
+        session.add(
+            Plan(
+                id=plan_id,
+                job_id=job_id,
+                district="demo",
+                engine="patrol",
+                seed=0,
+                date=dt.date(2026, 12, 1),
+                summary={},
+                data={},
+            )
+        )
+    again = make_api(own.url, data_dir=own.app.state.services.settings.data_dir)
+    with again.client:
+        job = _wait(again, job_id)
+    again.app.state.services.close()
+    assert job["status"] == "done" and job["result"]["plan_id"] == plan_id
+    with session_scope(own.app.state.services.sessions) as session:
+        count = session.scalar(sa.select(sa.func.count()).select_from(Plan))
+    assert count == 1
