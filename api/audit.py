@@ -13,26 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import session_scope
-from api.errors import jsonable
+from api.errors import json_safe
 from api.keys import Principal
 from api.models import AuditEntry
 from api.personal import without_personal
 
 
 def _stored(value: dict[str, Any] | None) -> dict[str, Any]:
-    safe = _safe(without_personal(value or {}))
+    safe = json_safe(without_personal(value or {}))
     return safe if isinstance(safe, dict) else {"value": safe}
-
-
-def _safe(value: Any) -> Any:
-    """JSON-safe at any depth (unlike :func:`jsonable`, lists and texts are kept whole)."""
-    if isinstance(value, dict):
-        return {str(k): _safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_safe(v) for v in value]
-    if isinstance(value, float | str) or value is None or isinstance(value, int):
-        return jsonable(value) if isinstance(value, float) else value
-    return str(value)
 
 
 def record(

@@ -126,6 +126,22 @@ def jsonable(value: Any, *, depth: int = 0) -> Any:
     return jsonable(str(value), depth=depth)
 
 
+def json_safe(value: Any) -> Any:
+    """Return ``value`` whole, with non-finite floats named and unknown objects as text.
+
+    What a JSON column or answer can always hold (unlike :func:`jsonable`, nothing is cut).
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float):
+        return jsonable(value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
 def error_body(exc: BaseException) -> dict[str, Any]:
     """Return the JSON error of an exception (field/value/accepted or constraint/detail).
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.db import run_transaction, session_scope
-from api.errors import RateLimited, error_body, jsonable
+from api.errors import RateLimited, error_body, json_safe
 from api.keys import Principal, creator, principal_tag
 from api.models import Job, utcnow
 from optimizer.errors import InfeasibleError, InputError
@@ -61,26 +61,12 @@ def finish(session: Session, job_id: str | None, result: dict[str, Any]) -> bool
         .values(
             status="done",
             progress=1.0,
-            result=jsonable_result(result),
+            result=json_safe(result),
             message="done",
             finished_at=utcnow(),
         )
     )
     return bool(getattr(done, "rowcount", 0))
-
-
-def jsonable_result(result: dict[str, Any]) -> dict[str, Any]:
-    """Return a job result that a JSON column can hold (no NaN or infinity)."""
-    out = {str(k): _deep(v) for k, v in result.items()}
-    return out
-
-
-def _deep(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _deep(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_deep(v) for v in value]
-    return jsonable(value) if isinstance(value, float) else value
 
 
 class JobRunner:
@@ -225,7 +211,7 @@ class JobRunner:
             result={"error": error},
         )
         job.status = "failed"
-        job.error = jsonable_result(error)
+        job.error = json_safe(error)
         job.message = str(error.get("message", ""))[:500]
         job.finished_at = utcnow()
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import record
 from api.db import run_transaction, session_scope
+from api.errors import json_safe
 from api.jobs import Handler, Progress, finish
 from api.keys import creator
 from api.models import Plan
@@ -70,7 +71,7 @@ def store_plan(
         The job's result: ``plan_id``, counts and metrics (and ``extra``). When the job has a
         plan already (a job run again after a stop), that plan's id; nothing is added.
     """
-    summary = plan_summary_json(plan)
+    summary = json_safe(plan_summary_json(plan))
     result: dict[str, Any] = {
         "windows": len(plan.windows),
         "routes": len(plan.routes),

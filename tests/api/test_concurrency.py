@@ -57,10 +57,14 @@ def _batch(prefix: str, ids: list[int], seed: int) -> dict[str, Any]:
 
 
 def _post_all(server: Server, token: str, batches: list[dict[str, Any]], clients: int) -> list[Any]:
-    def send(batch: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def send(batch: dict[str, Any]) -> tuple[int, Any]:
         with httpx.Client(base_url=server.base, timeout=600) as client:
-            r = client.post("/incidents", json=batch, headers={"X-API-Key": token})
-            return r.status_code, r.json()
+            try:
+                r = client.post("/incidents", json=batch, headers={"X-API-Key": token})
+            except httpx.HTTPError as exc:  # a lost connection
+                return 0, repr(exc)
+            ok = r.headers.get("content-type", "").startswith("application/json")
+            return r.status_code, r.json() if ok else r.text[:200]
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
         return list(pool.map(send, batches))
