@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api
 
 
@@ -180,3 +182,36 @@ def test_resource_items(api: Api) -> None:
     assert api.client.get("/districts/demo/resources/officers", headers=h).json()["count"] == len(
         officers
     )
+
+
+def _roster_refuses_duplicate_ids() -> bool:
+    """Whether the library's roster parser refuses a repeated officer id (InputError)."""
+    from api.routes.resources import RESOURCES_EXAMPLE
+    from optimizer.errors import InputError
+    from optimizer.staff.roster import resources_from_json
+
+    data = dict(RESOURCES_EXAMPLE)
+    data["officers"] = [*data["officers"], dict(data["officers"][0])]
+    try:
+        resources_from_json(data)
+    except InputError:
+        return True
+    return False
+
+
+@pytest.mark.xfail(
+    not _roster_refuses_duplicate_ids(),
+    reason="the roster parser (optimizer/staff/roster.py, another branch) does not yet refuse "
+    "duplicate ids",
+    strict=True,
+)
+def test_duplicate_staff_ids_are_422(api: Api) -> None:
+    """The roster parser's InputError for a repeated id reaches the client as a clear 422."""
+    h = api.headers("planner")
+    data = _resources(api)
+    twice = {**data, "officers": [*data["officers"], dict(data["officers"][0])]}
+    r = api.client.put("/districts/demo/resources", json=twice, headers=h)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert "officers" in error["field"] and error["value"] == data["officers"][0]["id"]
+    assert _resources(api) == data  # nothing stored
