@@ -23,6 +23,8 @@ FILE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 """A file name in the import folder (no folders, not hidden)."""
 WINDOW_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*(\+\s*1)?\s*$"
 """The shape of a window ``HH:MM-HH:MM`` (``+1`` for a long one ending the next day)."""
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""Content type of XLSX workbooks (schedules out, incident files in)."""
 MAX_INT32 = 2**31 - 1
 """Largest id, seed or offset (the databases' 32-bit integers)."""
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 import numpy as np
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,7 +32,9 @@ from api.models import Incident, utcnow
 from api.schemas import (
     MAX_INT32,
     NAME_PATTERN,
+    XLSX_MEDIA_TYPE,
     IncidentBatch,
+    IncidentIn,
     IncidentOut,
     IncidentPage,
     IngestResult,
@@ -37,6 +43,7 @@ from api.schemas import (
 from api.services import Services, leaf_descendants
 from optimizer.errors import InputError
 from optimizer.risk.categories import resolve_category
+from optimizer.risk.incidents import read_incidents
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], route_class=StrictJSONRoute)
 
@@ -107,33 +114,33 @@ UPDATED_COLUMNS: tuple[str, ...] = (
 """Columns a re-sent incident replaces."""
 
 
-@router.post("", response_model=IngestResult, responses=error_responses(401, 403, 413, 422, 429))
-def ingest(
-    batch: IncidentBatch,
+def store_batch(
     request: Request,
-    services: ServicesDep,
-    _: IncidentWriter,
+    services: Services,
+    district: str,
+    items: list[IncidentIn],
+    *,
+    source: dict[str, Any],
 ) -> IngestResult:
-    """Ingest a batch of incidents; a known ``external_id`` updates the stored incident.
+    """Store incidents of ``district`` and their audit entry in one transaction.
 
-    The batch is stored in one transaction with its audit entry (retried after a deadlock);
-    ``inserted`` counts the ids this batch added, ``updated`` those that were already stored.
+    ``inserted`` counts the ids this batch added, ``updated`` those already stored; the last
+    copy of a repeated id wins, as if sent one after the other. ``source`` is added to the
+    audit entry's inputs.
     """
     t0 = time.perf_counter()
-    items = batch.incidents
-    services.check_district(batch.district)
-    # the last copy of a repeated external id wins, as if sent one after the other
+    services.check_district(district)
     latest = {inc.external_id: inc for inc in items}
     incs = list(latest.values())
     lon = np.fromiter((i.lon for i in incs), float, len(incs))
     lat = np.fromiter((i.lat for i in incs), float, len(incs))
-    grids = leaf_grid_of(services, batch.district, lon, lat)
+    grids = leaf_grid_of(services, district, lon, lat)
     now = utcnow()
     # labels from the category vocabulary are stored as its keys; others as given
     keys = {c: resolve_category(c) or c for c in {inc.category for inc in incs}}
     rows = [
         {
-            "district": batch.district,
+            "district": district,
             "external_id": inc.external_id,
             "time": _stored_time(inc.time),
             "category": keys[inc.category],
@@ -150,7 +157,7 @@ def ingest(
     def work(session: Session) -> IngestResult:
         inserted = upsert_incidents(session, services.dialect, rows)
         result = IngestResult(
-            district=batch.district,
+            district=district,
             received=len(items),
             inserted=len(inserted),
             updated=len(rows) - len(inserted),
@@ -162,18 +169,124 @@ def ingest(
             session,
             action="incidents.ingest",
             inputs={
-                "district": batch.district,
+                "district": district,
                 "received": len(items),
                 "first_external_id": items[0].external_id,
                 "last_external_id": items[-1].external_id,
+                **source,
             },
             result=result.model_dump(),
         )
         return result
 
     result = commit_write(request, services, work)
-    services.hotspots.drop(lambda key: key[0] == batch.district)
+    services.hotspots.drop(lambda key: key[0] == district)
     return result
+
+
+@router.post("", response_model=IngestResult, responses=error_responses(401, 403, 413, 422, 429))
+def ingest(
+    batch: IncidentBatch,
+    request: Request,
+    services: ServicesDep,
+    _: IncidentWriter,
+) -> IngestResult:
+    """Ingest a batch of incidents; a known ``external_id`` updates the stored incident.
+
+    The batch is stored in one transaction with its audit entry (retried after a deadlock);
+    ``inserted`` counts the ids this batch added, ``updated`` those that were already stored.
+    """
+    return store_batch(request, services, batch.district, batch.incidents, source={})
+
+
+FILE_TYPES: dict[str, str] = {
+    "text/csv": ".csv",
+    "application/geo+json": ".geojson",
+    XLSX_MEDIA_TYPE: ".xlsx",
+}
+"""Content types of ``POST /incidents/file`` and the file kind each is read as."""
+
+
+def _file_suffix(request: Request) -> str:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in FILE_TYPES:
+        raise InputError("content-type", kind, f"one of {sorted(FILE_TYPES)}")
+    return FILE_TYPES[kind]
+
+
+def _items_from_file(body: bytes, suffix: str, crs: str, tz: str) -> list[IncidentIn]:
+    """Read an incident file with the library's reader; any rejected row refuses the file."""
+    if not body:
+        raise InputError("body", "empty", f"a {suffix} file of incidents")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"incidents{suffix}"
+        path.write_bytes(body)
+        read = read_incidents(path, crs=crs, tz=tz)
+    rejected = [p for p in read.problems if not p.kept]
+    if rejected:
+        first = rejected[0]
+        raise InputError(
+            f"line {first.line}.{first.field}",
+            first.value,
+            f"{first.reason} ({len(rejected)} row problem(s); the file was not stored)",
+        )
+    frame = read.incidents
+    if frame.empty:
+        raise InputError("body", "no rows", "a file with at least one incident")
+    items = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        try:
+            items.append(
+                IncidentIn(
+                    external_id=str(row.incident_id),
+                    time=row.occurred_at.to_pydatetime(),
+                    category=str(row.category),
+                    lon=float(row.lon),
+                    lat=float(row.lat),
+                )
+            )
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(p) for p in error.get("loc", ()))
+            raise InputError(
+                f"line {int(frame['line'].iloc[i])}.{field}", error.get("input"), error["msg"]
+            ) from None
+    return items
+
+
+@router.post(
+    "/file",
+    response_model=IngestResult,
+    responses=error_responses(401, 403, 413, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in FILE_TYPES
+            },
+        }
+    },
+)
+async def ingest_file(
+    request: Request,
+    services: ServicesDep,
+    _: IncidentWriter,
+    district: Annotated[str, Query(pattern=NAME_PATTERN, examples=["demo"])],
+    crs: Annotated[Literal["wgs84", "gcj02", "bd09"], Query()] = "wgs84",
+    tz: Annotated[str, Query(max_length=64, description="IANA zone of times without one")] = "UTC",
+) -> IngestResult:
+    """Ingest an incident file (CSV, GeoJSON or XLSX, by content type), all or nothing.
+
+    The file is read like ``patrol hotspots --incidents`` reads it (columns found by their
+    usual English or Chinese names); a damaged file, or any row the reader rejects, refuses
+    the whole file with 422 naming the line, and nothing is stored.
+    """
+    suffix = _file_suffix(request)
+    body = await request.body()
+    items = await run_in_threadpool(_items_from_file, body, suffix, crs, tz)
+    return await run_in_threadpool(
+        store_batch, request, services, district, items, source={"file": suffix}
+    )
 
 
 @router.get("", response_model=IncidentPage, responses=error_responses(401, 403, 422, 429))

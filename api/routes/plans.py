@@ -23,6 +23,7 @@ from api.models import Job, Plan
 from api.planning import load_plan
 from api.schemas import (
     NAME_PATTERN,
+    XLSX_MEDIA_TYPE,
     JobList,
     JobOut,
     PatrolDate,
@@ -253,7 +254,7 @@ def get_csv(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     )
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MEDIA_TYPE
 
 
 @router.get(

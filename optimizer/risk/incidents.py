@@ -460,6 +460,19 @@ def _csv_frame(path: Path, text: str, sep: str) -> pd.DataFrame:
         ) from None
 
 
+def _xlsx_frame(path: Path) -> pd.DataFrame:
+    """Read the first sheet of a workbook (every value a string, empty cells "")."""
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl and zipfile raise many types for damaged workbooks
+        raise InputError(
+            "source",
+            path.name,
+            f"a complete .xlsx workbook with a header row (reading failed: {type(exc).__name__})",
+        ) from None
+    return frame.fillna("")
+
+
 def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """Return the raw table (all strings) and the source line of each row.
 
@@ -467,7 +480,8 @@ def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, np.nda
     ------
     InputError
         Missing file, unknown suffix, text that is not UTF-8, a CSV row with more fields than
-        the header or an unterminated quote, a GeoJSON file that does not parse.
+        the header or an unterminated quote, a GeoJSON file that does not parse, a workbook
+        that does not open.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
@@ -476,8 +490,11 @@ def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, np.nda
     if not path.is_file():
         raise InputError("source", str(path), "an existing CSV or GeoJSON file")
     suffix = path.suffix.lower()
-    if suffix not in {".geojson", ".json", ".csv", ".txt", ".tsv"}:
-        raise InputError("source", str(path), "a .csv, .tsv, .geojson or .json file")
+    if suffix not in {".geojson", ".json", ".csv", ".txt", ".tsv", ".xlsx"}:
+        raise InputError("source", str(path), "a .csv, .tsv, .xlsx, .geojson or .json file")
+    if suffix == ".xlsx":
+        frame = _xlsx_frame(path)
+        return frame, np.arange(len(frame)) + 2
     text = _decoded(path)
     if suffix in {".geojson", ".json"}:
         rows = _geojson_rows(path, text)
@@ -556,13 +573,13 @@ def read_incidents(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     unknown_category: str = "other",
 ) -> IntakeResult:
-    """Read incidents from a CSV or GeoJSON file (or a table), validate and snap them.
+    """Read incidents from a CSV, XLSX or GeoJSON file (or a table), validate and snap them.
 
     Parameters
     ----------
     source
-        Path of a ``.csv``/``.tsv`` (header row) or ``.geojson`` (Point features) file, or a
-        DataFrame of raw values.
+        Path of a ``.csv``/``.tsv``/``.xlsx`` (header row; a workbook's first sheet) or
+        ``.geojson`` (Point features) file, or a DataFrame of raw values.
     columns
         Schema field -> source column, e.g. ``{"incident_id": "incident_num", "occurred_at":
         "date"}``; fields not given are looked up under common English and Chinese names. An
