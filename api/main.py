@@ -92,8 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "database": services.dialect}
 
     # added innermost first: Authenticate runs before anything reads the body
-    app.add_middleware(AuditWrites, sessions=services.sessions)
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
+    app.add_middleware(AuditWrites, sessions=services.sessions)
     app.add_middleware(
         Authenticate,
         cached=services.cached_principal,

@@ -2,8 +2,8 @@
 
 The order, outermost first (see ``api.main``): :class:`Authenticate` (the key, checked from
 the headers before a byte of the body is read; per-key and per-address limits),
-:class:`RequestLimits` (NUL characters in the URL, body size whether declared or streamed),
-:class:`AuditWrites` (an entry for each refused or unaudited write of a known caller).
+:class:`AuditWrites` (an entry for each refused or unaudited write of a known caller),
+:class:`RequestLimits` (NUL characters in the URL, body size whether declared or streamed).
 """
 
 from __future__ import annotations
@@ -192,8 +192,8 @@ class AuditWrites:
     """Record each POST/PUT/PATCH/DELETE of a known caller that its route did not audit.
 
     Accepted writes are audited by their routes in their own transaction (and mark the
-    request ``audited``); what is left here are the refused ones (403, 404, 409, 422, 429,
-    500). Requests without a valid key never get this far.
+    request ``audited``); what is left here are the refused ones (403, 404, 409, 413, 422,
+    429, 500). Requests without a valid key never get this far.
     """
 
     def __init__(self, app: ASGIApp, *, sessions: Any) -> None:

@@ -29,7 +29,7 @@ from schemathesis.checks import (  # type: ignore[attr-defined]
 
 from tests.api.conftest import Api, make_api
 
-MAX_EXAMPLES = int(os.environ.get("PATROL_FUZZ_EXAMPLES", "10"))
+MAX_EXAMPLES = int(os.environ.get("PATROL_FUZZ_EXAMPLES", "8"))
 """Examples per operation and mode; raise it (e.g. 200) for a deeper run by hand."""
 CHECKS = [
     not_a_server_error,
@@ -69,7 +69,7 @@ def _fuzz_operation(schema: Any, operation: Any, mode: schemathesis.GenerationMo
     @settings(
         max_examples=MAX_EXAMPLES,
         deadline=None,
-        derandomize=MAX_EXAMPLES <= 10,  # the suite's run is the same every time
+        derandomize=MAX_EXAMPLES <= 8,  # the suite's run is the same every time
         database=None,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),

@@ -183,6 +183,8 @@ def test_chunked_oversize_body_is_413(tmp_path: Path) -> None:
         r = api.client.post("/incidents", content=chunks(), headers=h)
         assert r.status_code == 413, r.text
         assert r.json()["error"]["field"] == "body"
+        audit = api.client.get("/audit", headers=h).json()["items"]
+        assert [(a["path"], a["status"]) for a in audit] == [("/incidents", 413)]
         page = api.client.get("/incidents", params={"district": "demo"}, headers=h).json()
         assert page["count"] == 0
 
