@@ -1,4 +1,9 @@
-"""Audit log: every write and every plan generation, with who, when, inputs and result."""
+"""Audit log: every write and every plan generation, with who, when, inputs and result.
+
+An accepted write adds its entry in the transaction of the write itself (an acknowledged
+write always has its entry); a refused one is recorded on its own after the answer. Inputs
+and results are stored JSON-safe and without personal data (``api.personal``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import session_scope
+from api.errors import json_safe
 from api.keys import Principal
 from api.models import AuditEntry
+from api.personal import without_personal
+
+
+def _stored(value: dict[str, Any] | None) -> dict[str, Any]:
+    safe = json_safe(without_personal(value or {}))
+    return safe if isinstance(safe, dict) else {"value": safe}
 
 
 def record(
@@ -40,13 +52,13 @@ def record(
     """
     entry = AuditEntry(
         key_id=principal.key_id if principal else None,
-        key_name=principal.name if principal else None,
+        key_name=principal.name[:100] if principal else None,
         role=principal.role if principal else None,
-        action=action,
-        inputs=inputs or {},
-        result=result or {},
+        action=action[:100],
+        inputs=_stored(inputs),
+        result=_stored(result),
         method=method,
-        path=path,
+        path=None if path is None else path[:500],
         status=status,
     )
     session.add(entry)

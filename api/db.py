@@ -7,18 +7,38 @@ Alembic migrations in ``api/migrations`` (:func:`migrate`), never by ``create_al
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import json
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+"""PostgreSQL's serialization failure and deadlock detected: the transaction may be re-run."""
+
+TRANSACTION_ATTEMPTS = 8
+"""Times a transaction is tried when the database reports a deadlock or a busy lock."""
+
+T = TypeVar("T")
+
+# JSON columns refuse NaN and infinity instead of writing text that is not JSON.
+_json_serializer = functools.partial(json.dumps, allow_nan=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -51,10 +71,13 @@ def make_engine(url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=8,
             max_overflow=16,
+            json_serializer=_json_serializer,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=8, max_overflow=16, pool_pre_ping=True, json_serializer=_json_serializer
+    )
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -88,3 +111,56 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a deadlock, serialization failure or busy lock (worth a new try)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+
+
+def run_transaction(
+    factory: sessionmaker[Session],
+    work: Callable[[Session], T],
+    *,
+    attempts: int = TRANSACTION_ATTEMPTS,
+) -> T:
+    """Run ``work(session)`` in one transaction and commit; re-run it after a deadlock.
+
+    Parameters
+    ----------
+    factory
+        Session factory.
+    work
+        Does the reads and writes of the transaction; it may run more than once, so it must
+        have no effect outside the session.
+    attempts
+        Tries when the database reports a deadlock, a serialization failure or a busy lock
+        (with a short random back-off between them).
+
+    Returns
+    -------
+    Whatever ``work`` returns, from the try that committed.
+    """
+    for attempt in range(1, attempts + 1):
+        session = factory()
+        try:
+            out = work(session)
+            session.commit()
+            return out
+        except DBAPIError as exc:
+            session.rollback()
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.info("transaction retried after %s (try %d)", type(exc.orig).__name__, attempt)
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        time.sleep(random.uniform(0.0, 0.02 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.models import ApiKey, utcnow
-from optimizer.errors import InputError
+from optimizer.errors import InfeasibleError, InputError
 
 ROLES: tuple[str, ...] = ("admin", "planner", "analyst", "viewer")
 
@@ -102,12 +102,38 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
+class UnknownKeyError(InputError):
+    """No key has this id (the API answers 404, the command line names the known ids)."""
+
+
 def revoke_key(session: Session, key_id: int) -> ApiKey:
-    """Revoke key ``key_id``; raises InputError for an unknown id."""
+    """Revoke key ``key_id``.
+
+    Raises
+    ------
+    UnknownKeyError
+        No key has this id.
+    InfeasibleError
+        The key is the last active admin key (``last_admin``): revoking it would leave no key
+        that can create keys; create another admin key first.
+    """
     row = session.get(ApiKey, key_id)
     if row is None:
         ids = [k.id for k in list_keys(session)]
-        raise InputError("key_id", key_id, f"an existing key id, one of {ids}")
+        raise UnknownKeyError("key_id", key_id, f"an existing key id, one of {ids}")
+    if row.revoked_at is None and row.role == "admin":
+        # lock the active admin rows (PostgreSQL), so two admins cannot revoke each other
+        admins = session.scalars(
+            select(ApiKey.id)
+            .where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+            .with_for_update()
+        ).all()
+        if list(admins) == [row.id]:
+            raise InfeasibleError(
+                "last_admin",
+                f"key {row.id} is the last active admin key; create another admin key before "
+                "revoking it",
+            )
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

@@ -13,22 +13,29 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.jobs import JobRunner
-from api.middleware import AuditWrites, BodySizeLimit
+from api.middleware import OPEN_PATHS, AuditWrites, Authenticate, RequestLimits
 from api.planning import HANDLERS
+from api.ratelimits import RateLimits
 from api.routes import admin, districts, hotspots, incidents, plans, replan, resources
 from api.services import Services
 from api.settings import Settings
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Joint police / volunteer patrol planning over HTTP.
 
-Every route except `/health` needs an API key in the `X-API-Key` header (or
-`Authorization: Bearer <key>`). Roles: **admin** (everything, keys, audit), **planner**
-(plans, resources, imports, incidents, personal data), **analyst** (read, ingest incidents),
-**viewer** (read). Volunteers' phone and ID number are shown to admin and planner only.
+Every route except {", ".join(f"`{p}`" for p in OPEN_PATHS)} needs an API key in the
+`X-API-Key` header (or `Authorization: Bearer <key>`); the key is checked before the request
+body is read. Roles: **admin** (everything, keys, audit), **planner** (plans, resources,
+imports, incidents, personal data), **analyst** (read, ingest incidents), **viewer** (read).
+Officers' phone and volunteers' phone and ID number are shown to admin and planner only.
 
-Errors are JSON: `{"error": {"type", "field", "value", "accepted", "message"}}`; invalid
-input is 422, an infeasible request 409 with its `constraint`.
+Limits per key: requests per minute, queued or running jobs; per client address: requests
+without a valid key per minute. Over a limit the answer is 429 with `Retry-After`.
+
+Errors are JSON: `{{"error": {{"type", "field", "value", "accepted", "message"}}}}`; invalid
+input is 422 (also NaN, Infinity or `\\u0000` anywhere in a body, and dates outside
+1900-01-01..2200-12-31), an unknown item in the path 404, an infeasible request 409 with its
+`constraint`, a body too large 413. Times are answered with their UTC offset.
 """
 
 
@@ -48,7 +55,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or Settings()
     services = Services(settings)
-    jobs = JobRunner(services, HANDLERS, workers=settings.workers)
+    jobs = JobRunner(
+        services,
+        HANDLERS,
+        workers=settings.workers,
+        attempts=settings.job_attempts,
+        active_per_key=settings.key_active_jobs,
+    )
+    limits = RateLimits(
+        requests_per_minute=settings.key_requests_per_minute,
+        failures_per_minute=settings.auth_failures_per_minute,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        redoc_url=None,
     )
     app.state.services = services
     app.state.jobs = jobs
@@ -73,8 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the service is up and which database backend it uses."""
         return {"status": "ok", "database": services.dialect}
 
-    app.add_middleware(AuditWrites, services=services)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    # added innermost first: Authenticate runs before anything reads the body
+    app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
+    app.add_middleware(AuditWrites, sessions=services.sessions)
+    app.add_middleware(
+        Authenticate,
+        cached=services.cached_principal,
+        principal=services.principal,
+        limits=limits,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,51 +1,133 @@
-"""ASGI middleware: request body size limit and the audit entry of every write request."""
+"""ASGI middleware: authentication before anything else, request limits, audit of refusals.
+
+The order, outermost first (see ``api.main``): :class:`Authenticate` (the key, checked from
+the headers before a byte of the body is read; per-key and per-address limits),
+:class:`AuditWrites` (an entry for each refused or unaudited write of a known caller),
+:class:`RequestLimits` (NUL characters in the URL, body size whether declared or streamed).
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.audit import record_now
+from api.errors import RateLimited, error_body, error_response
+from api.keys import Principal
+from api.ratelimits import RateLimits
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-
-class _TooLargeError(Exception):
-    pass
-
-
-async def _send_413(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "type": "input",
-                "field": "body",
-                "value": "request body",
-                "accepted": f"at most {limit} bytes",
-                "message": f"request body larger than {limit} bytes",
-            }
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+OPEN_PATHS: tuple[str, ...] = ("/health", "/docs", "/docs/oauth2-redirect", "/openapi.json")
+"""The only routes answered without an API key (the API description says so)."""
 
 
-class BodySizeLimit:
-    """Refuse request bodies larger than ``max_bytes`` with 413 (declared or streamed)."""
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+def request_token(scope: Scope) -> str | None:
+    """Return the API key of a request: ``X-API-Key``, else ``Authorization: Bearer``."""
+    token = (_header(scope, b"x-api-key") or "").strip()
+    if not token:
+        auth = _header(scope, b"authorization") or ""
+        if auth[:7].lower() == "bearer ":
+            token = auth[7:].strip()
+    return token or None
+
+
+async def _answer(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> None:
+    await error_response(status, body, headers)(scope, receive, send)
+
+
+class Authenticate:
+    """Find the caller from the request's key before the body is read; 401 or 429 otherwise.
+
+    Routes in :data:`OPEN_PATHS` pass without a key. Requests without a valid key count
+    against their address's failed-key limit; requests with one against the key's rate.
+
+    Parameters
+    ----------
+    app
+        The wrapped app.
+    cached
+        Returns the caller of a token from memory, or None when not cached.
+    principal
+        Returns the caller of a token (or None); may touch the database (run in a thread).
+    limits
+        The rate limits.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        cached: Callable[[str], Principal | None],
+        principal: Callable[[str], Principal | None],
+        limits: RateLimits,
+    ) -> None:
+        self.app = app
+        self.cached = cached
+        self.principal = principal
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        try:
+            self.limits.check_address(address)
+            token = request_token(scope)
+            found = None if token is None else self.cached(token)
+            if token is not None and found is None:
+                found = await anyio.to_thread.run_sync(self.principal, token)
+            if found is None:
+                self.limits.failed(address)
+                message = (
+                    "an API key is required" if token is None else "unknown or revoked API key"
+                )
+                await _answer(
+                    scope,
+                    receive,
+                    send,
+                    401,
+                    {"type": "auth", "field": "X-API-Key", "message": message},
+                    {"WWW-Authenticate": "APIKey"},
+                )
+                return
+            self.limits.hit(found.key_id)
+        except RateLimited as exc:
+            await _answer(
+                scope, receive, send, 429, error_body(exc), {"Retry-After": str(exc.retry_after_s)}
+            )
+            return
+        scope.setdefault("state", {})["principal"] = found
+        await self.app(scope, receive, send)
+
+
+class RequestLimits:
+    """Refuse NUL characters in the URL (422) and bodies over ``max_bytes`` (413).
+
+    The body is read here, up to ``max_bytes``, whether its size is declared or it is sent in
+    chunks, and handed on whole: the app never sees part of an oversize body.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
@@ -53,50 +135,70 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    await _send_413(send, self.max_bytes)
-                    return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        query = bytes(scope.get("query_string", b""))
+        if "\x00" in str(scope.get("path", "")) or b"%00" in query:
+            where = "path" if "\x00" in str(scope.get("path", "")) else "query"
+            body = {
+                "type": "input",
+                "field": where,
+                "value": "%00",
+                "accepted": "text without NUL characters",
+                "message": f"{where}: NUL characters are not accepted",
+            }
+            await _answer(scope, receive, send, 422, body)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLargeError
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body_bytes = b"".join(chunks)
+        replayed = False
 
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body_bytes, "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, limited_receive, watched_send)
-        except _TooLargeError:
-            if not started:
-                await _send_413(send, self.max_bytes)
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = {
+            "type": "input",
+            "field": "body",
+            "value": "request body",
+            "accepted": f"at most {self.max_bytes} bytes",
+            "message": f"request body larger than {self.max_bytes} bytes",
+        }
+        await _answer(scope, receive, send, 413, body, {"Connection": "close"})
 
 
 class AuditWrites:
-    """Write an audit entry for every POST/PUT/PATCH/DELETE, accepted or refused.
+    """Record each POST/PUT/PATCH/DELETE of a known caller that its route did not audit.
 
-    Routes put ``action``, ``inputs`` and ``result`` in ``request.state.audit``; the auth
-    dependency puts the caller in ``request.state.principal``.
+    Accepted writes are audited by their routes in their own transaction (and mark the
+    request ``audited``); what is left here are the refused ones (403, 404, 409, 413, 422,
+    429, 500). Requests without a valid key never get this far.
     """
 
-    def __init__(self, app: ASGIApp, services: Any) -> None:
+    def __init__(self, app: ASGIApp, *, sessions: Any) -> None:
         self.app = app
-        self.services = services
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in WRITE_METHODS:
@@ -114,16 +216,14 @@ class AuditWrites:
             await self.app(scope, receive, watched_send)
         finally:
             state = scope.get("state", {})
-            audit = dict(state.get("audit") or {})
-            method = str(scope.get("method"))
-            path = str(scope.get("path"))
-            values = {
-                "principal": state.get("principal"),
-                "action": audit.get("action", f"{method} {path}"),
-                "inputs": audit.get("inputs", {}),
-                "result": audit.get("result", {}),
-                "method": method,
-                "path": path[:500],
-                "status": status,
-            }
-            await anyio.to_thread.run_sync(lambda: record_now(self.services.sessions, **values))
+            if state.get("principal") is not None and not state.get("audited"):
+                method = str(scope.get("method"))
+                path = str(scope.get("path"))
+                values = {
+                    "principal": state.get("principal"),
+                    "action": f"{method} {path}",
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                }
+                await anyio.to_thread.run_sync(lambda: record_now(self.sessions, **values))

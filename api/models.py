@@ -142,10 +142,12 @@ class Job(Base):
 class Plan(Base):
     """A stored day plan: summary JSON for reads and the whole ``DayPlan`` as JSON.
 
-    ``data`` is ``optimizer.outputs.plan_io.plan_to_dict(plan)`` (column ``plan_json``).
+    ``data`` is ``optimizer.outputs.plan_io.plan_to_dict(plan)`` (column ``plan_json``). A job
+    stores at most one plan (``job_id`` is unique; plans made outside jobs have none).
     """
 
     __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("job_id", name="uq_plans_job_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)

@@ -1,13 +1,48 @@
-"""Request and response bodies of the HTTP API (separate from tables and library objects)."""
+"""Request and response bodies of the HTTP API (separate from tables and library objects).
+
+The value types shared by bodies, paths and queries live here too: district names (a name,
+never a path), dates and times in the library's range, bounded integers.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from optimizer.errors import InputError
+from optimizer.timewindow import DATE_RANGE, check_date
 
 Role = Literal["admin", "planner", "analyst", "viewer"]
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""A district name: letters, digits, ``_`` and ``-``, at most 64 (never a path)."""
+FILE_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+"""A file name in the import folder (no folders, not hidden)."""
+WINDOW_PATTERN = r"^\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*(\+\s*1)?\s*$"
+"""The shape of a window ``HH:MM-HH:MM`` (``+1`` for a long one ending the next day)."""
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+"""Content type of XLSX workbooks (schedules out, incident files in)."""
+MAX_INT32 = 2**31 - 1
+"""Largest id, seed or offset (the databases' 32-bit integers)."""
+
+
+def _in_range(value: dt.date) -> dt.date:
+    try:
+        check_date(value)
+    except InputError:
+        raise PydanticCustomError("date_range", DATE_RANGE) from None
+    return value
+
+
+DistrictName = Annotated[str, Field(pattern=NAME_PATTERN, examples=["demo"])]
+PatrolDate = Annotated[dt.date, AfterValidator(_in_range)]
+"""A date from ``optimizer.timewindow.FIRST_DATE`` to ``LAST_DATE``."""
+PatrolDateTime = Annotated[dt.datetime, AfterValidator(_in_range)]
+"""A date and time in that range (an offset is allowed; none means UTC)."""
+Window = Annotated[str, Field(pattern=WINDOW_PATTERN, examples=["19:00-23:00"])]
 
 
 class KeyCreate(BaseModel):
@@ -60,18 +95,25 @@ class DistrictList(BaseModel):
 
 
 class DistrictImport(BaseModel):
-    """Import a district from an OSM XML or PBF file readable by the server."""
+    """Import a district from an OSM file in the service's import folder (``PATROL_IMPORT_DIR``)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["fengxian"])
-    osm_path: str = Field(min_length=1, examples=["/data/osm/shanghai_fengxian.osm"])
-    seed: int = Field(default=0, ge=0)
+    name: DistrictName = Field(examples=["fengxian"])
+    osm_file: str = Field(
+        pattern=FILE_PATTERN,
+        examples=["shanghai_fengxian.osm"],
+        description="File name (no folder) of an .osm, .osm.bz2 or .osm.pbf file in the "
+        "import folder",
+    )
+    seed: int = Field(default=0, ge=0, le=MAX_INT32)
 
 
 class IncidentIn(BaseModel):
     """One reported incident (WGS-84)."""
 
     external_id: str = Field(min_length=1, max_length=100, examples=["SF-120701-0001"])
-    time: dt.datetime = Field(examples=["2026-11-28T21:15:00"])
+    time: PatrolDateTime = Field(
+        examples=["2026-11-28T21:15:00+08:00"], description="with an offset; none means UTC"
+    )
     category: str = Field(min_length=1, max_length=100, examples=["vehicle break-in"])
     description: str = Field(default="", max_length=2000)
     lon: float = Field(ge=-180, le=180, examples=[24.9384])
@@ -81,7 +123,7 @@ class IncidentIn(BaseModel):
 class IncidentBatch(BaseModel):
     """A batch of incidents for one district; ingest is idempotent by ``external_id``."""
 
-    district: str = Field(min_length=1, max_length=100, examples=["demo"])
+    district: DistrictName
     incidents: list[IncidentIn] = Field(min_length=1, max_length=20000)
 
 
@@ -103,12 +145,18 @@ class IncidentOut(BaseModel):
 
     external_id: str
     district: str
-    time: dt.datetime
+    time: dt.datetime = Field(description="UTC, with its offset")
     category: str
     description: str
     lon: float
     lat: float
     grid_id: str | None
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        # incident times are stored in UTC without an offset
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 class IncidentPage(BaseModel):
@@ -163,14 +211,16 @@ class PlanRequest(BaseModel):
         }
     )
 
-    district: str = Field(default="demo", min_length=1, max_length=100)
-    date: dt.date
-    windows: list[str] = Field(
+    district: DistrictName = "demo"
+    date: PatrolDate
+    windows: list[Window] = Field(
         default_factory=lambda: ["07:00-11:00", "14:00-18:00", "19:00-23:00"],
         min_length=1,
         max_length=12,
     )
-    grid_ids: list[str] | None = None
+    grid_ids: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=1000
+    )
     grid_level: int | None = Field(default=None, ge=1, le=9)
     engine: Literal["patrol", "ortools", "pyvrp"] = Field(
         default="patrol",
@@ -180,6 +230,7 @@ class PlanRequest(BaseModel):
     time_limit_s: float = Field(
         default=0.5,
         gt=0,
+        le=3600,
         description="Search budget per cell and window, in seconds of the reference machine: "
         "deterministic work, so the same request and seed give the same plan.",
     )
@@ -204,12 +255,14 @@ class ReplanRequest(BaseModel):
         }
     )
 
-    grid_id: str = Field(min_length=1)
-    window: str = Field(min_length=1, examples=["19:00-23:00"])
-    now: dt.datetime
-    positions: dict[str, tuple[float, float] | int] = Field(default_factory=dict)
+    grid_id: str = Field(min_length=1, max_length=100)
+    window: Window
+    now: PatrolDateTime
+    positions: dict[str, tuple[float, float] | Annotated[int, Field(ge=0, le=2**63 - 1)]] = Field(
+        default_factory=dict
+    )
     completed: list[str] | dict[str, list[str]] = Field(default_factory=list)
-    time_limit_s: float = Field(default=2.0, gt=0)
+    time_limit_s: float = Field(default=2.0, gt=0, le=3600)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 

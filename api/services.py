@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -17,11 +20,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import make_engine, migrate, session_factory, session_scope
 from api.keys import Principal, lookup
 from api.models import Incident, ResourceSet
+from api.schemas import NAME_PATTERN
 from api.settings import Settings
 from optimizer.district import District
+from optimizer.errors import InputError
 from optimizer.risk.incidents import snap_incidents
 from optimizer.staff.roster import resources_from_json
-from optimizer.storage import load_district
+from optimizer.storage import list_districts, load_district
+from optimizer.timewindow import FIRST_DATE, LAST_DATE
+
+log = logging.getLogger(__name__)
 
 
 def leaf_descendants(grids: gpd.GeoDataFrame, ids: Sequence[str]) -> list[str]:
@@ -152,11 +160,40 @@ class Services:
         self.keys.put(token, found if found is not None else False)
         return found
 
+    def district_names(self) -> list[str]:
+        """Return the names of the prepared districts (the demo is always there)."""
+        return sorted(set(list_districts(self.settings.data_dir)) | {"demo"})
+
+    def check_district(self, name: str, *, field: str = "district") -> str:
+        """Return ``name`` if it names a prepared district; InputError naming the known ones.
+
+        A name is never taken as a path, and the error names no folder of the server.
+        """
+        if not re.fullmatch(NAME_PATTERN, name) or name not in self.district_names():
+            raise InputError(field, name, f"a district name, one of {self.district_names()}")
+        return name
+
     def base_district(self, name: str) -> District:
-        """Load (once) the prepared district ``name`` from the data folder."""
+        """Load (once) the prepared district ``name`` from the data folder.
+
+        Raises
+        ------
+        InputError
+            ``name`` is not a prepared district, or its folder cannot be read (the message
+            names no path; the log has the details).
+        """
+        self.check_district(name)
         with self._district_lock:
             if name not in self._districts:
-                self._districts[name] = load_district(name, self.settings.data_dir)
+                try:
+                    self._districts[name] = load_district(name, self.settings.data_dir)
+                except Exception:
+                    log.exception("district %r could not be loaded", name)
+                    raise InputError(
+                        "district",
+                        name,
+                        "a district whose prepared folder is complete and readable",
+                    ) from None
             return self._districts[name]
 
     def forget_district(self, name: str) -> None:
@@ -210,11 +247,16 @@ class Services:
 
     def stored_incidents(self, name: str) -> gpd.GeoDataFrame | None:
         """Return the incidents ingested for ``name`` in the incident schema, or None."""
+        # rows stored before dates were checked at the door are left out, not fatal
         query = (
             select(
                 Incident.external_id, Incident.category, Incident.time, Incident.lon, Incident.lat
             )
-            .where(Incident.district == name)
+            .where(
+                Incident.district == name,
+                Incident.time >= dt.datetime.combine(FIRST_DATE, dt.time()),
+                Incident.time < dt.datetime.combine(LAST_DATE + dt.timedelta(days=1), dt.time()),
+            )
             .order_by(Incident.id)
         )
         with self.engine.connect() as conn:

@@ -10,13 +10,17 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Reader, ServicesDep
 from api.errors import error_responses
-from api.schemas import HotspotList, HotspotOut
+from api.jsonbody import StrictJSONRoute
+from api.routes.districts import DistrictInPath
+from api.schemas import HotspotList, HotspotOut, PatrolDate, Window
 from api.services import Services, leaf_descendants
 from optimizer.plan.day import planning_grid_ids
 from optimizer.risk.hotspots import hotspots_for_window
 from optimizer.timewindow import TimeWindow
 
-router = APIRouter(prefix="/districts/{name}/hotspots", tags=["hotspots"])
+router = APIRouter(
+    prefix="/districts/{name}/hotspots", tags=["hotspots"], route_class=StrictJSONRoute
+)
 
 
 def hotspot_body(
@@ -61,15 +65,18 @@ def hotspot_body(
     return body
 
 
-@router.get("", response_model=HotspotList, responses=error_responses(401, 422))
+@router.get("", response_model=HotspotList, responses=error_responses(401, 404, 422, 429))
 async def get_hotspots(
-    name: str,
+    name: DistrictInPath,
     services: ServicesDep,
     _: Reader,
-    date: Annotated[dt.date, Query(examples=["2026-12-01"])],
-    window: Annotated[str, Query(examples=["19:00-23:00"])],
-    grid_id: Annotated[list[str] | None, Query(description="grid ids (any level)")] = None,
-    grid_level: Annotated[int | None, Query(ge=1)] = None,
+    date: Annotated[PatrolDate, Query(examples=["2026-12-01"])],
+    window: Annotated[Window, Query()],
+    grid_id: Annotated[
+        list[Annotated[str, Query(max_length=100)]] | None,
+        Query(description="grid ids (any level)", max_length=1000),
+    ] = None,
+    grid_level: Annotated[int | None, Query(ge=1, le=9)] = None,
 ) -> Response:
     """Return the patrol hotspots of the window, per grid, with value, dwell and visits."""
     key = (name, date, window.strip(), tuple(sorted(grid_id or ())), grid_level)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import io
 import json
 import tempfile
@@ -11,17 +10,28 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from api.db import session_scope
-from api.deps import Planner, Reader, ServicesDep, SessionDep, set_audit
-from api.errors import error_responses
-from api.keys import principal_tag
+from api.deps import Planner, Reader, ServicesDep, SessionDep, submit_job
+from api.errors import error_responses, not_found
+from api.jsonbody import StrictJSONRoute
 from api.models import Job, Plan
 from api.planning import load_plan
-from api.schemas import JobList, JobOut, PlanInfo, PlanList, PlanOut, PlanRequest
+from api.schemas import (
+    NAME_PATTERN,
+    XLSX_MEDIA_TYPE,
+    JobList,
+    JobOut,
+    PatrolDate,
+    PlanInfo,
+    PlanList,
+    PlanOut,
+    PlanRequest,
+)
 from api.services import Services
 from optimizer.errors import InputError
 from optimizer.outputs.geojson import plan_geojson
@@ -31,27 +41,24 @@ from optimizer.plan.day import planning_grid_ids
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import TimeWindow
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(tags=["plans"], route_class=StrictJSONRoute)
 
-
-def _not_found(what: str, value: str) -> HTTPException:
-    return HTTPException(
-        404, {"type": "not_found", "field": what, "value": value, "message": f"no {what} {value!r}"}
-    )
+ItemId = Annotated[str, PathParam(min_length=1, max_length=100)]
+"""A job, plan or group id in a path (longer ones name nothing)."""
 
 
 @router.post(
     "/plans",
     response_model=JobOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(401, 403, 413, 422),
+    responses=error_responses(401, 403, 413, 422, 429),
 )
 def create_plan(
     body: PlanRequest,
     request: Request,
     response: Response,
     services: ServicesDep,
-    principal: Planner,
+    _: Planner,
 ) -> JobOut:
     """Start planning a day; returns the job to follow (``GET /jobs/{id}``)."""
     for i, w in enumerate(body.windows):
@@ -64,22 +71,21 @@ def create_plan(
     if body.grid_ids is not None:
         planning_grid_ids(district, level=None, grid_ids=body.grid_ids)
     inputs = body.model_dump(mode="json")
-    job = request.app.state.jobs.submit("plan", inputs, principal_tag(principal))
+    job = submit_job(request, services, "plan", inputs, action="plan.submit")
     response.headers["Location"] = f"/jobs/{job.id}"
-    set_audit(request, "plan.submit", inputs, {"job_id": job.id})
-    return JobOut.model_validate(job)
+    return job
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(401, 404))
-def get_job(job_id: str, session: SessionDep, _: Reader) -> JobOut:
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=error_responses(401, 404, 422, 429))
+def get_job(job_id: ItemId, session: SessionDep, _: Reader) -> JobOut:
     """Return a job's status, progress (0..1), message, result or error."""
     job = session.get(Job, job_id)
     if job is None:
-        raise _not_found("job", job_id)
+        raise not_found("job", job_id)
     return JobOut.model_validate(job)
 
 
-@router.get("/jobs", response_model=JobList, responses=error_responses(401, 422))
+@router.get("/jobs", response_model=JobList, responses=error_responses(401, 422, 429))
 def list_jobs(
     session: SessionDep,
     _: Reader,
@@ -96,12 +102,12 @@ def list_jobs(
     return JobList(count=len(rows), items=[JobOut.model_validate(r) for r in rows])
 
 
-@router.get("/plans", response_model=PlanList, responses=error_responses(401, 422))
+@router.get("/plans", response_model=PlanList, responses=error_responses(401, 422, 429))
 def list_plans(
     session: SessionDep,
     _: Reader,
-    district: Annotated[str | None, Query()] = None,
-    date: Annotated[dt.date | None, Query()] = None,
+    district: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    date: Annotated[PatrolDate | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PlanList:
     """List stored plans, newest first."""
@@ -122,14 +128,16 @@ def _plan_body(services: Services, plan_id: str) -> bytes | None:
         return PlanOut.model_validate(row).model_dump_json().encode()
 
 
-@router.get("/plans/{plan_id}", response_model=PlanOut, responses=error_responses(401, 404))
-async def get_plan(plan_id: str, services: ServicesDep, _: Reader) -> Response:
+@router.get(
+    "/plans/{plan_id}", response_model=PlanOut, responses=error_responses(401, 404, 422, 429)
+)
+async def get_plan(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return a stored plan: windows, groups with members, metrics, left-out sites."""
     body = services.reads.get(("plan", plan_id))
     if body is None:
         body = await run_in_threadpool(_plan_body, services, plan_id)
         if body is None:
-            raise _not_found("plan", plan_id)
+            raise not_found("plan", plan_id)
         services.reads.put(("plan", plan_id), body)
     return Response(body, media_type="application/json")
 
@@ -141,7 +149,7 @@ def _day_plan(services: Services, plan_id: str) -> DayPlan:
     with session_scope(services.sessions) as session:
         row = session.get(Plan, plan_id)
         if row is None:
-            raise _not_found("plan", plan_id)
+            raise not_found("plan", plan_id)
         plan = load_plan(row)
     services.reads.put(("dayplan", plan_id), plan)
     return plan
@@ -154,10 +162,10 @@ def _day_plan(services: Services, plan_id: str) -> DayPlan:
             "content": {"application/geo+json": {}},
             "description": "a LineString per route and a Point per stop",
         },
-        **error_responses(401, 404),
+        **error_responses(401, 404, 422, 429),
     },
 )
-def get_routes(plan_id: str, services: ServicesDep, _: Reader) -> Response:
+def get_routes(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the plan's routes and stops as GeoJSON (EPSG:4326)."""
     body = json.dumps(plan_geojson(_day_plan(services, plan_id)), default=str)
     return Response(body, media_type="application/geo+json")
@@ -171,10 +179,10 @@ def _groups(plan: DayPlan) -> list[str]:
     "/plans/{plan_id}/gpx",
     responses={
         200: {"content": {"application/zip": {}}, "description": "zip of one GPX file per group"},
-        **error_responses(401, 404),
+        **error_responses(401, 404, 422, 429),
     },
 )
-def get_gpx_zip(plan_id: str, services: ServicesDep, _: Reader) -> Response:
+def get_gpx_zip(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return a zip with one GPX file (street track and timed stops) per group."""
     plan = _day_plan(services, plan_id)
     buffer = io.BytesIO()
@@ -190,24 +198,18 @@ def get_gpx_zip(plan_id: str, services: ServicesDep, _: Reader) -> Response:
 
 @router.get(
     "/plans/{plan_id}/gpx/{group_id}",
-    responses={200: {"content": {"application/gpx+xml": {}}}, **error_responses(401, 404)},
+    responses={
+        200: {"content": {"application/gpx+xml": {}}, "description": "GPX of one group"},
+        **error_responses(401, 404, 422, 429),
+    },
 )
-def get_gpx(plan_id: str, group_id: str, services: ServicesDep, _: Reader) -> Response:
+def get_gpx(plan_id: ItemId, group_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the GPX file of one group for a handheld device."""
     plan = _day_plan(services, plan_id)
     group_id = group_id.removesuffix(".gpx")
     keep = [wp for wp in plan.windows if any(r.group.id == group_id for r in wp.routes)]
     if not keep:
-        raise HTTPException(
-            404,
-            {
-                "type": "not_found",
-                "field": "group_id",
-                "value": group_id,
-                "accepted": f"one of {_groups(plan)}",
-                "message": f"no group {group_id!r} in plan {plan_id}",
-            },
-        )
+        raise not_found("group_id", group_id, f"one of {_groups(plan)}")
     only = dataclasses.replace(
         plan,
         windows=tuple(
@@ -234,9 +236,12 @@ def _file(plan: DayPlan, writer: Any, name: str) -> bytes:
 
 @router.get(
     "/plans/{plan_id}/schedule.csv",
-    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 404)},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "one row per stop"},
+        **error_responses(401, 404, 422, 429),
+    },
 )
-def get_csv(plan_id: str, services: ServicesDep, _: Reader) -> Response:
+def get_csv(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule (one row per stop) as CSV."""
     body = _file(_day_plan(services, plan_id), write_schedule_csv, "schedule.csv")
     return Response(
@@ -246,14 +251,17 @@ def get_csv(plan_id: str, services: ServicesDep, _: Reader) -> Response:
     )
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MEDIA_TYPE
 
 
 @router.get(
     "/plans/{plan_id}/schedule.xlsx",
-    responses={200: {"content": {XLSX: {}}}, **error_responses(401, 404)},
+    responses={
+        200: {"content": {XLSX: {}}, "description": "a sheet per window and a summary"},
+        **error_responses(401, 404, 422, 429),
+    },
 )
-def get_xlsx(plan_id: str, services: ServicesDep, _: Reader) -> Response:
+def get_xlsx(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule as an XLSX workbook (a sheet per window and a summary)."""
     body = _file(_day_plan(services, plan_id), write_schedule_xlsx, "schedule.xlsx")
     return Response(

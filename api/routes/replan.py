@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from typing import Annotated
 
-from api.deps import Planner, SessionDep, set_audit
-from api.errors import error_responses
-from api.keys import principal_tag
+from fastapi import APIRouter, Path, Request, Response, status
+
+from api.deps import Planner, ServicesDep, SessionDep, submit_job
+from api.errors import error_responses, not_found
+from api.jsonbody import StrictJSONRoute
 from api.models import Plan
 from api.schemas import JobOut, ReplanRequest
 from optimizer.timewindow import TimeWindow
 
-router = APIRouter(tags=["replan"])
+router = APIRouter(tags=["replan"], route_class=StrictJSONRoute)
 
 
 @router.post(
     "/plans/{plan_id}/replan",
     response_model=JobOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 413, 422, 429),
 )
 def replan(
-    plan_id: str,
+    plan_id: Annotated[str, Path(min_length=1, max_length=100)],
     body: ReplanRequest,
     request: Request,
     response: Response,
+    services: ServicesDep,
     session: SessionDep,
-    principal: Planner,
+    _: Planner,
 ) -> JobOut:
     """Re-solve the rest of one window x grid from the groups' positions at ``now``.
 
@@ -34,18 +37,9 @@ def replan(
     stops are kept and the number of changed stops is reported in the job result.
     """
     if session.get(Plan, plan_id) is None:
-        raise HTTPException(
-            404,
-            {
-                "type": "not_found",
-                "field": "plan_id",
-                "value": plan_id,
-                "message": f"no plan {plan_id!r}",
-            },
-        )
+        raise not_found("plan_id", plan_id)
     TimeWindow.parse(body.window, field="window")
     inputs = {"plan_id": plan_id, **body.model_dump(mode="json")}
-    job = request.app.state.jobs.submit("replan", inputs, principal_tag(principal))
+    job = submit_job(request, services, "replan", inputs, action="plan.replan.submit")
     response.headers["Location"] = f"/jobs/{job.id}"
-    set_audit(request, "plan.replan.submit", inputs, {"job_id": job.id})
-    return JobOut.model_validate(job)
+    return job

@@ -1,27 +1,30 @@
 """Resources of a district: stations, officers, volunteer teams and members, posts, availability.
 
-Volunteers' ``phone`` and ``id_number`` are returned only to roles holding ``personal:read``
-(admin, planner); other roles get them as null.
+Officers' ``phone`` and volunteers' ``phone`` and ``id_number`` are returned only to roles
+holding ``personal:read`` (admin, planner); other roles get them as null (``api.personal``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
+from sqlalchemy.orm import Session
 
-from api.deps import Reader, ResourceWriter, ServicesDep, SessionDep, set_audit
+from api.deps import Reader, ResourceWriter, ServicesDep, audit_write, commit_write
 from api.errors import error_responses
-from api.keys import Principal
+from api.jsonbody import StrictJSONRoute
 from api.models import ResourceSet, utcnow
+from api.personal import visible
+from api.routes.districts import DistrictInPath
+from api.schemas import PatrolDate, Window
 from optimizer.errors import InputError
 from optimizer.staff.roster import Resources, resources_from_json, resources_to_json
 from optimizer.timewindow import TimeWindow
 
-router = APIRouter(prefix="/districts/{name}/resources", tags=["resources"])
-
-PERSONAL_FIELDS: tuple[str, ...] = ("phone", "id_number")
+router = APIRouter(
+    prefix="/districts/{name}/resources", tags=["resources"], route_class=StrictJSONRoute
+)
 
 RESOURCES_EXAMPLE: dict[str, Any] = {
     "stations": [{"id": "S1", "name": "Central station", "lon": 24.94, "lat": 60.17}],
@@ -66,18 +69,6 @@ RESOURCES_EXAMPLE: dict[str, Any] = {
 }
 
 
-def visible(data: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """Return resources JSON with personal fields nulled unless the caller may read them."""
-    if principal.can("personal:read"):
-        return data
-    out = dict(data)
-    out["teams"] = [
-        {**t, "members": [{**m, **dict.fromkeys(PERSONAL_FIELDS)} for m in t.get("members", [])]}
-        for t in data.get("teams", [])
-    ]
-    return out
-
-
 def _validated(services: ServicesDep, name: str, body: dict[str, Any]) -> Resources:
     """Build resources from JSON and check their grid ids against the district's grids."""
     grid_ids = {str(g) for g in services.base_district(name).grids.index}
@@ -101,43 +92,56 @@ def _counts(res: Resources) -> dict[str, int]:
     }
 
 
-@router.get("", responses=error_responses(401, 422))
-def get_resources(name: str, services: ServicesDep, principal: Reader) -> dict[str, Any]:
+def _store(session: Session, name: str, data: dict[str, Any], by: str) -> None:
+    row = session.get(ResourceSet, name)
+    if row is None:
+        session.add(ResourceSet(district=name, data=data, updated_by=by))
+    else:
+        row.data = data
+        row.updated_at = utcnow()
+        row.updated_by = by
+
+
+@router.get("", responses=error_responses(401, 404, 422, 429))
+def get_resources(name: DistrictInPath, services: ServicesDep, principal: Reader) -> dict[str, Any]:
     """Return the district's resources (personal data only for admin and planner)."""
     return visible(resources_to_json(services.district(name).resources), principal)
 
 
-@router.put("", responses=error_responses(401, 403, 413, 422))
+@router.put("", responses=error_responses(401, 403, 404, 413, 422, 429))
 def put_resources(
-    name: str,
+    name: DistrictInPath,
     request: Request,
     services: ServicesDep,
-    session: SessionDep,
     principal: ResourceWriter,
     body: Annotated[dict[str, Any], Body(examples=[RESOURCES_EXAMPLE])],
 ) -> dict[str, Any]:
     """Replace the district's resources (validated; the first bad field is named)."""
     res = _validated(services, name, body)
     data = resources_to_json(res)
-    row = session.get(ResourceSet, name)
-    if row is None:
-        session.add(ResourceSet(district=name, data=data, updated_by=principal.name))
-    else:
-        row.data = data
-        row.updated_at = utcnow()
-        row.updated_by = principal.name
     counts = _counts(res)
-    set_audit(request, "resources.replace", {"district": name, **counts}, {"stored": True})
+
+    def work(session: Session) -> None:
+        _store(session, name, data, principal.name)
+        audit_write(
+            request,
+            session,
+            action="resources.replace",
+            inputs={"district": name, **counts},
+            result={"stored": True},
+        )
+
+    commit_write(request, services, work)
     return {"district": name, **counts}
 
 
-@router.get("/availability", responses=error_responses(401, 422))
+@router.get("/availability", responses=error_responses(401, 404, 422, 429))
 def availability(
-    name: str,
+    name: DistrictInPath,
     services: ServicesDep,
     _: Reader,
-    date: Annotated[dt.date, Query(examples=["2026-12-01"])],
-    window: Annotated[str, Query(examples=["19:00-23:00"])],
+    date: Annotated[PatrolDate, Query(examples=["2026-12-01"])],
+    window: Annotated[Window, Query()],
 ) -> dict[str, Any]:
     """Return the officers and volunteers available for a whole window on a date."""
     tw = TimeWindow.parse(window, field="window")
@@ -152,54 +156,46 @@ def availability(
     }
 
 
-KINDS: tuple[str, ...] = ("stations", "officers", "teams", "posts")
+Kind = Literal["stations", "officers", "teams", "posts"]
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise InputError("kind", kind, f"one of {list(KINDS)}")
-
-
-@router.get("/{kind}", responses=error_responses(401, 422))
-def get_kind(name: str, kind: str, services: ServicesDep, principal: Reader) -> dict[str, Any]:
+@router.get("/{kind}", responses=error_responses(401, 404, 422, 429))
+def get_kind(
+    name: DistrictInPath, kind: Kind, services: ServicesDep, principal: Reader
+) -> dict[str, Any]:
     """Return one kind of resource (stations, officers, teams with members, posts)."""
-    _check_kind(kind)
     items = visible(resources_to_json(services.district(name).resources), principal)[kind]
     return {"district": name, "kind": kind, "count": len(items), "items": items}
 
 
-@router.put("/{kind}/{item_id}", responses=error_responses(401, 403, 404, 413, 422))
+@router.put("/{kind}/{item_id}", responses=error_responses(401, 403, 404, 413, 422, 429))
 def put_item(
-    name: str,
-    kind: str,
-    item_id: str,
+    name: DistrictInPath,
+    kind: Kind,
+    item_id: Annotated[str, Path(min_length=1, max_length=100)],
     request: Request,
     services: ServicesDep,
-    session: SessionDep,
     principal: ResourceWriter,
     body: Annotated[dict[str, Any], Body(examples=[RESOURCES_EXAMPLE["officers"][0]])],
 ) -> dict[str, Any]:
     """Add or replace one station, officer, team (with members and availability) or post."""
-    _check_kind(kind)
     if str(body.get("id", item_id)) != item_id:
         raise InputError("id", body.get("id"), f"the id of the path, {item_id!r}")
     data = resources_to_json(services.district(name).resources)
     items = [i for i in data[kind] if str(i["id"]) != item_id]
     replaced = len(items) < len(data[kind])
     data[kind] = [*items, {**body, "id": item_id}]
-    res = _validated(services, name, data)
-    stored = resources_to_json(res)
-    row = session.get(ResourceSet, name)
-    if row is None:
-        session.add(ResourceSet(district=name, data=stored, updated_by=principal.name))
-    else:
-        row.data = stored
-        row.updated_at = utcnow()
-        row.updated_by = principal.name
-    set_audit(
-        request,
-        f"resources.{kind}.put",
-        {"district": name, "id": item_id, "item": body},
-        {"replaced": replaced},
-    )
+    stored = resources_to_json(_validated(services, name, data))
+
+    def work(session: Session) -> None:
+        _store(session, name, stored, principal.name)
+        audit_write(
+            request,
+            session,
+            action=f"resources.{kind}.put",
+            inputs={"district": name, "id": item_id, "item": body},
+            result={"replaced": replaced},
+        )
+
+    commit_write(request, services, work)
     return {"district": name, "kind": kind, "id": item_id, "replaced": replaced}

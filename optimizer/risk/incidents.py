@@ -15,6 +15,7 @@ from any street) is listed in :attr:`IntakeResult.problems` with its line, field
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import weakref
@@ -33,6 +34,7 @@ from shapely.geometry import LineString
 
 from optimizer.errors import InputError
 from optimizer.risk.categories import VOCABULARY, Category, resolve_category
+from optimizer.timewindow import DATE_RANGE, FIRST_DATE, LAST_DATE
 
 INCIDENT_COLUMNS: tuple[str, ...] = (
     "incident_id",
@@ -390,8 +392,97 @@ class IntakeResult:
         )
 
 
+def _decoded(path: Path) -> str:
+    """Return the text of ``path`` as UTF-8 (a BOM is dropped) or name the first bad byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            "source",
+            f"{path.name} line {line}",
+            f"UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start} is not UTF-8; "
+            "save the file as UTF-8)",
+        ) from None
+
+
+def _geojson_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    """Return the properties (plus ``lon``/``lat`` of Point geometries) of each feature."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            "source",
+            f"{path.name} line {exc.lineno}",
+            f"a complete GeoJSON FeatureCollection ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}; the file may be truncated)",
+        ) from None
+    feats = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(feats, list):
+        raise InputError("source", path.name, "a GeoJSON FeatureCollection")
+    rows: list[dict[str, Any]] = []
+    for number, f in enumerate(feats, start=1):
+        feature = f if isinstance(f, dict) else {}
+        props = feature.get("properties")
+        geom = feature.get("geometry")
+        if not isinstance(f, dict) or not isinstance(props or {}, dict):
+            raise InputError(
+                f"features[{number - 1}]", str(f)[:80], "a GeoJSON Feature with properties"
+            )
+        row = dict(props or {})
+        coords = geom.get("coordinates") if isinstance(geom, dict) else None
+        point = isinstance(geom, dict) and geom.get("type") == "Point"
+        if point and isinstance(coords, list) and len(coords) >= 2:
+            row.setdefault("lon", coords[0])
+            row.setdefault("lat", coords[1])
+        rows.append(row)
+    return rows
+
+
+def _csv_frame(path: Path, text: str, sep: str) -> pd.DataFrame:
+    """Parse CSV text (every value a string); a malformed file names the line."""
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep, engine="c")
+    except pd.errors.EmptyDataError:
+        raise InputError("source", path.name, "a CSV file with a header row") from None
+    except pd.errors.ParserError as exc:
+        detail = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+        # pandas counts "line" from 1 and "row" from 0, both including the header
+        line = re.search(r"line (\d+)", detail)
+        row = re.search(r"row (\d+)", detail)
+        number = int(line.group(1)) if line else int(row.group(1)) + 1 if row else None
+        where = path.name if number is None else f"{path.name} line {number}"
+        raise InputError(
+            "source",
+            where,
+            f"a CSV file whose rows have the header's fields and closed quotes ({detail})",
+        ) from None
+
+
+def _xlsx_frame(path: Path) -> pd.DataFrame:
+    """Read the first sheet of a workbook (every value a string, empty cells "")."""
+    try:
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl and zipfile raise many types for damaged workbooks
+        raise InputError(
+            "source",
+            path.name,
+            f"a complete .xlsx workbook with a header row (reading failed: {type(exc).__name__})",
+        ) from None
+    return frame.fillna("")
+
+
 def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Return the raw table (all strings) and the source line of each row."""
+    """Return the raw table (all strings) and the source line of each row.
+
+    Raises
+    ------
+    InputError
+        Missing file, unknown suffix, text that is not UTF-8, a CSV row with more fields than
+        the header or an unterminated quote, a GeoJSON file that does not parse, a workbook
+        that does not open.
+    """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         return frame, np.arange(len(frame)) + 2
@@ -399,25 +490,16 @@ def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, np.nda
     if not path.is_file():
         raise InputError("source", str(path), "an existing CSV or GeoJSON file")
     suffix = path.suffix.lower()
+    if suffix not in {".geojson", ".json", ".csv", ".txt", ".tsv", ".xlsx"}:
+        raise InputError("source", str(path), "a .csv, .tsv, .xlsx, .geojson or .json file")
+    if suffix == ".xlsx":
+        frame = _xlsx_frame(path)
+        return frame, np.arange(len(frame)) + 2
+    text = _decoded(path)
     if suffix in {".geojson", ".json"}:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        feats = data.get("features") if isinstance(data, dict) else None
-        if not isinstance(feats, list):
-            raise InputError("source", str(path), "a GeoJSON FeatureCollection")
-        rows: list[dict[str, Any]] = []
-        for f in feats:
-            props = dict((f or {}).get("properties") or {})
-            geom = (f or {}).get("geometry") or {}
-            coords = geom.get("coordinates") if geom.get("type") == "Point" else None
-            if coords is not None and len(coords) >= 2:
-                props.setdefault("lon", coords[0])
-                props.setdefault("lat", coords[1])
-            rows.append(props)
+        rows = _geojson_rows(path, text)
         return pd.DataFrame(rows), np.arange(len(rows)) + 1
-    if suffix not in {".csv", ".txt", ".tsv"}:
-        raise InputError("source", str(path), "a .csv, .tsv, .geojson or .json file")
-    sep = "\t" if suffix == ".tsv" else ","
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+    frame = _csv_frame(path, text, "\t" if suffix == ".tsv" else ",")
     return frame, np.arange(len(frame)) + 2
 
 
@@ -464,6 +546,8 @@ def _parse_when(text: str, tz: str) -> tuple[pd.Timestamp | None, bool]:
         return None, False
     if ts is pd.NaT or pd.isna(ts):
         return None, False
+    if not FIRST_DATE <= ts.date() <= LAST_DATE:
+        return None, False
     if ts.tzinfo is None:
         try:
             ts = ts.tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
@@ -489,13 +573,13 @@ def read_incidents(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     unknown_category: str = "other",
 ) -> IntakeResult:
-    """Read incidents from a CSV or GeoJSON file (or a table), validate and snap them.
+    """Read incidents from a CSV, XLSX or GeoJSON file (or a table), validate and snap them.
 
     Parameters
     ----------
     source
-        Path of a ``.csv``/``.tsv`` (header row) or ``.geojson`` (Point features) file, or a
-        DataFrame of raw values.
+        Path of a ``.csv``/``.tsv``/``.xlsx`` (header row; a workbook's first sheet) or
+        ``.geojson`` (Point features) file, or a DataFrame of raw values.
     columns
         Schema field -> source column, e.g. ``{"incident_id": "incident_num", "occurred_at":
         "date"}``; fields not given are looked up under common English and Chinese names. An
@@ -578,8 +662,9 @@ def read_incidents(
                     int(lines[i]),
                     "occurred_at",
                     text,
-                    "missing or unparseable date/time; expected e.g. '2024-03-05 14:30', "
-                    "'2024-03-05T14:30+08:00', '2024年3月5日 14时30分' or a date",
+                    "missing, unparseable or out-of-range date/time; expected e.g. "
+                    "'2024-03-05 14:30', '2024-03-05T14:30+08:00', '2024年3月5日 14时30分' or a "
+                    f"date; {DATE_RANGE}",
                 )
             )
     # --- coordinates

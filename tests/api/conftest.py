@@ -82,9 +82,18 @@ def own_db_url(
     yield from _fresh_url(request.param, tmp_path_factory)
 
 
+GENEROUS: dict[str, Any] = {
+    "key_requests_per_minute": 100_000,
+    "auth_failures_per_minute": 10_000,
+    "key_active_jobs": 50,
+}
+"""Limits no test reaches unless it means to (tests of the limits set their own)."""
+
+
 def make_api(url: str, **settings: Any) -> Api:
     """Create an app on ``url`` and a key for every role."""
-    app = create_app(Settings(database_url=url, workers=1, key_cache_s=0, **settings))
+    values = {"workers": 1, "key_cache_s": 0, **GENEROUS, **settings}
+    app = create_app(Settings(database_url=url, **values))
     tokens = {}
     with session_scope(app.state.services.sessions) as session:
         for role in ROLES:

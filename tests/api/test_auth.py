@@ -113,7 +113,7 @@ def test_key_lifecycle_and_revocation(api: Api) -> None:
     assert r.status_code == 200 and r.json()["revoked_at"]
     assert api.client.get("/districts", headers={"X-API-Key": token}).status_code == 401
     r = api.client.delete("/keys/999999", headers=admin)
-    assert r.status_code == 422 and r.json()["error"]["field"] == "key_id"
+    assert r.status_code == 404 and r.json()["error"]["field"] == "key_id"
 
 
 def test_key_tokens_are_stored_hashed(api: Api) -> None:

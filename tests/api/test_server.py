@@ -2,81 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def patrol(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``patrol`` (``python -m api.cli``) and return the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.api.server import Server, patrol, running, server_env
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """Start ``patrol serve`` on SQLite; yield its base URL and the environment used."""
-    db = tmp_path_factory.mktemp("served") / "patrol.sqlite"
-    env = {**os.environ, "PATROL_DATABASE_URL": f"sqlite:///{db}", "PATROL_KEY_CACHE_S": "0.5"}
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read() if proc.stdout else ""
-                raise AssertionError(f"patrol serve exited: {out}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("patrol serve did not answer within 60 s")
-            time.sleep(0.2)
-        yield base, env
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Start ``patrol serve`` on SQLite."""
+    folder = tmp_path_factory.mktemp("served")
+    env = server_env(f"sqlite:///{folder / 'patrol.sqlite'}", key_cache_s="0.5")
+    with running(env, folder / "server.log") as served:
+        yield served
 
 
-def test_served_over_loopback(server: tuple[str, dict[str, str]]) -> None:
-    base, env = server
+def test_served_over_loopback(server: Server) -> None:
+    base, env = server.base, server.env
     made = patrol("keys", "create", "--role", "analyst", "--name", "smoke", env=env)
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
@@ -94,16 +39,25 @@ def test_served_over_loopback(server: tuple[str, dict[str, str]]) -> None:
         assert "cors" not in str(client.options("/districts").headers).lower()
     listed = patrol("keys", "list", env=env)
     assert "analyst" in listed.stdout and "active" in listed.stdout
-    key_id = listed.stdout.split()[0]
+    key_id = next(line.split()[0] for line in listed.stdout.splitlines() if "smoke" in line)
     revoked = patrol("keys", "revoke", key_id, env=env)
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
     time.sleep(1.0)  # the server caches key lookups for PATROL_KEY_CACHE_S (0.5 s here)
     assert httpx.get(f"{base}/districts", headers={"X-API-Key": token}).status_code == 401
 
 
-def test_keys_cli_errors(server: tuple[str, dict[str, str]]) -> None:
-    _, env = server
+def test_keys_cli_errors(server: Server) -> None:
+    env = server.env
     bad = patrol("keys", "create", "--role", "overlord", env=env)
     assert bad.returncode == 2 and "overlord" in bad.stderr
     missing = patrol("keys", "revoke", "424242", env=env)
     assert missing.returncode == 2 and "key_id" in missing.stderr
+    admin = patrol("keys", "create", "--role", "admin", "--name", "only-admin", env=env)
+    admin_id = next(
+        line.split()[0]
+        for line in patrol("keys", "list", env=env).stdout.splitlines()
+        if "only-admin" in line
+    )
+    assert admin.returncode == 0
+    last = patrol("keys", "revoke", admin_id, env=env)
+    assert last.returncode == 2 and "last_admin" in last.stderr and "Traceback" not in last.stderr
