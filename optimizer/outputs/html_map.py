@@ -143,6 +143,7 @@ def html_map_data(plan: DayPlan, *, district: District | None = None) -> dict[st
                         "people": ", ".join(names.get(m, m) for m in g.members) if names else "",
                         "colour": st.colour,
                         "dashed": st.dashed,
+                        "line": st.line,
                         "area_colour": area_colours.get(st.area, st.colour),
                         "km": round(route.distance_m / 1000, 2),
                         "visits": sum(1 for s in route.stops if s.kind not in ("start", "end")),

@@ -72,6 +72,9 @@ CJK_FONTS: tuple[str, ...] = (
 )
 """Fonts tried, in order, for Chinese place and cell names (Debian: ``fonts-noto-cjk``)."""
 
+MPL_LINES: dict[str, object] = {"solid": "-", "dashed": (0, (5, 2)), "dotted": (0, (1, 1.5))}
+"""Matplotlib line styles of :data:`optimizer.outputs.style.LINES`."""
+
 
 @functools.cache
 def font_family() -> tuple[str, ...]:
@@ -437,7 +440,7 @@ def _draw_route_detail(
         color=style.colour,
         lw=2.2,
         alpha=0.9,
-        ls=(0, (5, 2)) if style.dashed else "-",
+        ls=MPL_LINES[style.line],
         zorder=5,
         solid_capstyle="round",
         path_effects=_halo(3.6),
@@ -765,7 +768,7 @@ def area_figure(data: PlanMapData, *, window: str, area: str) -> Figure:
             st = data.styles[(window, route.group.id)]
             entries.append(
                 (
-                    Line2D([], [], color=st.colour, lw=2.4, ls="--" if st.dashed else "-"),
+                    Line2D([], [], color=st.colour, lw=2.4, ls=MPL_LINES[st.line]),
                     _group_entry(route),
                 )
             )

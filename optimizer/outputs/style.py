@@ -3,8 +3,9 @@
 A group keeps one colour on every map of its window: groups are numbered in cell, then group
 order - across the whole window where it has no more groups than :data:`GROUP_PALETTE` has
 colours, else within their level-2 area - and take the palette's colours in turn; past the
-palette's length the same colours come back dashed. Overview maps colour routes by their level-2
-cell, with neighbouring cells in different colours (a greedy colouring of the cells that touch).
+palette's length the same colours come back dashed, then dotted (48 groups told apart).
+Overview maps colour routes by their level-2 cell, with neighbouring cells in different colours
+(a greedy colouring of the cells that touch).
 """
 
 from __future__ import annotations
@@ -59,11 +60,21 @@ class GroupStyle:
     """How one group's route is drawn in its window."""
 
     colour: str
-    dashed: bool
+    line: str
+    """``"solid"``, ``"dashed"`` or ``"dotted"`` (see :data:`LINES`)."""
     area: str
     """The level-2 cell the group patrols in (its planned cell where that is coarser)."""
     index: int
     """Position of the group in its colour scope (window or area), from 0."""
+
+    @property
+    def dashed(self) -> bool:
+        """Whether the line is broken (dashed or dotted)."""
+        return self.line != "solid"
+
+
+LINES: tuple[str, ...] = ("solid", "dashed", "dotted")
+"""Line styles taken in turn each time the palette runs out."""
 
 
 def group_area(cells: CellIndex, grid_id: str) -> str:
@@ -89,7 +100,7 @@ def group_styles(plan: DayPlan, cells: CellIndex) -> dict[tuple[str, str], Group
             i = counters.get(scope, 0)
             counters[scope] = i + 1
             styles[(label, group_id)] = GroupStyle(
-                colour=GROUP_PALETTE[i % n], dashed=(i // n) % 2 == 1, area=area, index=i
+                colour=GROUP_PALETTE[i % n], line=LINES[(i // n) % len(LINES)], area=area, index=i
             )
     return styles
 

@@ -164,7 +164,7 @@
       if (state.hidden[r.id]) return;
       var line = L.polyline(pairs(r.path), {
         color: colourOf(r), weight: byArea ? 2.5 : 4, opacity: 0.9,
-        dashArray: r.dashed && !byArea ? "10 5" : null,
+        dashArray: r.dashed && !byArea ? (r.line === "dotted" ? "2 4" : "10 5") : null,
       }).bindTooltip(esc(r.id) + " (" + esc(r.mode) + ")", { sticky: true });
       overlay.addLayer(line);
       // Numbered stops, merged where a group comes back to the same place.
