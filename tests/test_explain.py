@@ -159,7 +159,7 @@ def test_solver_leaves_out_what_explain_says() -> None:
 
 def test_no_street_path_is_said_so_never_as_minutes() -> None:
     """A site cut off from the groups' start gets ``no_path``, not a capped time in minutes."""
-    from optimizer.plan.explain import no_path_sites
+    from optimizer.plan.explain import unservable_sites
     from optimizer.problem import NO_PATH_S
 
     p = _problem(2)
@@ -170,7 +170,7 @@ def test_no_street_path_is_said_so_never_as_minutes() -> None:
     t[loc, :] = NO_PATH_S
     t[loc, loc] = 0
     cut = PatrolProblem(p.n_depots, p.sites, p.vehicles, {"foot": t}, p.horizon_s)
-    reasons = no_path_sites(cut)
+    reasons = unservable_sites(cut)
     assert list(reasons) == [far]
     assert reasons[far].code == "no_path" and "min" not in reasons[far].detail
     assert "no street path" in reasons[far].detail

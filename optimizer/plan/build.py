@@ -23,7 +23,7 @@ import datetime as dt
 import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -32,7 +32,7 @@ from shapely.geometry import Point
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.plan.explain import Reason, explain_without_groups, no_path_sites
+from optimizer.plan.explain import Reason, explain_without_groups, unservable_sites
 from optimizer.plan.params import PlanParams, RouteParams
 from optimizer.plan.passes import (
     extra_pass_scale,
@@ -154,6 +154,12 @@ def hotspot_nodes(h: Hotspot) -> list[int]:
                 out.append(n)
     return out
 
+
+CUT_OFF = (
+    "its streets are cut off from the district's connected network: no travel mode reaches "
+    "them and comes back"
+)
+"""Why a cell whose hotspots no mode can reach gets no group."""
 
 DETOUR = 1.3
 """Street distance over straight-line distance, for estimates before the matrices exist."""
@@ -300,7 +306,8 @@ def build_problem(
     -------
     problem, context, left_out
         The problem, what maps it back to places, and the sites left out before solving
-        because no street path joins them to the muster point (with that reason).
+        because no group can serve them: no street path joins them to the groups' start, or
+        the way there and back does not fit the window (with that reason).
     """
     network = district.network
     start, end = window.on(day)
@@ -446,23 +453,34 @@ def build_problem(
         name=f"{district.name}:{grid_id}:{window.label()}:{day}",
     )
     left_out: list[Reason] = []
-    cut = no_path_sites(problem)
+    cut = unservable_sites(problem)
     if cut:
-        left_out = [r for r in cut.values() if r is not None]
-        kept = tuple(s for i, s in enumerate(problem.sites) if i not in cut)
+        # the sites go, and their matrix rows with them: what the solver sees is all reachable
+        offered = problem.sites
+        kept = [s for i, s in enumerate(offered) if i not in cut]
+        rows = sorted({*range(len(depots)), *(s.location for s in kept)})
+        row_of = {old: new for new, old in enumerate(rows)}
+        durations = {m: np.ascontiguousarray(d[np.ix_(rows, rows)]) for m, d in durations.items()}
+        metres = np.ascontiguousarray(metres[np.ix_(rows, rows)])
+        nodes = [nodes[r] for r in rows]
+        names = [names[r] for r in rows]
         problem = PatrolProblem(
             n_depots=len(depots),
-            sites=kept,
+            sites=tuple(replace(s, location=row_of[s.location]) for s in kept),
             vehicles=vehicles,
             durations=durations,
             horizon_s=horizon,
             distances=metres,
             name=problem.name,
         )
-        left_out = [
-            Reason(r.site_id, r.kind, grid_id, r.code, r.detail)
-            for r in {f"{r.kind}:{r.site_id}": r for r in left_out}.values()
-        ]
+        # a hotspot some of whose passes remain is not left out (a late pass just does not fit)
+        kept_keys = {s.key or s.id for s in kept}
+        unique = {
+            f"{r.kind}:{r.site_id}": r
+            for i, r in cut.items()
+            if (offered[i].key or offered[i].id) not in kept_keys
+        }
+        left_out = [Reason(r.site_id, r.kind, grid_id, r.code, r.detail) for r in unique.values()]
     context = ProblemContext(
         grid_id,
         window,
@@ -668,55 +686,62 @@ def build_day(
             for gid in ids
             if gid in hot_of or gid in posts
         ]
-        formation: GroupFormation | None = None
-        if needs:
-            formation = form_groups(
-                district.resources,
-                day=day,
-                window=window,
-                cells=needs,
-                muster=muster,
-                grids=district.grids,
-                params=params.groups,
-                history=served,
-                seed=task_seed(seed, wi, "groups"),
-            )
-            served = record_service(served, formation)
-        cells: list[CellTask | CellWithoutGroup] = []
-        for gid in ids:
-            g_hot = hot_of.get(gid, [])
-            g_posts = [p for p, _ in posts.get(gid, [])]
-            g_groups = (
-                [] if formation is None else [g for g in formation.groups if g.grid_id == gid]
-            )
-            if not g_groups:
-                if g_hot or g_posts:
-                    cells.append(
-                        _without_group(
-                            gid, window, start, end, g_hot, posts.get(gid, []), formation
-                        )
-                    )
-                continue
-            problem, context, cut = build_problem(
-                district,
-                grid_id=gid,
-                day=day,
-                window=window,
-                groups=g_groups,
-                hotspots=g_hot,
-                posts=g_posts,
-                muster=muster[gid],
-                params=params.routes,
-            )
-            cells.append(
-                CellTask(
-                    problem,
-                    context,
-                    task_seed(seed, wi, gid),
-                    _visited_keys(previous, window, gid),
-                    tuple(r.to_left_out() for r in cut),
+        # Two rounds at most: a cell whose sites turn out beyond its groups' reach in the window
+        # (streets at the extract's edge, a detour longer than the window) needs no group;
+        # its groups go where they can patrol, and its sites keep the real reason.
+        dead: dict[str, tuple[LeftOut, ...]] = {}
+        for _ in range(2):
+            live = [
+                n if n.grid_id not in dead else replace(n, demand=0.0, duties=()) for n in needs
+            ]
+            formation = _formation(district, window, day, live, muster, params, served, seed, wi)
+            cells: list[CellTask | CellWithoutGroup] = []
+            newly_dead = False
+            for gid in ids:
+                g_hot = hot_of.get(gid, [])
+                g_posts = [p for p, _ in posts.get(gid, [])]
+                g_groups = (
+                    [] if formation is None else [g for g in formation.groups if g.grid_id == gid]
                 )
-            )
+                if gid in dead or not g_groups:
+                    if g_hot or g_posts:
+                        cells.append(
+                            _without_group(
+                                gid, window, start, end, g_hot, posts.get(gid, []), formation
+                            )
+                            if gid not in dead
+                            else CellWithoutGroup(
+                                gid, window, start, end, tuple(g_hot), dead[gid], 0
+                            )
+                        )
+                    continue
+                problem, context, cut = build_problem(
+                    district,
+                    grid_id=gid,
+                    day=day,
+                    window=window,
+                    groups=g_groups,
+                    hotspots=g_hot,
+                    posts=g_posts,
+                    muster=muster[gid],
+                    params=params.routes,
+                )
+                if cut and not problem.sites:
+                    dead[gid] = tuple(r.to_left_out() for r in cut)
+                    newly_dead = True
+                cells.append(
+                    CellTask(
+                        problem,
+                        context,
+                        task_seed(seed, wi, gid),
+                        _visited_keys(previous, window, gid),
+                        tuple(r.to_left_out() for r in cut),
+                    )
+                )
+            if not newly_dead:
+                break
+        if formation is not None:
+            served = record_service(served, formation)
         out.append(WindowProblems(window, formation, tuple(cells)))
         if progress is not None:
             n_groups = 0 if formation is None else len(formation.groups)
@@ -732,6 +757,33 @@ def build_day(
     )
 
 
+def _formation(
+    district: District,
+    window: TimeWindow,
+    day: dt.date,
+    needs: Sequence[CellNeed],
+    muster: Mapping[str, Muster],
+    params: PlanParams,
+    served: Mapping[str, float],
+    seed: int,
+    window_index: int,
+) -> GroupFormation | None:
+    """The window's groups (``None`` where no cell needs one)."""
+    if not any(n.demand > 0 or n.duties for n in needs):
+        return None
+    return form_groups(
+        district.resources,
+        day=day,
+        window=window,
+        cells=[n for n in needs if n.demand > 0 or n.duties],
+        muster=muster,
+        grids=district.grids,
+        params=params.groups,
+        history=served,
+        seed=task_seed(seed, window_index, "groups"),
+    )
+
+
 def _without_group(
     grid_id: str,
     window: TimeWindow,
@@ -742,14 +794,17 @@ def _without_group(
     formation: GroupFormation | None,
 ) -> CellWithoutGroup:
     """The left-out sites of a cell without a group, with the allocation's reason."""
-    detail = "no officer is on shift in this window"
-    if formation is not None:
-        detail = formation.uncovered.get(grid_id, detail)
+    code = "no_group"
+    detail = CUT_OFF
+    if formation is not None and grid_id in formation.allocation:
+        detail = formation.uncovered.get(grid_id, "no group is allocated to this cell")
         unstaffed = {u.post_id: u for u in formation.unstaffed_posts if u.grid_id == grid_id}
         if not hotspots and unstaffed:
             detail = next(iter(unstaffed.values())).reason
+    else:
+        code = "no_path"
     reasons = explain_without_groups(
-        hotspots, [p for p, _ in posts], grid_id=grid_id, detail=detail
+        hotspots, [p for p, _ in posts], grid_id=grid_id, detail=detail, code=code
     )
     n_duties = sum(len(d) for _, d in posts)
     return CellWithoutGroup(

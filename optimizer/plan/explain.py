@@ -94,17 +94,18 @@ def _round_trip(problem: PatrolProblem, vehicle: Vehicle, site: Site) -> int | N
     return there + back
 
 
-def no_path_sites(problem: PatrolProblem) -> dict[int, Reason]:
-    """Return the sites no vehicle can reach and leave by street, each with its reason.
+def unservable_sites(problem: PatrolProblem) -> dict[int, Reason]:
+    """Return the sites no vehicle can serve, each with its reason.
 
-    These are left out before solving (``optimizer.plan.build``): the solver could not serve
-    them whatever its budget, and their travel times are no times to show anybody.
+    A site no group can reach by street (``no_path``), or reach, stay at and come back from
+    within its window and the group's shift (``unreachable``). These are left out before
+    solving (``optimizer.plan.build``): no search could serve them, whatever its budget.
     """
     if not problem.vehicles:
         return {}
     out: dict[int, Reason] = {}
     for i, site in enumerate(problem.sites):
-        if all(_round_trip(problem, v, site) is None for v in problem.vehicles):
+        if all(service_start(problem, v, site) is None for v in problem.vehicles):
             out[i] = explain_site(problem, None, i)
     return out
 
@@ -181,6 +182,11 @@ def explain_site(
             detail = (
                 f"no group can arrive before its window closes "
                 f"({_mins(site.latest_s)} into the window) and get back in time"
+            )
+        elif best <= span:
+            detail = (
+                f"it cannot start before {_mins(site.earliest_s)} into the window, and then "
+                f"the {_mins(best)} there, stay and back do not fit before the groups' end"
             )
         else:
             detail = (
@@ -275,10 +281,12 @@ def explain_without_groups(
     *,
     grid_id: str,
     detail: str = "no patrol group is allocated to this grid in this window",
+    code: str = "no_group",
 ) -> list[Reason]:
-    """Return ``no_group`` reasons for every hotspot and post of a grid that got no group."""
-    out = [Reason(h.id, "hotspot", grid_id, "no_group", detail) for h in hotspots]
-    out += [Reason(p.id, "post", grid_id, "no_group", detail) for p in posts]
+    """Return reasons (``code``, default ``no_group``) for every hotspot and post of a cell
+    that got no group."""
+    out = [Reason(h.id, "hotspot", grid_id, code, detail) for h in hotspots]
+    out += [Reason(p.id, "post", grid_id, code, detail) for p in posts]
     return out
 
 

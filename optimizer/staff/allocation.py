@@ -563,6 +563,10 @@ def _unstaffed_posts(
 
 def _uncovered_reason(cell: CellNeed, crews: Sequence[_Crew], on_shift: int) -> str:
     """Why a cell with demand got no group."""
+    if on_shift == 0:
+        return "no officer is on shift for the whole window"
+    if not crews:
+        return f"the {on_shift} officer(s) on shift are too few to form a crew"
     if not any(cr.lead.mode in cell.modes for cr in crews):
         modes = ", ".join(sorted(cell.modes)) or "no travel mode"
         return f"no officer on shift can patrol its streets (open to {modes})"
