@@ -208,6 +208,37 @@ def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
     return kernel
 
 
+def smooth_counts(
+    kernel: NetworkKernel, length: np.ndarray, n: np.ndarray, wide_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the local and the wide network density of counts per segment.
+
+    Parameters
+    ----------
+    kernel
+        Network kernel of the graph.
+    length
+        Segment lengths (m).
+    n
+        Counts, ``rows x S`` (one row per series, e.g. per category).
+    wide_steps
+        Kernel steps of the wide density (1: the local density again).
+
+    Returns
+    -------
+    (k1, k2)
+        Densities per metre, each ``rows x S``; every incident's mass is conserved
+        (``(k1 * length).sum(axis=1) == n.sum(axis=1)``).
+    """
+    Wt = kernel.weights.T.tocsr()
+    inv = 1.0 / kernel.norm
+    k1 = np.asarray(Wt @ (n * inv).T).T
+    k2 = k1
+    for _ in range(wide_steps - 1):
+        k2 = np.asarray(Wt @ (k2 * (length * inv)).T).T
+    return k1, k2
+
+
 # ---------------------------------------------------------------------------------------------
 # profiles
 
@@ -292,6 +323,7 @@ class RiskModel:
         self._timed: list[np.ndarray] = []
         self._hour: list[np.ndarray] = []
         self._dow: list[np.ndarray] = []
+        self._pos: list[np.ndarray] = []
         self._ids: set[str] = set()
         self._state: _State | None = None
 
@@ -374,12 +406,32 @@ class RiskModel:
         self._timed.append(~date_only)
         self._hour.append(when.hour.to_numpy().astype(np.int64))
         self._dow.append(when.day_of_week.to_numpy().astype(np.int64))
+        pos = (
+            inc["position"].to_numpy(dtype=float)
+            if "position" in inc.columns
+            else np.full(len(inc), 0.5)
+        )
+        self._pos.append(np.nan_to_num(pos, nan=0.5))
         st = self._state
         if st is not None:
             # Move the cached state to the newest time, then add the new kernel columns.
             self._state = self._rescaled(st, max(st.at_ns, int(t_ns.max())))
             self._update_state(cat_idx, seg, t_ns)
         return len(inc)
+
+    def incident_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the incidents the model holds as arrays, in the order they were added.
+
+        Returns
+        -------
+        (category, segment, t_ns, position)
+            Category index (into :attr:`categories`), segment index, time in UTC nanoseconds
+            (date-only incidents at mid-day) and position along the segment from its ``u``
+            end (0..1; 0.5 where unknown).
+        """
+        cat, seg, t_ns, *_ = self._arrays()
+        pos = np.concatenate(self._pos) if self._pos else np.zeros(0)
+        return cat, seg, t_ns, pos
 
     def _factors(self, at_ns: int, t_ns: np.ndarray | int) -> np.ndarray:
         """Decay factors (long-term rows then short) from times ``t_ns`` to ``at_ns``."""
@@ -412,14 +464,7 @@ class RiskModel:
 
     def _smooth(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the local and wide network densities of decayed counts (rows x S)."""
-        Wt = self.kernel.weights.T.tocsr()
-        inv = 1.0 / self.kernel.norm
-        k1 = np.asarray(Wt @ (n * inv).T).T
-        k2 = k1
-        L = self.length
-        for _ in range(self.params.wide_steps - 1):
-            k2 = np.asarray(Wt @ (k2 * (L * inv)).T).T
-        return k1, k2
+        return smooth_counts(self.kernel, self.length, n, self.params.wide_steps)
 
     def _update_state(self, cat: np.ndarray, seg: np.ndarray, t_ns: np.ndarray) -> None:
         st = self._state
@@ -576,6 +621,33 @@ class RiskModel:
         rates = self.category_rates(at)
         if rates.shape[0] == 0:
             return rates if by_category else np.zeros(len(self.length))
+        factors = self.window_factors(window=window, day=day, severity=severity)
+        out = rates * (factors * days)[:, None]
+        return out if by_category else out.sum(axis=0)
+
+    def window_factors(
+        self,
+        *,
+        window: TimeWindow | None = None,
+        day: pd.Timestamp | None = None,
+        severity: bool = True,
+    ) -> np.ndarray:
+        """Return, per category, the share of a day's incidents in a window times severity.
+
+        Parameters
+        ----------
+        window
+            Daily window; ``None`` means the whole day.
+        day
+            Date whose weekday profile applies; ``None`` means an average day.
+        severity
+            Multiply by the category's severity (1 for categories outside the vocabulary).
+
+        Returns
+        -------
+        numpy.ndarray
+            One factor per category, in the order of :attr:`categories`.
+        """
         hours, dows = self.profiles()
         cover = window_hours(window) if window is not None else np.ones(24)
         share = (hours * cover[None, :]).sum(axis=1) / 24.0
@@ -587,8 +659,7 @@ class RiskModel:
                 for c in self.categories
             ]
         )
-        out = rates * (share * sev * days)[:, None]
-        return out if by_category else out.sum(axis=0)
+        return np.asarray(share * sev, dtype=float)
 
 
 def _to_ns(at: pd.Timestamp | str) -> int:
