@@ -62,6 +62,8 @@ class ForecastParams:
     ----------
     kde
         Parameters of the network KDE (the offset of the learned model, and a candidate).
+        The default keeps old incidents (half-life 1000 days) and weighs the wide density
+        less than ``RiskParams``' own default: the trees add what smoothing and recency pay.
     horizon_days
         Days each training target covers (the forecast period of the validation).
     step_days
@@ -88,7 +90,9 @@ class ForecastParams:
         Incidents this close to an intersection count for it.
     """
 
-    kde: RiskParams = field(default_factory=RiskParams)
+    kde: RiskParams = field(
+        default_factory=lambda: RiskParams(half_life_days=1000.0, wide_weight=2.0)
+    )
     horizon_days: int = 7
     step_days: int = 7
     min_history_days: int = 14
@@ -96,10 +100,10 @@ class ForecastParams:
     min_train_origins: int = 3
     validation_weeks: int = 4
     select_coverage: float = 0.05
-    rounds: int = 50
+    rounds: int = 100
     learning_rate: float = 0.05
-    num_leaves: int = 5
-    min_data_in_leaf: int = 200
+    num_leaves: int = 7
+    min_data_in_leaf: int = 100
     l2: float = 1.0
     bags: int = 1
     seed: int = 0
