@@ -16,7 +16,9 @@ mirrored calendar.
 1. **Tuning** (never the test weeks): rolling origin over the ``--val-weeks`` 7-day periods
    before ``--start``. Each candidate of a small grid (network-KDE half-life and wide weight x
    two sizes of the boosted trees) is fitted with the learned model forced on everything before
-   each period and forecasts it; the candidate with the best mean PAI@5% is chosen.
+   each period and forecasts it; the candidate with the best score is chosen (the forecaster's
+   own rule, ``optimizer.risk.forecaster.selection_score``: geometric mean over 1, 5 and 10 %
+   of the mean PAI across the weeks).
 2. **Test**: rolling origin over the 7-day periods from ``--start`` to ``--end`` (the last may be
    shorter). For each, the forecaster (chosen parameters) is fitted on the incidents before the
    period only (``optimizer.evaluate.forecast.rolling_backtest`` cuts the frame there), chooses
@@ -62,7 +64,11 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.evaluate.forecast import rolling_backtest, summarize, weekly_origins  # noqa: E402
 from optimizer.risk.features import BASELINE_SIGNALS  # noqa: E402
-from optimizer.risk.forecaster import ForecastParams, fit_forecast  # noqa: E402
+from optimizer.risk.forecaster import (  # noqa: E402
+    ForecastParams,
+    fit_forecast,
+    selection_score,
+)
 from optimizer.risk.incidents import read_incidents, street_segments  # noqa: E402
 from optimizer.risk.model import RiskParams  # noqa: E402
 from optimizer.risk.terrain import read_terrain  # noqa: E402
@@ -154,8 +160,13 @@ def tune(
         p = ForecastParams(kde=kde, validation_weeks=0, **trees)
         bt = rolling_backtest(G, inc, val, params=p, terrain=terrain, signals=False)
         res = bt.results[bt.results["method"] == "learned"]
-        score = float(res["pai@5%"].mean()) if len(res) else float("nan")
-        rows.append({**dict(zip(KDE_GRID, kde_values, strict=True)), **trees, "pai@5%": score})
+        score = (
+            float(selection_score(res, p.select_coverages).iloc[0]) if len(res) else float("nan")
+        )
+        row = {**dict(zip(KDE_GRID, kde_values, strict=True)), **trees}
+        for c in ("pai@1%", "pai@5%", "pai@10%"):
+            row[c] = float(res[c].mean()) if len(res) else float("nan")
+        rows.append({**row, "score": score})
         if np.isfinite(score) and (best is None or score > best[0]):
             best = (score, p)
     chosen = best[1] if best is not None else ForecastParams()

@@ -267,8 +267,8 @@ def test_empty_history_forecasts_nothing() -> None:
 def test_params_validate() -> None:
     with pytest.raises(InputError, match=r"forecast\.rounds"):
         ForecastParams(rounds=0)
-    with pytest.raises(InputError, match=r"forecast\.select_coverage"):
-        ForecastParams(select_coverage=2.0)
+    with pytest.raises(InputError, match=r"forecast\.select_coverages"):
+        ForecastParams(select_coverages=(0.05, 2.0))
     with pytest.raises(InputError, match=r"forecast\.kde"):
         ForecastParams(kde="wide")  # type: ignore[arg-type]
 

@@ -18,8 +18,10 @@ Choice per district (rolling validation, only weeks before ``T``)
 ------------------------------------------------------------------
 For each of the ``validation_weeks`` weeks before ``T``, every candidate - the learned model,
 the network KDE alone and the baselines of :data:`optimizer.risk.features.BASELINE_SIGNALS` -
-is fitted on what came before that week and forecasts it; the candidate with the best mean PAI
-at ``select_coverage`` is used. When that is not the learned model the forecaster falls back,
+is fitted on what came before that week and forecasts it; the candidate with the best geometric
+mean, over ``select_coverages``, of its mean PAI across the weeks is used (each coverage counts
+alike whatever the size of its PAI: the top streets and the wider patrol area both matter).
+When that is not the learned model the forecaster falls back,
 and :attr:`RiskForecast.notes` says so. Too short a history (fewer than ``min_train_origins``
 training origins before the first validation week) skips the learned model with a note.
 
@@ -33,7 +35,7 @@ vocabulary get severity 1 and flat time profiles, with a warning that names them
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError
-from optimizer.risk.accuracy import coverage_tag, pai_pei
+from optimizer.risk.accuracy import DEFAULT_COVERAGES, coverage_tag, pai_pei
 from optimizer.risk.categories import VOCABULARY, Category
 from optimizer.risk.features import BASELINE_SIGNALS, DAY_NS, History, SegmentFeatures
 from optimizer.risk.model import NetworkKernel, RiskModel, RiskParams
@@ -77,8 +79,8 @@ class ForecastParams:
     validation_weeks
         Weeks before the forecast origin that choose the method (0: always the learned model
         where it can be fitted).
-    select_coverage
-        Share of street length whose PAI chooses the method.
+    select_coverages
+        Shares of street length whose PAI choose the method.
     rounds, learning_rate, num_leaves, min_data_in_leaf, l2
         Boosting: trees, shrinkage, leaves per tree, least rows per leaf, L2 penalty.
     bags
@@ -99,7 +101,7 @@ class ForecastParams:
     max_origins: int = 16
     min_train_origins: int = 3
     validation_weeks: int = 4
-    select_coverage: float = 0.05
+    select_coverages: tuple[float, ...] = (0.01, 0.05, 0.10)
     rounds: int = 100
     learning_rate: float = 0.05
     num_leaves: int = 7
@@ -127,7 +129,6 @@ class ForecastParams:
             if not (isinstance(value, int) and lo <= value <= hi):
                 raise InputError(f"forecast.{name}", value, f"an integer in [{lo}, {hi}]")
         floats = {
-            "select_coverage": (self.select_coverage, 1e-4, 1.0),
             "learning_rate": (self.learning_rate, 1e-4, 1.0),
             "l2": (self.l2, 0.0, 1e6),
             "node_radius_m": (self.node_radius_m, 0.0, 200.0),
@@ -135,8 +136,23 @@ class ForecastParams:
         for name, (fvalue, flo, fhi) in floats.items():
             if not (isinstance(fvalue, int | float) and flo <= fvalue <= fhi):
                 raise InputError(f"forecast.{name}", fvalue, f"a number in [{flo}, {fhi}]")
+        if not self.select_coverages or not all(
+            isinstance(c, int | float) and 0 < c <= 1 for c in self.select_coverages
+        ):
+            raise InputError(
+                "forecast.select_coverages", self.select_coverages, "shares in (0, 1], at least one"
+            )
         if not isinstance(self.kde, RiskParams):
             raise InputError("forecast.kde", self.kde, "a RiskParams")
+
+
+def selection_score(results: pd.DataFrame, coverages: Sequence[float]) -> pd.Series:
+    """Return each method's score for the choice: the geometric mean over ``coverages`` of its
+    mean PAI across the periods of ``results`` (rows: ``method`` and ``pai@<coverage>``).
+    """
+    tags = [f"pai@{coverage_tag(c)}" for c in coverages]
+    means = results.groupby("method")[tags].mean()
+    return np.exp(np.log(means.clip(lower=1e-9)).mean(axis=1))
 
 
 def _ns(at: pd.Timestamp | str | int) -> int:
@@ -348,6 +364,7 @@ class RiskForecast:
             self.notes.append(msg)
             warnings.warn(msg, stacklevel=2)
         rows: list[dict[str, object]] = []
+        coverages = sorted({*DEFAULT_COVERAGES, *p.select_coverages})
         for j in range(p.validation_weeks, 0, -1):
             v = at_ns - j * 7 * DAY_NS
             counts = self.features.counts(self._hist, v, v + 7 * DAY_NS)
@@ -366,7 +383,7 @@ class RiskForecast:
                     "n": int(counts.sum()),
                     "method": method,
                 }
-                row.update(pai_pei(scores, self.length, counts))
+                row.update(pai_pei(scores, self.length, counts, coverages))
                 rows.append(row)
         self.validation = pd.DataFrame(rows)
         final = self._fold(at_ns)
@@ -378,26 +395,27 @@ class RiskForecast:
         return self
 
     def _choose(self, can_learn: bool) -> str:
-        tag = f"pai@{coverage_tag(self.params.select_coverage)}"
+        tags = [f"pai@{coverage_tag(c)}" for c in self.params.select_coverages]
         if not can_learn:
             self.notes.append(
                 f"history too short for the learned model (fewer than "
                 f"{self.params.min_train_origins} training weeks): using the network KDE"
             )
-        if self.validation.empty or tag not in self.validation.columns:
+        if self.validation.empty or not set(tags) <= set(self.validation.columns):
             if can_learn:
                 self.notes.append("no validation week with incidents: using the learned model")
                 return LEARNED
             return NETWORK_KDE
-        mean = self.validation.groupby("method")[tag].mean()
+        score = selection_score(self.validation, self.params.select_coverages)
         if not can_learn:
-            mean = mean.drop(LEARNED, errors="ignore")
-        best = str(mean.idxmax())
-        if best != LEARNED and LEARNED in mean.index:
+            score = score.drop(LEARNED, errors="ignore")
+        best = str(score.idxmax())
+        if best != LEARNED and LEARNED in score.index:
+            shown = "/".join(t.removeprefix("pai@") for t in tags)
             self.notes.append(
-                f"the learned model ({tag} {mean[LEARNED]:.2f}) did not beat {best} "
-                f"({mean[best]:.2f}) in validation on {self.validation['period'].nunique()} "
-                f"weeks: falling back to {best}"
+                f"the learned model (PAI@{shown} geometric mean {score[LEARNED]:.2f}) did not "
+                f"beat {best} ({score[best]:.2f}) in validation on "
+                f"{self.validation['period'].nunique()} weeks: falling back to {best}"
             )
         return best
 
