@@ -333,3 +333,19 @@ def test_district_keeps_terrain_and_hotspots_use_the_cached_forecaster(
     )
     assert len(district.risk_cache.forecasts) == 1  # the fitted forecaster is reused
     assert {h.id for h in again} == {h.id for h in first}
+
+
+@pytest.mark.shared
+def test_import_reads_the_terrain_layer_and_stores_it(shared_osm: Path, tmp_path: Path) -> None:
+    from optimizer.importer import import_district
+    from optimizer.storage import load_district
+
+    osm = shared_osm / "beijing_haidian_thu.osm"
+    result = import_district("thu", osm, auto="1,2", data_dir=tmp_path, check_grid_graphs=False)
+    places = result.district.terrain
+    assert places is not None and {"shop", "transit", "school"} <= set(places["kind"])
+    assert (result.path / "terrain.parquet").is_file()
+    loaded = load_district("thu", data_dir=tmp_path)
+    assert loaded.terrain is not None and len(loaded.terrain) == len(places)
+    feats = segment_terrain(loaded.graph, loaded.terrain)
+    assert (feats["near_shop"] > 0).any() and (feats["dist_transit"] < 2000).any()
