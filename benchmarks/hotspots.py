@@ -245,8 +245,8 @@ def backtest(args: argparse.Namespace) -> tuple[dict[str, Any], nx.MultiDiGraph]
         "target_pai1_met": bool(m1 >= best1),
     }
     print(
-        f"\nmodel PAI@5% {m5:.3f} = {m5 / best5:.3f} x best baseline ({best5:.3f}; target 1.05); "
-        f"PAI@1% {m1:.3f} = {m1 / best1:.3f} x best baseline ({best1:.3f}; target 1.00)"
+        f"\nmodel PAI@5% {m5:.3f} = {m5 / best5:.4f} x best baseline ({best5:.3f}; target 1.05); "
+        f"PAI@1% {m1:.3f} = {m1 / best1:.4f} x best baseline ({best1:.3f}; target 1.00)"
     )
     return figures, G
 
