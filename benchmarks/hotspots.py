@@ -32,9 +32,10 @@ mirrored calendar.
    test weeks) is printed.
 3. **Performance** (unless ``--no-perf``): a graph of >= 20,000 directed edges (disjoint
    copies of the SF streets and the demo's Helsinki streets), 100,000 incidents on its segments
-   over 180 days: fitting the forecaster (KDE, features, validation, boosting), the risk of one
-   window after fitting (what ``hotspots_for_window`` asks per window), and adding 100
-   incidents + the risk of the window; median of ``--repeats`` runs.
+   over 180 days: building the network kernel (once per graph and bandwidth), fitting the
+   forecaster with it (KDE, features, validation, boosting), the risk of one window after
+   fitting (what ``hotspots_for_window`` asks per window), and adding 100 incidents + the risk
+   of the window; median of ``--repeats`` runs.
 
 Run: ``python benchmarks/hotspots.py`` (another month of the same city:
 ``--incidents F.csv --start YYYY-MM-DD --end YYYY-MM-DD``; another city also ``--osm F.osm
@@ -70,7 +71,7 @@ from optimizer.risk.forecaster import (  # noqa: E402
     selection_score,
 )
 from optimizer.risk.incidents import read_incidents, street_segments  # noqa: E402
-from optimizer.risk.model import RiskParams  # noqa: E402
+from optimizer.risk.model import NetworkKernel, RiskParams, network_kernel  # noqa: E402
 from optimizer.risk.terrain import read_terrain  # noqa: E402
 from optimizer.timewindow import TimeWindow  # noqa: E402
 
@@ -151,6 +152,7 @@ def tune(
     inc: pd.DataFrame,
     terrain: pd.DataFrame,
     val: list[tuple[pd.Timestamp, float]],
+    kernels: dict[float, NetworkKernel],
 ) -> tuple[ForecastParams, pd.DataFrame]:
     """Choose the forecaster's parameters on the validation weeks (learned model forced)."""
     rows = []
@@ -158,7 +160,8 @@ def tune(
     for kde_values, trees in itertools.product(itertools.product(*KDE_GRID.values()), TREE_GRID):
         kde = RiskParams(**dict(zip(KDE_GRID, kde_values, strict=True)))
         p = ForecastParams(kde=kde, validation_weeks=0, **trees)
-        bt = rolling_backtest(G, inc, val, params=p, terrain=terrain, signals=False)
+        K = kernel_of(G, p, kernels)
+        bt = rolling_backtest(G, inc, val, params=p, terrain=terrain, signals=False, kernel=K)
         res = bt.results[bt.results["method"] == "learned"]
         score = (
             float(selection_score(res, p.select_coverages).iloc[0]) if len(res) else float("nan")
@@ -175,6 +178,16 @@ def tune(
     )
 
 
+def kernel_of(
+    G: nx.MultiDiGraph, p: ForecastParams, kernels: dict[float, NetworkKernel]
+) -> NetworkKernel:
+    """Return the graph's kernel at the KDE bandwidth of ``p`` (built once per bandwidth)."""
+    bw = float(p.kde.bandwidth_m)
+    if bw not in kernels:
+        kernels[bw] = network_kernel(G, bw)
+    return kernels[bw]
+
+
 def backtest(args: argparse.Namespace) -> tuple[dict[str, Any], nx.MultiDiGraph]:
     G, inc, terrain, described = load_data(args)
     if args.mirror:
@@ -188,15 +201,18 @@ def backtest(args: argparse.Namespace) -> tuple[dict[str, Any], nx.MultiDiGraph]
 
     # 1. tuning on the weeks before --start
     t0 = time.perf_counter()
-    chosen, grid = tune(G, inc, terrain, val)
+    kernels: dict[float, NetworkKernel] = {}
+    chosen, grid = tune(G, inc, terrain, val, kernels)
     t_val = time.perf_counter() - t0
     print(f"\ntuning ({len(val)} weeks from {val_start}, learned model forced, {t_val:.0f} s):")
     print(grid.to_string(float_format=lambda v: f"{v:7.3f}"))
 
     # 2. test weeks
     t0 = time.perf_counter()
-    bt = rolling_backtest(G, inc, test, params=chosen, terrain=terrain)
-    defaults = rolling_backtest(G, inc, test, terrain=terrain, signals=False)
+    K = kernel_of(G, chosen, kernels)
+    bt = rolling_backtest(G, inc, test, params=chosen, terrain=terrain, kernel=K)
+    Kd = kernel_of(G, ForecastParams(), kernels)
+    defaults = rolling_backtest(G, inc, test, terrain=terrain, signals=False, kernel=Kd)
     t_test = time.perf_counter() - t0
     d = defaults.results[defaults.results["method"] == "model"].assign(method="model_defaults")
     res = pd.concat([bt.results, d], ignore_index=True)
@@ -291,13 +307,17 @@ def perf(G_sf: nx.MultiDiGraph, repeats: int) -> dict[str, Any]:
     base, new = frame.iloc[:100_000], frame.iloc[100_000:]
     at = pd.Timestamp("2024-06-30 19:00", tz="UTC")
     window = TimeWindow.parse("19:00-23:00")
+    params = ForecastParams()
+    t0 = time.perf_counter()
+    K = network_kernel(G, params.kde.bandwidth_m)
+    t_kernel = time.perf_counter() - t0
     fit: list[float] = []
     per_window: list[float] = []
     incr: list[float] = []
     method = ""
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fc = fit_forecast(G, base)
+        fc = fit_forecast(G, base, params, kernel=K)
         fit.append(time.perf_counter() - t0)
         method = fc.method
         t0 = time.perf_counter()
@@ -313,6 +333,7 @@ def perf(G_sf: nx.MultiDiGraph, repeats: int) -> dict[str, Any]:
         "segments": len(segs),
         "incidents": len(base),
         "method_chosen": method,
+        "kernel_build_s": round(t_kernel, 3),
         "fit_s_median": round(statistics.median(fit), 3),
         "risk_per_window_s_median": round(statistics.median(per_window), 3),
         "add_100_and_risk_s_median": round(statistics.median(incr), 3),

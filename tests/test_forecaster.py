@@ -349,3 +349,19 @@ def test_import_reads_the_terrain_layer_and_stores_it(shared_osm: Path, tmp_path
     assert loaded.terrain is not None and len(loaded.terrain) == len(places)
     feats = segment_terrain(loaded.graph, loaded.terrain)
     assert (feats["near_shop"] > 0).any() and (feats["dist_transit"] < 2000).any()
+
+
+def test_kernel_is_built_once_per_district_and_checked_when_given() -> None:
+    from optimizer.risk.cache import RiskCache
+    from optimizer.risk.model import network_kernel
+
+    G = lattice(4)
+    cache = RiskCache()
+    first = cache.kernel(G, 100.0)
+    assert cache.kernel(G, 100.0) is first and len(cache.kernels) == 1
+    model = RiskModel(G, RiskParams(), prebuilt=first)
+    assert model.kernel is first
+    with pytest.raises(InputError, match="kernel"):
+        RiskModel(G, RiskParams(bandwidth_m=60.0, wide_bandwidth_m=250.0), prebuilt=first)
+    with pytest.raises(InputError, match="kernel"):
+        RiskModel(lattice(3), RiskParams(), prebuilt=network_kernel(G, 100.0))

@@ -29,6 +29,7 @@ from optimizer.risk.accuracy import DEFAULT_COVERAGES, pai_pei
 from optimizer.risk.features import BASELINE_SIGNALS, signal_scores
 from optimizer.risk.forecaster import LEARNED, NETWORK_KDE, ForecastParams, fit_forecast
 from optimizer.risk.incidents import segment_index, street_segments
+from optimizer.risk.model import NetworkKernel, network_kernel
 
 
 def weekly_origins(start: dt.date, end: dt.date, tz: str) -> list[tuple[pd.Timestamp, float]]:
@@ -77,6 +78,7 @@ def rolling_backtest(
     terrain: pd.DataFrame | None = None,
     coverages: Sequence[float] = DEFAULT_COVERAGES,
     signals: bool = True,
+    kernel: NetworkKernel | None = None,
 ) -> Backtest:
     """Score the forecaster, its signals and the baselines period by period.
 
@@ -96,11 +98,15 @@ def rolling_backtest(
         Shares of street length of PAI / PEI.
     signals
         Also score each single signal alone.
+    kernel
+        The graph's network kernel at the KDE's bandwidth (built once here when None).
 
     Returns
     -------
     Backtest
     """
+    p = params or ForecastParams()
+    K = kernel if kernel is not None else network_kernel(G, p.kde.bandwidth_m)
     seg = segment_index(incidents, G)
     ok = seg >= 0
     inc = incidents[ok].reset_index(drop=True)
@@ -116,7 +122,7 @@ def rolling_backtest(
         future = np.asarray((when >= start) & (when < end))
         counts = np.bincount(seg[future], minlength=len(L)).astype(float)
         period = start.date().isoformat()
-        fc = fit_forecast(G, inc[past], params, terrain=terrain, at=start)
+        fc = fit_forecast(G, inc[past], p, terrain=terrain, at=start, kernel=K)
         out.chosen[period] = fc.method
         out.notes[period] = list(fc.notes)
         scores: dict[str, np.ndarray] = {"model": fc.scores(start), "uniform": np.ones(len(L))}

@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from optimizer.risk.forecaster import RiskForecast
+    from optimizer.risk.model import NetworkKernel
 
 
 def frame_key(incidents: pd.DataFrame | None) -> tuple[Hashable, ...]:
@@ -47,13 +50,26 @@ class RiskCache:
         ``max_forecasts``.
     segment_grids
         Grid id of each street segment, by (grids object id, level).
+    kernels
+        Network kernels of the district's graph, by bandwidth (m).
     max_forecasts
         Most forecasters kept.
     """
 
     forecasts: dict[tuple[Hashable, ...], RiskForecast] = field(default_factory=dict)
     segment_grids: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    kernels: dict[float, NetworkKernel] = field(default_factory=dict)
     max_forecasts: int = 4
+
+    def kernel(self, G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
+        """Return the network kernel of the district's graph ``G`` (built on first use)."""
+        from optimizer.risk.model import network_kernel
+
+        found = self.kernels.get(float(bandwidth_m))
+        if found is None:
+            found = network_kernel(G, float(bandwidth_m))
+            self.kernels[float(bandwidth_m)] = found
+        return found
 
     def forecast(
         self, key: tuple[Hashable, ...], build: Callable[[], RiskForecast]
@@ -71,3 +87,4 @@ class RiskCache:
         """Forget everything (e.g. after the street graph changed)."""
         self.forecasts.clear()
         self.segment_grids.clear()
+        self.kernels.clear()

@@ -565,6 +565,7 @@ def fit_forecast(
     terrain: pd.DataFrame | None = None,
     vocabulary: Mapping[str, Category] | None = None,
     at: pd.Timestamp | str | int | None = None,
+    kernel: NetworkKernel | None = None,
 ) -> RiskForecast:
     """Fit the forecaster of a district's streets on an incident history.
 
@@ -582,13 +583,15 @@ def fit_forecast(
         Category vocabulary.
     at
         Forecast origin (default: the day after the last incident).
+    kernel
+        The graph's network kernel at ``params.kde.bandwidth_m`` if already built.
 
     Returns
     -------
     RiskForecast
     """
     p = params or ForecastParams()
-    model = RiskModel(G, p.kde, dict(vocabulary or VOCABULARY))
+    model = RiskModel(G, p.kde, dict(vocabulary or VOCABULARY), kernel)
     tz: Any = "UTC"
     if incidents is not None and len(incidents):
         model.add(incidents)

@@ -160,8 +160,16 @@ def district_forecast(
     p = params or ForecastParams()
     inc = _usable(district.incidents if incidents is None else incidents)
     key = (*frame_key(inc), p, id(district.terrain))
-    return district.risk_cache.forecast(
-        key, lambda: fit_forecast(district.graph, inc, p, terrain=district.terrain)
+    cache = district.risk_cache
+    return cache.forecast(
+        key,
+        lambda: fit_forecast(
+            district.graph,
+            inc,
+            p,
+            terrain=district.terrain,
+            kernel=cache.kernel(district.graph, p.kde.bandwidth_m),
+        ),
     )
 
 
@@ -507,6 +515,9 @@ class HotspotTracker:
             self.params.forecast,
             terrain=self.district.terrain,
             vocabulary=self.vocabulary,
+            kernel=self.district.risk_cache.kernel(
+                self.district.graph, self.params.forecast.kde.bandwidth_m
+            ),
         )
         self._tz = _incident_tz(_usable(self.district.incidents))
         self._last: dict[tuple[dt.date, str], list[Hotspot]] = {}

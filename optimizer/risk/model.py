@@ -35,9 +35,8 @@ later reference time is a rescaling.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -143,13 +142,11 @@ class NetworkKernel:
         return self.bandwidth_m * np.sqrt(-2.0 * np.log(v))
 
 
-_KERNELS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[float, NetworkKernel]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
-    """Build (or return the cached) network kernel of a projected graph.
+    """Build the network kernel of a projected graph.
+
+    Building is the expensive step of the model; keep the result (``RiskModel(kernel=...)``,
+    ``optimizer.risk.cache.RiskCache.kernel``) rather than building it again.
 
     Distances are shortest walking paths (direction ignored) between segment midpoints, found
     by ``scipy.sparse.csgraph.dijkstra`` with ``limit`` = three bandwidths on the graph whose
@@ -168,9 +165,6 @@ def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
     """
     import time
 
-    per_graph = _KERNELS.setdefault(G, {})
-    if bandwidth_m in per_graph:
-        return per_graph[bandwidth_m]
     started = time.perf_counter()
     segs = street_segments(G)
     nodes = sorted({int(n) for n in segs["u"]} | {int(n) for n in segs["v"]})
@@ -203,9 +197,7 @@ def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
         shape=(n_segs, n_segs),
     )
     norm = np.asarray(W @ segs["length"].to_numpy(dtype=float)).ravel()
-    kernel = NetworkKernel(bandwidth_m, W, norm, time.perf_counter() - started)
-    per_graph[bandwidth_m] = kernel
-    return kernel
+    return NetworkKernel(bandwidth_m, W, norm, time.perf_counter() - started)
 
 
 def smooth_counts(
@@ -306,16 +298,33 @@ class RiskModel:
         Model parameters.
     vocabulary
         Category vocabulary (severity and default profiles).
+    prebuilt
+        The graph's network kernel at ``params.bandwidth_m`` if already built
+        (:func:`network_kernel`); built here otherwise.
     """
 
     G: nx.MultiDiGraph
     params: RiskParams = field(default_factory=RiskParams)
     vocabulary: Mapping[str, Category] = field(default_factory=lambda: dict(VOCABULARY))
+    prebuilt: InitVar[NetworkKernel | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, prebuilt: NetworkKernel | None) -> None:
         self.segments = street_segments(self.G)
         self.length = self.segments["length"].to_numpy(dtype=float)
-        self.kernel = network_kernel(self.G, float(self.params.bandwidth_m))
+        if prebuilt is not None and (
+            prebuilt.bandwidth_m != self.params.bandwidth_m
+            or prebuilt.weights.shape[0] != len(self.length)
+        ):
+            raise InputError(
+                "kernel",
+                prebuilt.bandwidth_m,
+                f"a kernel of this graph at the model's bandwidth ({self.params.bandwidth_m} m)",
+            )
+        self.kernel: NetworkKernel = (
+            prebuilt
+            if prebuilt is not None
+            else network_kernel(self.G, float(self.params.bandwidth_m))
+        )
         self.categories: list[str] = []
         self._cat: list[np.ndarray] = []
         self._seg: list[np.ndarray] = []
