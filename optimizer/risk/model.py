@@ -20,12 +20,13 @@ The model, per category ``c`` and street segment ``t`` (length ``L_t``), at refe
   count for the day-of-week profile only. The risk of a window on a day is
   ``sum_c severity_c * rate_c * share_c(window, day)``.
 
-Default parameters are those the backtest (``benchmarks/hotspots.py``) chose on the six weeks of
-SF incidents before September 2012 (a grid over bandwidths, mixing weights, half-life and
-near-repeat weight), not on the September weeks it reports. The near-repeat weight it chose on
-that date-only data is 0, and a daily rolling backtest on the demo's synthetic history (which
-has self-exciting repeats) did not reward it either (PAI@5% 3.28 at 0, 2.8-3.0 at 0.1-0.4);
-pass ``near_repeat_weight`` > 0 where a backtest on your data shows repeats pay.
+Default parameters were chosen by an earlier backtest on the six weeks of SF incidents before
+September 2012 (a grid over bandwidths, mixing weights, half-life and near-repeat weight). The
+near-repeat weight it chose on that date-only data is 0, and a rolling backtest on the demo's
+synthetic history (which has self-exciting repeats) did not reward it either; pass
+``near_repeat_weight`` > 0 where a backtest on your data shows repeats pay. Hotspots use this
+model through ``optimizer.risk.forecaster``, which has its own KDE defaults (``ForecastParams.kde``)
+and adds near repeats as a learned feature.
 
 Incremental: :meth:`RiskModel.add` appends incidents; the cached per-category counts and kernel
 densities are updated by the new incidents' kernel columns only (no rebuild), and decay to a
