@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
+import pandas as pd
 
+from optimizer.risk.cache import RiskCache
 from optimizer.staff.roster import Resources
 
 if TYPE_CHECKING:
@@ -51,6 +53,11 @@ class District:
         Incident history (see ``optimizer.risk.incidents``), or None.
     metadata
         Source file, checksum, import time, counts, CRS.
+    terrain
+        Risk-terrain places read from the OSM extract at import
+        (:func:`optimizer.risk.terrain.read_terrain`), or None.
+    risk_cache
+        Fitted forecasters of this district (filled by ``optimizer.risk.hotspots``).
     """
 
     name: str
@@ -60,6 +67,8 @@ class District:
     incidents: gpd.GeoDataFrame | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    terrain: pd.DataFrame | None = None
+    risk_cache: RiskCache = field(default_factory=RiskCache, repr=False, compare=False)
     _network: StreetRouter | None = field(default=None, init=False, repr=False, compare=False)
 
     @property

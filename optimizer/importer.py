@@ -501,6 +501,12 @@ def import_district(
         metadata["source"] = f"osmnx download: {place}"
     metadata["license"] = "© OpenStreetMap contributors, ODbL 1.0"
 
+    terrain = None
+    if osm is not None:
+        from optimizer.risk.terrain import read_terrain
+
+        say("reading risk-terrain places")
+        terrain = read_terrain(path)
     say("clipping and preparing the street graph")
     clipped, dropped = _clip(raw, boundary_geom)
     G = _prepare(clipped)
@@ -593,7 +599,7 @@ def import_district(
         "modes": list(TRAVEL_MODES),
     }
     metadata["import_time"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    district = District(name, grid_frame, G, res, incident_frame, metadata, target)
+    district = District(name, grid_frame, G, res, incident_frame, metadata, target, terrain=terrain)
     if check_grid_graphs:
         say("checking each grid's street graph")
         dropped["grid_graphs"] = _grid_graph_drops(district)

@@ -17,6 +17,8 @@ Folder layout
     :func:`optimizer.staff.roster.save_resources`.
 ``incidents.parquet``
     Incident history (GeoParquet), only where the district has one.
+``terrain.parquet``
+    Risk-terrain places (``optimizer.risk.terrain``), only where the district has them.
 ``metadata.json``
     Source file and checksum, import time, node/edge counts, CRS, import report.
 
@@ -50,6 +52,7 @@ EDGES_FILE = "edges.parquet"
 GRAPH_FILE = "graph.json"
 RESOURCES_FILE = "resources.json"
 INCIDENTS_FILE = "incidents.parquet"
+TERRAIN_FILE = "terrain.parquet"
 METADATA_FILE = "metadata.json"
 REQUIRED_FILES: tuple[str, ...] = (
     GRIDS_FILE,
@@ -249,6 +252,8 @@ def save_district(district: District, directory: str | Path | None = None) -> Pa
             inc.to_parquet(tmp / INCIDENTS_FILE)
             if inc_json:
                 _write_json(tmp / "incidents.json", {"json_columns": inc_json})
+        if district.terrain is not None:
+            district.terrain.to_parquet(tmp / TERRAIN_FILE)
         metadata = dict(district.metadata)
         metadata.setdefault("name", district.name)
         metadata["nodes"] = district.graph.number_of_nodes()
@@ -364,5 +369,6 @@ def load_district(name_or_path: str | Path, data_dir: str | Path | None = None) 
         if (folder / "incidents.json").is_file():
             cols = json.loads((folder / "incidents.json").read_text(encoding="utf-8"))
             _decode_frame(incidents, list(cols.get("json_columns", [])))
+    terrain = pd.read_parquet(folder / TERRAIN_FILE) if (folder / TERRAIN_FILE).is_file() else None
     name = str(metadata.get("name", folder.name))
-    return District(name, grids, graph, resources, incidents, metadata, folder)
+    return District(name, grids, graph, resources, incidents, metadata, folder, terrain=terrain)

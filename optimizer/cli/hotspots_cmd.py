@@ -24,9 +24,11 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "hotspots",
         help="list hotspots per grid and window from the incident history",
-        description="Risk per street segment (network kernel density, decay, hour and weekday "
-        "profiles per category, near repeats) cut into hotspots per grid and window, with "
-        "value, dwell, visits and the grid's patrol demand.",
+        description="Risk per street segment (a learned correction of the network kernel "
+        "density over multi-scale history, category rates, near repeats and risk terrain, or "
+        "the method the district's rolling validation chose; hour and weekday profiles per "
+        "category) cut into hotspots per grid and window, with value, dwell, visits and the "
+        "grid's patrol demand.",
     )
     p.add_argument("--district", default="demo", help="prepared district (default: demo)")
     p.add_argument("--date", default="tomorrow", help="YYYY-MM-DD, 'today' or 'tomorrow'")
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from optimizer.cli.plan_cmd import load_named_district, parse_date
-    from optimizer.risk.hotspots import hotspots_for_window, patrol_demand
+    from optimizer.risk.hotspots import district_forecast, hotspots_for_window, patrol_demand
     from optimizer.risk.incidents import read_incidents
 
     day = parse_date(args.date)
@@ -158,6 +160,10 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"  line {p.line}: {p.field} = {p.value!r}: {p.reason}")
         if len(res.problems) > 10:
             err.print(f"  ... {len(res.problems) - 10} more (see the intake report)")
+    forecast = district_forecast(district, incidents)
+    err.print(f"forecast method: {forecast.method}")
+    for note in forecast.notes:
+        err.print(f"  note: {note}")
     rows: list[tuple[str, Any]] = []
     for w in windows:
         found = hotspots_for_window(

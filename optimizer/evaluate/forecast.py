@@ -1,180 +1,35 @@
-"""Forecast accuracy of hotspot models: PAI, PEI and a rolling-origin backtest with baselines.
+"""Rolling-origin backtest of the hotspot forecaster against its signals and the baselines.
 
-* **PAI** (predictive accuracy index, Chainey et al. 2008) at a coverage ``f``: the share of
-  the forecast period's incidents that fall on the top-ranked streets making up ``f`` of the
-  total street length, divided by ``f``. Uniform guessing scores 1.
-* **PEI** (predictive efficiency index, Hunt 2016): those hits divided by the most hits any
-  choice of the same street length could have made (the period's own densest streets).
+For each forecast period (usually a week) the forecaster (``optimizer.risk.forecaster``) is
+fitted on the incidents **before** the period only - the frame it gets is cut there, so it
+cannot see the period or anything after it - and the period's incidents are scored with PAI,
+PEI and a rank correlation (``optimizer.risk.accuracy``) for:
 
-Ties are handled without luck: a block of segments with equal scores that straddles the
-coverage limit counts with the share of its length that fits (the expected hits of a random
-pick), so a uniform score gives PAI exactly 1.
+* ``model``: the method the forecaster chose by its own rolling validation on earlier weeks;
+* ``learned``, ``network_kde``: the learned model and the network KDE whatever was chosen;
+* the baselines of ``optimizer.risk.features.BASELINE_SIGNALS`` and ``uniform``;
+* ``signal:<name>``: each of ``optimizer.risk.features.SINGLE_SIGNALS`` alone.
 
-:func:`rolling_backtest` fits every model on everything before each forecast period and scores
-the period, side by side with the baselines of :data:`BASELINES`.
+:func:`summarize` gives the mean over periods with a confidence interval across periods.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
+from scipy import stats
 
 from optimizer.errors import InputError
+from optimizer.risk.accuracy import DEFAULT_COVERAGES, pai_pei
+from optimizer.risk.features import BASELINE_SIGNALS, signal_scores
+from optimizer.risk.forecaster import LEARNED, NETWORK_KDE, ForecastParams, fit_forecast
 from optimizer.risk.incidents import segment_index, street_segments
-from optimizer.risk.model import RiskParams, fit_risk
-
-DEFAULT_COVERAGES: tuple[float, ...] = (0.01, 0.05, 0.10)
-
-
-def _hits_at(scores: np.ndarray, lengths: np.ndarray, counts: np.ndarray, coverage: float) -> float:
-    """Expected hits on the top-ranked segments of ``coverage`` of the length (ties shared)."""
-    budget = coverage * float(lengths.sum())
-    uniq, inv = np.unique(-scores, return_inverse=True)  # ascending -score = descending score
-    block_len = np.bincount(inv, weights=lengths, minlength=len(uniq))
-    block_hit = np.bincount(inv, weights=counts, minlength=len(uniq))
-    cum = np.cumsum(block_len)
-    full = cum <= budget
-    hits = float(block_hit[full].sum())
-    k = int(full.sum())
-    if k < len(uniq):
-        left = budget - (float(cum[k - 1]) if k > 0 else 0.0)
-        if block_len[k] > 0:
-            hits += float(block_hit[k]) * max(0.0, left) / float(block_len[k])
-    return hits
-
-
-def pai_pei(
-    scores: np.ndarray,
-    lengths: np.ndarray,
-    counts: np.ndarray,
-    coverages: Sequence[float] = DEFAULT_COVERAGES,
-) -> dict[str, float]:
-    """Return PAI and PEI of a segment ranking at some coverages of street length.
-
-    Parameters
-    ----------
-    scores
-        Forecast score per segment (higher = riskier per metre).
-    lengths
-        Segment lengths (m).
-    counts
-        Incidents observed per segment in the forecast period.
-    coverages
-        Shares of the total street length, e.g. ``(0.01, 0.05, 0.10)``.
-
-    Returns
-    -------
-    dict
-        ``{"pai@5%": ..., "pei@5%": ..., "hits@5%": ...}`` for each coverage; ``nan`` when the
-        period has no incidents.
-    """
-    scores = np.asarray(scores, dtype=float)
-    lengths = np.asarray(lengths, dtype=float)
-    counts = np.asarray(counts, dtype=float)
-    if not (scores.shape == lengths.shape == counts.shape):
-        raise InputError("scores", scores.shape, f"one value per segment ({lengths.shape})")
-    total = float(counts.sum())
-    out: dict[str, float] = {}
-    density = counts / np.maximum(lengths, 1e-9)
-    for f in coverages:
-        if not 0 < f <= 1:
-            raise InputError("coverages", f, "shares in (0, 1]")
-        tag = f"{round(f * 100, 3):g}%"
-        if total == 0:
-            out[f"pai@{tag}"] = out[f"pei@{tag}"] = out[f"hits@{tag}"] = float("nan")
-            continue
-        hits = _hits_at(scores, lengths, counts, f)
-        best = _hits_at(density, lengths, counts, f)
-        out[f"pai@{tag}"] = (hits / total) / f
-        out[f"pei@{tag}"] = hits / best if best > 0 else float("nan")
-        out[f"hits@{tag}"] = hits
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# baselines and the model as forecasters
-
-
-@dataclass(frozen=True)
-class ForecastInput:
-    """What a forecaster sees: the graph, earlier incidents (snapped), and the period."""
-
-    G: nx.MultiDiGraph
-    history: pd.DataFrame
-    seg: np.ndarray
-    """Segment index of each history row."""
-    start: pd.Timestamp
-    days: float
-
-
-Forecaster = Callable[[ForecastInput], np.ndarray]
-
-
-def _lengths(G: nx.MultiDiGraph) -> np.ndarray:
-    return street_segments(G)["length"].to_numpy(dtype=float)
-
-
-def uniform_baseline(inp: ForecastInput) -> np.ndarray:
-    """Every street equally risky (PAI 1)."""
-    return np.ones(len(_lengths(inp.G)))
-
-
-def recent_counts_baseline(inp: ForecastInput, weeks: int = 4) -> np.ndarray:
-    """Incidents of the last ``weeks`` weeks per metre of each segment."""
-    L = _lengths(inp.G)
-    when = pd.DatetimeIndex(pd.to_datetime(inp.history["occurred_at"]))
-    recent = np.asarray(when >= inp.start - pd.Timedelta(weeks=weeks))
-    return np.bincount(inp.seg[recent], minlength=len(L)) / L
-
-
-def all_counts_baseline(inp: ForecastInput) -> np.ndarray:
-    """All earlier incidents per metre of each segment."""
-    L = _lengths(inp.G)
-    return np.bincount(inp.seg, minlength=len(L)) / L
-
-
-def planar_kde_baseline(inp: ForecastInput, bandwidth_m: float = 150.0) -> np.ndarray:
-    """Gaussian kernel density in the plane (straight-line distance) at segment midpoints."""
-    segs = street_segments(inp.G)
-    xy = segs[["x", "y"]].to_numpy(dtype=float)
-    pts = xy[inp.seg] if len(inp.seg) else np.zeros((0, 2))
-    if "x" in inp.history.columns and "y" in inp.history.columns:
-        pts = inp.history[["x", "y"]].to_numpy(dtype=float)
-    out = np.zeros(len(xy))
-    if len(pts) == 0:
-        return out
-    tree = cKDTree(pts)
-    pairs = tree.query_ball_point(xy, 3.0 * bandwidth_m)
-    for i, idx in enumerate(pairs):
-        if idx:
-            d2 = ((pts[idx] - xy[i]) ** 2).sum(axis=1)
-            out[i] = np.exp(-0.5 * d2 / bandwidth_m**2).sum()
-    return out
-
-
-def model_forecaster(params: RiskParams) -> Forecaster:
-    """Return a forecaster running :class:`optimizer.risk.model.RiskModel` with ``params``."""
-
-    def run(inp: ForecastInput) -> np.ndarray:
-        model = fit_risk(inp.G, inp.history, params)
-        return model.risk(inp.start, days=inp.days, severity=False)
-
-    return run
-
-
-BASELINES: dict[str, Forecaster] = {
-    "uniform": uniform_baseline,
-    "prev_4_weeks": recent_counts_baseline,
-    "all_earlier": all_counts_baseline,
-    "planar_kde": planar_kde_baseline,
-}
-"""Baselines of the backtest, by name."""
+from optimizer.risk.model import NetworkKernel, network_kernel
 
 
 def weekly_origins(start: dt.date, end: dt.date, tz: str) -> list[tuple[pd.Timestamp, float]]:
@@ -190,62 +45,140 @@ def weekly_origins(start: dt.date, end: dt.date, tz: str) -> list[tuple[pd.Times
     return out
 
 
+@dataclass
+class Backtest:
+    """What :func:`rolling_backtest` measured.
+
+    Attributes
+    ----------
+    results
+        One row per period and method: ``period``, ``days``, ``n``, ``method`` and the
+        PAI / PEI / hits columns and ``rho``.
+    importance
+        Feature importance of the learned model per period (``period``, ``feature``,
+        ``gain``, ``share``, ``splits``).
+    chosen
+        Period -> the method the forecaster chose.
+    notes
+        Period -> the forecaster's notes.
+    """
+
+    results: pd.DataFrame
+    importance: pd.DataFrame
+    chosen: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
 def rolling_backtest(
     G: nx.MultiDiGraph,
     incidents: pd.DataFrame,
     origins: Sequence[tuple[pd.Timestamp, float]],
-    forecasters: Mapping[str, Forecaster],
     *,
+    params: ForecastParams | None = None,
+    terrain: pd.DataFrame | None = None,
     coverages: Sequence[float] = DEFAULT_COVERAGES,
-) -> pd.DataFrame:
-    """Score forecasters period by period, each fitted on everything before its period.
+    signals: bool = True,
+    kernel: NetworkKernel | None = None,
+) -> Backtest:
+    """Score the forecaster, its signals and the baselines period by period.
 
     Parameters
     ----------
     G
         Projected street graph.
     incidents
-        Snapped incidents (``u``, ``v``, ``key``, ``occurred_at``).
+        Snapped incidents (``u``, ``v``, ``key``, ``occurred_at``, ``category``).
     origins
         ``(start, days)`` of each forecast period.
-    forecasters
-        Name -> function of a :class:`ForecastInput` returning a score per segment.
+    params
+        Forecaster parameters.
+    terrain
+        Risk-terrain places of the district, or None.
     coverages
-        Shares of street length of PAI/PEI.
+        Shares of street length of PAI / PEI.
+    signals
+        Also score each single signal alone.
+    kernel
+        The graph's network kernel at the KDE's bandwidth (built once here when None).
 
     Returns
     -------
-    pandas.DataFrame
-        One row per period and forecaster: ``period``, ``days``, ``n``, ``method`` and the
-        PAI/PEI/hits columns.
+    Backtest
     """
+    p = params or ForecastParams()
+    K = kernel if kernel is not None else network_kernel(G, p.kde.bandwidth_m)
     seg = segment_index(incidents, G)
     ok = seg >= 0
     inc = incidents[ok].reset_index(drop=True)
     seg = seg[ok]
     when = pd.DatetimeIndex(pd.to_datetime(inc["occurred_at"]))
-    L = _lengths(G)
+    L = street_segments(G)["length"].to_numpy(dtype=float)
     rows: list[dict[str, object]] = []
+    imp: list[pd.DataFrame] = []
+    out = Backtest(pd.DataFrame(), pd.DataFrame())
     for start, days in origins:
         end = start + pd.Timedelta(days=days)
         past = np.asarray(when < start)
         future = np.asarray((when >= start) & (when < end))
         counts = np.bincount(seg[future], minlength=len(L)).astype(float)
-        inp = ForecastInput(G, inc[past], seg[past], start, days)
-        for name, fc in forecasters.items():
-            scores = fc(inp)
+        period = start.date().isoformat()
+        fc = fit_forecast(G, inc[past], p, terrain=terrain, at=start, kernel=K)
+        out.chosen[period] = fc.method
+        out.notes[period] = list(fc.notes)
+        scores: dict[str, np.ndarray] = {"model": fc.scores(start), "uniform": np.ones(len(L))}
+        if fc.booster is not None:
+            scores[LEARNED] = fc.scores(start, LEARNED)
+            table = fc.importance()
+            table.insert(0, "period", period)
+            imp.append(table)
+        scores[NETWORK_KDE] = fc.scores(start, NETWORK_KDE)
+        for name in BASELINE_SIGNALS:
+            scores[name] = fc.scores(start, name)
+        if signals:
+            for name, values in signal_scores(fc.feature_frame(start)).items():
+                scores[f"signal:{name}"] = values
+        for name, values in scores.items():
             row: dict[str, object] = {
-                "period": start.date().isoformat(),
+                "period": period,
                 "days": days,
                 "n": int(future.sum()),
                 "method": name,
             }
-            row.update(pai_pei(scores, L, counts, coverages))
+            row.update(pai_pei(values, L, counts, coverages))
             rows.append(row)
-    return pd.DataFrame(rows)
+    out.results = pd.DataFrame(rows)
+    out.importance = pd.concat(imp, ignore_index=True) if imp else pd.DataFrame()
+    return out
 
 
-def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Return the mean of every PAI/PEI column per method (periods weighted equally)."""
-    cols = [c for c in results.columns if c.startswith(("pai@", "pei@"))]
-    return results.groupby("method", sort=False)[cols].mean()
+def summarize(results: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
+    """Return the mean of every PAI / PEI / rho column per method, with a confidence interval.
+
+    Periods count equally. The interval is the mean plus or minus Student's t quantile times
+    the standard error across periods (a period without incidents is left out).
+
+    Parameters
+    ----------
+    results
+        :attr:`Backtest.results`.
+    level
+        Confidence level of the interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by method; for each metric ``m`` the columns ``m`` (mean), ``m_lo``, ``m_hi``.
+    """
+    cols = [c for c in results.columns if c.startswith(("pai@", "pei@")) or c == "rho"]
+    grouped = results.groupby("method", sort=False)[cols]
+    mean = grouped.mean()
+    sd = grouped.std(ddof=1)
+    n = grouped.count()
+    out = pd.DataFrame(index=mean.index)
+    for c in cols:
+        q = stats.t.ppf(0.5 + level / 2, np.maximum(n[c] - 1, 1))
+        half = q * sd[c].fillna(0.0) / np.sqrt(np.maximum(n[c], 1))
+        out[c] = mean[c]
+        out[f"{c}_lo"] = mean[c] - half
+        out[f"{c}_hi"] = mean[c] + half
+    return out

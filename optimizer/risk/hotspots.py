@@ -3,8 +3,11 @@
 Contract (owned by the hotspot work): :class:`Hotspot` and :func:`hotspots_for_window` keep
 their shape; the model behind them may change.
 
-The risk of each street segment in the window comes from ``optimizer.risk.model`` (network kernel
-density, decay, hour and weekday profiles per category, near repeats). In each grid, hotspots
+The risk of each street segment in the window comes from the district's forecaster
+(``optimizer.risk.forecaster``: the network KDE of ``optimizer.risk.model`` corrected by a learned
+model, or the method its rolling validation chose) with the hour and weekday profiles and the
+category mix of the KDE. The fitted forecaster is kept on the district (``district.risk_cache``),
+so only the first window of a history pays for fitting. In each grid, hotspots
 are grown greedily: the segment with the highest risk per metre seeds a hotspot that takes the
 untaken segments of the grid within ``cluster_radius_m`` along the streets; its value is the
 expected severity-weighted incidents of those segments in the window. Dwell (10-16 min, the
@@ -17,19 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from optimizer.district import District
 from optimizer.errors import InputError
+from optimizer.risk.cache import frame_key
 from optimizer.risk.categories import VOCABULARY, Category
+from optimizer.risk.forecaster import ForecastParams, RiskForecast, fit_forecast
 from optimizer.risk.incidents import grid_of_points, street_segments
-from optimizer.risk.model import RiskModel, RiskParams, fit_risk
 from optimizer.timewindow import TimeWindow
 
 
@@ -67,8 +69,8 @@ class HotspotParams:
 
     Attributes
     ----------
-    risk
-        Parameters of the risk model.
+    forecast
+        Parameters of the forecaster (``forecast.kde``: those of the network KDE).
     max_per_grid
         Most hotspots per grid and window.
     cluster_radius_m
@@ -89,7 +91,7 @@ class HotspotParams:
         (planners spread passes this far apart and add extra passes where time allows).
     """
 
-    risk: RiskParams = field(default_factory=RiskParams)
+    forecast: ForecastParams = field(default_factory=ForecastParams)
     max_per_grid: int = 8
     cluster_radius_m: float = 120.0
     max_length_m: float = 400.0
@@ -103,11 +105,12 @@ class HotspotParams:
     def __post_init__(self) -> None:
         if not (isinstance(self.max_per_grid, int) and self.max_per_grid >= 1):
             raise InputError("hotspots.max_per_grid", self.max_per_grid, "an integer >= 1")
-        if not 0 < self.cluster_radius_m <= 3 * self.risk.bandwidth_m:
+        bandwidth = self.forecast.kde.bandwidth_m
+        if not 0 < self.cluster_radius_m <= 3 * bandwidth:
             raise InputError(
                 "hotspots.cluster_radius_m",
                 self.cluster_radius_m,
-                f"a distance in (0, {3 * self.risk.bandwidth_m}] m (3 kernel bandwidths)",
+                f"a distance in (0, {3 * bandwidth}] m (3 kernel bandwidths)",
             )
         if not 0 <= self.min_share <= 1:
             raise InputError("hotspots.min_share", self.min_share, "a number in [0, 1]")
@@ -128,52 +131,46 @@ class HotspotParams:
 
 
 # ---------------------------------------------------------------------------------------------
-# caches: one risk model per (graph, incident frame, parameters)
-
-_MODELS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[tuple[object, ...], RiskModel]] = (
-    weakref.WeakKeyDictionary()
-)
-_SEG_GRIDS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[tuple[int, int], np.ndarray]] = (
-    weakref.WeakKeyDictionary()
-)
+# the district's forecaster
 
 
-def _frame_key(incidents: pd.DataFrame) -> tuple[object, ...]:
-    last = str(incidents["incident_id"].iloc[-1]) if "incident_id" in incidents.columns else ""
-    return (id(incidents), len(incidents), last)
-
-
-def risk_model(
+def district_forecast(
     district: District,
     incidents: pd.DataFrame | None = None,
-    params: RiskParams | None = None,
-) -> RiskModel:
-    """Return the (cached) risk model of a district fed with its incident history.
+    params: ForecastParams | None = None,
+) -> RiskForecast:
+    """Return the fitted forecaster of a district and incident history (fitted on first use).
 
     Parameters
     ----------
     district
-        The district (its ``graph`` and, unless ``incidents`` is given, its ``incidents``).
+        The district (its ``graph``, ``terrain`` and, unless ``incidents`` is given, its
+        ``incidents``).
     incidents
         Incident history to use instead of ``district.incidents``.
     params
-        Risk model parameters.
+        Forecaster parameters.
 
     Returns
     -------
-    RiskModel
-        Shared between calls with the same graph, incident frame and parameters; call
-        :meth:`RiskModel.add` on it (or use :class:`HotspotTracker`) to add incidents.
+    RiskForecast
+        Kept in ``district.risk_cache`` under the incident frame and the parameters; call
+        :meth:`RiskForecast.add` on it (or use :class:`HotspotTracker`) to add incidents.
     """
-    params = params or RiskParams()
-    inc = district.incidents if incidents is None else incidents
-    per_graph = _MODELS.setdefault(district.graph, {})
-    key = (*(_frame_key(inc) if inc is not None and len(inc) else ("none",)), params)
-    model = per_graph.get(key)
-    if model is None:
-        model = fit_risk(district.graph, _usable(inc), params)
-        per_graph[key] = model
-    return model
+    p = params or ForecastParams()
+    inc = _usable(district.incidents if incidents is None else incidents)
+    key = (*frame_key(inc), p, id(district.terrain))
+    cache = district.risk_cache
+    return cache.forecast(
+        key,
+        lambda: fit_forecast(
+            district.graph,
+            inc,
+            p,
+            terrain=district.terrain,
+            kernel=cache.kernel(district.graph, p.kde.bandwidth_m),
+        ),
+    )
 
 
 def _usable(inc: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -207,7 +204,7 @@ def segment_grids(district: District, level: int | None = None) -> np.ndarray:
     grids = district.grids
     if level is None:
         level = int(grids["level"].max())
-    per_graph = _SEG_GRIDS.setdefault(district.graph, {})
+    per_graph = district.risk_cache.segment_grids
     key = (id(grids), int(level))
     if key not in per_graph:
         segs = street_segments(district.graph)
@@ -235,7 +232,7 @@ def hotspots_for_window(
     grid_ids: Sequence[str] | None = None,
     incidents: pd.DataFrame | None = None,
     params: HotspotParams | None = None,
-    model: RiskModel | None = None,
+    model: RiskForecast | None = None,
 ) -> list[Hotspot]:
     """Return the hotspots of one window, per grid, from the risk of the district's streets.
 
@@ -254,7 +251,8 @@ def hotspots_for_window(
     params
         How hotspots are cut; :class:`HotspotParams` defaults when None.
     model
-        A risk model to use as is (e.g. one kept up to date with :meth:`RiskModel.add`).
+        A fitted forecaster to use as is (e.g. one kept up to date with
+        :meth:`RiskForecast.add`); default the district's (:func:`district_forecast`).
 
     Returns
     -------
@@ -273,7 +271,7 @@ def hotspots_for_window(
     if model is None:
         if inc is None or len(inc) == 0:
             return []
-        model = risk_model(district, inc, params.risk)
+        model = district_forecast(district, inc, params.forecast)
     if model.n_incidents == 0:
         return []
     tz = _incident_tz(_usable(inc))
@@ -297,7 +295,7 @@ def hotspots_for_window(
 
 def _cut(
     district: District,
-    model: RiskModel,
+    model: RiskForecast,
     params: HotspotParams,
     window: TimeWindow,
     grid_list: Sequence[str],
@@ -351,7 +349,10 @@ def _cut(
     vmax = max(v for *_, v in found)
     max_visits = max(1, window.minutes // params.hot_spacing_min)
     out: list[Hotspot] = []
-    names = model.categories
+    names = model.model.categories
+    seg_u = segs["u"].to_numpy(dtype=np.int64)
+    seg_v = segs["v"].to_numpy(dtype=np.int64)
+    seg_k = segs["key"].to_numpy(dtype=np.int64)
     for gid, s, members, value in found:
         rel = value / vmax if vmax > 0 else 0.0
         dwell = round(params.min_dwell_min + (params.max_dwell_min - params.min_dwell_min) * rel)
@@ -364,16 +365,14 @@ def _cut(
         top = [names[i] for i in np.argsort(-by_cat)[:2] if by_cat[i] > 0.25 * by_cat.max()]
         label = ", ".join(VOCABULARY[c].en if c in VOCABULARY else c for c in top)
         # The seed's end nearer the hotspot's risk-weighted centre is where routes go.
-        u, v = int(segs["u"].iat[s]), int(segs["v"].iat[s])
+        u, v = int(seg_u[s]), int(seg_v[s])
         w = total[members]
         cx = float(np.average(segs["x"].to_numpy()[members], weights=w))
         cy = float(np.average(segs["y"].to_numpy()[members], weights=w))
         node = min((u, v), key=lambda n: math.hypot(G.nodes[n]["x"] - cx, G.nodes[n]["y"] - cy))
         nd = G.nodes[node]
         ordered = [s, *[int(m) for m in members if m != s]]
-        edges = tuple(
-            (int(segs["u"].iat[m]), int(segs["v"].iat[m]), int(segs["key"].iat[m])) for m in ordered
-        )
+        edges = tuple((int(seg_u[m]), int(seg_v[m]), int(seg_k[m])) for m in ordered)
         out.append(
             Hotspot(
                 f"{gid}-E{s}",
@@ -500,7 +499,8 @@ def hotspot_changes(
 class HotspotTracker:
     """Hotspots of a district kept up to date as incidents arrive.
 
-    ``add`` feeds new incidents to the risk model incrementally (no rebuild); ``changes``
+    ``add`` feeds new incidents to the forecaster (its features follow at once, the learned
+    model is not refitted); ``changes``
     compares the hotspots of a window now with those of the last call for that window.
     """
 
@@ -509,17 +509,21 @@ class HotspotTracker:
     vocabulary: Mapping[str, Category] = field(default_factory=lambda: dict(VOCABULARY))
 
     def __post_init__(self) -> None:
-        self.model = fit_risk(
+        self.model = fit_forecast(
             self.district.graph,
             _usable(self.district.incidents),
-            self.params.risk,
+            self.params.forecast,
+            terrain=self.district.terrain,
             vocabulary=self.vocabulary,
+            kernel=self.district.risk_cache.kernel(
+                self.district.graph, self.params.forecast.kde.bandwidth_m
+            ),
         )
         self._tz = _incident_tz(_usable(self.district.incidents))
         self._last: dict[tuple[dt.date, str], list[Hotspot]] = {}
 
     def add(self, incidents: pd.DataFrame) -> int:
-        """Add new incidents to the risk model; return how many were added."""
+        """Add new incidents to the forecaster (no refit); return how many were added."""
         if self._tz is None:
             self._tz = _incident_tz(incidents)
         return self.model.add(incidents)

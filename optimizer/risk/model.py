@@ -20,12 +20,13 @@ The model, per category ``c`` and street segment ``t`` (length ``L_t``), at refe
   count for the day-of-week profile only. The risk of a window on a day is
   ``sum_c severity_c * rate_c * share_c(window, day)``.
 
-Default parameters are those the backtest (``benchmarks/hotspots.py``) chose on the six weeks of
-SF incidents before September 2012 (a grid over bandwidths, mixing weights, half-life and
-near-repeat weight), not on the September weeks it reports. The near-repeat weight it chose on
-that date-only data is 0, and a daily rolling backtest on the demo's synthetic history (which
-has self-exciting repeats) did not reward it either (PAI@5% 3.28 at 0, 2.8-3.0 at 0.1-0.4);
-pass ``near_repeat_weight`` > 0 where a backtest on your data shows repeats pay.
+Default parameters were chosen by an earlier backtest on the six weeks of SF incidents before
+September 2012 (a grid over bandwidths, mixing weights, half-life and near-repeat weight). The
+near-repeat weight it chose on that date-only data is 0, and a rolling backtest on the demo's
+synthetic history (which has self-exciting repeats) did not reward it either; pass
+``near_repeat_weight`` > 0 where a backtest on your data shows repeats pay. Hotspots use this
+model through ``optimizer.risk.forecaster``, which has its own KDE defaults (``ForecastParams.kde``)
+and adds near repeats as a learned feature.
 
 Incremental: :meth:`RiskModel.add` appends incidents; the cached per-category counts and kernel
 densities are updated by the new incidents' kernel columns only (no rebuild), and decay to a
@@ -35,9 +36,8 @@ later reference time is a rescaling.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -143,13 +143,11 @@ class NetworkKernel:
         return self.bandwidth_m * np.sqrt(-2.0 * np.log(v))
 
 
-_KERNELS: weakref.WeakKeyDictionary[nx.MultiDiGraph, dict[float, NetworkKernel]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
-    """Build (or return the cached) network kernel of a projected graph.
+    """Build the network kernel of a projected graph.
+
+    Building is the expensive step of the model; keep the result (``RiskModel(kernel=...)``,
+    ``optimizer.risk.cache.RiskCache.kernel``) rather than building it again.
 
     Distances are shortest walking paths (direction ignored) between segment midpoints, found
     by ``scipy.sparse.csgraph.dijkstra`` with ``limit`` = three bandwidths on the graph whose
@@ -168,9 +166,6 @@ def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
     """
     import time
 
-    per_graph = _KERNELS.setdefault(G, {})
-    if bandwidth_m in per_graph:
-        return per_graph[bandwidth_m]
     started = time.perf_counter()
     segs = street_segments(G)
     nodes = sorted({int(n) for n in segs["u"]} | {int(n) for n in segs["v"]})
@@ -203,9 +198,38 @@ def network_kernel(G: nx.MultiDiGraph, bandwidth_m: float) -> NetworkKernel:
         shape=(n_segs, n_segs),
     )
     norm = np.asarray(W @ segs["length"].to_numpy(dtype=float)).ravel()
-    kernel = NetworkKernel(bandwidth_m, W, norm, time.perf_counter() - started)
-    per_graph[bandwidth_m] = kernel
-    return kernel
+    return NetworkKernel(bandwidth_m, W, norm, time.perf_counter() - started)
+
+
+def smooth_counts(
+    kernel: NetworkKernel, length: np.ndarray, n: np.ndarray, wide_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the local and the wide network density of counts per segment.
+
+    Parameters
+    ----------
+    kernel
+        Network kernel of the graph.
+    length
+        Segment lengths (m).
+    n
+        Counts, ``rows x S`` (one row per series, e.g. per category).
+    wide_steps
+        Kernel steps of the wide density (1: the local density again).
+
+    Returns
+    -------
+    (k1, k2)
+        Densities per metre, each ``rows x S``; every incident's mass is conserved
+        (``(k1 * length).sum(axis=1) == n.sum(axis=1)``).
+    """
+    Wt = kernel.weights.T.tocsr()
+    inv = 1.0 / kernel.norm
+    k1 = np.asarray(Wt @ (n * inv).T).T
+    k2 = k1
+    for _ in range(wide_steps - 1):
+        k2 = np.asarray(Wt @ (k2 * (length * inv)).T).T
+    return k1, k2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,16 +299,33 @@ class RiskModel:
         Model parameters.
     vocabulary
         Category vocabulary (severity and default profiles).
+    prebuilt
+        The graph's network kernel at ``params.bandwidth_m`` if already built
+        (:func:`network_kernel`); built here otherwise.
     """
 
     G: nx.MultiDiGraph
     params: RiskParams = field(default_factory=RiskParams)
     vocabulary: Mapping[str, Category] = field(default_factory=lambda: dict(VOCABULARY))
+    prebuilt: InitVar[NetworkKernel | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, prebuilt: NetworkKernel | None) -> None:
         self.segments = street_segments(self.G)
         self.length = self.segments["length"].to_numpy(dtype=float)
-        self.kernel = network_kernel(self.G, float(self.params.bandwidth_m))
+        if prebuilt is not None and (
+            prebuilt.bandwidth_m != self.params.bandwidth_m
+            or prebuilt.weights.shape[0] != len(self.length)
+        ):
+            raise InputError(
+                "kernel",
+                prebuilt.bandwidth_m,
+                f"a kernel of this graph at the model's bandwidth ({self.params.bandwidth_m} m)",
+            )
+        self.kernel: NetworkKernel = (
+            prebuilt
+            if prebuilt is not None
+            else network_kernel(self.G, float(self.params.bandwidth_m))
+        )
         self.categories: list[str] = []
         self._cat: list[np.ndarray] = []
         self._seg: list[np.ndarray] = []
@@ -292,6 +333,7 @@ class RiskModel:
         self._timed: list[np.ndarray] = []
         self._hour: list[np.ndarray] = []
         self._dow: list[np.ndarray] = []
+        self._pos: list[np.ndarray] = []
         self._ids: set[str] = set()
         self._state: _State | None = None
 
@@ -374,12 +416,32 @@ class RiskModel:
         self._timed.append(~date_only)
         self._hour.append(when.hour.to_numpy().astype(np.int64))
         self._dow.append(when.day_of_week.to_numpy().astype(np.int64))
+        pos = (
+            inc["position"].to_numpy(dtype=float)
+            if "position" in inc.columns
+            else np.full(len(inc), 0.5)
+        )
+        self._pos.append(np.nan_to_num(pos, nan=0.5))
         st = self._state
         if st is not None:
             # Move the cached state to the newest time, then add the new kernel columns.
             self._state = self._rescaled(st, max(st.at_ns, int(t_ns.max())))
             self._update_state(cat_idx, seg, t_ns)
         return len(inc)
+
+    def incident_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return the incidents the model holds as arrays, in the order they were added.
+
+        Returns
+        -------
+        (category, segment, t_ns, position)
+            Category index (into :attr:`categories`), segment index, time in UTC nanoseconds
+            (date-only incidents at mid-day) and position along the segment from its ``u``
+            end (0..1; 0.5 where unknown).
+        """
+        cat, seg, t_ns, *_ = self._arrays()
+        pos = np.concatenate(self._pos) if self._pos else np.zeros(0)
+        return cat, seg, t_ns, pos
 
     def _factors(self, at_ns: int, t_ns: np.ndarray | int) -> np.ndarray:
         """Decay factors (long-term rows then short) from times ``t_ns`` to ``at_ns``."""
@@ -412,14 +474,7 @@ class RiskModel:
 
     def _smooth(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the local and wide network densities of decayed counts (rows x S)."""
-        Wt = self.kernel.weights.T.tocsr()
-        inv = 1.0 / self.kernel.norm
-        k1 = np.asarray(Wt @ (n * inv).T).T
-        k2 = k1
-        L = self.length
-        for _ in range(self.params.wide_steps - 1):
-            k2 = np.asarray(Wt @ (k2 * (L * inv)).T).T
-        return k1, k2
+        return smooth_counts(self.kernel, self.length, n, self.params.wide_steps)
 
     def _update_state(self, cat: np.ndarray, seg: np.ndarray, t_ns: np.ndarray) -> None:
         st = self._state
@@ -576,6 +631,33 @@ class RiskModel:
         rates = self.category_rates(at)
         if rates.shape[0] == 0:
             return rates if by_category else np.zeros(len(self.length))
+        factors = self.window_factors(window=window, day=day, severity=severity)
+        out = rates * (factors * days)[:, None]
+        return out if by_category else out.sum(axis=0)
+
+    def window_factors(
+        self,
+        *,
+        window: TimeWindow | None = None,
+        day: pd.Timestamp | None = None,
+        severity: bool = True,
+    ) -> np.ndarray:
+        """Return, per category, the share of a day's incidents in a window times severity.
+
+        Parameters
+        ----------
+        window
+            Daily window; ``None`` means the whole day.
+        day
+            Date whose weekday profile applies; ``None`` means an average day.
+        severity
+            Multiply by the category's severity (1 for categories outside the vocabulary).
+
+        Returns
+        -------
+        numpy.ndarray
+            One factor per category, in the order of :attr:`categories`.
+        """
         hours, dows = self.profiles()
         cover = window_hours(window) if window is not None else np.ones(24)
         share = (hours * cover[None, :]).sum(axis=1) / 24.0
@@ -587,8 +669,7 @@ class RiskModel:
                 for c in self.categories
             ]
         )
-        out = rates * (share * sev * days)[:, None]
-        return out if by_category else out.sum(axis=0)
+        return np.asarray(share * sev, dtype=float)
 
 
 def _to_ns(at: pd.Timestamp | str) -> int:
