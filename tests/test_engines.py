@@ -348,3 +348,51 @@ def test_parallel_searches_keep_the_best_and_reject_bad_counts() -> None:
     assert check_solution(problem, two) == []
     with pytest.raises(InputError, match="searches"):
         PyVRPEngine(searches=0)
+
+
+def _large_spaced_problem(n_hotspots: int, vehicles: int, seed: int = 0) -> PatrolProblem:
+    """Hundreds of sites with spaced repeat passes: far more than any cell of a plan."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 3000, size=(n_hotspots + 1, 2))
+    base = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) / 1.4)
+    locs = [0]
+    sites = []
+    for h in range(n_hotspots):
+        for k in range(3):
+            locs.append(h + 1)
+            sites.append(
+                Site(
+                    f"H{h}#{k + 1}",
+                    len(locs) - 1,
+                    float(rng.uniform(0.1, 1.0)) * 0.6**k,
+                    600,
+                    earliest_s=k * 3600,
+                    key=f"H{h}",
+                    visit_number=k + 1,
+                    min_spacing_s=1800 if k else 0,
+                )
+            )
+    idx = np.asarray(locs)
+    durations = {"foot": base[np.ix_(idx, idx)].astype(np.int64)}
+    fleet = tuple(Vehicle(f"G{v}", 0, 0, "foot", 0, 4 * 3600) for v in range(vehicles))
+    return PatrolProblem(1, tuple(sites), fleet, durations, 4 * 3600)
+
+
+def test_the_time_cap_holds_on_a_pathological_problem() -> None:
+    """A work limit far beyond what the cap allows: the wall-clock safety cap stops the search,
+    the answer is feasible, and the engine says the cap bound (the plan would report it)."""
+    import time
+
+    from optimizer.engines.base import WorkLimit
+
+    problem = _large_spaced_problem(200, 6)
+    huge = WorkLimit(pyvrp_iterations=10**7, ortools_solutions=10**6, polish_solutions=10**6)
+    cap = 3.0
+    started = time.perf_counter()
+    solution = get_engine("patrol", work=huge).solve(problem, time_limit_s=cap, seed=0)
+    elapsed = time.perf_counter() - started
+    # a safety cap, not a benchmark: generous for a loaded machine, far below the work asked
+    assert elapsed < 3 * cap + 10, elapsed
+    assert solution.stats["time_cap_bound"] == 1.0
+    assert check_solution(problem, solution) == []
+    assert solution.prize > 0

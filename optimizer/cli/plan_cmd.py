@@ -369,10 +369,57 @@ def print_summary(
             style = "bold" if level == top else ""
         table.add_row(*_summary_row(row, cell), style=style)
     console.print(table)
+    print_staffing(plan, console)
     console.print(
         f"plan folder: {out}  (schedule.csv/.xlsx, cells.csv, routes.geojson, gpx/, "
         f"map-*.png, maps/, plan.json) in {elapsed_s:.1f} s"
     )
+
+
+def print_staffing(plan: DayPlan, console: Any = None) -> None:
+    """Print per window how the staff on duty was used, and why some officers were not."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from optimizer.outputs.summary import staffing_summary
+
+    console = console or Console()
+    rows = staffing_summary(plan)
+    if not rows:
+        return
+    table = Table(title="Staff on duty", title_justify="left")
+    for col in ("window", "officers", "in groups", "unused", "volunteers", "cells", "posts"):
+        table.add_column(col, justify="left" if col in ("window", "unused") else "right")
+    posts = {
+        ws.window.label(): (
+            sum(
+                int(wp.metrics.get("posts_staffed", 0))
+                for wp in plan.windows
+                if wp.window == ws.window
+            ),
+            sum(
+                int(wp.metrics.get("posts_required", 0))
+                for wp in plan.windows
+                if wp.window == ws.window
+            ),
+        )
+        for ws in plan.staffing
+    }
+    for r in rows:
+        why = ", ".join(
+            f"{n} {code}" for code, n in r["unused_by_reason"].get("officer", {}).items()
+        )
+        staffed, required = posts[r["window"]]
+        table.add_row(
+            r["window"],
+            str(r.get("officers_on_shift", 0)),
+            str(r.get("officers_in_groups", 0)),
+            f"{r.get('officers_unused', 0)}" + (f" ({why})" if why else ""),
+            f"{r.get('volunteers_in_groups', 0)}/{r.get('volunteers_eligible', 0)}",
+            f"{r.get('cells_with_groups', 0)}/{r.get('cells_with_demand', 0)}",
+            f"{staffed}/{required}",
+        )
+    console.print(table)
 
 
 def print_cells(plan: DayPlan, district: District | None, console: Any = None) -> None:

@@ -135,26 +135,30 @@ class PatrolEngine:
         best = first
         if polish:
             candidates = {"pyvrp": first}
+            # with a work limit every phase runs to its limit unless the safety cap is spent
             rest = time_limit_s - (time.perf_counter() - t0)
-            if rest > 0.05 or by_work:
+            if rest > 0.05:
                 # no OR-Tools first solution in time (InfeasibleError): PyVRP's routes stand
                 with contextlib.suppress(InfeasibleError):
                     candidates["ortools"] = self.ortools_scratch.solve(
-                        problem, time_limit_s=max(0.05, rest), seed=seed
+                        problem, time_limit_s=rest, seed=seed
                     )
             rest = time_limit_s - (time.perf_counter() - t0)
-            if rest > 0.05 * time_limit_s or by_work:
+            if rest > (0.05 if by_work else 0.05 * time_limit_s):
                 routes = [[v.site for v in r.visits] for r in first.routes]
                 candidates["polish"] = self.ortools.improve(
-                    problem, routes, time_limit_s=max(0.05, rest), seed=seed
+                    problem, routes, time_limit_s=rest, seed=seed
                 )
             winner = max(candidates, key=lambda name: _key(problem, candidates[name]))
             best = candidates[winner]  # max keeps the first of equals: PyVRP, then OR-Tools
         stats = dict(best.stats)
         stats["pyvrp_prize"] = first.prize
         elapsed = time.perf_counter() - t0
+        skipped = polish and by_work and len(candidates) < 3
         stats["time_cap_bound"] = float(
-            elapsed >= 0.98 * time_limit_s or first.stats.get("iteration_cap_reached", 1.0) < 1
+            elapsed >= 0.98 * time_limit_s
+            or first.stats.get("iteration_cap_reached", 1.0) < 1
+            or skipped
         )
         if polish:
             stats["winner_pyvrp_ortools_polish"] = float(list(candidates).index(winner))

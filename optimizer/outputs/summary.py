@@ -198,6 +198,7 @@ def plan_summary_json(plan: DayPlan, *, district: District | None = None) -> dic
                         "officers": list(r.group.officer_ids),
                         "volunteers": list(r.group.volunteer_ids),
                         "station": r.group.station_id,
+                        "muster": r.group.muster_id,
                         "start": iso_time(plan, r.stops[0].departure),
                         "end": iso_time(plan, r.stops[-1].arrival),
                         "stops": len(r.stops),
@@ -216,6 +217,33 @@ def plan_summary_json(plan: DayPlan, *, district: District | None = None) -> dic
             for wp in plan.windows
         ],
     }
+    data["staffing"] = staffing_summary(plan)
     if district is not None:
         data["cells"] = cell_summary(plan, district).to_dict(orient="records")
     return data
+
+
+def staffing_summary(plan: DayPlan) -> list[dict[str, Any]]:
+    """Return, per window, how the staff on duty was used and why some was not.
+
+    Counts (officers on shift, in groups, unused; volunteers eligible and in groups; cells with
+    demand and with a group; post duties), the unused people counted by reason code, the post
+    duties no group was allocated for and the cells with demand but no group, with reasons.
+    """
+    out = []
+    for ws in plan.staffing:
+        unused: dict[str, dict[str, int]] = {}
+        for u in ws.unassigned:
+            if u.code != "unavailable":
+                by_code = unused.setdefault(u.role, {})
+                by_code[u.code] = by_code.get(u.code, 0) + 1
+        out.append(
+            {
+                "window": ws.window.label(),
+                **{k: int(v) for k, v in ws.counts.items()},
+                "unused_by_reason": unused,
+                "unstaffed_posts": [vars(p).copy() for p in ws.unstaffed_posts],
+                "cells_without_group": dict(ws.uncovered),
+            }
+        )
+    return out
