@@ -526,3 +526,33 @@ def test_volunteer_hours_accumulate_across_the_days_windows(demo: District, plan
     assert all(len(w) == 1 for w in served.values()), served
     # Without the history, the same day places some volunteers in more than one window.
     assert any(len(w) > 1 for w in _volunteer_windows(plan).values())
+
+
+class _Boost:
+    """A hotspot adjustment: every hotspot of one cell worth ``factor`` times more."""
+
+    def __init__(self, cell: str, factor: float) -> None:
+        self.cell, self.factor = cell, factor
+
+    def apply(self, hotspots, *, district, day, window):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        return [
+            replace(h, value=h.value * self.factor) if h.grid_id == self.cell else h
+            for h in hotspots
+        ]
+
+    def describe(self, *, day: dt.date, window: TimeWindow) -> str:
+        return f"{self.cell} x{self.factor:g}"
+
+
+def test_adjustments_change_the_hotspots_and_the_plan_says_so(demo: District) -> None:
+    kwargs = {"day": MONDAY, "windows": ["19:00-23:00"], "seed": 1}
+    base = plan_day(demo, **kwargs)  # type: ignore[arg-type]
+    boosted = plan_day(demo, adjustments=[_Boost("D-1", 20.0)], **kwargs)  # type: ignore[arg-type]
+    assert boosted.settings["notes"] == ["19:00-23:00: D-1 x20"]
+    assert base.settings["notes"] == []
+    before = {wp.grid_id: len(wp.routes) for wp in base.windows}
+    after = {wp.grid_id: len(wp.routes) for wp in boosted.windows}
+    assert after["D-1"] > before["D-1"], (before, after)
+    assert sum(after.values()) == sum(before.values())

@@ -24,6 +24,7 @@ import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -501,6 +502,25 @@ def build_problem(
 # The day
 
 
+class HotspotAdjustment(Protocol):
+    """A change to a window's forecast hotspots before planning (see :func:`build_day`)."""
+
+    def apply(
+        self,
+        hotspots: Sequence[Hotspot],
+        *,
+        district: District,
+        day: dt.date,
+        window: TimeWindow,
+    ) -> Sequence[Hotspot]:
+        """Return the window's hotspots, changed (values raised, hotspots added, ...)."""
+        ...
+
+    def describe(self, *, day: dt.date, window: TimeWindow) -> str:
+        """Say what :meth:`apply` did, for the plan's notes."""
+        ...
+
+
 @dataclass(frozen=True)
 class CellTask:
     """One cell x window problem to solve, with what the solve step needs besides it."""
@@ -548,6 +568,8 @@ class DayProblems:
     seed: int
     muster: Mapping[str, Muster]
     settings: dict[str, object] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    """What the hotspot adjustments did, window by window."""
 
     @property
     def tasks(self) -> list[CellTask]:
@@ -613,6 +635,7 @@ def build_day(
     seed: int,
     volunteer_hours: Mapping[str, float] | None = None,
     previous: DayPlan | None = None,
+    adjustments: Sequence[HotspotAdjustment] = (),
     progress: Callable[[str], None] | None = None,
 ) -> DayProblems:
     """Build every cell x window problem of a day (see the module docstring).
@@ -636,6 +659,10 @@ def build_day(
         next window is formed.
     previous
         The previous day's plan (variation discounts hotspots it visited).
+    adjustments
+        Changes to the forecast hotspots of each window before anything else uses them (an
+        alert raising a place's risk, yesterday's under-served hotspots weighing more), applied
+        in order; each says what it did (:attr:`DayProblems.notes`).
     progress
         Called with a message after each window.
 
@@ -653,10 +680,14 @@ def build_day(
         owner = locate(district, ids, [(c.x, c.y) for c in centres])
         cut_ids = [g for g, o in zip(finer, owner, strict=True) if o is not None]
     served: dict[str, float] = dict(volunteer_hours or {})
+    notes: list[str] = []
     out: list[WindowProblems] = []
     for wi, window in enumerate(windows):
         start, end = window.on(day)
         hotspots = hotspots_for_window(district, day=day, window=window, grid_ids=cut_ids)
+        for adjustment in adjustments:
+            hotspots = list(adjustment.apply(hotspots, district=district, day=day, window=window))
+            notes.append(f"{window.label()}: {adjustment.describe(day=day, window=window)}")
         hot_of: dict[str, list[Hotspot]] = {}
         stray = [h for h in hotspots if h.grid_id not in muster]
         for h, cell in zip(
@@ -754,6 +785,7 @@ def build_day(
         params=params,
         seed=seed,
         muster=muster,
+        notes=tuple(notes),
     )
 
 

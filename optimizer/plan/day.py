@@ -14,12 +14,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from optimizer.district import District
 from optimizer.errors import InputError
 from optimizer.plan.assemble import assemble_day
-from optimizer.plan.build import ProgressCallback, build_day, planning_grid_ids
+from optimizer.plan.build import (
+    HotspotAdjustment,
+    ProgressCallback,
+    build_day,
+    planning_grid_ids,
+)
 from optimizer.plan.params import PlanParams
 from optimizer.plan.solve import Executor, InProcess, LocalPool, solve_day
 from optimizer.plan.types import DayPlan
@@ -62,6 +67,7 @@ def plan_day(
     progress: ProgressCallback | None = None,
     previous: DayPlan | None = None,
     volunteer_hours: Mapping[str, float] | None = None,
+    adjustments: Sequence[HotspotAdjustment] = (),
 ) -> DayPlan:
     """Plan a day of joint patrols: build → solve → assemble.
 
@@ -99,6 +105,10 @@ def plan_day(
     volunteer_hours
         Hours each volunteer (by id) has already served this week; the hours placed in each
         window count in the next, so the weekly cap and the fair rotation hold across the day.
+    adjustments
+        Changes to each window's forecast hotspots before planning (alerts, dosage deficits:
+        :class:`~optimizer.plan.build.HotspotAdjustment`); what they did is recorded in the
+        plan's ``settings["notes"]``.
 
     Returns
     -------
@@ -139,6 +149,7 @@ def plan_day(
         seed=seed,
         volunteer_hours=volunteer_hours,
         previous=previous,
+        adjustments=adjustments,
         progress=tick,
     )
 
@@ -166,6 +177,7 @@ def plan_day(
         "seed": seed,
         "timezone": district.metadata.get("timezone"),
         "workers": workers,
+        "notes": list(problems.notes),
     }
     plan = assemble_day(district, problems, outcomes, settings=settings)
     report(1.0, "assembled the plan")
