@@ -56,6 +56,11 @@ CANDIDATES: tuple[str, ...] = (LEARNED, NETWORK_KDE, *BASELINE_SIGNALS)
 """Methods the rolling validation chooses from."""
 
 
+BOOSTING_THREADS = 2
+"""Threads LightGBM trains with: fixed, so that a seed gives the same model on any machine
+(``deterministic`` with column-wise histograms makes a fixed thread count reproducible)."""
+
+
 @dataclass(frozen=True)
 class ForecastParams:
     """Parameters of the forecaster.
@@ -300,7 +305,8 @@ class RiskForecast:
                 "num_leaves": p.num_leaves,
                 "min_data_in_leaf": p.min_data_in_leaf,
                 "lambda_l2": p.l2,
-                "num_threads": 1,
+                # a fixed thread count (not the machine's): the same trees on any machine
+                "num_threads": BOOSTING_THREADS,
                 "deterministic": True,
                 "force_col_wise": True,
                 "max_bin": 63,
