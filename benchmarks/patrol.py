@@ -12,7 +12,8 @@ Instances
     (``--quick`` keeps only ``demo-L1`` in 14:00-18:00):
 
     ``demo-L1``
-        The demo district (``optimizer.synthetic.demo.load_demo``) planned as one grid, windows
+        The demo district (``optimizer.synthetic.demo.load_demo``) planned as one grid with
+        hotspots cut in its level-2 cells, windows
         07:00-11:00, 14:00-18:00, 19:00-23:00: every group of the window in one problem.
     ``demo-L2``
         The demo's level-2 grids (three sectors) in 14:00-18:00, exactly as ``plan_day`` builds
@@ -316,9 +317,13 @@ def instance_set(
     demo = load_demo()
     specs: list[tuple[str, District, dict[str, Any]]] = []
     if quick:
-        specs.append(("demo-L1", demo, {"windows": [w["14:00-18:00"]], "level": 1}))
+        specs.append(
+            ("demo-L1", demo, {"windows": [w["14:00-18:00"]], "level": 1, "hotspot_level": 2})
+        )
     else:
-        specs.append(("demo-L1", demo, {"windows": list(w.values()), "level": 1}))
+        specs.append(
+            ("demo-L1", demo, {"windows": list(w.values()), "level": 1, "hotspot_level": 2})
+        )
         specs.append(("demo-L2", demo, {"windows": [w["14:00-18:00"]], "level": 2}))
         if real is not None:
             sector = busiest_grid(real, 2)

@@ -20,7 +20,9 @@ AFTERNOON = TimeWindow.parse("14:00-18:00")
 
 @pytest.fixture(scope="module")
 def whole(demo: District) -> PatrolProblem:
-    (problem,) = bench.grid_window_problems(demo, day=MONDAY, windows=[AFTERNOON], level=1)
+    (problem,) = bench.grid_window_problems(
+        demo, day=MONDAY, windows=[AFTERNOON], level=1, hotspot_level=2
+    )
     return problem
 
 

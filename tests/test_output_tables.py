@@ -116,7 +116,9 @@ def _printed(fn: object, *args: object, **kwargs: object) -> str:
 def test_printed_summary_is_per_cell_with_the_time_zone(plan: DayPlan, demo: District) -> None:
     text = _printed(print_summary, plan, Path("out"), 1.0, district=demo)
     assert "times in Europe/Helsinki (UTC+02:00)" in text.replace("\n", " ")
-    lines = [ln for ln in text.splitlines() if "│" in ln]
+    cells_table, staff_table = text.split("Staff on duty")
+    assert all(w.window.label() in staff_table for w in plan.staffing)
+    lines = [ln for ln in cells_table.splitlines() if "│" in ln]
     cells = [ln.split("│")[2].strip() for ln in lines]
     # per window: the level-1 cell then its level-2 cells; the day: level-1 cells only
     assert cells == ["D", "D-1", "D-2", "D-3"] * 2 + ["D"]
