@@ -38,8 +38,9 @@ from optimizer.plan.params import PlanParams, RouteParams
 from optimizer.plan.passes import (
     extra_pass_scale,
     hotspot_heat,
+    loop_between_passes,
     pass_gap_s,
-    post_site_window,
+    post_duty_site,
     spacing_s,
     spacing_scale,
     visit_copies,
@@ -315,11 +316,11 @@ def build_problem(
     horizon = int((end - start).total_seconds())
     modes = sorted({g.mode for g in groups}) or ["foot"]
     duties = [
-        (p, duty, network.nearest_node(p.lon, p.lat, modes=modes), *window_of)
+        (p, duty, network.nearest_node(p.lon, p.lat, modes=modes), site.latest_s or 0)
         for p in posts
         for duty in p.active_windows(day, window)
-        for window_of in [post_site_window(p, duty, day, start, horizon)]
-        if window_of[1] >= window_of[0] and window_of[2] > 0
+        for site in [post_duty_site(p, duty, day=day, start=start, horizon_s=horizon, location=0)]
+        if site is not None
     ]
     # A group whose post duty begins before it could get there from the muster point starts
     # at the post (the school gate at 07:20), one group per such duty while groups last.
@@ -329,8 +330,8 @@ def build_problem(
     if duties:
         reach = mode_matrices(network, [muster.node, *(d[2] for d in duties)], modes)[0]
         free = list(range(len(groups)))
-        for k in sorted(range(len(duties)), key=lambda k: (duties[k][4], k)):
-            p, _, node, _, latest, _ = duties[k]
+        for k in sorted(range(len(duties)), key=lambda k: (duties[k][3], k)):
+            p, _, node, latest = duties[k]
             fits = [g for g in free if int(reach[groups[g].mode][0, 1 + k]) <= latest]
             if fits or not free:
                 continue
@@ -353,22 +354,12 @@ def build_problem(
     hot_locs = [
         location(place_node(network, hotspot_nodes(h), modes), h.label or h.id) for h in hotspots
     ]
-    for p, duty, node, a, latest, dwell in duties:
-        key = f"{p.id}@{duty.start:%H%M}"
-        sites.append(
-            Site(
-                id=key,
-                location=location(node, p.name),
-                prize=0.0,
-                dwell_s=dwell,
-                earliest_s=a,
-                latest_s=latest,
-                required=True,
-                kind="post",
-                key=key,
-                meta={"post": p.id, "purpose": p.purpose, "name": p.name},
-            )
+    for p, duty, node, _ in duties:
+        site = post_duty_site(
+            p, duty, day=day, start=start, horizon_s=horizon, location=location(node, p.name)
         )
+        if site is not None:
+            sites.append(site)
     durations, metres = mode_matrices(network, nodes, modes)
     post_s = sum(s.dwell_s for s in sites)
     scale = spacing_scale(
@@ -379,9 +370,8 @@ def build_problem(
         params,
     )
     hot_sites: list[Site] = []
-    # Each further pass of a hotspot gets its own matrix row (a copy of the hotspot's row):
-    # going from one pass straight to the next at the same place costs loop_min, a walk round
-    # the hotspot's streets, so the solver moves a group on rather than keeping it in place.
+    # Each further pass of a hotspot gets its own matrix row (a copy of the hotspot's row),
+    # joined to its siblings by a loop of the hotspot's streets (loop_between_passes).
     copy_of: list[int] = []
     extra_scale = extra_pass_scale(hotspots, params)
     first_by = int(params.first_pass_by * horizon)
@@ -426,12 +416,7 @@ def build_problem(
         same_place: dict[int, list[int]] = {}
         for i, b in enumerate(idx.tolist()):
             same_place.setdefault(b, []).append(i)
-        loop_s = round(params.loop_min * 60)
-        for same in same_place.values():
-            if len(same) > 1:
-                for d in durations.values():
-                    d[np.ix_(same, same)] = loop_s
-                    np.fill_diagonal(d, 0)
+        loop_between_passes(durations, list(same_place.values()), params)
     shift_end = max(horizon // 2, horizon - round(params.return_reserve_min * 60))
     vehicles = tuple(
         Vehicle(

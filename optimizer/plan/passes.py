@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.plan.params import RouteParams
+from optimizer.problem import Site
 from optimizer.risk.hotspots import Hotspot
 from optimizer.staff.roster import FixedPost
 from optimizer.timewindow import TimeWindow
@@ -46,6 +47,40 @@ def post_site_window(
     a, b = max(a, 0), min(b, horizon_s)
     dwell = min(post.dwell_min * 60, b - a)
     return a, b - dwell, dwell
+
+
+def post_duty_site(
+    post: FixedPost,
+    duty: TimeWindow,
+    *,
+    day: dt.date,
+    start: dt.datetime,
+    horizon_s: int,
+    location: int,
+    key: str | None = None,
+) -> Site | None:
+    """Return a post duty as a required site inside its duty window, or ``None`` where the
+    duty does not fall in the window (see :func:`post_site_window`).
+
+    ``key`` groups the site with others of the same key (default: the post and the duty's
+    start, ``"P1@0720"``).
+    """
+    a, latest, dwell = post_site_window(post, duty, day, start, horizon_s)
+    if latest < a or dwell <= 0:
+        return None
+    site_id = f"{post.id}@{duty.start:%H%M}"
+    return Site(
+        id=site_id,
+        location=location,
+        prize=0.0,
+        dwell_s=dwell,
+        earliest_s=a,
+        latest_s=latest,
+        required=True,
+        kind="post",
+        key=key or site_id,
+        meta={"post": post.id, "purpose": post.purpose, "name": post.name},
+    )
 
 
 def spacing_s(hotspot: Hotspot, params: RouteParams, scale: float = 1.0) -> int:
@@ -175,3 +210,22 @@ def visit_prize(
     if extra <= 0:
         return float(hotspot.value)
     return float(hotspot.value) * extra_scale * params.extra_visit_decay**extra
+
+
+def loop_between_passes(
+    durations: dict[str, npt.NDArray[np.int64]],
+    same_place: Sequence[Sequence[int]],
+    params: RouteParams,
+) -> None:
+    """Charge ``params.loop_min`` between the rows of each group of passes of one place.
+
+    Each pass of a hotspot has its own matrix row; going straight from one to the next is a
+    walk round the hotspot's streets, so the solver moves a group on rather than keeping it in
+    place. Changes ``durations`` in place.
+    """
+    loop_s = round(params.loop_min * 60)
+    for same in same_place:
+        if len(same) > 1:
+            for d in durations.values():
+                d[np.ix_(same, same)] = loop_s
+                np.fill_diagonal(d, 0)

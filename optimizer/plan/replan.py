@@ -25,7 +25,7 @@ from optimizer.engines.base import Route, Solution, Visit
 from optimizer.errors import InfeasibleError, InputError
 from optimizer.plan.explain import Reason, explain_left_out
 from optimizer.plan.params import PlanParams
-from optimizer.plan.passes import min_pass_gap_s, post_site_window
+from optimizer.plan.passes import loop_between_passes, min_pass_gap_s, post_duty_site
 from optimizer.plan.solve import SolveSettings, solver
 from optimizer.plan.streets import mode_matrices, street_path
 from optimizer.plan.types import DayPlan, GroupRoute, Stop, WindowPlan
@@ -261,33 +261,26 @@ def replan_window(
         if p.id in done_count:
             continue
         for pw in p.active_windows(day, plan.window):
-            a, latest, dwell = post_site_window(p, pw, day, now.replace(tzinfo=None), horizon)
-            if dwell <= 0 or latest < a:
+            # the post's id is its key here: the old plan's stops name posts by id
+            site = post_duty_site(
+                p,
+                pw,
+                day=day,
+                start=now.replace(tzinfo=None),
+                horizon_s=horizon,
+                location=0,
+                key=p.id,
+            )
+            if site is None:
                 continue
             location = loc(router.nearest_node(p.lon, p.lat))
             names[location] = p.name
             post_by_id[p.id] = p
-            sites.append(
-                Site(
-                    id=f"{p.id}@{pw.start:%H%M}",
-                    location=location,
-                    prize=0.0,
-                    dwell_s=dwell,
-                    earliest_s=a,
-                    latest_s=latest,
-                    required=True,
-                    kind="post",
-                    key=p.id,
-                    meta={"post": p.id, "name": p.name, "purpose": p.purpose},
-                )
-            )
+            sites.append(replace(site, location=location))
     modes = sorted({r.group.mode for r in plan.routes}) or ["foot"]
     # the plan's travel times: legs a car or bicycle cannot drive are walked
     durations, _ = mode_matrices(router, nodes, modes)
-    for same in same_place:
-        for d in durations.values():
-            d[np.ix_(same, same)] = round(params.routes.loop_min * 60)
-            np.fill_diagonal(d, 0)
+    loop_between_passes(durations, same_place, params.routes)
     vehicles = tuple(
         Vehicle(
             r.group.id,
