@@ -155,3 +155,61 @@ def test_pieces_joined_outside_the_cell_are_patrolled_and_a_stub_is_explained(
     assert any(abs(lat - north["lat"]) < 1e-6 for _, lat in route.path.coords), "via North Lane"
     assert route.distance_m < 5_000, "no detour through the far station"
     assert all("min" not in lo.reason or "no_path" not in lo.reason for lo in left)
+
+
+def test_a_gate_at_the_start_or_end_of_the_window_is_where_the_group_starts_or_ends(
+    district: District,
+) -> None:
+    """A duty from the window's first minute (or to its last) cannot be reached from (or left
+    for) the muster point in time: the group starts (ends) at that post and staffs it."""
+    from optimizer.staff.roster import FixedPost
+
+    muster = choose_muster_points(district, ["X"])["X"]
+    gate = district.graph.nodes[115]  # the east lattice's far corner, ~700 m from the centre
+    early = FixedPost(
+        "P-EARLY",
+        "School gate",
+        gate["lon"],
+        gate["lat"],
+        "X",
+        (TimeWindow.parse("19:00-19:40"),),
+        (0,),
+        40,
+        "school gate",
+    )
+    hall = district.graph.nodes[0]
+    late = FixedPost(
+        "P-LATE",
+        "Hospital hall",
+        hall["lon"],
+        hall["lat"],
+        "X",
+        (TimeWindow.parse("22:05-22:45"),),
+        (0,),
+        40,
+        "hospital hall",
+    )
+    group = PatrolGroup("G1", "X", WINDOW, ("O1",), (), "S1", "foot", muster.id)
+    problem, context, cut = build_problem(
+        district,
+        grid_id="X",
+        day=DAY,
+        window=WINDOW,
+        groups=[group],
+        hotspots=[_hotspot(district, "H-WEST", 5, 1.0)],
+        posts=[early, late],
+        muster=muster,
+        params=RouteParams(),
+    )
+    assert cut == []
+    (vehicle,) = problem.vehicles
+    assert vehicle.start_location != 0 and vehicle.end_location != 0
+    outcome = solve_job(SolveJob(problem, 0, SolveSettings("patrol", 0.3)))
+    assert "posts_infeasible" not in outcome.metrics
+    (route,), left = routes_from_solution(
+        district, problem, context, outcome.solution, RouteParams()
+    )
+    assert (route.stops[0].site_id, route.stops[0].purpose) == ("P-EARLY", "start at the post")
+    assert (route.stops[-1].site_id, route.stops[-1].purpose) == ("P-LATE", "end at the post")
+    assert [s.site_id for s in route.stops if s.kind == "post"] == ["P-EARLY", "P-LATE"]
+    assert not [lo for lo in left if lo.kind == "post"]

@@ -132,17 +132,21 @@ class OrToolsEngine:
     def _route(
         self, problem: PatrolProblem, time_limit_s: float, initial: list[list[int]] | None = None
     ) -> tuple[list[list[int]], dict[str, float]]:
-        nd = problem.n_depots
         sites = problem.sites
-        n_nodes = nd + len(sites)
-        loc = [*range(nd), *(s.location for s in sites)]
-        dwell = [0] * nd + [s.dwell_s for s in sites]
         vehicles = problem.vehicles
+        # only depots some vehicle starts or ends at become nodes: OR-Tools would make any
+        # other depot location a place every route must visit
+        used = sorted({v.start_location for v in vehicles} | {v.end_location for v in vehicles})
+        node_of_depot = {d: n for n, d in enumerate(used)}
+        nd = len(used)
+        n_nodes = nd + len(sites)
+        loc = [*used, *(s.location for s in sites)]
+        dwell = [0] * nd + [s.dwell_s for s in sites]
         manager = pywrapcp.RoutingIndexManager(
             n_nodes,
             len(vehicles),
-            [v.start_location for v in vehicles],
-            [v.end_location for v in vehicles],
+            [node_of_depot[v.start_location] for v in vehicles],
+            [node_of_depot[v.end_location] for v in vehicles],
         )
         routing = pywrapcp.RoutingModel(manager)
         cb_of: dict[str, int] = {}

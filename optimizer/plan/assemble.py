@@ -139,17 +139,18 @@ def routes_from_solution(
             )
         node_seq.append(context.location_nodes[vehicle.end_location])
         end_when = start + dt.timedelta(seconds=r.end_s)
+        last = context.depots[vehicle.end_location]
         stops.append(
             Stop(
                 len(stops),
-                muster.id,
+                last.id,
                 "end",
-                muster.name,
-                muster.lon,
-                muster.lat,
+                last.name,
+                last.lon,
+                last.lat,
                 end_when,
                 end_when,
-                "return to muster point",
+                "return to muster point" if last.id == muster.id else "end at the post",
             )
         )
         path_nodes: list[int] = [node_seq[0]]

@@ -316,29 +316,42 @@ def build_problem(
     horizon = int((end - start).total_seconds())
     modes = sorted({g.mode for g in groups}) or ["foot"]
     duties = [
-        (p, duty, network.nearest_node(p.lon, p.lat, modes=modes), site.latest_s or 0)
+        (p, duty, network.nearest_node(p.lon, p.lat, modes=modes), site)
         for p in posts
         for duty in p.active_windows(day, window)
         for site in [post_duty_site(p, duty, day=day, start=start, horizon_s=horizon, location=0)]
         if site is not None
     ]
+    shift_end = max(horizon // 2, horizon - round(params.return_reserve_min * 60))
     # A group whose post duty begins before it could get there from the muster point starts
-    # at the post (the school gate at 07:20), one group per such duty while groups last.
+    # at the post (the school gate at 07:20); one whose duty ends too late to get back ends
+    # there (the gate at 17:30 in a window to 18:00): one group per such duty while they last.
     depots = [Place(muster.id, muster.name, muster.lon, muster.lat)]
     depot_nodes = [muster.node]
     start_depot = [0] * len(groups)
+    end_depot = [0] * len(groups)
     if duties:
         reach = mode_matrices(network, [muster.node, *(d[2] for d in duties)], modes)[0]
-        free = list(range(len(groups)))
-        for k in sorted(range(len(duties)), key=lambda k: (duties[k][3], k)):
-            p, _, node, latest = duties[k]
-            fits = [g for g in free if int(reach[groups[g].mode][0, 1 + k]) <= latest]
-            if fits or not free:
-                continue
-            g = free.pop(0)
-            start_depot[g] = len(depots)
+
+        def at_post(p: FixedPost, node: int) -> int:
             depots.append(Place(p.id, p.name, p.lon, p.lat))
             depot_nodes.append(node)
+            return len(depots) - 1
+
+        order = sorted(range(len(duties)), key=lambda k: (duties[k][3].latest_s or 0, k))
+        free_start = list(range(len(groups)))
+        for k in order:
+            p, _, node, site = duties[k]
+            there = [int(reach[groups[g].mode][0, 1 + k]) for g in free_start]
+            if free_start and all(t > (site.latest_s or 0) for t in there):
+                start_depot[free_start.pop(0)] = at_post(p, node)
+        free_end = list(range(len(groups)))
+        for k in reversed(order):
+            p, _, node, site = duties[k]
+            done = (site.latest_s or 0) + site.dwell_s
+            back = [int(reach[groups[g].mode][1 + k, 0]) for g in free_end]
+            if free_end and all(done + b > shift_end for b in back):
+                end_depot[free_end.pop(-1)] = at_post(p, node)
     nodes: list[int] = list(depot_nodes)
     names: list[str] = [d.name for d in depots]
     sites: list[Site] = []
@@ -354,12 +367,9 @@ def build_problem(
     hot_locs = [
         location(place_node(network, hotspot_nodes(h), modes), h.label or h.id) for h in hotspots
     ]
-    for p, duty, node, _ in duties:
-        site = post_duty_site(
-            p, duty, day=day, start=start, horizon_s=horizon, location=location(node, p.name)
-        )
-        if site is not None:
-            sites.append(site)
+    sites += [
+        replace(duty_site, location=location(node, p.name)) for p, _, node, duty_site in duties
+    ]
     durations, metres = mode_matrices(network, nodes, modes)
     post_s = sum(s.dwell_s for s in sites)
     scale = spacing_scale(
@@ -417,12 +427,11 @@ def build_problem(
         for i, b in enumerate(idx.tolist()):
             same_place.setdefault(b, []).append(i)
         loop_between_passes(durations, list(same_place.values()), params)
-    shift_end = max(horizon // 2, horizon - round(params.return_reserve_min * 60))
     vehicles = tuple(
         Vehicle(
             id=g.id,
             start_location=start_depot[k],
-            end_location=0,
+            end_location=end_depot[k],
             mode=g.mode,
             shift_start_s=0,
             shift_end_s=shift_end,
