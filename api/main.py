@@ -10,20 +10,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.jobs import JobRunner
 from api.middleware import OPEN_PATHS, AuditWrites, Authenticate, RequestLimits
 from api.planning import HANDLERS
 from api.ratelimits import RateLimits
-from api.routes import admin, districts, hotspots, incidents, plans, replan, resources
+from api.routes import admin, districts, hotspots, incidents, page, plans, replan, resources
 from api.services import Services
 from api.settings import Settings
 
 DESCRIPTION = f"""\
 Joint police / volunteer patrol planning over HTTP.
 
-Every route except {", ".join(f"`{p}`" for p in OPEN_PATHS)} needs an API key in the
+Every route except {", ".join(f"`{p}`" for p in OPEN_PATHS)} (the dispatcher's page and its
+static files) needs an API key in the
 `X-API-Key` header (or `Authorization: Bearer <key>`); the key is checked before the request
 body is read. Roles: **admin** (everything, keys, audit), **planner** (plans, resources,
 imports, incidents, personal data), **analyst** (read, ingest incidents), **viewer** (read).
@@ -83,8 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.jobs = jobs
     errors.install(app)
-    for module in (districts, incidents, resources, hotspots, plans, replan, admin):
+    # the page's data routes first: /districts/import/upload before /districts/{name}
+    for module in (page, districts, incidents, resources, hotspots, plans, replan, admin):
         app.include_router(module.router)
+    app.mount("/page/leaflet", StaticFiles(directory=page.leaflet_dir()), name="leaflet")
+    app.mount("/page", StaticFiles(directory=page.PAGE_DIR, html=True), name="page")
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, str]:
@@ -92,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "database": services.dialect}
 
     # added innermost first: Authenticate runs before anything reads the body
+    app.add_middleware(GZipMiddleware, minimum_size=16 * 1024)  # plan views, streets: MBs
     app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
     app.add_middleware(AuditWrites, sessions=services.sessions)
     app.add_middleware(

@@ -21,8 +21,27 @@ from api.ratelimits import RateLimits
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-OPEN_PATHS: tuple[str, ...] = ("/health", "/docs", "/docs/oauth2-redirect", "/openapi.json")
-"""The only routes answered without an API key (the API description says so)."""
+OPEN_PATHS: tuple[str, ...] = (
+    "/health",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/openapi.json",
+    "/",
+    "/page/",
+)
+"""The only routes answered without an API key (the API description says so). An entry ending
+in ``/`` (other than ``/``) opens the files beneath it: ``/page/`` holds the dispatcher page's
+static files (script, style, Leaflet), never data."""
+
+
+def is_open(path: str) -> bool:
+    """Whether ``path`` is answered without a key (see :data:`OPEN_PATHS`)."""
+    for open_path in OPEN_PATHS:
+        if path == open_path:
+            return True
+        if open_path != "/" and open_path.endswith("/") and path.startswith(open_path):
+            return ".." not in path.split("/")
+    return False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -85,7 +104,7 @@ class Authenticate:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:
+        if scope["type"] != "http" or is_open(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -161,3 +161,27 @@ class Plan(Base):
     created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     is_replan: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PlanEdit(Base):
+    """One adjustment of a plan: the version it made from the version before, and by whom.
+
+    Versions of a plan are the plans linked by ``parent_id``; ``root_id`` is the first
+    version's id and ``version`` counts from 1 (the first version, 0, has no edit row).
+    ``edits`` holds the dispatcher's decisions, ``changes`` what changed (groups' stops,
+    values, coverage).
+    """
+
+    __tablename__ = "plan_edits"
+    __table_args__ = (UniqueConstraint("plan_id", name="uq_plan_edits_plan_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    parent_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    root_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    window: Mapped[str] = mapped_column(String(20))
+    edits: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

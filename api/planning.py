@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +24,13 @@ from api.db import run_transaction, session_scope
 from api.errors import json_safe
 from api.jobs import Handler, Progress, finish
 from api.keys import creator
-from api.models import Plan
+from api.models import Plan, PlanEdit
 from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.errors import InputError
 from optimizer.importer import OSM_SUFFIXES
 from optimizer.outputs.plan_io import plan_from_dict, plan_to_dict
 from optimizer.outputs.summary import plan_summary_json
+from optimizer.plan.adjust import AddedHotspot, Adjustments, Move, Pin, adjust_plan
 from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams
 from optimizer.plan.replan import replan_window
@@ -64,8 +66,11 @@ def store_plan(
     action: str = "plan.generate",
     inputs: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    also: Callable[[Session, str], None] | None = None,
 ) -> dict[str, Any]:
     """Store ``plan``, audit the generation and end job ``job_id`` done, in one transaction.
+
+    ``also(session, plan_id)`` adds further rows about the new plan to that transaction.
 
     Returns
     -------
@@ -104,6 +109,9 @@ def store_plan(
             )
         )
         out = {**result, "plan_id": plan_id}
+        if also is not None:
+            session.flush()
+            also(session, plan_id)
         record(
             session,
             principal=creator(created_by),
@@ -154,6 +162,7 @@ def run_plan(
         params=params,
         seed=int(inputs.get("seed", 0)),
         progress=progress,
+        executor=services.solve_executor(),
     )
     return store_plan(
         services, plan, job_id=inputs.get("_job_id"), created_by=created_by, inputs=inputs
@@ -286,4 +295,195 @@ def run_import(
     return result
 
 
-HANDLERS: dict[str, Handler] = {"plan": run_plan, "replan": run_replan, "import": run_import}
+UPLOADS = "uploads"
+"""Folder of the import folder where uploaded district files are kept, one folder per upload."""
+
+
+def upload_dir(services: Services, upload_id: str) -> Path:
+    """Return the folder of upload ``upload_id`` (a UUID made by the service)."""
+    return Path(services.settings.import_dir) / UPLOADS / str(uuid.UUID(upload_id))
+
+
+def run_upload_import(
+    services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
+) -> dict[str, Any]:
+    """Import a district from uploaded files with ``optimizer.importer.import_district``.
+
+    The same importer as ``patrol district import``: the OSM file, the bureau's grids (or
+    automatic grids), their CRS, the time zone, a synthetic roster at the bureau's ratios. The
+    district folder is replaced only once everything is built (a failure leaves it as it was).
+    """
+    from optimizer.importer import import_district
+
+    name = str(inputs["name"])
+    folder = upload_dir(services, str(inputs["upload_id"]))
+    osm = folder / str(inputs["osm_file"])
+    grids = folder / str(inputs["grids_file"]) if inputs.get("grids_file") else None
+    steps = [0]
+
+    def tell(message: str) -> None:
+        steps[0] = min(steps[0] + 1, 19)
+        progress(steps[0], 20, message)
+
+    progress(0, 20, f"importing {name} from {osm.name}")
+    try:
+        result = import_district(
+            name,
+            osm,
+            grids=grids,
+            grids_crs=str(inputs.get("grids_crs") or "wgs84"),
+            auto=inputs.get("auto_grids") or None,
+            data_dir=services.settings.data_dir,
+            synthetic_incidents=bool(inputs.get("synthetic_incidents")),
+            timezone=inputs.get("timezone") or None,
+            seed=int(inputs.get("seed", 0)),
+            progress=tell,
+        )
+    except InputError as exc:
+        field = {"osm": "osm_file", "grids": "grids_file", "auto": "auto_grids"}.get(
+            exc.field, exc.field
+        )
+        raise InputError(field, exc.value, exc.accepted) from None
+    except Exception as exc:  # the OSM and GeoJSON readers raise many types for damaged files
+        raise InputError(
+            "osm_file",
+            osm.name,
+            f"a complete OSM XML or PBF file with streets (reading failed: {type(exc).__name__})",
+        ) from None
+    services.forget_district(name)
+    meta = result.district.metadata
+    out = {
+        "district": name,
+        "grids": len(result.district.grids),
+        "levels": sorted(int(v) for v in result.district.grids["level"].unique()),
+        "nodes": result.district.graph.number_of_nodes(),
+        "timezone": meta.get("timezone"),
+        "timezone_source": meta.get("timezone_source"),
+    }
+
+    def work(session: Session) -> None:
+        record(
+            session,
+            principal=creator(created_by),
+            action="district.import",
+            inputs=inputs,
+            result=out,
+        )
+        finish(session, inputs.get("_job_id"), out)
+
+    run_transaction(services.sessions, work)
+    return out
+
+
+def adjustments_from(inputs: dict[str, Any], *, by: str) -> Adjustments:
+    """Return the library's :class:`Adjustments` from an adjust job's stored inputs."""
+    return Adjustments(
+        window=TimeWindow.parse(str(inputs["window"]), field="window"),
+        lock=tuple(str(g) for g in inputs.get("lock") or ()),
+        unavailable=tuple(str(g) for g in inputs.get("unavailable") or ()),
+        drop=tuple(str(h) for h in inputs.get("drop") or ()),
+        add=tuple(
+            AddedHotspot(
+                lon=float(a["lon"]),
+                lat=float(a["lat"]),
+                value=None if a.get("value") is None else float(a["value"]),
+                dwell_min=int(a.get("dwell_min", 12)),
+                label=str(a.get("label") or ""),
+                id=None if a.get("id") is None else str(a["id"]),
+            )
+            for a in inputs.get("add") or ()
+        ),
+        pins=tuple(
+            Pin(str(p["group_id"]), str(p["site_id"]), dt.datetime.fromisoformat(str(p["at"])))
+            for p in inputs.get("pins") or ()
+        ),
+        moves=tuple(
+            Move(str(m["person_id"]), str(m["to_group"])) for m in inputs.get("moves") or ()
+        ),
+        grid_ids=tuple(str(g) for g in inputs.get("grid_ids") or ()),
+        by=by,
+    )
+
+
+def version_root(session: Session, plan: Plan) -> tuple[str, int]:
+    """Return the first version's id of ``plan`` and ``plan``'s version number."""
+    edit = session.scalar(select(PlanEdit).where(PlanEdit.plan_id == plan.id))
+    if edit is None:
+        return plan.id, 0
+    return edit.root_id, edit.version
+
+
+def run_adjust(
+    services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
+) -> dict[str, Any]:
+    """Apply the dispatcher's decisions to a stored plan and store the new version.
+
+    The new plan's ``parent_id`` is the version adjusted; a ``plan_edits`` row records the
+    decisions, what changed and who, in the transaction that stores the plan and its audit
+    entry.
+    """
+    stored = _stored_result(services, inputs.get("_job_id"))
+    if stored is not None:
+        return stored
+    parent_id = str(inputs["plan_id"])
+    with session_scope(services.sessions) as session:
+        row = session.get(Plan, parent_id)
+        if row is None:
+            raise InputError("plan_id", parent_id, "an existing plan id")
+        plan = load_plan(row)
+        root_id, version = version_root(session, row)
+    district = services.district(plan.district)
+    who = creator(created_by)
+    decisions = adjustments_from(inputs, by=who.name if who is not None else "")
+    progress(0, 2, f"re-solving {decisions.window.label()} around the decisions")
+    adjusted = adjust_plan(plan, district=district, adjustments=decisions)
+    progress(1, 2, f"re-solved {len(adjusted.cells)} cell(s)")
+    changes = {
+        "cells": list(adjusted.cells),
+        "metrics": adjusted.metrics,
+        "groups": adjusted.changes_frame().to_dict(orient="records"),
+    }
+    edits = {k: v for k, v in inputs.items() if not k.startswith("_") and k != "plan_id"}
+
+    def add_edit(session: Session, plan_id: str) -> None:
+        session.add(
+            PlanEdit(
+                plan_id=plan_id,
+                parent_id=parent_id,
+                root_id=root_id,
+                version=version + 1,
+                window=decisions.window.label(),
+                edits=json_safe(edits),
+                changes=json_safe(changes),
+                created_by=created_by,
+            )
+        )
+
+    extra = {
+        "version": version + 1,
+        "parent_id": parent_id,
+        "cells": list(adjusted.cells),
+        "changed_stops": adjusted.metrics.get("changed_stops", 0.0),
+        "value_before": adjusted.metrics.get("value_before"),
+        "value_after": adjusted.metrics.get("value_after"),
+    }
+    return store_plan(
+        services,
+        adjusted.plan,
+        job_id=inputs.get("_job_id"),
+        created_by=created_by,
+        parent_id=parent_id,
+        action="plan.adjust",
+        inputs=inputs,
+        extra=extra,
+        also=add_edit,
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "plan": run_plan,
+    "replan": run_replan,
+    "import": run_import,
+    "adjust": run_adjust,
+    "upload": run_upload_import,
+}

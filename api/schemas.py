@@ -345,3 +345,245 @@ class AuditList(BaseModel):
 
     count: int
     items: list[AuditOut]
+
+
+class AddedHotspotIn(BaseModel):
+    """A hotspot the dispatcher adds at a place (WGS-84)."""
+
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    value: float | None = Field(
+        default=None, gt=0, le=1e6, description="worth; none: the best of its cell"
+    )
+    dwell_min: int = Field(default=12, ge=1, le=120)
+    label: str = Field(default="", max_length=200)
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class PinIn(BaseModel):
+    """A group starts its duty at a site at a time."""
+
+    group_id: str = Field(min_length=1, max_length=100)
+    site_id: str = Field(min_length=1, max_length=100)
+    at: PatrolDateTime = Field(description="local time of the plan (an offset is dropped)")
+
+
+class MoveIn(BaseModel):
+    """A person moves to another group of the same window."""
+
+    person_id: str = Field(min_length=1, max_length=100)
+    to_group: str = Field(min_length=1, max_length=100)
+
+
+class AdjustRequest(BaseModel):
+    """The dispatcher's decisions for one window; the cells they touch are re-solved."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "window": "19:00-23:00",
+                    "lock": ["20261130-1900-O03"],
+                    "unavailable": [],
+                    "drop": ["D-3-E554"],
+                    "add": [],
+                    "pins": [],
+                    "moves": [],
+                    "note": "O03 stays on its route; E554 closed tonight",
+                }
+            ]
+        },
+    )
+
+    window: Window
+    lock: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=500)
+    unavailable: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=500
+    )
+    drop: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=500)
+    add: list[AddedHotspotIn] = Field(default_factory=list, max_length=50)
+    pins: list[PinIn] = Field(default_factory=list, max_length=50)
+    moves: list[MoveIn] = Field(default_factory=list, max_length=200)
+    grid_ids: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=200
+    )
+    note: str = Field(default="", max_length=1000)
+
+
+class PlanVersion(BaseModel):
+    """One version of a plan: the first (``version`` 0) or an adjustment of the one before."""
+
+    plan_id: str
+    version: int
+    parent_id: str | None
+    window: str | None = None
+    edits: dict[str, Any] | None = None
+    changes: dict[str, Any] | None = None
+    created_by: str | None
+    created_at: dt.datetime
+
+
+class PlanVersions(BaseModel):
+    """Every version of a plan, oldest first."""
+
+    root_id: str
+    count: int
+    items: list[PlanVersion]
+
+
+class Me(BaseModel):
+    """The caller: its key's name, role and what it may do."""
+
+    name: str
+    role: str
+    permissions: list[str]
+    tile_url: str | None = Field(
+        default=None, description="intranet tile URL template for the page's basemap, if set"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Resources as the API answers them: a public view (no personal data) and a private view
+# (phone numbers and ID numbers, for roles holding ``personal:read``). Unknown fields a later
+# roster version adds are passed on as they are.
+
+
+class ShiftOut(BaseModel):
+    """A recurring time window on some weekdays (0 = Monday)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    window: str = Field(examples=["18:00-24:00"])
+    weekdays: list[int] = Field(examples=[[0, 1, 2, 3, 4]])
+
+
+class StationOut(BaseModel):
+    """A police station."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+
+
+class MusterPointOut(BaseModel):
+    """A place where groups meet, start and end."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+    kind: str = "muster point"
+    grid_id: str | None = None
+
+
+class OfficerPublic(BaseModel):
+    """An officer without personal data (``phone`` is always null)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    station_id: str
+    mode: str
+    shifts: list[ShiftOut]
+    phone: None = Field(default=None, description="shown to admin and planner only")
+
+
+class OfficerPrivate(OfficerPublic):
+    """An officer with the phone number."""
+
+    phone: str | None = None  # type: ignore[assignment]
+
+
+class VolunteerPublic(BaseModel):
+    """A volunteer without personal data (``phone`` and ``id_number`` are always null)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    role: str
+    max_hours_week: float
+    home_grid: str | None = None
+    availability: list[ShiftOut]
+    phone: None = Field(default=None, description="shown to admin and planner only")
+    id_number: None = Field(default=None, description="shown to admin and planner only")
+
+
+class VolunteerPrivate(VolunteerPublic):
+    """A volunteer with phone and ID numbers."""
+
+    phone: str | None = None  # type: ignore[assignment]
+    id_number: str | None = None  # type: ignore[assignment]
+
+
+class TeamPublic(BaseModel):
+    """A volunteer team with its members (public view)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    kind: str
+    home_grid: str
+    base_station_id: str
+    members: list[VolunteerPublic]
+
+
+class TeamPrivate(TeamPublic):
+    """A volunteer team with its members' personal data."""
+
+    members: list[VolunteerPrivate]  # type: ignore[assignment]
+
+
+class PostOut(BaseModel):
+    """A fixed post and its duty windows."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    lon: float
+    lat: float
+    grid_id: str
+    windows: list[str]
+    weekdays: list[int]
+    dwell_min: int
+    purpose: str
+
+
+class ResourcesPublic(BaseModel):
+    """A district's resources without personal data (analyst, viewer)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    stations: list[StationOut]
+    officers: list[OfficerPublic]
+    teams: list[TeamPublic]
+    posts: list[PostOut]
+    muster_points: list[MusterPointOut] = Field(default_factory=list)
+
+
+class ResourcesPrivate(ResourcesPublic):
+    """A district's resources with personal data (admin, planner)."""
+
+    officers: list[OfficerPrivate]  # type: ignore[assignment]
+    teams: list[TeamPrivate]  # type: ignore[assignment]
+
+
+ResourceItem = StationOut | OfficerPrivate | OfficerPublic | TeamPrivate | TeamPublic | PostOut
+
+
+class ResourceKindOut(BaseModel):
+    """One kind of a district's resources (public or private view as for the whole set)."""
+
+    district: str
+    kind: Literal["stations", "officers", "teams", "posts"]
+    count: int
+    items: list[ResourceItem]

@@ -24,6 +24,7 @@ from api.schemas import NAME_PATTERN
 from api.settings import Settings
 from optimizer.district import District
 from optimizer.errors import InputError
+from optimizer.plan.solve import Executor, LocalPool
 from optimizer.risk.incidents import snap_incidents
 from optimizer.staff.roster import resources_from_json
 from optimizer.storage import list_districts, load_district
@@ -139,6 +140,22 @@ class Services:
         self.hotspots = LRUCache(512)
         self._districts: dict[str, District] = {}
         self._district_lock = threading.Lock()
+        self._executor: Executor | None = None
+        self._executor_lock = threading.Lock()
+
+    def solve_executor(self) -> Executor | None:
+        """Where planning jobs solve: the Dask cluster of ``dask_scheduler``, else the service's
+        own pool of ``solve_workers`` processes (``None``: in the job's thread). Made on first
+        use and kept, so its workers stay warm between plans."""
+        with self._executor_lock:
+            if self._executor is None:
+                if self.settings.dask_scheduler:
+                    from optimizer.plan.dask_executor import DaskExecutor
+
+                    self._executor = DaskExecutor(self.settings.dask_scheduler)
+                elif self.settings.solve_workers > 1:
+                    self._executor = LocalPool(self.settings.solve_workers)
+            return self._executor
 
     @property
     def dialect(self) -> str:
@@ -201,6 +218,15 @@ class Services:
         with self._district_lock:
             self._districts.pop(name, None)
         self.hotspots.drop(lambda k: k[0] == name)
+        # the page's cells and streets of the district (api.routes.page)
+        self.reads.drop(
+            lambda k: (
+                isinstance(k, tuple)
+                and len(k) >= 2
+                and k[0] in ("district-map", "district-streets")
+                and k[1] == name
+            )
+        )
 
     def district(self, name: str) -> District:
         """Return district ``name`` as the library sees it through the service.
@@ -278,5 +304,9 @@ class Services:
         )
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and stop the solve pool."""
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
         self.engine.dispose()

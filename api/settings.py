@@ -53,9 +53,18 @@ class Settings(BaseSettings):
         every request from that address is refused with 429 until the minute has passed.
     key_active_jobs
         Jobs one API key may have queued or running at once (429 above it).
+    tile_url
+        Optional intranet tile server for the page's basemap (``https://tiles.local/{z}/{x}/{y}.png``);
+        without it the page draws the district's own streets only.
     job_attempts
         Times a job is started at most: a job interrupted by a stop is resumed on the next
         start until it has been started this often, then failed with the reason.
+    dask_scheduler
+        Address of a Dask scheduler (``tcp://HOST:PORT``) on whose workers planning jobs
+        solve their cell problems; unset: in the service's own pool of ``solve_workers``.
+    solve_workers
+        Processes of the service's own solve pool, started with the first plan and kept warm
+        for the next ones (1: solve in the job's thread).
     """
 
     model_config = SettingsConfigDict(env_prefix="PATROL_", extra="ignore")
@@ -74,3 +83,6 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = Field(default=20, ge=1)
     key_active_jobs: int = Field(default=4, ge=1)
     job_attempts: int = Field(default=2, ge=1, le=10)
+    tile_url: str | None = Field(default=None, pattern=r"^(https?://|/)[^\s]*\{z\}[^\s]*$")
+    dask_scheduler: str | None = None
+    solve_workers: int = Field(default=2, ge=1, le=64)

@@ -263,7 +263,8 @@ def grid_window_problems(
     -------
     list of PatrolProblem
     """
-    from optimizer.plan.build import build_day, planning_grid_ids
+    from optimizer.plan.build import build_day
+    from optimizer.plan.cells import planning_grid_ids
     from optimizer.plan.params import PlanParams
 
     ids = planning_grid_ids(district, level=level, grid_ids=grid_ids)
@@ -280,7 +281,7 @@ def grid_window_problems(
 
 def busiest_grid(district: District, level: int) -> str:
     """Return the ``level`` grid holding the most fixed posts (ties: the first id)."""
-    from optimizer.plan.build import locate, planning_grid_ids
+    from optimizer.plan.cells import locate, planning_grid_ids
 
     ids = planning_grid_ids(district, level=level)
     posts = district.resources.posts

@@ -16,6 +16,24 @@ from optimizer.errors import InputError
 
 ACCEPTED = "an IANA time zone name, e.g. 'Asia/Shanghai' or 'Europe/Helsinki'"
 
+CHINA_TIMEZONES: frozenset[str] = frozenset(
+    {
+        "Asia/Shanghai",
+        "Asia/Chongqing",
+        "Asia/Chungking",
+        "Asia/Harbin",
+        "Asia/Urumqi",
+        "Asia/Kashgar",
+        "PRC",
+    }
+)
+"""IANA names of mainland China's time zones (one official time, several historic names)."""
+
+
+def in_china(timezone: str | None) -> bool:
+    """Whether a district with this IANA time zone lies in mainland China."""
+    return timezone in CHINA_TIMEZONES
+
 
 @functools.cache
 def _names() -> tuple[str, ...]:

@@ -39,6 +39,7 @@ def comparable(plan: DayPlan) -> dict[str, object]:
     for w in data["windows"]:  # type: ignore[union-attr]
         w["metrics"].pop("solver_runtime_s", None)
     data["settings"].pop("workers", None)  # type: ignore[union-attr]
+    data["settings"].pop("executor", None)  # type: ignore[union-attr]
     return data
 
 

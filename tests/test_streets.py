@@ -319,3 +319,18 @@ def test_same_file_gives_the_same_graph_in_every_process() -> None:
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_place_names_prefer_the_chinese_name_where_asked() -> None:
+    import networkx as nx
+
+    from optimizer.streets.names import NAME_KEYS_ZH, place_name
+
+    G = nx.MultiDiGraph()
+    G.add_edge(1, 2, name="Fuxing Road", **{"name:zh": "复兴路"}, highway="primary")
+    G.add_edge(1, 3, name="Ring Road", highway="primary")  # no Chinese name on the map
+    G.add_edge(3, 4, highway="footway")
+    assert place_name(G, 2) == "Fuxing Road"
+    assert place_name(G, 2, name_keys=NAME_KEYS_ZH) == "复兴路"
+    assert place_name(G, 1, name_keys=NAME_KEYS_ZH) == "Ring Road / 复兴路"
+    assert place_name(G, 4, name_keys=NAME_KEYS_ZH) == "near Ring Road"

@@ -14,7 +14,7 @@ from api.jsonbody import StrictJSONRoute
 from api.routes.districts import DistrictInPath
 from api.schemas import HotspotList, HotspotOut, PatrolDate, Window
 from api.services import Services, leaf_descendants
-from optimizer.plan.day import planning_grid_ids
+from optimizer.plan.cells import planning_grid_ids
 from optimizer.risk.hotspots import hotspots_for_window
 from optimizer.timewindow import TimeWindow
 

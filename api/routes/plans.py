@@ -37,7 +37,7 @@ from optimizer.errors import InputError
 from optimizer.outputs.geojson import plan_geojson
 from optimizer.outputs.gpx import write_gpx
 from optimizer.outputs.schedule import write_schedule_csv, write_schedule_xlsx
-from optimizer.plan.day import planning_grid_ids
+from optimizer.plan.cells import planning_grid_ids
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import TimeWindow
 
@@ -227,10 +227,13 @@ def get_gpx(plan_id: ItemId, group_id: ItemId, services: ServicesDep, _: Reader)
     )
 
 
-def _file(plan: DayPlan, writer: Any, name: str) -> bytes:
+def _file(plan: DayPlan, writer: Any, name: str, services: Services) -> bytes:
+    """Write the plan's schedule with the members' names (as ``/resources`` shows them to
+    every reader; phone and ID numbers are never in a schedule)."""
+    district = services.district(plan.district)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
-        writer(plan, path)
+        writer(plan, path, district=district)
         return path.read_bytes()
 
 
@@ -243,7 +246,7 @@ def _file(plan: DayPlan, writer: Any, name: str) -> bytes:
 )
 def get_csv(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule (one row per stop) as CSV."""
-    body = _file(_day_plan(services, plan_id), write_schedule_csv, "schedule.csv")
+    body = _file(_day_plan(services, plan_id), write_schedule_csv, "schedule.csv", services)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -263,7 +266,7 @@ XLSX = XLSX_MEDIA_TYPE
 )
 def get_xlsx(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule as an XLSX workbook (a sheet per window and a summary)."""
-    body = _file(_day_plan(services, plan_id), write_schedule_xlsx, "schedule.xlsx")
+    body = _file(_day_plan(services, plan_id), write_schedule_xlsx, "schedule.xlsx", services)
     return Response(
         body,
         media_type=XLSX,

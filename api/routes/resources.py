@@ -14,10 +14,17 @@ from sqlalchemy.orm import Session
 from api.deps import Reader, ResourceWriter, ServicesDep, audit_write, commit_write
 from api.errors import error_responses
 from api.jsonbody import StrictJSONRoute
+from api.keys import Principal
 from api.models import ResourceSet, utcnow
 from api.personal import visible
 from api.routes.districts import DistrictInPath
-from api.schemas import PatrolDate, Window
+from api.schemas import (
+    PatrolDate,
+    ResourceKindOut,
+    ResourcesPrivate,
+    ResourcesPublic,
+    Window,
+)
 from optimizer.errors import InputError
 from optimizer.staff.roster import Resources, resources_from_json, resources_to_json
 from optimizer.timewindow import TimeWindow
@@ -102,10 +109,25 @@ def _store(session: Session, name: str, data: dict[str, Any], by: str) -> None:
         row.updated_by = by
 
 
-@router.get("", responses=error_responses(401, 404, 422, 429))
-def get_resources(name: DistrictInPath, services: ServicesDep, principal: Reader) -> dict[str, Any]:
-    """Return the district's resources (personal data only for admin and planner)."""
-    return visible(resources_to_json(services.district(name).resources), principal)
+def typed_resources(data: dict[str, Any], principal: Principal) -> ResourcesPublic:
+    """Return resources JSON in the view the caller may see (``api.personal.visible``)."""
+    shown = visible(data, principal)
+    if principal.can("personal:read"):
+        return ResourcesPrivate.model_validate(shown)
+    return ResourcesPublic.model_validate(shown)
+
+
+@router.get(
+    "",
+    response_model=ResourcesPrivate | ResourcesPublic,
+    responses=error_responses(401, 404, 422, 429),
+)
+def get_resources(
+    name: DistrictInPath, services: ServicesDep, principal: Reader
+) -> ResourcesPublic:
+    """Return the district's resources: the private view (phones, ID numbers) for admin and
+    planner, the public view (those fields null) for the other roles."""
+    return typed_resources(resources_to_json(services.district(name).resources), principal)
 
 
 @router.put("", responses=error_responses(401, 403, 404, 413, 422, 429))
@@ -159,13 +181,17 @@ def availability(
 Kind = Literal["stations", "officers", "teams", "posts"]
 
 
-@router.get("/{kind}", responses=error_responses(401, 404, 422, 429))
+@router.get(
+    "/{kind}", response_model=ResourceKindOut, responses=error_responses(401, 404, 422, 429)
+)
 def get_kind(
     name: DistrictInPath, kind: Kind, services: ServicesDep, principal: Reader
-) -> dict[str, Any]:
-    """Return one kind of resource (stations, officers, teams with members, posts)."""
-    items = visible(resources_to_json(services.district(name).resources), principal)[kind]
-    return {"district": name, "kind": kind, "count": len(items), "items": items}
+) -> ResourceKindOut:
+    """Return one kind of resource (stations, officers, teams with members, posts), in the
+    caller's view as for the whole set."""
+    typed = typed_resources(resources_to_json(services.district(name).resources), principal)
+    items = list(getattr(typed, kind))
+    return ResourceKindOut(district=name, kind=kind, count=len(items), items=items)
 
 
 @router.put("/{kind}/{item_id}", responses=error_responses(401, 403, 404, 413, 422, 429))

@@ -90,6 +90,20 @@ def register(subparsers: Any) -> None:
         help="solve cells in N processes at once; the plan does not depend on it "
         "(default: the machine's cores, at most 8)",
     )
+    # --- cluster (issue 15): where the cell problems are solved
+    p.add_argument(
+        "--executor",
+        default="local",
+        choices=("local", "dask"),
+        help="solve the cell problems in local processes (--workers) or on a Dask cluster "
+        "(--scheduler); the plan does not depend on it (default: local)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="Dask scheduler for --executor dask (default: $PATROL_DASK_SCHEDULER)",
+    )
     p.add_argument(
         "--engine",
         default=None,
@@ -149,6 +163,23 @@ def _seconds(name: str, text: str, high: float) -> float:
     return value
 
 
+def dask_scheduler(executor: str, scheduler: str | None) -> str | None:
+    """Return the Dask scheduler address of ``--executor dask`` (``None`` for local)."""
+    if executor != "dask":
+        if scheduler is not None:
+            raise InputError("--scheduler", scheduler, "no scheduler without --executor dask")
+        return None
+    address = scheduler or os.environ.get("PATROL_DASK_SCHEDULER", "").strip()
+    if not address:
+        raise InputError(
+            "--scheduler",
+            scheduler,
+            "a Dask scheduler address tcp://HOST:PORT (or set "
+            "PATROL_DASK_SCHEDULER) with --executor dask",
+        )
+    return address
+
+
 def load_named_district(name: str) -> District:
     """Load a prepared district by name (``demo`` is built on first use)."""
     if name == "demo":
@@ -195,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         from optimizer.plan.variation import VariationParams
 
         variation = VariationParams()
+    scheduler = dask_scheduler(args.executor, args.scheduler)
     out = Path(args.out) if args.out else Path("out") / f"plan-{day.isoformat()}"
     console = Console(stderr=True, quiet=bool(args.quiet))
     stdout = Console(quiet=bool(args.quiet))
@@ -214,6 +246,11 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    executor = None
+    if scheduler is not None:  # closed after planning (on an error, when the process ends)
+        from optimizer.plan.dask_executor import DaskExecutor
+
+        executor = DaskExecutor(scheduler)
     with Progress(
         TextColumn("[bold]planning[/bold]"),
         BarColumn(),
@@ -240,7 +277,10 @@ def run(args: argparse.Namespace) -> int:
             seed=seed,
             progress=progress,
             workers=workers,
+            executor=executor,
         )
+    if executor is not None:
+        executor.close()
     with console.status("writing plan folder ..."):
         write_plan(plan, out, district, html=bool(args.html), maps=not args.no_maps)
     elapsed = time.perf_counter() - t0
@@ -249,6 +289,12 @@ def run(args: argparse.Namespace) -> int:
     if args.by_cell:
         print_cells(plan, district, stdout)
     print_summary(plan, out, elapsed, stdout, district=district)
+    if executor is not None:
+        from optimizer.plan.dask_executor import plan_reruns
+
+        reruns = plan_reruns(plan)
+        if reruns:
+            stdout.print(f"{reruns} cell problems ran again after a lost Dask worker (same plan)")
     return 0
 
 

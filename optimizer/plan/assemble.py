@@ -35,7 +35,8 @@ from optimizer.plan.types import (
 )
 from optimizer.problem import PatrolProblem
 from optimizer.staff.groups import Unassigned
-from optimizer.streets.names import place_name
+from optimizer.streets.names import NAME_KEYS_ZH, place_name
+from optimizer.timezones import in_china
 
 
 def routes_from_solution(
@@ -68,6 +69,7 @@ def routes_from_solution(
     muster = context.muster
     hot_by_id = {h.id: h for h in context.hotspots}
     names: dict[int, str] = {}
+    keys = NAME_KEYS_ZH if in_china(district.metadata.get("timezone")) else ("name",)
     routes: list[GroupRoute] = []
     for r in solution.routes:
         if not r.visits:
@@ -104,7 +106,7 @@ def routes_from_solution(
                 pid = str(site.meta.get("post", site.id))
             else:
                 if node not in names:
-                    names[node] = place_name(G, node)
+                    names[node] = place_name(G, node, name_keys=keys)
                 h = hot_by_id.get(str(site.meta.get("hotspot", site.key)))
                 name = names[node] or site.key or site.id
                 what = f": {h.label}" if h is not None and h.label else ""
@@ -295,7 +297,8 @@ def assemble_day(
             )
         )
     metrics = day_metrics(plans)
-    metrics["time_cap_bound"] = float(sum(o.metrics.get("time_cap_bound", 0.0) for o in outcomes))
+    for key in ("time_cap_bound", "solve_reruns"):
+        metrics[key] = float(sum(o.metrics.get(key, 0.0) for o in outcomes))
     for key in ("officers_on_shift", "officers_unused", "groups", "police_only_groups"):
         metrics[f"staff_{key}"] = float(sum(s.counts.get(key, 0.0) for s in staffing))
     return DayPlan(

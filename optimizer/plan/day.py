@@ -19,12 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from optimizer.district import District
 from optimizer.errors import InputError
 from optimizer.plan.assemble import assemble_day
-from optimizer.plan.build import (
-    HotspotAdjustment,
-    ProgressCallback,
-    build_day,
-    planning_grid_ids,
-)
+from optimizer.plan.build import HotspotAdjustment, ProgressCallback, build_day
+from optimizer.plan.cells import planning_grid_ids
 from optimizer.plan.params import PlanParams
 from optimizer.plan.solve import Executor, InProcess, LocalPool, solve_day
 from optimizer.plan.types import DayPlan
@@ -83,7 +79,7 @@ def plan_day(
         Cells to plan (any level); ``None`` means every cell of ``grid_level``.
     grid_level
         Grid level planned when ``grid_ids`` is None (default
-        :data:`~optimizer.plan.build.DEFAULT_GRID_LEVEL`).
+        :data:`~optimizer.plan.cells.DEFAULT_GRID_LEVEL`).
     params
         Engine, budget, group and route rules, variation (:class:`PlanParams` defaults).
     seed
@@ -177,6 +173,7 @@ def plan_day(
         "seed": seed,
         "timezone": district.metadata.get("timezone"),
         "workers": workers,
+        "executor": type(executor).__name__ if executor is not None else None,
         "notes": list(problems.notes),
     }
     plan = assemble_day(district, problems, outcomes, settings=settings)

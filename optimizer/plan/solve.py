@@ -148,6 +148,10 @@ class Executor(Protocol):
         """Solve every job; yield its position in ``jobs`` and its outcome as it finishes."""
         ...
 
+    def close(self) -> None:
+        """Release what the executor holds (processes, connections)."""
+        ...
+
 
 class InProcess:
     """Solve the jobs one after another in this process."""
@@ -156,6 +160,9 @@ class InProcess:
         """Solve every job in order."""
         for k, job in enumerate(jobs):
             yield k, solve_job(job)
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class LocalPool:

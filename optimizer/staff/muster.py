@@ -23,8 +23,9 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from optimizer.district import District
-from optimizer.streets.names import place_name
+from optimizer.streets.names import NAME_KEYS_ZH, place_name
 from optimizer.streets.network import StreetRouter
+from optimizer.timezones import in_china
 
 CENTRE_KIND = "cell centre"
 """``Muster.kind`` of a central street node chosen where the roster has no muster point."""
@@ -125,7 +126,8 @@ def choose_muster_points(
         if node < 0:
             node = _nearest_to_area(district, metric.loc[gid].geometry, modes)
         data = district.graph.nodes[node]
-        where = place_name(district.graph, node) or f"node {node}"
+        keys = NAME_KEYS_ZH if in_china(district.metadata.get("timezone")) else ("name",)
+        where = place_name(district.graph, node, name_keys=keys) or f"node {node}"
         out[gid] = Muster(
             f"{gid}-centre",
             f"{where} (centre of {gid})",

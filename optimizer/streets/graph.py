@@ -107,6 +107,7 @@ _WAY_TAGS = (
     "motor_vehicle",
     "motorcar",
     "name",
+    "name:zh",
     "oneway",
     "ref",
     "service",

@@ -17,11 +17,24 @@ def _street_names(value: Any) -> list[str]:
     return [text] if text and text.lower() not in {"nan", "none"} else []
 
 
-def place_name(G: nx.MultiDiGraph, node: int, *, limit: int = 2, hops: int = 6) -> str:
+NAME_KEYS_ZH: tuple[str, ...] = ("name:zh", "name")
+"""OSM name tags read for a district in China: the Chinese name where the map has one."""
+
+
+def place_name(
+    G: nx.MultiDiGraph,
+    node: int,
+    *,
+    limit: int = 2,
+    hops: int = 6,
+    name_keys: tuple[str, ...] = ("name",),
+) -> str:
     """Name a street node for people: its streets' names (``"Bulevardi / Fredrikinkatu"``).
 
     Unnamed paths (sidewalks, squares) take the name of the nearest named street within
     ``hops`` edges (``"near Bulevardi"``); failing that, the kind of way (``"footway"``).
+    Each street is named by the first of ``name_keys`` it has (:data:`NAME_KEYS_ZH` for a
+    district in China).
     """
     frontier = {node}
     seen = {node}
@@ -31,7 +44,8 @@ def place_name(G: nx.MultiDiGraph, node: int, *, limit: int = 2, hops: int = 6) 
         nxt: set[int] = set()
         for n in sorted(frontier):
             for u, v, data in [*G.out_edges(n, data=True), *G.in_edges(n, data=True)]:
-                for name in _street_names(data.get("name")):
+                tag = next((k for k in name_keys if _street_names(data.get(k))), name_keys[0])
+                for name in _street_names(data.get(tag)):
                     if name not in names:
                         names.append(name)
                 for k in _street_names(data.get("highway")):

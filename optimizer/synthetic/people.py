@@ -16,22 +16,11 @@ from typing import Literal, cast, get_args
 import numpy as np
 
 from optimizer.errors import InputError
+from optimizer.timezones import CHINA_TIMEZONES
 
 Locale = Literal["zh", "fi", "en"]
 LOCALES: tuple[str, ...] = get_args(Locale)
 
-CHINA_TIMEZONES: frozenset[str] = frozenset(
-    {
-        "Asia/Shanghai",
-        "Asia/Chongqing",
-        "Asia/Chungking",
-        "Asia/Harbin",
-        "Asia/Urumqi",
-        "Asia/Kashgar",
-        "PRC",
-    }
-)
-"""IANA names of mainland China's time zones (one official time, several historic names)."""
 
 FAKE_PROVINCE_CODE = "99"
 """Province part of fake Chinese ID numbers: no province has it."""

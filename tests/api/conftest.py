@@ -92,7 +92,7 @@ GENEROUS: dict[str, Any] = {
 
 def make_api(url: str, **settings: Any) -> Api:
     """Create an app on ``url`` and a key for every role."""
-    values = {"workers": 1, "key_cache_s": 0, **GENEROUS, **settings}
+    values = {"workers": 1, "solve_workers": 1, "key_cache_s": 0, **GENEROUS, **settings}
     app = create_app(Settings(database_url=url, **values))
     tokens = {}
     with session_scope(app.state.services.sessions) as session:

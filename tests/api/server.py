@@ -78,7 +78,7 @@ class Server:
 
 def server_env(database_url: str, **settings: str) -> dict[str, str]:
     """Return the environment of a server on ``database_url`` with ``PATROL_*`` settings."""
-    env = {**os.environ, "PATROL_DATABASE_URL": database_url}
+    env = {**os.environ, "PATROL_DATABASE_URL": database_url, "PATROL_SOLVE_WORKERS": "1"}
     env.update({f"PATROL_{k.upper()}": str(v) for k, v in settings.items()})
     return env
 

@@ -265,3 +265,29 @@ def test_list_jobs(planned: tuple[Api, dict[str, Any]]) -> None:
     assert all(j["status"] == "done" for j in done["items"])
     r = api.client.get("/jobs", params={"status": "sleeping"}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["field"] == "status"
+
+
+def test_planning_jobs_solve_in_a_warm_pool_with_the_same_plan(own_db_url: str) -> None:
+    """With ``solve_workers`` > 1 the service keeps one solve pool for all its jobs, and a plan
+    made there is the plan made in the job's thread (deterministic budgets)."""
+    from optimizer.plan.solve import LocalPool
+
+    body = {"district": "demo", "date": DAY, "windows": [WINDOW], "time_limit_s": 0.2, "seed": 1}
+    plans = []
+    for solve_workers in (1, 2):
+        made = make_api(own_db_url, solve_workers=solve_workers)
+        with made.client:
+            services = made.app.state.services
+            for _ in range(2):
+                r = made.client.post("/plans", json=body, headers=made.headers("planner"))
+                job = wait_job(made, r.json()["id"])
+                assert job["status"] == "done", job
+                csv = made.client.get(
+                    f"/plans/{job['result']['plan_id']}/schedule.csv",
+                    headers=made.headers("planner"),
+                )
+                plans.append(csv.text)
+            pool = services.solve_executor()
+            assert (pool is None) if solve_workers == 1 else isinstance(pool, LocalPool)
+            assert services.solve_executor() is pool, "kept for the next job"
+    assert len(set(plans)) == 1, "the same plan in the thread and in the pool, twice each"
