@@ -16,9 +16,26 @@ from typing import Any
 import pytest
 
 from optimizer.district import District
+from optimizer.outputs.plan_io import plan_to_dict
 from optimizer.plan.types import DayPlan
 
 DEMO_DAY = dt.date(2026, 11, 30)
+
+
+def comparable(plan: DayPlan) -> dict[str, Any]:
+    """The plan as data without what may differ between equal plans: the solvers' run times,
+    the Dask re-run count and where it was solved (worker count, executor)."""
+    from optimizer.plan.dask_executor import RERUN_METRIC  # imports Dask: only when used
+
+    data = plan_to_dict(plan)
+    for w in data["windows"]:
+        w["metrics"].pop("solver_runtime_s", None)
+        w["metrics"].pop(RERUN_METRIC, None)
+    data["settings"].pop("workers", None)
+    data["settings"].pop("executor", None)
+    return data
+
+
 """A Monday, a school day: the demo's school-gate posts are on duty."""
 DEMO_SEED = 3
 

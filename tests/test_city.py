@@ -10,24 +10,13 @@ import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.outputs.plan_io import plan_to_dict
 from optimizer.plan.city import plan_city
 from optimizer.plan.day import plan_day
 from optimizer.plan.solve import LocalPool
-from optimizer.plan.types import DayPlan
 from optimizer.synthetic.city import SHARED_CITY, city_subset, import_city
-from tests.conftest import DEMO_DAY
+from tests.conftest import DEMO_DAY, comparable
 
 EVENING = "19:00-23:00"
-
-
-def comparable(plan: DayPlan) -> dict[str, Any]:
-    """The plan as data, without the solvers' run times and the worker count."""
-    data = plan_to_dict(plan)
-    for w in data["windows"]:
-        w["metrics"].pop("solver_runtime_s", None)
-    data["settings"].pop("workers", None)
-    return data
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from distributed import Client, LocalCluster
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.outputs.plan_io import plan_to_dict
 from optimizer.plan.build import build_day, planning_grid_ids
 from optimizer.plan.dask_executor import (
     RERUN_METRIC,
@@ -33,9 +32,8 @@ from optimizer.plan.dask_executor import (
 from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams
 from optimizer.plan.solve import LocalPool, SolveJob, jobs_of, solve_job
-from optimizer.plan.types import DayPlan
 from optimizer.timewindow import TimeWindow
-from tests.conftest import DEMO_DAY
+from tests.conftest import DEMO_DAY, comparable
 
 pytestmark = pytest.mark.slow
 
@@ -60,16 +58,6 @@ def cluster() -> Iterator[LocalCluster]:
 def client(cluster: LocalCluster) -> Iterator[Client]:
     with Client(cluster, set_as_default=False) as c:
         yield c
-
-
-def comparable(plan: DayPlan) -> dict[str, Any]:
-    """The plan as data without what may differ between runs: solver run times, workers."""
-    data = plan_to_dict(plan)
-    for w in data["windows"]:
-        w["metrics"].pop("solver_runtime_s", None)
-        w["metrics"].pop(RERUN_METRIC, None)
-    data["settings"].pop("workers", None)
-    return data
 
 
 def demo_jobs(demo: District, *, budget_s: float = 0.5) -> list[SolveJob]:

@@ -15,14 +15,13 @@ import pytest
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.outputs.plan_io import plan_to_dict
 from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams, RouteParams
 from optimizer.plan.solve import LocalPool
 from optimizer.plan.types import DayPlan
 from optimizer.synthetic.demo import synthetic_district
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
-from tests.conftest import DEMO_DAY
+from tests.conftest import DEMO_DAY, comparable
 
 MONDAY = DEMO_DAY  # a school day: the school-gate posts are on duty
 ROUTES = RouteParams()
@@ -31,16 +30,6 @@ ROUTES = RouteParams()
 @pytest.fixture(scope="module")
 def plan(demo_plan: DayPlan) -> DayPlan:
     return demo_plan
-
-
-def comparable(plan: DayPlan) -> dict[str, object]:
-    """The plan as data, without the solvers' run times (the only part that may differ)."""
-    data = plan_to_dict(plan)
-    for w in data["windows"]:  # type: ignore[union-attr]
-        w["metrics"].pop("solver_runtime_s", None)
-    data["settings"].pop("workers", None)  # type: ignore[union-attr]
-    data["settings"].pop("executor", None)  # type: ignore[union-attr]
-    return data
 
 
 class _EdgeChains:
