@@ -6,11 +6,12 @@ Data
     ``--city sf`` (default): ``$PATROL_SHARED_DIR/data/incidents/sf_2012_q3.csv`` (SF police
     incidents 2012-07-01 to 09-30, **date only**) on ``SanFranciscoFiltered.osm``. The streets
     are imported with the public importer (``optimizer.importer.import_district``, automatic
-    grids ``--grids`` (default 2,6,18), the synthetic roster at the bureau's ratios for that
-    many cells, seed 0, time zone America/Los_Angeles) into a temporary folder; the incidents
-    are read and snapped by ``optimizer.risk.incidents.read_incidents`` (columns
-    ``incident_num`` -> id, ``date`` -> time; duplicate ids dropped). September is held out:
-    the test days are drawn from 2012-09-01 to 09-30. ``--city demo``: the embedded demo
+    grids ``--grids`` (default 1,3,9; the 9 cells of about 3 km² are planned), the
+    synthetic roster at the bureau's ratios for that many cells (``--officers``,
+    ``--volunteers`` override), seed 0, time zone America/Los_Angeles) into a temporary
+    folder; the incidents are read and snapped by ``optimizer.risk.incidents.read_incidents``
+    (columns ``incident_num`` -> id, ``date`` -> time; duplicate ids dropped). September is
+    held out: the test days are drawn from 2012-09-01 to 09-30. ``--city demo``: the embedded demo
     (Helsinki streets, synthetic roster, seeded synthetic incidents **with times**); the test
     days are drawn from the last four weeks of its history.
 Days
@@ -93,8 +94,8 @@ def shared_dir() -> Path:
     return path
 
 
-def load_sf(folder: Path, grids: str) -> tuple[District, pd.DataFrame, str]:
-    """Import the SF streets (synthetic roster) and read the SF incidents."""
+def load_sf(folder: Path, grids: str, roster: dict[str, int]) -> tuple[District, pd.DataFrame, str]:
+    """Import the SF streets (synthetic roster, ``roster`` counts overriding) and incidents."""
     from optimizer.importer import import_district
     from optimizer.risk.incidents import read_incidents
 
@@ -110,6 +111,7 @@ def load_sf(folder: Path, grids: str) -> tuple[District, pd.DataFrame, str]:
         data_dir=folder,
         auto=grids,
         timezone=SF_TZ,
+        roster=roster or None,
         seed=0,
         check_grid_graphs=False,
     ).district
@@ -148,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=3, help="test days (0: every held-out day)")
     ap.add_argument("--start", default=None, help="first held-out day (default per city)")
     ap.add_argument("--end", default=None, help="last held-out day (default per city)")
-    ap.add_argument("--grids", default="2,6,18", help="automatic grids of the SF import")
+    ap.add_argument("--grids", default="1,3,9", help="automatic grids of the SF import")
+    ap.add_argument("--officers", type=int, default=None, help="SF roster: officers")
+    ap.add_argument("--volunteers", type=int, default=None, help="SF roster: volunteers")
     ap.add_argument("--grid-level", type=int, default=None, help="grid level planned")
     ap.add_argument("--budget", type=float, default=0.2, help="work budget per cell problem")
     ap.add_argument("--seed", type=int, default=0)
@@ -158,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="effectiveness-") as tmp:
         if args.city == "sf":
-            district, inc, described = load_sf(Path(tmp), args.grids)
+            counts = {"officers": args.officers, "volunteers": args.volunteers}
+            roster = {k: v for k, v in counts.items() if v is not None}
+            district, inc, described = load_sf(Path(tmp), args.grids, roster)
             first, last = SF_HELD_OUT
             level = 3 if args.grid_level is None else args.grid_level
         else:
@@ -198,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         "data": described,
         "days": [d.isoformat() for d in days],
         "grid_level": level,
+        "cells": len(result.days) and int((district.grids["level"] == (level or 2)).sum()),
+        "officers": len(district.resources.officers),
+        "volunteers": len(district.resources.volunteers),
         "budget_s": args.budget,
         "seed": args.seed,
         "history_end": result.history_end,
