@@ -5,6 +5,7 @@ anything after it."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import networkx as nx
 import numpy as np
@@ -76,18 +77,18 @@ def chain(n: int = 6, spacing: float = 100.0) -> nx.MultiDiGraph:
 
 
 @pytest.fixture
-def G() -> nx.MultiDiGraph:
+def streets() -> nx.MultiDiGraph:
     return chain()
 
 
 @pytest.fixture
-def lookup(G: nx.MultiDiGraph) -> SegmentLookup:
-    return SegmentLookup(G)
+def lookup(streets: nx.MultiDiGraph) -> SegmentLookup:
+    return SegmentLookup(streets)
 
 
 @pytest.fixture
-def router(G: nx.MultiDiGraph) -> StreetRouter:
-    return StreetRouter(G)
+def router(streets: nx.MultiDiGraph) -> StreetRouter:
+    return StreetRouter(streets)
 
 
 def seg(lookup: SegmentLookup, a: int, b: int) -> int:
@@ -114,9 +115,9 @@ def trace(segments: list[int], t0: list[float], t1: list[float], mode: str = "fo
 
 
 def test_incidents_within_radius_of_a_patrolled_segment(
-    G: nx.MultiDiGraph, lookup: SegmentLookup
+    streets: nx.MultiDiGraph, lookup: SegmentLookup
 ) -> None:
-    geoms = np.asarray(street_segments(G).geometry.values, dtype=object)
+    geoms = np.asarray(street_segments(streets).geometry.values, dtype=object)
     s12 = seg(lookup, 1, 2)
     # beside the segment 1-2 (x from X0 to X0 + 100) at 0, 30, 50 and 50.5 m; beyond its end
     # at node 1 by 40 m (distance 40), and 120 m away
@@ -139,8 +140,8 @@ def test_incidents_within_radius_of_a_patrolled_segment(
     assert covered_incidents(np.zeros((0, 2)), geoms, [s12]).tolist() == []
 
 
-def test_incident_points_are_projected_to_the_streets_crs(G: nx.MultiDiGraph) -> None:
-    lon, lat = G.nodes[3]["lon"], G.nodes[3]["lat"]
+def test_incident_points_are_projected_to_the_streets_crs(streets: nx.MultiDiGraph) -> None:
+    lon, lat = streets.nodes[3]["lon"], streets.nodes[3]["lat"]
     xy = incident_points(pd.DataFrame({"lon": [lon], "lat": [lat]}), CRS)
     assert xy[0] == pytest.approx([X0 + 200, Y0], abs=1e-3)
 
@@ -181,8 +182,7 @@ def test_trace_position_and_patrolled_streets(lookup: SegmentLookup) -> None:
 # the 3 / 5 minute circle
 
 
-def test_reach_shares_on_a_chain(G: nx.MultiDiGraph, lookup: SegmentLookup) -> None:
-    router = StreetRouter(G)
+def test_reach_shares_on_a_chain(router: StreetRouter, lookup: SegmentLookup) -> None:
     segs = lookup.segments
     area = np.ones(len(segs), dtype=bool)
     # on foot (1 m/s) on segment 1-2: nodes 1, 2 at 0 s, 3 at 100 s, 4 at 200 s, 5 at 300 s
@@ -258,7 +258,7 @@ def test_beat_loop_walks_every_street_of_the_cell_in_order(
     # from the middle: the nearer end first, then on
     loop = beat_loop(router, lookup.segments, cell, start=3, mode="foot")
     assert loop[0] == 3 and loop[-1] == 3
-    walked = {tuple(sorted(p)) for p in zip(loop, loop[1:], strict=False)}
+    walked = {tuple(sorted(p)) for p in itertools.pairwise(loop)}
     assert {(1, 2), (2, 3), (3, 4), (4, 5), (5, 6)} <= walked
 
 

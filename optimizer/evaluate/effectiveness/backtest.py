@@ -169,9 +169,9 @@ class EffectivenessResult:
 
         Columns ``days``, ``groups``, ``hours``, ``hours_ratio`` (to the service's),
         ``incidents``, ``covered``, ``share`` (covered / incidents over all days),
-        ``share_lo`` / ``share_hi`` (mean daily share +- Student t interval across days),
-        ``share_vs_beat_loop``, ``risk_minutes``, ``risk_vs_beat_loop`` and the mean reach
-        shares.
+        ``share_lo`` / ``share_hi`` (mean daily share +- Student t interval across days, cut
+        to [0, 1]), ``share_vs_beat_loop``, ``risk_minutes``, ``risk_vs_beat_loop`` and the
+        mean reach shares.
         """
         d = self.days
         reach = [c for c in d.columns if c.startswith("reach@")]
@@ -191,8 +191,8 @@ class EffectivenessResult:
         n = daily.count()
         q = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
         half = q * daily.std(ddof=1).fillna(0.0) / np.sqrt(np.maximum(n, 1))
-        out["share_lo"] = daily.mean() - half
-        out["share_hi"] = daily.mean() + half
+        out["share_lo"] = (daily.mean() - half).clip(lower=0.0)
+        out["share_hi"] = (daily.mean() + half).clip(upper=1.0)
         for c in reach:
             out[c] = g[c].mean()
         if SERVICE in out.index:
