@@ -72,6 +72,7 @@ from optimizer.evaluate.effectiveness.backtest import (  # noqa: E402
     effectiveness_backtest,
     local_times,
 )
+from optimizer.plan.cells import planning_grid_ids  # noqa: E402
 from optimizer.plan.params import PlanParams  # noqa: E402
 
 SF_TZ = "America/Los_Angeles"
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": described,
         "days": [d.isoformat() for d in days],
         "grid_level": level,
-        "cells": len(result.days) and int((district.grids["level"] == (level or 2)).sum()),
+        "cells": len(planning_grid_ids(district, level=level)),
         "officers": len(district.resources.officers),
         "volunteers": len(district.resources.volunteers),
         "budget_s": args.budget,

@@ -27,6 +27,7 @@ from optimizer.evaluate.effectiveness.backtest import (
 from optimizer.evaluate.effectiveness.metrics import (
     covered_incidents,
     incident_points,
+    patrolled_length_m,
     positions_at,
     presence_minutes,
     random_moments,
@@ -162,6 +163,10 @@ def test_presence_minutes_and_risk_weighting(lookup: SegmentLookup) -> None:
     risk = np.zeros(n)
     risk[a], risk[b] = 2.0, 0.5
     assert risk_weighted_minutes(minutes, risk) == pytest.approx(15 * 2 + 35 * 0.5)
+    # distinct streets: 1-2 and 2-3 once each, however often walked
+    length = lookup.segments["length"].to_numpy()
+    assert patrolled_length_m([t1, t2], length) == pytest.approx(200.0)
+    assert patrolled_length_m([], length) == 0.0
     assert presence_minutes([], n).sum() == 0.0
 
 
@@ -322,6 +327,7 @@ def test_summary_pools_days_and_compares_with_the_beat_loop() -> None:
                     "incidents": 10 if day == "2026-03-02" else 5,
                     "covered": cov,
                     "share": cov / (10 if day == "2026-03-02" else 5),
+                    "patrolled_km": 1.0,
                     "risk_minutes": 4.0 if name == SERVICE else 2.0,
                     "reach@3min": 0.5,
                 }

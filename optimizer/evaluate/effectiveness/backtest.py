@@ -13,10 +13,12 @@ For each day evaluated (:func:`effectiveness_backtest`):
 4. every strategy's routes become traces on the street segments and are scored on the day's
    incidents: an incident with a time counts when it falls in a window and lies on or within
    ``radius_m`` of a segment patrolled in that window; an incident with a date only when it lies
-   that close to a segment patrolled that day; the minutes on each segment (weighted, at the
-   end, by the held-out incidents of all days evaluated on that segment: the realised risk);
-   and the share of the planned cells' street length within 3 and 5 minutes of a group at
-   ``moments_per_window`` random moments of each window (the same moments for every strategy).
+   that close to a segment patrolled that day; the distinct street length patrolled in each
+   window (``patrolled_km``, summed over the windows); the minutes on each segment (weighted, at
+   the end, by the held-out incidents on that segment from the first to the last day evaluated,
+   every day in between included: the risk that realised); and the share of the planned cells'
+   street length within 3 and 5 minutes of a group at ``moments_per_window`` random moments of
+   each window (the same moments for every strategy).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from optimizer.errors import InputError
 from optimizer.evaluate.effectiveness.metrics import (
     covered_incidents,
     incident_points,
+    patrolled_length_m,
     positions_at,
     presence_minutes,
     random_moments,
@@ -74,6 +77,7 @@ DAY_COLUMNS: tuple[str, ...] = (
     "incidents",
     "covered",
     "share",
+    "patrolled_km",
     "risk_minutes",
 )
 
@@ -148,7 +152,8 @@ class EffectivenessResult:
     Attributes
     ----------
     days
-        One row per day and strategy: columns :data:`DAY_COLUMNS` and one
+        One row per day and strategy: columns :data:`DAY_COLUMNS` (``hours`` on the streets,
+        ``patrolled_km`` distinct street length patrolled per window, summed) and one
         :func:`reach_column` per reach time.
     history_end
         Day -> the latest incident time the day's plans were given (ISO; ``""``: none).
@@ -183,6 +188,7 @@ class EffectivenessResult:
                 "hours": g["hours"].sum(),
                 "incidents": g["incidents"].sum(),
                 "covered": g["covered"].sum(),
+                "patrolled_km": g["patrolled_km"].sum(),
                 "risk_minutes": g["risk_minutes"].sum(),
             }
         )
@@ -323,11 +329,9 @@ def effectiveness_backtest(
     rows: list[dict[str, object]] = []
     presence: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
     history_end: dict[str, str] = {}
-    held_all: list[pd.DataFrame] = []
     for day in sorted(days):
         past = history_before(incidents, day, tz)
         held = incidents_on(incidents, day, tz)
-        held_all.append(held)
         label = day.isoformat()
         history_end[label] = str(local_times(past, tz).max()) if len(past) else ""
         view = copy.copy(district)
@@ -357,6 +361,8 @@ def effectiveness_backtest(
             traces = _strategy_traces(name, plan, view, p, ctx, day)
             covered = np.zeros(len(held), dtype=bool)
             counted = dated.copy()
+            length = segs["length"].to_numpy(dtype=float)
+            km = 0.0
             day_segs = np.concatenate([t.patrolled() for t in traces] or [np.zeros(0, int)])
             covered |= dated & covered_incidents(xy, geoms, day_segs, radius_m=p.radius_m)
             for w in windows:
@@ -365,6 +371,7 @@ def effectiveness_backtest(
                 counted |= inside
                 mine = [t for t in traces if t.window == w.label()]
                 w_segs = np.concatenate([t.patrolled() for t in mine] or [np.zeros(0, int)])
+                km += patrolled_length_m(mine, length) / 1000.0
                 covered |= inside & covered_incidents(xy, geoms, w_segs, radius_m=p.radius_m)
             reach: dict[float, list[float]] = {m: [] for m in p.reach_minutes}
             for w in windows:
@@ -389,6 +396,7 @@ def effectiveness_backtest(
                 "incidents": n,
                 "covered": int(covered.sum()),
                 "share": float(covered.sum()) / n if n else float("nan"),
+                "patrolled_km": km,
             }
             for m, values in reach.items():
                 row[reach_column(m)] = float(np.mean(values)) if values else float("nan")
@@ -400,7 +408,10 @@ def effectiveness_backtest(
                 if r["day"] == label
             )
             progress(f"{label}: {shown}")
-    risk = _realised_risk(pd.concat(held_all), district, len(segs))
+    first, last = min(days), max(days)
+    when = local_times(incidents, tz)
+    span = (when >= day_start(first, tz)) & (when < day_start(last + dt.timedelta(days=1), tz))
+    risk = _realised_risk(incidents[np.asarray(span)], district, len(segs))
     frame = pd.DataFrame(rows)
     frame["risk_minutes"] = [
         risk_weighted_minutes(presence[(str(r.day), str(r.strategy))], risk)
@@ -413,7 +424,7 @@ def effectiveness_backtest(
 def _realised_risk(
     held: pd.DataFrame, district: District, n_segments: int
 ) -> npt.NDArray[np.float64]:
-    """Held-out incidents per street segment (the risk that realised on the days evaluated)."""
+    """Held-out incidents per street segment (the risk that realised in the test period)."""
     if len(held) == 0:
         return np.zeros(n_segments)
     seg = segment_index(held, district.graph)

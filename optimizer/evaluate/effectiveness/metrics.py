@@ -2,6 +2,7 @@
 
 * :func:`covered_incidents` — which incidents lie on or within ``radius_m`` of a patrolled
   street segment (straight-line distance from the incident's point to the segment's line);
+* :func:`patrolled_length_m` — the distinct street length the groups were on;
 * :func:`presence_minutes` and :func:`risk_weighted_minutes` — minutes groups spent on each
   segment, and their sum weighted by each segment's risk;
 * :func:`reach_shares` — the "1-3-5 minute circle": the share of the street length that a
@@ -81,6 +82,12 @@ def presence_minutes(traces: Sequence[Trace], n_segments: int) -> npt.NDArray[np
         if len(t.segments):
             out += np.bincount(t.segments, weights=t.t1_s - t.t0_s, minlength=int(n_segments))
     return out / 60.0
+
+
+def patrolled_length_m(traces: Sequence[Trace], length: npt.ArrayLike) -> float:
+    """Return the length (m) of the distinct segments any of ``traces`` was on."""
+    segs = np.unique(np.concatenate([t.patrolled() for t in traces] or [np.zeros(0, np.int64)]))
+    return float(np.asarray(length, dtype=float)[segs].sum())
 
 
 def risk_weighted_minutes(presence: npt.ArrayLike, risk: npt.ArrayLike) -> float:
