@@ -8,7 +8,7 @@ Data
     are imported with the public importer (``optimizer.importer.import_district``, automatic
     grids ``--grids`` (default 1,3,9; the 9 cells of about 3 km² are planned), the
     synthetic roster at the bureau's ratios for that many cells (``--officers``,
-    ``--volunteers`` override), seed 0, time zone America/Los_Angeles) into a temporary
+    ``--volunteers``, ``--teams`` override), seed 0, time zone America/Los_Angeles) into a temporary
     folder; the incidents are read and snapped by ``optimizer.risk.incidents.read_incidents``
     (columns ``incident_num`` -> id, ``date`` -> time; duplicate ids dropped). September is
     held out: the test days are drawn from 2012-09-01 to 09-30. ``--city demo``: the embedded demo
@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grids", default="1,3,9", help="automatic grids of the SF import")
     ap.add_argument("--officers", type=int, default=None, help="SF roster: officers")
     ap.add_argument("--volunteers", type=int, default=None, help="SF roster: volunteers")
+    ap.add_argument("--teams", type=int, default=None, help="SF roster: volunteer teams")
     ap.add_argument("--grid-level", type=int, default=None, help="grid level planned")
     ap.add_argument("--budget", type=float, default=0.2, help="work budget per cell problem")
     ap.add_argument("--seed", type=int, default=0)
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="effectiveness-") as tmp:
         if args.city == "sf":
-            counts = {"officers": args.officers, "volunteers": args.volunteers}
+            counts = {"officers": args.officers, "volunteers": args.volunteers, "teams": args.teams}
             roster = {k: v for k, v in counts.items() if v is not None}
             district, inc, described = load_sf(Path(tmp), args.grids, roster)
             first, last = SF_HELD_OUT
