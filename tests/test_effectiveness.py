@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -412,3 +413,24 @@ def test_backtest_cannot_see_its_test_days(demo: District) -> None:
     assert s.loc[BEAT_LOOP, "hours_ratio"] == pytest.approx(1.0)
     assert s.loc[SERVICE, "groups"] == s.loc[BEAT_LOOP, "groups"] > 0
     assert clean.days["incidents"].iloc[0] > 0
+
+
+@pytest.mark.shared
+def test_sf_september_days_are_planned_from_july_and_august_only(shared: Path) -> None:
+    from optimizer.risk.incidents import read_incidents
+
+    inc = read_incidents(
+        shared / "data" / "incidents" / "sf_2012_q3.csv",
+        columns={"incident_id": "incident_num", "occurred_at": "date"},
+        tz="America/Los_Angeles",
+    ).incidents
+    tz = "America/Los_Angeles"
+    day = dt.date(2012, 9, 1)
+    past = history_before(inc, day, tz)
+    when = pd.DatetimeIndex(past["occurred_at"]).tz_convert(tz)
+    assert len(past) > 0 and when.max() < pd.Timestamp("2012-09-01", tz=tz)
+    assert set(when.month) == {7, 8}
+    today = incidents_on(inc, day, tz)
+    assert len(today) > 0
+    assert set(pd.DatetimeIndex(today["occurred_at"]).tz_convert(tz).day) == {1}
+    assert len(past) + len(today) + len(incidents_on(inc, dt.date(2012, 9, 2), tz)) <= len(inc)
