@@ -41,6 +41,7 @@ from optimizer.risk.hotspots import (
     patrol_demand,
     segment_grids,
 )
+from optimizer.risk.incidents import street_segments
 from optimizer.streets.network import UNREACHABLE, StreetRouter
 from optimizer.timewindow import TimeWindow
 
@@ -102,7 +103,7 @@ def plan_duties(plan: DayPlan, router: StreetRouter) -> list[Duty]:
 
 def cell_segments(district: District, grid_ids: Sequence[str]) -> dict[str, npt.NDArray[np.int64]]:
     """Return the patrollable street segments of each cell (by the segment's midpoint)."""
-    segs = SegmentLookup(district.graph).segments
+    segs = street_segments(district.graph)
     ok = segs["patrollable"].to_numpy(dtype=bool)
     levels = district.grids.loc[list(grid_ids), "level"].astype(int)
     out: dict[str, npt.NDArray[np.int64]] = {}
@@ -263,7 +264,7 @@ def random_traces(
     """Return random-route traces of the duties: random streets of the cell, by length."""
     rng = np.random.default_rng(seed)
     segs = lookup.segments
-    length = segs["length"].to_numpy(dtype=float)
+    length = lookup.length
     u = segs["u"].to_numpy(dtype=np.int64)
     v = segs["v"].to_numpy(dtype=np.int64)
     out: list[Trace] = []

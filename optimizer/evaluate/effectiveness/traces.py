@@ -27,6 +27,7 @@ from optimizer.errors import InputError
 from optimizer.plan.streets import street_path
 from optimizer.plan.types import DayPlan, WindowPlan
 from optimizer.risk.incidents import segment_index, street_segments
+from optimizer.streets.graph import TravelSpeeds
 from optimizer.streets.network import StreetRouter
 
 TRACE_COLUMNS: tuple[str, ...] = (
@@ -136,6 +137,7 @@ class SegmentLookup:
     def __init__(self, G: nx.MultiDiGraph) -> None:
         self.G = G
         self.segments = street_segments(G)
+        self.length: npt.NDArray[np.float64] = self.segments["length"].to_numpy(dtype=float)
         edges = pd.DataFrame(list(G.edges(keys=True)), columns=["u", "v", "key"])
         idx = segment_index(edges, G)
         self.of_edge: dict[tuple[int, int, int], int] = {
@@ -151,7 +153,8 @@ class SegmentLookup:
         """Return the segment and the seconds of the fastest edge ``a -> b`` for ``mode``.
 
         The edge's ``travel_time_<mode>``; on foot where the mode may not use it (as
-        ``street_path`` walks such legs).
+        ``street_path`` walks such legs); at the default walking speed (``TravelSpeeds``) where
+        the edge has no times.
         """
         best: tuple[float, int] | None = None
         for k, d in self.G[a][b].items():
@@ -162,7 +165,8 @@ class SegmentLookup:
                 best = (t, int(k))
         if best is None or not math.isfinite(best[0]):
             length = float(min(float(d.get("length", 0.0)) for d in self.G[a][b].values()))
-            best = (length / 1.4, int(next(iter(self.G[a][b]))))
+            walk = TravelSpeeds().foot_kmh / 3.6
+            best = (length / walk, int(next(iter(self.G[a][b]))))
         return self.of_edge[(a, b, best[1])], best[0]
 
 
@@ -252,7 +256,7 @@ class TraceBuilder:
         if not segs:
             self.clock = min(self.end_s, self.clock + seconds)
             return
-        length = self.lookup.segments["length"].to_numpy(dtype=float)[segs]
+        length = self.lookup.length[segs]
         share = length / length.sum() if length.sum() > 0 else np.full(len(segs), 1 / len(segs))
         for s, part in zip(segs, share, strict=True):
             self._add(s, float(seconds * part))
