@@ -20,9 +20,9 @@ Days
     (``optimizer.evaluate.effectiveness.backtest.effectiveness_backtest``): the district gets
     only the incidents **before** the day (local midnight); the plans of the day are made from
     them (forecast, hotspots, groups, routes; the default windows 07:00-11:00, 14:00-18:00,
-    19:00-23:00 on the ``--grid-level`` cells, deterministic work budget ``--budget`` seconds
-    per cell problem, seed ``--seed``). The run checks that no day's plans were given an incident
-    of that day or later.
+    19:00-23:00, or each ``--window``, on the ``--grid-level`` cells, deterministic work
+    budget ``--budget`` seconds per cell problem, seed ``--seed``). The run checks that no
+    day's plans were given an incident of that day or later.
 Strategies (equal patrol hours)
     ``service`` (the plans); ``beat_loop`` (each cell's streets in one fixed loop from its muster
     point, the cell's groups spread along it: how patrols run today); ``random`` (random streets
@@ -159,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=0.2, help="work budget per cell problem")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--moments", type=int, default=4, help="random moments per window")
+    ap.add_argument(
+        "--window", action="append", default=None, help="window planned (repeatable; default 3)"
+    )
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
     started = time.perf_counter()
@@ -178,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         first = dt.date.fromisoformat(args.start) if args.start else first
         last = dt.date.fromisoformat(args.end) if args.end else last
         days = held_out_days(first, last, args.days)
+        windows = tuple(args.window) if args.window else EffectivenessParams().windows
         params = EffectivenessParams(
+            windows=windows,
             grid_level=level,
             plan=PlanParams(budget_s=args.budget),
             seed=args.seed,
@@ -205,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "effectiveness",
         "data": described,
         "days": [d.isoformat() for d in days],
+        "windows": list(params.windows),
         "grid_level": level,
         "cells": len(planning_grid_ids(district, level=level)),
         "officers": len(district.resources.officers),
