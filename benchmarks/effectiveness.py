@@ -12,8 +12,8 @@ Data
     folder; the incidents are read and snapped by ``optimizer.risk.incidents.read_incidents``
     (columns ``incident_num`` -> id, ``date`` -> time; duplicate ids dropped). September is
     held out: the test days are drawn from 2012-09-01 to 09-30. ``--city demo``: the embedded demo
-    (Helsinki streets, synthetic roster, seeded synthetic incidents **with times**); the test
-    days are drawn from the last four weeks of its history.
+    (Helsinki streets, synthetic roster, seeded synthetic incidents **with times**, fixed period
+    2026-06-01 to 11-28); the test days are drawn from its last four weeks.
 Days
     ``--days N`` test days spread evenly over the held-out period (default 3; ``--days 0``:
     every day). Each day is planned and scored on its own
@@ -77,6 +77,8 @@ from optimizer.plan.params import PlanParams  # noqa: E402
 
 SF_TZ = "America/Los_Angeles"
 SF_HELD_OUT = (dt.date(2012, 9, 1), dt.date(2012, 9, 30))
+DEMO_PERIOD = (dt.date(2026, 6, 1), dt.date(2026, 11, 28))
+"""The demo's synthetic history (fixed, so the figures do not move with the day of the run)."""
 TARGET_RATIO = 1.5
 HOURS_TOLERANCE = 0.02
 
@@ -127,11 +129,17 @@ def load_sf(folder: Path, grids: str, roster: dict[str, int]) -> tuple[District,
     return district, inc, f"{csv.name} on {osm.name}"
 
 
-def load_demo(folder: Path) -> tuple[District, pd.DataFrame, str]:
-    """Build the embedded demo district in ``folder``."""
-    from optimizer.synthetic.demo import build_demo_district
+def load_demo() -> tuple[District, pd.DataFrame, str]:
+    """The embedded demo's streets, grids and roster, with its history on a fixed period."""
+    from optimizer.synthetic import demo
 
-    district = build_demo_district(folder / "demo")
+    district = demo.synthetic_district(
+        demo.DEMO_NAME,
+        demo.demo_graph(),
+        seed=demo.DEMO_SEED,
+        metadata={"timezone": "Europe/Helsinki"},
+        period=DEMO_PERIOD,
+    )
     assert district.incidents is not None
     return district, district.incidents, "demo (Helsinki streets, synthetic incidents)"
 
@@ -173,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             first, last = SF_HELD_OUT
             level = 3 if args.grid_level is None else args.grid_level
         else:
-            district, inc, described = load_demo(Path(tmp))
+            district, inc, described = load_demo()
             tz = str(district.metadata["timezone"])
             last = local_times(inc, tz).max().date()
             first = last - dt.timedelta(days=27)
