@@ -21,7 +21,8 @@ Days
     only the incidents **before** the day (local midnight); the plans of the day are made from
     them (forecast, hotspots, groups, routes; the default windows 07:00-11:00, 14:00-18:00,
     19:00-23:00, or each ``--window``, on the ``--grid-level`` cells, deterministic work
-    budget ``--budget`` seconds per cell problem, seed ``--seed``). The run checks that no
+    budget ``--budget`` seconds per cell problem, hotspots cut in the cells of
+    ``--hotspot-level`` where given, seed ``--seed``). The run checks that no
     day's plans were given an incident of that day or later.
 Strategies (equal patrol hours)
     ``service`` (the plans); ``beat_loop`` (each cell's streets in one fixed loop from its muster
@@ -165,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teams", type=int, default=None, help="SF roster: volunteer teams")
     ap.add_argument("--grid-level", type=int, default=None, help="grid level planned")
     ap.add_argument("--budget", type=float, default=0.2, help="work budget per cell problem")
+    ap.add_argument(
+        "--hotspot-level", type=int, default=None, help="cut hotspots in the cells of this level"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--moments", type=int, default=4, help="random moments per window")
     ap.add_argument(
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         params = EffectivenessParams(
             windows=windows,
             grid_level=level,
-            plan=PlanParams(budget_s=args.budget),
+            plan=PlanParams(budget_s=args.budget, hotspot_level=args.hotspot_level),
             seed=args.seed,
             moments_per_window=args.moments,
             workers=args.workers,
@@ -224,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "officers": len(district.resources.officers),
         "volunteers": len(district.resources.volunteers),
         "budget_s": args.budget,
+        "hotspot_level": args.hotspot_level,
         "seed": args.seed,
         "history_end": result.history_end,
         "strategies": {
