@@ -24,6 +24,7 @@ from optimizer.evaluate.effectiveness.backtest import (
     effectiveness_backtest,
     history_before,
     incidents_on,
+    realised_risk,
 )
 from optimizer.evaluate.effectiveness.metrics import (
     covered_incidents,
@@ -46,6 +47,7 @@ from optimizer.evaluate.effectiveness.traces import SegmentLookup, Trace, TraceB
 from optimizer.plan.params import PlanParams
 from optimizer.risk.incidents import street_segments
 from optimizer.streets.network import StreetRouter
+from optimizer.timewindow import TimeWindow
 
 CRS = "EPSG:32635"
 X0, Y0 = 500_000.0, 6_670_000.0
@@ -169,6 +171,30 @@ def test_presence_minutes_and_risk_weighting(lookup: SegmentLookup) -> None:
     assert patrolled_length_m([t1, t2], length) == pytest.approx(200.0)
     assert patrolled_length_m([], length) == 0.0
     assert presence_minutes([], n).sum() == 0.0
+
+
+def test_realised_risk_counts_incidents_at_the_windows_hours(
+    streets: nx.MultiDiGraph, lookup: SegmentLookup
+) -> None:
+    tz = "Europe/Helsinki"
+    frame = pd.DataFrame(
+        {
+            "u": [1, 2, 1, 3],
+            "v": [2, 1, 2, 4],
+            "key": [0, 0, 0, 0],
+            "occurred_at": pd.DatetimeIndex(
+                ["2026-03-02 19:30", "2026-03-03 22:59", "2026-03-03 08:00", "2026-03-04 00:00"]
+            ).tz_localize(tz),
+            "date_only": [False, False, False, True],
+        }
+    )
+    evening = realised_risk(frame, streets, TimeWindow.parse("19:00-23:00"), tz)
+    morning = realised_risk(frame, streets, TimeWindow.parse("07:00-11:00"), tz)
+    a, c = seg(lookup, 1, 2), seg(lookup, 3, 4)
+    assert evening[a] == 2 and morning[a] == 1  # the 2 -> 1 edge is the same street
+    assert evening[c] == morning[c] == 1  # a date only counts in every window
+    assert evening.sum() == 3 and morning.sum() == 2
+    assert realised_risk(frame.iloc[:0], streets, TimeWindow.parse("07:00-11:00"), tz).sum() == 0
 
 
 def test_trace_position_and_patrolled_streets(lookup: SegmentLookup) -> None:

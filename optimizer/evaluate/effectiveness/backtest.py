@@ -14,9 +14,10 @@ For each day evaluated (:func:`effectiveness_backtest`):
    incidents: an incident with a time counts when it falls in a window and lies on or within
    ``radius_m`` of a segment patrolled in that window; an incident with a date only when it lies
    that close to a segment patrolled that day; the distinct street length patrolled in each
-   window (``patrolled_km``, summed over the windows); the minutes on each segment (weighted, at
-   the end, by the held-out incidents on that segment from the first to the last day evaluated,
-   every day in between included: the risk that realised); and the share of the planned cells'
+   window (``patrolled_km``, summed over the windows); the minutes on each segment in each window
+   (weighted, at the end, by the held-out incidents on that segment from the first to the last
+   day evaluated, every day in between included, at that window's hours where they have a time:
+   the risk that realised, :func:`realised_risk`); and the share of the planned cells'
    street length within 3 and 5 minutes of a group at ``moments_per_window`` random moments of
    each window (the same moments for every strategy).
 """
@@ -28,6 +29,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -58,7 +60,7 @@ from optimizer.plan.cells import planning_grid_ids
 from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams
 from optimizer.plan.types import DayPlan
-from optimizer.risk.incidents import segment_index
+from optimizer.risk.incidents import segment_index, street_segments
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
 SERVICE = "service"
@@ -327,7 +329,7 @@ def effectiveness_backtest(
     windows = [TimeWindow.parse(w) for w in p.windows]
     geoms = np.asarray(segs.geometry.values, dtype=object)
     rows: list[dict[str, object]] = []
-    presence: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+    presence: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
     history_end: dict[str, str] = {}
     for day in sorted(days):
         past = history_before(incidents, day, tz)
@@ -386,7 +388,9 @@ def effectiveness_backtest(
                     )
                     for m, v in got.items():
                         reach[m].append(v)
-            presence[(label, name)] = presence_minutes(traces, len(segs))
+            for w in windows:
+                mine = [t for t in traces if t.window == w.label()]
+                presence[(label, name, w.label())] = presence_minutes(mine, len(segs))
             n = int(counted.sum())
             row: dict[str, object] = {
                 "day": label,
@@ -411,21 +415,52 @@ def effectiveness_backtest(
     first, last = min(days), max(days)
     when = local_times(incidents, tz)
     span = (when >= day_start(first, tz)) & (when < day_start(last + dt.timedelta(days=1), tz))
-    risk = _realised_risk(incidents[np.asarray(span)], district, len(segs))
+    test = incidents[np.asarray(span)]
+    risk = {w.label(): realised_risk(test, district.graph, w, tz) for w in windows}
     frame = pd.DataFrame(rows)
     frame["risk_minutes"] = [
-        risk_weighted_minutes(presence[(str(r.day), str(r.strategy))], risk)
+        sum(
+            risk_weighted_minutes(presence[(str(r.day), str(r.strategy), w)], risk[w]) for w in risk
+        )
         for r in frame.itertuples()
     ]
     reach_cols = [reach_column(m) for m in p.reach_minutes]
     return EffectivenessResult(frame[[*DAY_COLUMNS, *reach_cols]], history_end, p)
 
 
-def _realised_risk(
-    held: pd.DataFrame, district: District, n_segments: int
+def realised_risk(
+    incidents: pd.DataFrame, G: nx.MultiDiGraph, window: TimeWindow, tz: str
 ) -> npt.NDArray[np.float64]:
-    """Held-out incidents per street segment (the risk that realised in the test period)."""
-    if len(held) == 0:
-        return np.zeros(n_segments)
-    seg = segment_index(held, district.graph)
-    return np.bincount(seg[seg >= 0], minlength=n_segments).astype(float)
+    """Return the incidents per street segment that count as risk for a window.
+
+    An incident with a time counts when its time of day falls in the window; one with a date
+    only (``date_only``) counts for every window.
+
+    Parameters
+    ----------
+    incidents
+        Snapped incidents (``u``, ``v``, ``key``, ``occurred_at``; ``date_only`` optional).
+    G
+        The street graph.
+    window
+        The window.
+    tz
+        Time zone of the times of day.
+
+    Returns
+    -------
+    numpy.ndarray
+        Incidents per segment of ``optimizer.risk.incidents.street_segments(G)``.
+    """
+    n = len(street_segments(G))
+    if len(incidents) == 0:
+        return np.zeros(n)
+    dated = (
+        incidents["date_only"].to_numpy(dtype=bool)
+        if "date_only" in incidents.columns
+        else np.zeros(len(incidents), dtype=bool)
+    )
+    clock = local_times(incidents, tz)
+    inside = np.array([window.contains(t) for t in clock.time], dtype=bool)
+    seg = segment_index(incidents[dated | inside], G)
+    return np.bincount(seg[seg >= 0], minlength=n).astype(float)
