@@ -79,7 +79,20 @@ class Duty:
 
 
 def plan_duties(plan: DayPlan, router: StreetRouter) -> list[Duty]:
-    """Return the duty of every route of a plan: its group, cell, start and minutes."""
+    """Return the duty of every route of a plan: its group, cell, start and minutes.
+
+    Parameters
+    ----------
+    plan
+        The service's plan of the day.
+    router
+        The district's street network (the start stop's node).
+
+    Returns
+    -------
+    list of Duty
+        One per route, window by window.
+    """
     out = []
     for wp in plan.windows:
         for r in wp.routes:
@@ -102,7 +115,20 @@ def plan_duties(plan: DayPlan, router: StreetRouter) -> list[Duty]:
 
 
 def cell_segments(district: District, grid_ids: Sequence[str]) -> dict[str, npt.NDArray[np.int64]]:
-    """Return the patrollable street segments of each cell (by the segment's midpoint)."""
+    """Return the patrollable street segments of each cell (by the segment's midpoint).
+
+    Parameters
+    ----------
+    district
+        The district.
+    grid_ids
+        Cells of any level.
+
+    Returns
+    -------
+    dict
+        Cell id -> indices into ``optimizer.risk.incidents.street_segments(district.graph)``.
+    """
     segs = street_segments(district.graph)
     ok = segs["patrollable"].to_numpy(dtype=bool)
     levels = district.grids.loc[list(grid_ids), "level"].astype(int)
@@ -198,7 +224,17 @@ def _by_cell(duties: Sequence[Duty]) -> dict[tuple[str, str], list[Duty]]:
 
 
 def walk_loop(b: TraceBuilder, loop: Sequence[int], offset: int) -> None:
-    """Walk ``loop`` (node ids, first = last) from position ``offset`` round and round."""
+    """Walk ``loop`` round and round until the duty is over, then stay where the group is.
+
+    Parameters
+    ----------
+    b
+        The group's trace so far.
+    loop
+        Node ids of the loop (its first and last may be the same node).
+    offset
+        Position in the loop the group walks to first.
+    """
     ring = list(loop[:-1]) if len(loop) > 1 and loop[0] == loop[-1] else list(loop)
     if len(set(ring)) < 2:
         b.stay(b.end_s - b.clock)
@@ -234,6 +270,10 @@ def beat_loop_traces(
     loops
         Loops already computed, by (cell, start node, mode); filled here (the beat is fixed:
         keep it across days).
+
+    Returns
+    -------
+    list of Trace
     """
     known = {} if loops is None else loops
     out: list[Trace] = []
@@ -261,7 +301,23 @@ def random_traces(
     *,
     seed: int,
 ) -> list[Trace]:
-    """Return random-route traces of the duties: random streets of the cell, by length."""
+    """Return random-route traces of the duties: random streets of the cell, by length.
+
+    Parameters
+    ----------
+    duties
+        The groups' duties.
+    router, lookup
+        The street network and its segments.
+    cells
+        Segments of each cell (:func:`cell_segments`).
+    seed
+        Seed of the random choices.
+
+    Returns
+    -------
+    list of Trace
+    """
     rng = np.random.default_rng(seed)
     segs = lookup.segments
     length = lookup.length
@@ -297,6 +353,23 @@ def greedy_traces(
 
     The hotspots are those the service's plan was given (the same forecast). A cell without
     hotspots in the window is patrolled by random routes.
+
+    Parameters
+    ----------
+    duties
+        The groups' duties.
+    plan
+        The service's plan (its windows' hotspots).
+    router, lookup
+        The street network and its segments.
+    cells
+        Segments of each cell (:func:`cell_segments`).
+    seed
+        Seed of the random routes of cells without hotspots.
+
+    Returns
+    -------
+    list of Trace
     """
     windows: dict[tuple[str, str], WindowPlan] = {
         (wp.window.label(), wp.grid_id): wp for wp in plan.windows
