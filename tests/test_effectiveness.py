@@ -40,7 +40,9 @@ from optimizer.evaluate.effectiveness.strategies import (
     Duty,
     beat_loop,
     beat_loop_traces,
+    loop_patrol,
     random_traces,
+    run_duty,
     walk_loop,
 )
 from optimizer.evaluate.effectiveness.traces import SegmentLookup, Trace, TraceBuilder
@@ -315,6 +317,32 @@ def test_walk_loop_on_a_single_place_stays_there(
     b = TraceBuilder(router, lookup, node=2, mode="foot", start_s=0.0, end_s=300.0)
     walk_loop(b, [2, 2], 0)
     assert b.done and b.clock == 300.0
+
+
+def test_builder_keeps_time_to_reach_a_post(router: StreetRouter, lookup: SegmentLookup) -> None:
+    b = TraceBuilder(router, lookup, node=3, mode="foot", start_s=0.0, end_s=3600.0)
+    b.until(400.0, 1)  # node 1 is 200 s from node 3: 200 s to spare
+    b.stay(500.0)
+    assert b.clock == pytest.approx(200.0) and b.blocked and b.done
+    assert b.node == 3
+    b.release()
+    assert not b.done
+    b.go(1)
+    assert b.clock == pytest.approx(400.0)  # at the post in time
+
+
+def test_baselines_keep_the_services_post_duties(
+    router: StreetRouter, lookup: SegmentLookup
+) -> None:
+    cell = np.arange(len(lookup.segments))
+    post = Duty("07:00-11:00", START, "C1", "g1", "foot", 1, 0.0, 2000.0, ((6, 1000.0, 1300.0),))
+    t = run_duty(router, lookup, post, loop_patrol([1, 2, 3, 4, 5, 6, 1], 0), "beat_loop")
+    assert t.minutes == pytest.approx(2000 / 60)
+    gate = lookup.at_node[6]
+    assert all(t.at(x) == gate for x in (1000.0, 1150.0, 1299.0))
+    assert t.last_s == 2000.0
+    random = random_traces([post], router, lookup, {"C1": cell}, seed=2)[0]
+    assert random.at(1100.0) == gate and random.minutes == pytest.approx(2000 / 60)
 
 
 def test_random_routes_are_seeded_and_keep_the_hours(

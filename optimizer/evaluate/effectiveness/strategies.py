@@ -1,8 +1,9 @@
 """The strategies compared with the service's plans, at the service's patrol hours.
 
 Every baseline gets exactly the groups of the service's plan of the day (:class:`Duty`: the
-same cell, mode, starting point and minutes on duty in each window), so that the hours on the
-streets are equal by construction; only where the groups go differs:
+same cell, mode, starting point, minutes on duty and post duties in each window), so that the
+hours on the streets are equal by construction; only where the groups go between their post
+duties differs (:func:`run_duty`):
 
 * :func:`beat_loop_traces` — how patrols run today: each cell's streets in one fixed loop (from
   the cell's muster point, always on to the nearest street of the cell not yet walked, by
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,9 @@ class Duty:
         Street node it sets out from.
     start_s, end_s
         Its time on the streets, in seconds after ``start``.
+    posts
+        Its post duties as in the service's route: ``(node, arrival_s, departure_s)``; every
+        strategy keeps them (the group stands at the school gate whatever it does between).
     """
 
     window: str
@@ -76,6 +80,7 @@ class Duty:
     node: int
     start_s: float
     end_s: float
+    posts: tuple[tuple[int, float, float], ...] = ()
 
 
 def plan_duties(plan: DayPlan, router: StreetRouter) -> list[Duty]:
@@ -99,6 +104,16 @@ def plan_duties(plan: DayPlan, router: StreetRouter) -> list[Duty]:
             if not r.stops:
                 continue
             first, last = r.stops[0], r.stops[-1]
+            mode = [r.group.mode]
+            posts = tuple(
+                (
+                    router.nearest_node(s.lon, s.lat, modes=mode),
+                    (s.arrival - wp.start).total_seconds(),
+                    (s.departure - wp.start).total_seconds(),
+                )
+                for s in r.stops[1:-1]
+                if s.kind == "post"
+            )
             out.append(
                 Duty(
                     wp.window.label(),
@@ -109,6 +124,7 @@ def plan_duties(plan: DayPlan, router: StreetRouter) -> list[Duty]:
                     router.nearest_node(first.lon, first.lat, modes=[r.group.mode]),
                     (first.departure - wp.start).total_seconds(),
                     (last.arrival - wp.start).total_seconds(),
+                    posts,
                 )
             )
     return out
@@ -206,7 +222,50 @@ def _builder(router: StreetRouter, lookup: SegmentLookup, duty: Duty) -> TraceBu
     )
 
 
-def _trace(b: TraceBuilder, duty: Duty, strategy: str) -> Trace:
+def _by_cell(duties: Sequence[Duty]) -> dict[tuple[str, str], list[Duty]]:
+    out: dict[tuple[str, str], list[Duty]] = {}
+    for d in duties:
+        out.setdefault((d.window, d.grid_id), []).append(d)
+    return out
+
+
+Patrol = Callable[[TraceBuilder], None]
+"""Moves a group on by a strategy until its builder is :attr:`~TraceBuilder.done`."""
+
+
+def run_duty(
+    router: StreetRouter, lookup: SegmentLookup, duty: Duty, patrol: Patrol, strategy: str
+) -> Trace:
+    """Return the trace of a duty patrolled by ``patrol``, its post duties kept.
+
+    Before each post duty the group patrols only while it can still reach the post in time
+    (:meth:`~optimizer.evaluate.effectiveness.traces.TraceBuilder.until`), goes there and stays
+    until the duty ends, as the service's group does; after the last one it patrols to the end.
+
+    Parameters
+    ----------
+    router, lookup
+        The street network and its segments.
+    duty
+        The group's duty.
+    patrol
+        The strategy's moves (it keeps its own state between the free spells of the duty).
+    strategy
+        Name given to the trace.
+
+    Returns
+    -------
+    Trace
+    """
+    b = _builder(router, lookup, duty)
+    for node, arrival_s, departure_s in duty.posts:
+        b.until(arrival_s, node)
+        patrol(b)
+        b.release()
+        b.go(node)
+        b.wait_until(departure_s)
+    patrol(b)
+    b.stay(b.end_s - b.clock)
     return b.trace(
         strategy=strategy,
         window=duty.window,
@@ -216,36 +275,37 @@ def _trace(b: TraceBuilder, duty: Duty, strategy: str) -> Trace:
     )
 
 
-def _by_cell(duties: Sequence[Duty]) -> dict[tuple[str, str], list[Duty]]:
-    out: dict[tuple[str, str], list[Duty]] = {}
-    for d in duties:
-        out.setdefault((d.window, d.grid_id), []).append(d)
-    return out
-
-
-def walk_loop(b: TraceBuilder, loop: Sequence[int], offset: int) -> None:
-    """Walk ``loop`` round and round until the duty is over, then stay where the group is.
+def loop_patrol(loop: Sequence[int], offset: int) -> Patrol:
+    """Return moves that walk ``loop`` round and round, from position ``offset`` first.
 
     Parameters
     ----------
-    b
-        The group's trace so far.
     loop
         Node ids of the loop (its first and last may be the same node).
     offset
         Position in the loop the group walks to first.
     """
     ring = list(loop[:-1]) if len(loop) > 1 and loop[0] == loop[-1] else list(loop)
-    if len(set(ring)) < 2:
-        b.stay(b.end_s - b.clock)
-        return
-    i = offset % len(ring)
-    stuck = 0
-    while not b.done and stuck < len(ring):
-        before = b.clock
-        b.go(ring[i])
-        stuck = stuck + 1 if b.clock <= before else 0
-        i = (i + 1) % len(ring)
+    at = [offset % max(1, len(ring))]
+
+    def patrol(b: TraceBuilder) -> None:
+        if len(set(ring)) < 2:
+            return
+        stuck = 0
+        while not b.done and stuck < len(ring):
+            before = b.clock
+            b.go(ring[at[0]])
+            if b.blocked:
+                return  # on to the post; the same target next time
+            stuck = stuck + 1 if b.clock <= before else 0
+            at[0] = (at[0] + 1) % len(ring)
+
+    return patrol
+
+
+def walk_loop(b: TraceBuilder, loop: Sequence[int], offset: int) -> None:
+    """Walk ``loop`` (see :func:`loop_patrol`) until the duty is over, then stay there."""
+    loop_patrol(loop, offset)(b)
     b.stay(b.end_s - b.clock)
 
 
@@ -287,10 +347,30 @@ def beat_loop_traces(
         loop = known[key]
         n = max(1, len(loop) - 1)
         for i, duty in enumerate(group):
-            b = _builder(router, lookup, duty)
-            walk_loop(b, loop, (i * n) // len(group))
-            out.append(_trace(b, duty, "beat_loop"))
+            patrol = loop_patrol(loop, (i * n) // len(group))
+            out.append(run_duty(router, lookup, duty, patrol, "beat_loop"))
     return out
+
+
+def random_patrol(
+    cell: npt.NDArray[np.int64], lookup: SegmentLookup, rng: np.random.Generator
+) -> Patrol:
+    """Return moves to a random street of ``cell`` (by length), along it, and on."""
+    u = lookup.segments["u"].to_numpy(dtype=np.int64)
+    v = lookup.segments["v"].to_numpy(dtype=np.int64)
+    weight = lookup.length[cell] / lookup.length[cell].sum() if len(cell) else None
+
+    def patrol(b: TraceBuilder) -> None:
+        stuck = 0
+        while len(cell) and not b.done and stuck < 50:
+            s = int(rng.choice(cell, p=weight))
+            a, z = (u[s], v[s]) if rng.random() < 0.5 else (v[s], u[s])
+            before = b.clock
+            b.go(int(a))
+            b.go(int(z))
+            stuck = stuck + 1 if b.clock <= before else 0
+
+    return patrol
 
 
 def random_traces(
@@ -300,6 +380,7 @@ def random_traces(
     cells: Mapping[str, npt.NDArray[np.int64]],
     *,
     seed: int,
+    strategy: str = "random",
 ) -> list[Trace]:
     """Return random-route traces of the duties: random streets of the cell, by length.
 
@@ -313,31 +394,64 @@ def random_traces(
         Segments of each cell (:func:`cell_segments`).
     seed
         Seed of the random choices.
+    strategy
+        Name given to the traces.
 
     Returns
     -------
     list of Trace
     """
     rng = np.random.default_rng(seed)
-    segs = lookup.segments
-    length = lookup.length
-    u = segs["u"].to_numpy(dtype=np.int64)
-    v = segs["v"].to_numpy(dtype=np.int64)
-    out: list[Trace] = []
-    for duty in duties:
-        b = _builder(router, lookup, duty)
-        mine = cells.get(duty.grid_id, np.zeros(0, dtype=np.int64))
-        stuck = 0
-        while len(mine) and not b.done and stuck < 50:
-            s = int(rng.choice(mine, p=length[mine] / length[mine].sum()))
-            a, z = (u[s], v[s]) if rng.random() < 0.5 else (v[s], u[s])
+    none = np.zeros(0, dtype=np.int64)
+    return [
+        run_duty(
+            router,
+            lookup,
+            duty,
+            random_patrol(cells.get(duty.grid_id, none), lookup, rng),
+            strategy,
+        )
+        for duty in duties
+    ]
+
+
+def greedy_patrol(
+    hotspots: Sequence[Hotspot], router: StreetRouter, lookup: SegmentLookup, first: int
+) -> Patrol:
+    """Return moves to the nearest hotspot not patrolled in this round, its dwell, and on.
+
+    Parameters
+    ----------
+    hotspots
+        The cell's hotspots, most valuable first.
+    router, lookup
+        The street network and its segments.
+    first
+        Index of the hotspot the group goes to first.
+    """
+    segs_of = [[lookup.of_edge[e] for e in h.edges if e in lookup.of_edge] for h in hotspots]
+    nodes = [int(h.node) for h in hotspots]
+    state = {"next": first % len(hotspots)}
+    done: set[int] = set()
+
+    def patrol(b: TraceBuilder) -> None:
+        while not b.done:
+            k = state["next"]
             before = b.clock
-            b.go(int(a))
-            b.go(int(z))
-            stuck = stuck + 1 if b.clock <= before else 0
-        b.stay(b.end_s - b.clock)
-        out.append(_trace(b, duty, "random"))
-    return out
+            if b.go(nodes[k]) and not b.blocked:
+                b.stay(60.0 * hotspots[k].dwell_min, segs_of[k])
+            if b.blocked:
+                return
+            done.add(k)
+            if len(done) == len(hotspots):
+                done.clear()
+            T = router.matrix([b.node], b.mode, nodes, metres=False).seconds[0]
+            order = [int(j) for j in np.argsort(T, kind="stable") if int(j) not in done]
+            state["next"] = order[0] if order else k
+            if b.clock <= before:
+                return
+
+    return patrol
 
 
 def greedy_traces(
@@ -382,28 +496,12 @@ def greedy_traces(
         if not hot:
             fallback.extend(group)
             continue
-        segs_of = [[lookup.of_edge[e] for e in h.edges if e in lookup.of_edge] for h in hot]
-        nodes = [int(h.node) for h in hot]
         for i, duty in enumerate(group):
-            b = _builder(router, lookup, duty)
-            done: set[int] = set()
-            k = i % len(hot)
-            while not b.done:
-                before = b.clock
-                if b.go(nodes[k]):
-                    b.stay(60.0 * hot[k].dwell_min, segs_of[k])
-                done.add(k)
-                if len(done) == len(hot):
-                    done = set()
-                if b.clock <= before:
-                    break
-                T = router.matrix([b.node], duty.mode, nodes, metres=False).seconds[0]
-                order = [j for j in np.argsort(T, kind="stable") if int(j) not in done]
-                k = int(order[0]) if order else k
-            b.stay(b.end_s - b.clock)
-            out.append(_trace(b, duty, "greedy_hotspot"))
-    rest = random_traces(fallback, router, lookup, cells, seed=seed)
-    return out + [dataclasses.replace(t, strategy="greedy_hotspot") for t in rest]
+            patrol = greedy_patrol(hot, router, lookup, i)
+            out.append(run_duty(router, lookup, duty, patrol, "greedy_hotspot"))
+    return out + random_traces(
+        fallback, router, lookup, cells, seed=seed, strategy="greedy_hotspot"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

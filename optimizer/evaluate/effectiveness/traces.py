@@ -209,14 +209,49 @@ class TraceBuilder:
         self._seg: list[int] = []
         self._t0: list[float] = []
         self._t1: list[float] = []
+        self.deadline: float | None = None
+        self.blocked = False
+        self._back: npt.NDArray[np.float64] | None = None
 
     @property
     def done(self) -> bool:
-        """Whether the duty is over."""
-        return self.clock >= self.end_s - 1e-9
+        """Whether the duty is over (or the group must leave for its post: :meth:`until`)."""
+        return self.blocked or self.clock >= self.end_s - 1e-9
+
+    def until(self, t_s: float, node: int) -> None:
+        """Keep enough time, from here on, to be at ``node`` at ``t_s`` (a post duty).
+
+        A leg or a stay that would leave too little time to get there (the mode's travel time
+        from ``node``, taken as the way back) is refused and :attr:`done` turns True until
+        :meth:`release`.
+        """
+        row = self.router.matrix(
+            [int(node)], self.mode, self.router.node_ids.tolist(), metres=False
+        )
+        back = np.where(row.reachable[0], row.seconds[0], np.inf).astype(float)
+        if not np.isfinite(back[self._row(self.node)]):
+            return  # the post cannot be reached from here anyway: no deadline
+        self._back = back
+        self.deadline = float(t_s)
+        self.blocked = False
+
+    def release(self) -> None:
+        """Drop the deadline of :meth:`until`."""
+        self.deadline = None
+        self.blocked = False
+        self._back = None
+
+    def _row(self, node: int) -> int:
+        return int(self.router.indices([int(node)])[0])
+
+    def _fits(self, seconds: float, node: int) -> bool:
+        """Whether ``seconds`` more and then the way from ``node`` to the post fit the deadline."""
+        if self.deadline is None or self._back is None:
+            return True
+        return self.clock + seconds + float(self._back[self._row(node)]) <= self.deadline
 
     def _add(self, segment: int, seconds: float) -> None:
-        if self.done or seconds <= 0:
+        if self.clock >= self.end_s - 1e-9 or seconds <= 0:
             return
         t1 = min(self.end_s, self.clock + seconds)
         self._seg.append(int(segment))
@@ -243,6 +278,9 @@ class TraceBuilder:
             if self.done:
                 break
             segment, seconds = self.lookup.edge(a, b, self.mode)
+            if not self._fits(seconds, b):
+                self.blocked = True
+                break
             self._add(segment, seconds)
             self.node = b
         return True
@@ -251,6 +289,12 @@ class TraceBuilder:
         """Spend ``seconds`` on ``segments`` in turn (by length), or on a segment at the node."""
         if seconds <= 0 or self.done:
             return
+        if not self._fits(seconds, self.node):
+            assert self.deadline is not None and self._back is not None
+            seconds = self.deadline - float(self._back[self._row(self.node)]) - self.clock
+            self.blocked = True
+            if seconds <= 0:
+                return
         segs = list(segments) or [self.lookup.at_node.get(self.node, -1)]
         segs = [s for s in segs if s >= 0]
         if not segs:
