@@ -488,3 +488,31 @@ def test_sf_september_days_are_planned_from_july_and_august_only(shared: Path) -
     assert len(today) > 0
     assert set(pd.DatetimeIndex(today["occurred_at"]).tz_convert(tz).day) == {1}
     assert len(past) + len(today) + len(incidents_on(inc, dt.date(2012, 9, 2), tz)) <= len(inc)
+
+
+@pytest.mark.slow
+def test_benchmark_runs_on_the_demo_and_ends_with_one_json_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from benchmarks import effectiveness as bench
+
+    code = bench.main(
+        ["--city", "demo", "--days", "1", "--window", "19:00-23:00", "--budget", "0.05"]
+    )
+    assert code == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["benchmark"] == "effectiveness"
+    assert set(figures["strategies"]) == {
+        "service",
+        "beat_loop",
+        "random",
+        "greedy_hotspot",
+        "service_uniform",
+    }
+    assert figures["strategies"]["beat_loop"]["hours_ratio"] == pytest.approx(1.0)
+    assert figures["windows"] == ["19:00-23:00"]
+    (day,) = figures["days"]
+    assert figures["history_end"][day] < day  # the day's plans ended their history before it
+    assert isinstance(figures["target_met"], bool)
