@@ -38,6 +38,7 @@ from optimizer.evaluate.effectiveness.metrics import (
 )
 from optimizer.evaluate.effectiveness.strategies import (
     Duty,
+    UniformForecast,
     beat_loop,
     beat_loop_traces,
     loop_patrol,
@@ -47,9 +48,11 @@ from optimizer.evaluate.effectiveness.strategies import (
 )
 from optimizer.evaluate.effectiveness.traces import SegmentLookup, Trace, TraceBuilder
 from optimizer.plan.params import PlanParams
+from optimizer.risk.forecaster import ForecastParams, fit_forecast
 from optimizer.risk.incidents import street_segments
 from optimizer.streets.network import StreetRouter
 from optimizer.timewindow import TimeWindow
+from tests.risk_data import lattice, synthetic_history
 
 CRS = "EPSG:32635"
 X0, Y0 = 500_000.0, 6_670_000.0
@@ -516,3 +519,20 @@ def test_benchmark_runs_on_the_demo_and_ends_with_one_json_line(
     (day,) = figures["days"]
     assert figures["history_end"][day] < day  # the day's plans ended their history before it
     assert isinstance(figures["target_met"], bool)
+
+
+def test_uniform_forecast_spreads_each_categorys_total_evenly() -> None:
+    G = lattice(4)
+    base = fit_forecast(
+        G, synthetic_history(G, weeks=3, seed=1), ForecastParams(validation_weeks=0)
+    )
+    flat = UniformForecast(base)
+    at = pd.Timestamp("2024-01-22 19:00", tz="UTC")
+    window = TimeWindow.parse("19:00-23:00")
+    b = base.risk(at, window=window, by_category=True)
+    u = flat.risk(at, window=window, by_category=True)
+    length = base.length
+    assert u.shape == b.shape
+    assert np.allclose(u, u[:, :1])  # the same per metre on every street
+    assert np.allclose((u * length).sum(axis=1), (b * length).sum(axis=1))  # totals kept
+    assert np.allclose(flat.risk(at, window=window), u.sum(axis=0))

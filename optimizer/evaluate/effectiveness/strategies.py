@@ -16,8 +16,9 @@ duties differs (:func:`run_duty`):
   hotspot);
 * :class:`UniformRisk` — an adjustment of the plan's hotspots (``plan_day(adjustments=...)``)
   that replaces the forecast by a uniform risk per metre in each cell, with each cell's total
-  kept (so the same groups are allocated to the same cells): the service's planning without the
-  forecast's choice of places.
+  kept (so the groups are shared out between the cells as the forecast's demand shares them; the
+  routes' minutes may still differ a little, which the backtest reports): the service's
+  planning without the forecast's choice of places within each cell.
 """
 
 from __future__ import annotations
