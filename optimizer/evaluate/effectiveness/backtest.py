@@ -1,0 +1,466 @@
+"""Replay held-out days: plans made only from earlier incidents, scored on the day's incidents.
+
+For each day evaluated (:func:`effectiveness_backtest`):
+
+1. the district is given only the incidents **before** the day (:func:`history_before`, local
+   midnight in the district's time zone; the latest time given is recorded in
+   :attr:`EffectivenessResult.history_end`);
+2. the service plans the day (``optimizer.plan.day.plan_day``: forecast, hotspots, groups,
+   routes; deterministic work budget and seed), and again with :class:`~optimizer.evaluate.
+   effectiveness.strategies.UniformRisk` (the forecast replaced by uniform risk);
+3. the baselines get the service's groups at the service's hours (:func:`~optimizer.evaluate.
+   effectiveness.strategies.plan_duties`): beat loop, random routes, greedy nearest hotspot;
+4. every strategy's routes become traces on the street segments and are scored on the day's
+   incidents: an incident with a time counts when it falls in a window and lies on or within
+   ``radius_m`` of a segment patrolled in that window; an incident with a date only when it lies
+   that close to a segment patrolled that day; the distinct street length patrolled in each
+   window (``patrolled_km``, summed over the windows); the minutes on each segment in each window
+   (weighted, at the end, by the held-out incidents on that segment from the first to the last
+   day evaluated, every day in between included, at that window's hours where they have a time:
+   the risk that realised, :func:`realised_risk`); and the share of the planned cells'
+   street length within 3 and 5 minutes of a group at ``moments_per_window`` random moments of
+   each window (the same moments for every strategy).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from optimizer.district import District
+from optimizer.errors import InputError
+from optimizer.evaluate.effectiveness.metrics import (
+    covered_incidents,
+    incident_points,
+    patrolled_length_m,
+    positions_at,
+    presence_minutes,
+    random_moments,
+    reach_shares,
+    risk_weighted_minutes,
+)
+from optimizer.evaluate.effectiveness.strategies import (
+    UniformRisk,
+    beat_loop_traces,
+    cell_segments,
+    greedy_traces,
+    plan_duties,
+    random_traces,
+)
+from optimizer.evaluate.effectiveness.traces import SegmentLookup, Trace, service_traces
+from optimizer.plan.cells import planning_grid_ids
+from optimizer.plan.day import plan_day
+from optimizer.plan.params import PlanParams
+from optimizer.plan.types import DayPlan
+from optimizer.risk.incidents import segment_index, street_segments
+from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+
+SERVICE = "service"
+BEAT_LOOP = "beat_loop"
+RANDOM = "random"
+GREEDY = "greedy_hotspot"
+UNIFORM = "service_uniform"
+STRATEGIES: tuple[str, ...] = (SERVICE, BEAT_LOOP, RANDOM, GREEDY, UNIFORM)
+"""Strategies compared; the service's plan is always made (it gives every baseline its groups)."""
+
+DAY_COLUMNS: tuple[str, ...] = (
+    "day",
+    "strategy",
+    "groups",
+    "hours",
+    "incidents",
+    "covered",
+    "share",
+    "patrolled_km",
+    "risk_minutes",
+)
+
+
+@dataclass(frozen=True)
+class EffectivenessParams:
+    """How the backtest plans and scores each day.
+
+    Parameters
+    ----------
+    windows
+        Windows planned each day (``"HH:MM-HH:MM"``).
+    grid_level
+        Grid level planned (``None``: the planner's default).
+    plan
+        The plan's parameters (engine, deterministic ``budget_s`` ...).
+    seed
+        Seed of the plans, the random routes and the random moments.
+    radius_m
+        An incident this close to a patrolled segment counts as covered.
+    reach_minutes
+        Minutes of the reach circle.
+    moments_per_window
+        Random moments per window at which the reach circle is measured.
+    strategies
+        Strategies scored (a subset of :data:`STRATEGIES`; the service's plan is always made).
+    workers
+        Worker processes of each plan (the plan does not depend on it).
+    """
+
+    windows: tuple[str, ...] = tuple(w.label() for w in DEFAULT_WINDOWS)
+    grid_level: int | None = None
+    plan: PlanParams = field(default_factory=PlanParams)
+    seed: int = 0
+    radius_m: float = 50.0
+    reach_minutes: tuple[float, ...] = (3.0, 5.0)
+    moments_per_window: int = 4
+    strategies: tuple[str, ...] = STRATEGIES
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        for i, w in enumerate(self.windows):
+            TimeWindow.parse(str(w), field=f"windows[{i}]")
+        if not self.windows:
+            raise InputError("windows", self.windows, "at least one window 'HH:MM-HH:MM'")
+        if not isinstance(self.plan, PlanParams):
+            raise InputError("plan", self.plan, "a PlanParams")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            raise InputError("seed", self.seed, "an integer >= 0")
+        if not 0 <= self.radius_m <= 1000:
+            raise InputError("radius_m", self.radius_m, "metres in [0, 1000]")
+        if not all(isinstance(m, int | float) and m > 0 for m in self.reach_minutes):
+            raise InputError("reach_minutes", self.reach_minutes, "minutes > 0")
+        if not (isinstance(self.moments_per_window, int) and self.moments_per_window >= 0):
+            raise InputError("moments_per_window", self.moments_per_window, "an integer >= 0")
+        unknown = [s for s in self.strategies if s not in STRATEGIES]
+        if unknown or not self.strategies:
+            raise InputError("strategies", self.strategies, f"some of {list(STRATEGIES)}")
+        if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
+            raise InputError("workers", self.workers, "an integer from 1 to 64")
+
+
+def reach_column(minutes: float) -> str:
+    """Return the column name of a reach share, e.g. ``"reach@3min"``."""
+    return f"reach@{minutes:g}min"
+
+
+@dataclass(frozen=True)
+class EffectivenessResult:
+    """What :func:`effectiveness_backtest` measured.
+
+    Attributes
+    ----------
+    days
+        One row per day and strategy: columns :data:`DAY_COLUMNS` (``hours`` on the streets,
+        ``patrolled_km`` distinct street length patrolled per window, summed) and one
+        :func:`reach_column` per reach time.
+    history_end
+        Day -> the latest incident time the day's plans were given (ISO; ``""``: none).
+    params
+        The parameters used.
+    """
+
+    days: pd.DataFrame
+    history_end: dict[str, str]
+    params: EffectivenessParams
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return :attr:`days`."""
+        return self.days.copy()
+
+    def summary(self, *, level: float = 0.95) -> pd.DataFrame:
+        """Return one row per strategy: hours, incidents covered, share, ratios, reach.
+
+        Columns ``days``, ``groups``, ``hours``, ``hours_ratio`` (to the service's),
+        ``incidents``, ``covered``, ``share`` (covered / incidents over all days),
+        ``share_lo`` / ``share_hi`` (mean daily share +- Student t interval across days, cut
+        to [0, 1]), ``share_vs_beat_loop``, ``risk_minutes``, ``risk_vs_beat_loop`` and the
+        mean reach shares.
+        """
+        d = self.days
+        reach = [c for c in d.columns if c.startswith("reach@")]
+        g = d.groupby("strategy", sort=False)
+        out = pd.DataFrame(
+            {
+                "days": g["day"].nunique(),
+                "groups": g["groups"].sum(),
+                "hours": g["hours"].sum(),
+                "incidents": g["incidents"].sum(),
+                "covered": g["covered"].sum(),
+                "patrolled_km": g["patrolled_km"].sum(),
+                "risk_minutes": g["risk_minutes"].sum(),
+            }
+        )
+        out["share"] = out["covered"] / out["incidents"].where(out["incidents"] > 0)
+        daily = g["share"]
+        n = daily.count()
+        q = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        half = q * daily.std(ddof=1).fillna(0.0) / np.sqrt(np.maximum(n, 1))
+        out["share_lo"] = (daily.mean() - half).clip(lower=0.0)
+        out["share_hi"] = (daily.mean() + half).clip(upper=1.0)
+        for c in reach:
+            out[c] = g[c].mean()
+        if SERVICE in out.index:
+            base_hours = float(out["hours"].to_numpy()[out.index.get_loc(SERVICE)])
+            out.insert(3, "hours_ratio", out["hours"] / base_hours)
+        if BEAT_LOOP in out.index:
+            base_share = float(out["share"].to_numpy()[out.index.get_loc(BEAT_LOOP)])
+            base_risk = float(out["risk_minutes"].to_numpy()[out.index.get_loc(BEAT_LOOP)])
+            out["share_vs_beat_loop"] = out["share"] / base_share
+            out["risk_vs_beat_loop"] = out["risk_minutes"] / base_risk
+        return out
+
+
+def local_times(incidents: pd.DataFrame, tz: str) -> pd.DatetimeIndex:
+    """Return the incidents' times in ``tz`` (tz-aware; naive times are taken as ``tz``)."""
+    when = pd.DatetimeIndex(pd.to_datetime(incidents["occurred_at"]))
+    return when.tz_localize(tz) if when.tz is None else when.tz_convert(tz)
+
+
+def day_start(day: dt.date, tz: str) -> pd.Timestamp:
+    """Return local midnight at the start of ``day`` in ``tz``."""
+    return pd.Timestamp(day).tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
+
+
+def history_before(incidents: pd.DataFrame, day: dt.date, tz: str) -> pd.DataFrame:
+    """Return the incidents that occurred before the local start of ``day`` (a copy).
+
+    This is all a day's plans are given: nothing of the day or after it.
+    """
+    past = incidents[np.asarray(local_times(incidents, tz) < day_start(day, tz))].copy()
+    if len(past) and local_times(past, tz).max() >= day_start(day, tz):
+        raise AssertionError("history_before kept an incident of the day or later")
+    return past
+
+
+def incidents_on(incidents: pd.DataFrame, day: dt.date, tz: str) -> pd.DataFrame:
+    """Return the incidents of ``day`` (local midnight to midnight)."""
+    when = local_times(incidents, tz)
+    a = day_start(day, tz)
+    return incidents[np.asarray((when >= a) & (when < a + pd.Timedelta(days=1)))]
+
+
+@dataclass
+class _Context:
+    """What every day of one backtest shares (built once)."""
+
+    lookup: SegmentLookup
+    cells: dict[str, npt.NDArray[np.int64]]
+    area: npt.NDArray[np.bool_]
+    loops: dict[tuple[str, int, str], list[int]]
+
+
+def _strategy_traces(
+    name: str,
+    plan: DayPlan,
+    view: District,
+    params: EffectivenessParams,
+    ctx: _Context,
+    day: dt.date,
+) -> list[Trace]:
+    router = view.network
+    duties = plan_duties(plan, router)
+    seed = params.seed * 1_000_003 + day.toordinal()
+    if name == SERVICE:
+        return service_traces(plan, router, ctx.lookup)
+    if name == BEAT_LOOP:
+        return beat_loop_traces(duties, router, ctx.lookup, ctx.cells, loops=ctx.loops)
+    if name == RANDOM:
+        return random_traces(duties, router, ctx.lookup, ctx.cells, seed=seed)
+    if name == GREEDY:
+        return greedy_traces(duties, plan, router, ctx.lookup, ctx.cells, seed=seed)
+    uniform = plan_day(
+        view,
+        day=day,
+        windows=params.windows,
+        grid_level=params.grid_level,
+        params=params.plan,
+        seed=params.seed,
+        workers=params.workers,
+        adjustments=[UniformRisk()],
+    )
+    return service_traces(uniform, router, ctx.lookup, strategy=UNIFORM)
+
+
+def effectiveness_backtest(
+    district: District,
+    incidents: pd.DataFrame,
+    days: Sequence[dt.date],
+    *,
+    params: EffectivenessParams | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> EffectivenessResult:
+    """Plan each day from the incidents before it and score every strategy on the day's.
+
+    Parameters
+    ----------
+    district
+        The district (streets, grids, roster); its own incident history is not used.
+    incidents
+        Snapped incidents (``optimizer.risk.incidents`` schema: ``occurred_at``, ``lon``,
+        ``lat``, ``u``, ``v``, ``key``; ``date_only`` where only the date is known), before and
+        on the days evaluated.
+    days
+        The held-out days, each planned and scored on its own.
+    params
+        See :class:`EffectivenessParams`.
+    progress
+        Called with a line after each day.
+
+    Returns
+    -------
+    EffectivenessResult
+    """
+    p = params or EffectivenessParams()
+    tz = str(district.metadata.get("timezone") or local_times(incidents, "UTC").tz)
+    if not days:
+        raise InputError("days", list(days), "at least one day")
+    lookup = SegmentLookup(district.graph)
+    segs = lookup.segments
+    grid_ids = planning_grid_ids(district, level=p.grid_level)
+    cells = cell_segments(district, grid_ids)
+    area = np.zeros(len(segs), dtype=bool)
+    for idx in cells.values():
+        area[idx] = True
+    ctx = _Context(lookup, cells, area, {})
+    windows = [TimeWindow.parse(w) for w in p.windows]
+    geoms = np.asarray(segs.geometry.values, dtype=object)
+    rows: list[dict[str, object]] = []
+    presence: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
+    history_end: dict[str, str] = {}
+    for day in sorted(days):
+        past = history_before(incidents, day, tz)
+        held = incidents_on(incidents, day, tz)
+        label = day.isoformat()
+        history_end[label] = str(local_times(past, tz).max()) if len(past) else ""
+        view = copy.copy(district)
+        view.incidents = past
+        plan = plan_day(
+            view,
+            day=day,
+            windows=p.windows,
+            grid_level=p.grid_level,
+            params=p.plan,
+            seed=p.seed,
+            workers=p.workers,
+        )
+        xy = incident_points(held, district.crs)
+        local = local_times(held, tz).tz_localize(None)
+        dated = (
+            held["date_only"].to_numpy(dtype=bool)
+            if "date_only" in held.columns
+            else np.zeros(len(held), dtype=bool)
+        )
+        rng = np.random.default_rng([p.seed, day.toordinal()])
+        moments = {
+            w.label(): random_moments(rng, 0.0, 60.0 * w.minutes, p.moments_per_window)
+            for w in windows
+        }
+        for name in p.strategies:
+            traces = _strategy_traces(name, plan, view, p, ctx, day)
+            covered = np.zeros(len(held), dtype=bool)
+            counted = dated.copy()
+            length = segs["length"].to_numpy(dtype=float)
+            km = 0.0
+            day_segs = np.concatenate([t.patrolled() for t in traces] or [np.zeros(0, int)])
+            covered |= dated & covered_incidents(xy, geoms, day_segs, radius_m=p.radius_m)
+            for w in windows:
+                a, b = (pd.Timestamp(t) for t in w.on(day))
+                inside = ~dated & np.asarray((local >= a) & (local < b))
+                counted |= inside
+                mine = [t for t in traces if t.window == w.label()]
+                w_segs = np.concatenate([t.patrolled() for t in mine] or [np.zeros(0, int)])
+                km += patrolled_length_m(mine, length) / 1000.0
+                covered |= inside & covered_incidents(xy, geoms, w_segs, radius_m=p.radius_m)
+            reach: dict[float, list[float]] = {m: [] for m in p.reach_minutes}
+            for w in windows:
+                mine = [t for t in traces if t.window == w.label()]
+                for t_s in moments[w.label()]:
+                    got = reach_shares(
+                        positions_at(mine, float(t_s)),
+                        view.network,
+                        segs,
+                        area,
+                        minutes=p.reach_minutes,
+                    )
+                    for m, v in got.items():
+                        reach[m].append(v)
+            for w in windows:
+                mine = [t for t in traces if t.window == w.label()]
+                presence[(label, name, w.label())] = presence_minutes(mine, len(segs))
+            n = int(counted.sum())
+            row: dict[str, object] = {
+                "day": label,
+                "strategy": name,
+                "groups": len(traces),
+                "hours": sum(t.minutes for t in traces) / 60.0,
+                "incidents": n,
+                "covered": int(covered.sum()),
+                "share": float(covered.sum()) / n if n else float("nan"),
+                "patrolled_km": km,
+            }
+            for m, values in reach.items():
+                row[reach_column(m)] = float(np.mean(values)) if values else float("nan")
+            rows.append(row)
+        if progress is not None:
+            shown = ", ".join(
+                f"{r['strategy']} {r['covered']}/{r['incidents']}"
+                for r in rows
+                if r["day"] == label
+            )
+            progress(f"{label}: {shown}")
+    first, last = min(days), max(days)
+    when = local_times(incidents, tz)
+    span = (when >= day_start(first, tz)) & (when < day_start(last + dt.timedelta(days=1), tz))
+    test = incidents[np.asarray(span)]
+    risk = {w.label(): realised_risk(test, district.graph, w, tz) for w in windows}
+    frame = pd.DataFrame(rows)
+    frame["risk_minutes"] = [
+        sum(
+            risk_weighted_minutes(presence[(str(r.day), str(r.strategy), w)], risk[w]) for w in risk
+        )
+        for r in frame.itertuples()
+    ]
+    reach_cols = [reach_column(m) for m in p.reach_minutes]
+    return EffectivenessResult(frame[[*DAY_COLUMNS, *reach_cols]], history_end, p)
+
+
+def realised_risk(
+    incidents: pd.DataFrame, G: nx.MultiDiGraph, window: TimeWindow, tz: str
+) -> npt.NDArray[np.float64]:
+    """Return the incidents per street segment that count as risk for a window.
+
+    An incident with a time counts when its time of day falls in the window; one with a date
+    only (``date_only``) counts for every window.
+
+    Parameters
+    ----------
+    incidents
+        Snapped incidents (``u``, ``v``, ``key``, ``occurred_at``; ``date_only`` optional).
+    G
+        The street graph.
+    window
+        The window.
+    tz
+        Time zone of the times of day.
+
+    Returns
+    -------
+    numpy.ndarray
+        Incidents per segment of ``optimizer.risk.incidents.street_segments(G)``.
+    """
+    n = len(street_segments(G))
+    if len(incidents) == 0:
+        return np.zeros(n)
+    dated = (
+        incidents["date_only"].to_numpy(dtype=bool)
+        if "date_only" in incidents.columns
+        else np.zeros(len(incidents), dtype=bool)
+    )
+    clock = local_times(incidents, tz)
+    inside = np.array([window.contains(t) for t in clock.time], dtype=bool)
+    seg = segment_index(incidents[dated | inside], G)
+    return np.bincount(seg[seg >= 0], minlength=n).astype(float)
