@@ -46,7 +46,7 @@ def _first_route(plan: DayPlan) -> tuple[WindowPlan, GroupRoute]:
 
 def _stay(start: dt.datetime, minutes: float, stop: Stop) -> list[tuple[dt.datetime, float, float]]:
     """Points every 20 s for ``minutes`` jittering a few metres around ``stop``."""
-    n = int(round(minutes * 60 / STEP.total_seconds()))
+    n = round(minutes * 60 / STEP.total_seconds())
     out = []
     for i in range(n + 1):
         jitter = 3e-5 * math.sin(i)  # about 3 m
@@ -135,7 +135,7 @@ def test_hand_made_track_dosage_missed_and_late(
 def test_planned_track_makes_every_stop_and_follows_the_route(
     demo: District, demo_plan: DayPlan, tmp_path: Path
 ) -> None:
-    wp, route = _first_route(demo_plan)
+    _, route = _first_route(demo_plan)
     track = route_track(route)
     path = write_track_gpx(track, demo_plan, tmp_path / "device-7.gpx")
     read = read_gpx(path, plan=demo_plan)  # the track's name is the group id
