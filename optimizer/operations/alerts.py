@@ -174,6 +174,32 @@ def make_alert(
     )
 
 
+def alert_from_dict(data: Any, *, field: str = "alert") -> Alert:
+    """Rebuild an :class:`Alert` from :meth:`Alert.to_dict`'s data (the place is WGS-84).
+
+    Raises
+    ------
+    InputError
+        A missing or malformed field, named ``<field>.<name>``.
+    """
+    if not isinstance(data, dict):
+        raise InputError(field, data, "an object written by Alert.to_dict")
+    try:
+        alert = make_alert(
+            id=data.get("id"),  # type: ignore[arg-type]
+            text=data.get("text", ""),
+            lon=data.get("lon"),  # type: ignore[arg-type]
+            lat=data.get("lat"),  # type: ignore[arg-type]
+            start=data.get("start"),  # type: ignore[arg-type]
+            end=data.get("end"),  # type: ignore[arg-type]
+            radius_m=data.get("radius_m", 300.0),
+            factor=data.get("factor", 2.0),
+        )
+    except InputError as exc:
+        raise InputError(f"{field}.{exc.field}", exc.value, exc.accepted) from None
+    return dataclasses.replace(alert, crs=coord_system(data.get("crs", "wgs84"), f"{field}.crs"))
+
+
 def _alert_xy(district: District, alert: Alert) -> tuple[float, float]:
     from pyproj import Transformer
 

@@ -29,6 +29,7 @@ days' plans (a :class:`~optimizer.plan.build.HotspotAdjustment` for
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -884,6 +885,44 @@ def _hotspot_dosage(
                 )
             )
     return out
+
+
+def dosage_to_dict(d: HotspotDosage) -> dict[str, Any]:
+    """Return a hotspot's dosage as JSON-able data (read back by :func:`dosage_from_dict`)."""
+    out = dataclasses.asdict(d)
+    out["day"] = d.day.isoformat()
+    return out
+
+
+def dosage_from_dict(data: Any, *, field: str = "deficit") -> HotspotDosage:
+    """Rebuild a :class:`HotspotDosage` from :func:`dosage_to_dict`'s data.
+
+    Raises
+    ------
+    InputError
+        A missing or malformed field, named ``<field>.<name>``.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError(field, data, "an object written by dosage_to_dict")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(HotspotDosage):
+        v: Any = data.get(f.name)
+        name = f"{field}.{f.name}"
+        if f.name == "day":
+            try:
+                values[f.name] = dt.date.fromisoformat(str(v))
+            except ValueError:
+                raise InputError(name, v, "an ISO date YYYY-MM-DD") from None
+        elif f.name in ("window", "grid_id", "hotspot_id"):
+            if not isinstance(v, str) or not v:
+                raise InputError(name, v, "a non-empty string")
+            values[f.name] = v
+        else:
+            ok = isinstance(v, int | float) and not isinstance(v, bool)
+            if not (ok and math.isfinite(v)):
+                raise InputError(name, v, "a finite number")
+            values[f.name] = float(v)
+    return HotspotDosage(**values)
 
 
 # ---------------------------------------------------------------------------------------------
