@@ -234,6 +234,16 @@ class PlanRequest(BaseModel):
         description="Search budget per cell and window, in seconds of the reference machine: "
         "deterministic work, so the same request and seed give the same plan.",
     )
+    deficits_from: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=14,
+        description="stored plans of earlier days: the hotspots their tracks left under-served "
+        "weigh more (halving each day); the plan's notes say which",
+    )
+    alerts: bool = Field(
+        default=True,
+        description="the district's stored alerts running on the day raise their places' risk",
+    )
 
 
 class ReplanRequest(BaseModel):

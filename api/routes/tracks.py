@@ -3,7 +3,6 @@ actual (``optimizer.operations.tracks``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -18,15 +17,13 @@ from api.deps import Planner, Reader, ServicesDep, SessionDep, audit_write, comm
 from api.errors import error_responses, not_found
 from api.jsonbody import StrictJSONRoute
 from api.models import Plan, PlanCheckIn, PlanTrack
+from api.operations import actuals_of
 from api.planning import load_plan
 from api.schemas import ActualsOut, CheckInBatch, CheckInResult, TrackOut, TrackUpload
 from optimizer.errors import InputError
 from optimizer.operations.tracks import (
-    CheckIn,
-    Track,
     dosage_to_dict,
     local_time,
-    match_tracks,
     plan_groups,
     read_gpx,
 )
@@ -189,30 +186,14 @@ async def plan_actuals(
     streets; and the hotspots left under-served (they weigh more in the next day's plan).
     """
     plan = _plan(session, plan_id)[1]
-    track_rows = list(session.scalars(select(PlanTrack).where(PlanTrack.plan_id == plan_id)))
-    check_rows = list(session.scalars(select(PlanCheckIn).where(PlanCheckIn.plan_id == plan_id)))
-    tracks = [
-        Track(
-            r.group_id,
-            tuple(dt.datetime.fromisoformat(t) for t in r.data["times"]),
-            tuple(float(x) for x in r.data["lon"]),
-            tuple(float(y) for y in r.data["lat"]),
-            r.file_name,
-        )
-        for r in track_rows
-    ]
-    checkins = [CheckIn(r.group_id, r.site_id, r.time) for r in check_rows]
-    district = await run_in_threadpool(services.district, plan.district)
-    actuals = await run_in_threadpool(
-        lambda: match_tracks(plan, tracks, district=district, checkins=checkins)
-    )
+    actuals, n_tracks, n_checkins = await run_in_threadpool(actuals_of, services, plan_id)
     day = _records(actuals.day_frame())
     return ActualsOut(
         plan_id=plan_id,
         district=plan.district,
         date=plan.date,
-        tracks=len(tracks),
-        checkins=len(checkins),
+        tracks=n_tracks,
+        checkins=n_checkins,
         day=day[0] if day else {},
         cells=_records(actuals.cells_frame()),
         groups=_records(actuals.groups_frame()),

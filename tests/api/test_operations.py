@@ -3,6 +3,7 @@ their feed, and bad input answered 4xx naming the field."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +213,55 @@ def test_alert_bad_input(ops: tuple[Api, str], demo_plan: DayPlan) -> None:
         "/alerts/feed?follow=false", headers={**api.headers("viewer"), "Last-Event-ID": "x"}
     )
     assert r.status_code == 422 and _error(r)["field"] == "Last-Event-ID"
+
+
+@pytest.mark.slow
+def test_next_days_plan_takes_deficits_and_alerts(ops: tuple[Api, str], demo_plan: DayPlan) -> None:
+    from tests.api.test_plans import wait_job
+
+    api, plan_id = ops
+    wp = next(w for w in demo_plan.windows if w.window.label() == EVENING and w.routes)
+    route = wp.routes[0]
+    skipped = next(s for s in route.stops if s.kind == "hotspot")
+    skip = {s.sequence for s in route.stops if s.site_id == skipped.site_id}
+    body = {"gpx": track_gpx(route_track(route, skip=skip), demo_plan)}
+    r = api.client.post(f"/plans/{plan_id}/tracks", json=body, headers=api.headers("planner"))
+    assert r.status_code == 201, r.text
+    next_day = (demo_plan.date + dt.timedelta(days=1)).isoformat()
+    lon, lat = _evening_hotspot(demo_plan)
+    alert = {
+        "district": "demo",
+        "id": "A2",
+        "text": "bag snatcher",
+        "lon": lon,
+        "lat": lat,
+        "start": f"{next_day}T18:00:00",
+        "end": f"{next_day}T23:30:00",
+        "radius_m": 150,
+    }
+    r = api.client.post("/alerts", json=alert, headers=api.headers("planner"))
+    assert r.status_code == 201, r.text
+    assert r.json()["replans"] == []
+
+    plan_body = {
+        "district": "demo",
+        "date": next_day,
+        "windows": [EVENING],
+        "grid_ids": [wp.grid_id],
+        "time_limit_s": 0.2,
+        "seed": 3,
+        "deficits_from": [plan_id],
+    }
+    bad = {**plan_body, "date": demo_plan.date.isoformat()}
+    r = api.client.post("/plans", json=bad, headers=api.headers("planner"))
+    assert r.status_code == 422 and _error(r)["field"] == "deficits_from[0]"
+    r = api.client.post("/plans", json=plan_body, headers=api.headers("planner"))
+    assert r.status_code == 202, r.text
+    job = wait_job(api, r.json()["id"])
+    assert job["status"] == "done", job
+    with api.app.state.services.sessions() as session:
+        row = session.get(Plan, job["result"]["plan_id"])
+        assert row is not None
+        notes = load_plan(row).settings["notes"]
+    assert any("dosage deficit" in n and "weigh more" in n for n in notes), notes
+    assert any("alert A2" in n for n in notes), notes
