@@ -27,6 +27,7 @@ from api.routes import (
     page,
     plans,
     replan,
+    reports,
     resources,
     tracks,
 )
@@ -98,8 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = jobs
     errors.install(app)
     # the page's data routes first: /districts/import/upload before /districts/{name}
-    routers = (page, districts, incidents, resources, hotspots, plans, replan, tracks, alerts)
-    for module in (*routers, admin):
+    core = (page, districts, incidents, resources, hotspots, plans, replan)
+    for module in (*core, tracks, alerts, reports, admin):
         app.include_router(module.router)
     app.mount("/page/leaflet", StaticFiles(directory=page.leaflet_dir()), name="leaflet")
     app.mount("/page", StaticFiles(directory=page.PAGE_DIR, html=True), name="page")

@@ -245,3 +245,25 @@ class AlertRow(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FieldReportRow(Base):
+    """A clue or hazard reported from the field (``optimizer.operations.reports.FieldReport``).
+
+    ``data`` is ``FieldReport.to_dict()`` (place in WGS-84, local wall-clock time); ``kind``,
+    ``status`` and ``time`` are copied out for queries. The same id again replaces the report.
+    """
+
+    __tablename__ = "field_reports"
+    __table_args__ = (UniqueConstraint("district", "report_id", name="uq_field_reports_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    report_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

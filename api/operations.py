@@ -6,14 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.db import session_scope
-from api.models import AlertRow, Plan, PlanCheckIn, PlanTrack
+from api.models import AlertRow, FieldReportRow, Plan, PlanCheckIn, PlanTrack
 from optimizer.errors import InputError
 from optimizer.operations.alerts import Alert, AlertRisk, alert_from_dict
+from optimizer.operations.reports import ClueSignal, FieldReport, report_from_dict
 from optimizer.operations.tracks import (
     CheckIn,
     DosageDeficit,
@@ -95,13 +97,16 @@ def plan_adjustments(
     day: dt.date,
     deficits_from: Sequence[str] = (),
     alerts: bool = True,
+    clue_weight: float = 0.0,
 ) -> list[HotspotAdjustment]:
     """Return the hotspot adjustments of a new plan of ``district`` on ``day``.
 
     The under-served hotspots of the stored plans ``deficits_from`` (earlier days, matched to
     their stored tracks) weigh more (:class:`~optimizer.operations.tracks.DosageDeficit`); with
     ``alerts``, the district's stored alerts running on the day raise their places' risk
-    (:class:`~optimizer.operations.alerts.AlertRisk`).
+    (:class:`~optimizer.operations.alerts.AlertRisk`); with a ``clue_weight`` above 0, the
+    stored clues of the days before raise the hotspots near them
+    (:class:`~optimizer.operations.reports.ClueSignal`).
     """
     out: list[HotspotAdjustment] = []
     deficits: list[HotspotDosage] = []
@@ -115,6 +120,11 @@ def plan_adjustments(
             running = running_alerts(session, district, day)
         if running:
             out.append(AlertRisk(tuple(running)))
+    if clue_weight > 0:
+        signal = ClueSignal((), weight=clue_weight)
+        with session_scope(services.sessions) as session:
+            clues = stored_clues(session, district, day, signal.memory_days)
+        out.append(ClueSignal(tuple(clues), weight=clue_weight))
     return out
 
 
@@ -134,3 +144,31 @@ def check_deficit_plans(
             raise InputError(
                 f"deficits_from[{i}]", pid, f"a stored plan of {district!r} before {day}"
             )
+
+
+def district_timezone(services: Services, name: str) -> dt.tzinfo | None:
+    """Return the district's time zone (``metadata["timezone"]``), if it names a known one."""
+    tz_name = services.base_district(name).metadata.get("timezone")
+    try:
+        return ZoneInfo(str(tz_name)) if tz_name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def stored_clues(
+    session: Session, district: str, day: dt.date, memory_days: float
+) -> list[FieldReport]:
+    """Return the district's stored clues from ``memory_days`` before ``day`` to its end."""
+    end = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=2)
+    start = dt.datetime.combine(day, dt.time()) - dt.timedelta(days=memory_days)
+    rows = session.scalars(
+        select(FieldReportRow)
+        .where(
+            FieldReportRow.district == district,
+            FieldReportRow.kind == "clue",
+            FieldReportRow.time >= start,
+            FieldReportRow.time < end,
+        )
+        .order_by(FieldReportRow.id)
+    )
+    return [report_from_dict(r.data, field=f"reports.{r.report_id}") for r in rows]

@@ -161,6 +161,7 @@ def run_plan(
         day=day,
         deficits_from=[str(p) for p in inputs.get("deficits_from") or []],
         alerts=bool(inputs.get("alerts", True)),
+        clue_weight=float(inputs.get("clue_weight") or 0.0),
     )
     plan = plan_day(
         district,

@@ -244,6 +244,13 @@ class PlanRequest(BaseModel):
         default=True,
         description="the district's stored alerts running on the day raise their places' risk",
     )
+    clue_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=10,
+        description="weight of the stored clues of the last 14 days as a risk signal (choose it "
+        "with `patrol reports backtest`; 0 leaves the forecast alone)",
+    )
 
 
 class ReplanRequest(BaseModel):
@@ -738,3 +745,69 @@ class AlertList(BaseModel):
     """Alerts, newest first."""
 
     alerts: list[AlertOut]
+
+
+class ReportIn(BaseModel):
+    """A clue or hazard reported from the field (place as a messaging app shares it)."""
+
+    district: DistrictName
+    id: str = Field(min_length=1, max_length=64)
+    kind: Literal["clue", "hazard"]
+    category: str = Field(min_length=1, max_length=100)
+    text: str = Field(default="", max_length=2000)
+    time: PatrolDateTime = Field(description="with an offset, or the district's local time")
+    lon: float
+    lat: float
+    crs: str = Field(default="wgs84", max_length=20, description="wgs84, gcj02 or bd09")
+    reporter: str = Field(default="", max_length=100)
+    photo: str = Field(default="", max_length=500, description="a file name or link")
+    status: Literal["open", "fixed"] = "open"
+
+
+class ReportOut(BaseModel):
+    """A stored report (place in WGS-84, time local)."""
+
+    district: str
+    id: str
+    kind: str
+    category: str
+    text: str
+    time: dt.datetime
+    lon: float
+    lat: float
+    crs: str
+    reporter: str
+    photo: str
+    status: str
+    fixed_at: dt.datetime | None
+
+
+class ReportList(BaseModel):
+    """Reports, newest first."""
+
+    reports: list[ReportOut]
+
+
+class ReportImportIn(BaseModel):
+    """A CSV sheet of reports (headers: id/编号, kind/类型, category/类别, time/时间, lon/经度,
+    lat/纬度, optional text/内容, crs/坐标系, reporter/上报人, photo/照片, status/状态)."""
+
+    district: DistrictName
+    csv: str = Field(min_length=1, max_length=10_000_000)
+    crs: str = Field(default="wgs84", max_length=20, description="of rows without a crs cell")
+
+
+class ReportImportOut(BaseModel):
+    """What an import stored, and every bad row."""
+
+    district: str
+    received: int
+    stored: int
+    problems: list[dict[str, Any]]
+
+
+class ReportStatusIn(BaseModel):
+    """A hazard's new status."""
+
+    status: Literal["open", "fixed"]
+    fixed_at: PatrolDateTime | None = Field(default=None, description="default: now")

@@ -7,7 +7,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -20,6 +19,7 @@ from api.deps import Planner, Reader, ServicesDep, SessionDep, audit_write, comm
 from api.errors import error_responses, json_safe
 from api.jsonbody import StrictJSONRoute
 from api.models import AlertRow, Plan, PlanEdit
+from api.operations import district_timezone
 from api.planning import load_plan, store_plan, version_root
 from api.schemas import MAX_INT32, NAME_PATTERN, AlertIn, AlertList, AlertOut
 from api.services import Services
@@ -143,12 +143,7 @@ async def create_alert(
     message for them; the alert joins the feed (``GET /alerts/feed``).
     """
     services.check_district(body.district)
-    district = await run_in_threadpool(services.base_district, body.district)
-    tz_name = district.metadata.get("timezone")
-    try:
-        tz = ZoneInfo(str(tz_name)) if tz_name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = None
+    tz = await run_in_threadpool(district_timezone, services, body.district)
     alert = make_alert(
         id=body.id or f"A{body.start:%Y%m%d%H%M%S}",
         text=body.text,

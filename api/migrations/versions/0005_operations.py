@@ -1,4 +1,4 @@
-"""operations: groups' recorded tracks and check-ins per plan, "watch for" alerts
+"""operations: groups' recorded tracks and check-ins per plan, alerts, reports from the field
 
 Revision ID: 0005_operations
 Revises: 0004_plan_versions
@@ -6,7 +6,8 @@ Create Date: 2026-11-30 22:00:00
 
 ``plan_tracks`` and ``plan_checkins`` hold what was patrolled for a stored plan (matched to it
 on reading, ``GET /plans/{id}/actuals``); ``alerts`` the alerts with what they led to, in the
-order of the alert feed. Nothing existing is changed.
+order of the alert feed; ``field_reports`` the clues and hazards reported from the field.
+Nothing existing is changed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``plan_tracks``, ``plan_checkins`` and ``alerts``."""
+    """Create ``plan_tracks``, ``plan_checkins``, ``alerts`` and ``field_reports``."""
     op.create_table(
         "plan_tracks",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -61,10 +62,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("district", "alert_id", name="uq_alerts_district_id"),
     )
     op.create_index("ix_alerts_district", "alerts", ["district"])
+    op.create_table(
+        "field_reports",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("district", sa.String(100), nullable=False),
+        sa.Column("report_id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=False), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(100), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("district", "report_id", name="uq_field_reports_id"),
+    )
+    op.create_index("ix_field_reports_district", "field_reports", ["district"])
 
 
 def downgrade() -> None:
-    """Drop ``alerts``, ``plan_checkins`` and ``plan_tracks``."""
+    """Drop ``field_reports``, ``alerts``, ``plan_checkins`` and ``plan_tracks``."""
+    op.drop_index("ix_field_reports_district", table_name="field_reports")
+    op.drop_table("field_reports")
     op.drop_index("ix_alerts_district", table_name="alerts")
     op.drop_table("alerts")
     op.drop_index("ix_plan_checkins_plan_id", table_name="plan_checkins")
