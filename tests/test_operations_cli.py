@@ -9,6 +9,7 @@ import pytest
 
 from optimizer.cli import main
 from optimizer.cli.plan_cmd import read_adjustments
+from optimizer.cli.reports_cmd import load_reports
 from optimizer.operations.alerts import AlertRisk
 from optimizer.operations.tracks import DosageDeficit
 from optimizer.outputs.plan_io import plan_to_dict
@@ -132,3 +133,21 @@ def test_alert_command_replans_and_lists(
     assert isinstance(adj, AlertRisk) and adj.alerts[0].id == "A7"
     assert main(["alert", str(demo_dir), "--at", "x", "--from", "a", "--to", "b"]) == 2
     assert "--at" in capsys.readouterr().err
+
+
+def test_reports_import_lists_bad_rows_and_writes_json(
+    demo_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = tmp_path / "reports.csv"
+    sheet.write_text(
+        "编号,类型,类别,时间,经度,纬度\n"
+        "C1,线索,可疑人员,2026-11-29T18:00,24.9508,60.1676\n"
+        "C2,线索,可疑人员,2026-11-29T18:30,abc,60.1676\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "reports.json"
+    assert main(["reports", "import", str(demo_dir), str(sheet), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "经度" in printed and "1 rows left out" in printed
+    (clue,) = load_reports(str(out), option="--clues")
+    assert clue.id == "C1" and clue.kind == "clue"

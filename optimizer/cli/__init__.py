@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "optimizer.cli.roster_cmd",
     "optimizer.cli.tracks_cmd",
     "optimizer.cli.alert_cmd",
+    "optimizer.cli.reports_cmd",
 )
 
 

@@ -131,6 +131,19 @@ def register(subparsers: Any) -> None:
         help="alert.json of `patrol alert` (repeatable): the alerted places' risk rises in the "
         "windows the alert runs",
     )
+    p.add_argument(
+        "--clues",
+        action="append",
+        metavar="FILE",
+        help="reports.json of `patrol reports import` (repeatable): recent clues raise the "
+        "hotspots near them by --clue-weight",
+    )
+    p.add_argument(
+        "--clue-weight",
+        default="0",
+        metavar="W",
+        help="weight of the clue signal, as `patrol reports backtest` chose it (default 0)",
+    )
     p.add_argument("--html", action="store_true", help="also write an interactive map.html")
     p.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
     p.add_argument(
@@ -272,6 +285,16 @@ def run(args: argparse.Namespace) -> int:
         variation = VariationParams()
     scheduler = dask_scheduler(args.executor, args.scheduler)
     adjustments = read_adjustments(deficits=args.deficits or (), alerts=args.alert or ())
+    if args.clues:
+        from optimizer.cli.reports_cmd import load_reports
+        from optimizer.operations.reports import ClueSignal
+
+        try:
+            weight = float(args.clue_weight)
+        except ValueError:
+            raise InputError("--clue-weight", args.clue_weight, "a number from 0 to 10") from None
+        clues = [c for f in args.clues for c in load_reports(f, option="--clues")]
+        adjustments.append(ClueSignal(tuple(clues), weight=weight))
     out = Path(args.out) if args.out else Path("out") / f"plan-{day.isoformat()}"
     console = Console(stderr=True, quiet=bool(args.quiet))
     stdout = Console(quiet=bool(args.quiet))
