@@ -18,7 +18,19 @@ from api.jobs import JobRunner
 from api.middleware import OPEN_PATHS, AuditWrites, Authenticate, RequestLimits
 from api.planning import HANDLERS
 from api.ratelimits import RateLimits
-from api.routes import admin, districts, hotspots, incidents, page, plans, replan, resources
+from api.routes import (
+    admin,
+    alerts,
+    districts,
+    hotspots,
+    incidents,
+    page,
+    plans,
+    replan,
+    reports,
+    resources,
+    tracks,
+)
 from api.services import Services
 from api.settings import Settings
 
@@ -87,7 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = jobs
     errors.install(app)
     # the page's data routes first: /districts/import/upload before /districts/{name}
-    for module in (page, districts, incidents, resources, hotspots, plans, replan, admin):
+    core = (page, districts, incidents, resources, hotspots, plans, replan)
+    for module in (*core, tracks, alerts, reports, admin):
         app.include_router(module.router)
     app.mount("/page/leaflet", StaticFiles(directory=page.leaflet_dir()), name="leaflet")
     app.mount("/page", StaticFiles(directory=page.PAGE_DIR, html=True), name="page")

@@ -185,3 +185,85 @@ class PlanEdit(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlanTrack(Base):
+    """A group's recorded track (GPX) uploaded for a stored plan.
+
+    ``data`` holds the points: ``times`` (local wall-clock ISO times, as the plan's), ``lon``
+    and ``lat`` (WGS-84). Uploading the same file for the same group again replaces it.
+    """
+
+    __tablename__ = "plan_tracks"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "group_id", "file_name", name="uq_plan_tracks_file"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    group_id: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str] = mapped_column(String(200))
+    points: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PlanCheckIn(Base):
+    """A group's check-in at a hotspot or post of a stored plan (local wall-clock time)."""
+
+    __tablename__ = "plan_checkins"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "group_id", "site_id", "time", name="uq_plan_checkins"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    group_id: Mapped[str] = mapped_column(String(100))
+    site_id: Mapped[str] = mapped_column(String(100))
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AlertRow(Base):
+    """A "watch for" alert (``optimizer.operations.alerts.Alert``) and what it led to.
+
+    ``seq`` orders the alert feed (the server-sent events' ids); ``data`` is
+    ``Alert.to_dict()``; ``result`` holds the plans re-planned, the recipients and the message.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("district", "alert_id", name="uq_alerts_district_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(64))
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FieldReportRow(Base):
+    """A clue or hazard reported from the field (``optimizer.operations.reports.FieldReport``).
+
+    ``data`` is ``FieldReport.to_dict()`` (place in WGS-84, local wall-clock time); ``kind``,
+    ``status`` and ``time`` are copied out for queries. The same id again replaces the report.
+    """
+
+    __tablename__ = "field_reports"
+    __table_args__ = (UniqueConstraint("district", "report_id", name="uq_field_reports_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    report_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -25,6 +25,7 @@ from api.errors import json_safe
 from api.jobs import Handler, Progress, finish
 from api.keys import creator
 from api.models import Plan, PlanEdit
+from api.operations import plan_adjustments
 from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.errors import InputError
 from optimizer.importer import OSM_SUFFIXES
@@ -153,9 +154,18 @@ def run_plan(
     if limit > services.settings.max_time_limit_s:
         raise InputError("time_limit_s", limit, f"at most {services.settings.max_time_limit_s} s")
     params = PlanParams(engine=str(inputs.get("engine") or DEFAULT_ENGINE), budget_s=limit)
+    day = dt.date.fromisoformat(str(inputs["date"]))
+    adjustments = plan_adjustments(
+        services,
+        district=str(inputs["district"]),
+        day=day,
+        deficits_from=[str(p) for p in inputs.get("deficits_from") or []],
+        alerts=bool(inputs.get("alerts", True)),
+        clue_weight=float(inputs.get("clue_weight") or 0.0),
+    )
     plan = plan_day(
         district,
-        day=dt.date.fromisoformat(str(inputs["date"])),
+        day=day,
         windows=list(inputs.get("windows") or []),
         grid_ids=inputs.get("grid_ids"),
         grid_level=inputs.get("grid_level"),
@@ -163,6 +173,7 @@ def run_plan(
         seed=int(inputs.get("seed", 0)),
         progress=progress,
         executor=services.solve_executor(),
+        adjustments=adjustments,
     )
     return store_plan(
         services, plan, job_id=inputs.get("_job_id"), created_by=created_by, inputs=inputs

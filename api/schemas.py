@@ -234,6 +234,23 @@ class PlanRequest(BaseModel):
         description="Search budget per cell and window, in seconds of the reference machine: "
         "deterministic work, so the same request and seed give the same plan.",
     )
+    deficits_from: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=14,
+        description="stored plans of earlier days: the hotspots their tracks left under-served "
+        "weigh more (halving each day); the plan's notes say which",
+    )
+    alerts: bool = Field(
+        default=True,
+        description="the district's stored alerts running on the day raise their places' risk",
+    )
+    clue_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=10,
+        description="weight of the stored clues of the last 14 days as a risk signal (choose it "
+        "with `patrol reports backtest`; 0 leaves the forecast alone)",
+    )
 
 
 class ReplanRequest(BaseModel):
@@ -587,3 +604,210 @@ class ResourceKindOut(BaseModel):
     kind: Literal["stations", "officers", "teams", "posts"]
     count: int
     items: list[ResourceItem]
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations: what was patrolled, alerts
+
+ALERT_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+"""An alert id: letters, digits, ``_``, ``.`` and ``-``, at most 64."""
+
+
+class TrackUpload(BaseModel):
+    """A group's recorded GPX track for a stored plan."""
+
+    group_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="default: the GPX track's name, else the file's name (<group id>.gpx)",
+    )
+    file_name: str = Field(default="track.gpx", min_length=1, max_length=200)
+    gpx: str = Field(min_length=1, max_length=10_000_000, description="the GPX file's text")
+
+
+class TrackOut(BaseModel):
+    """A stored track."""
+
+    plan_id: str
+    group_id: str
+    file_name: str
+    points: int
+    first: dt.datetime
+    """First point, local wall-clock time like the plan's."""
+    last: dt.datetime
+
+
+class CheckInIn(BaseModel):
+    """A group checked in at a hotspot or post of the plan."""
+
+    group_id: str = Field(min_length=1, max_length=100)
+    site_id: str = Field(min_length=1, max_length=100)
+    time: PatrolDateTime = Field(description="with an offset, or the district's local time")
+
+
+class CheckInBatch(BaseModel):
+    """Check-ins for a stored plan."""
+
+    checkins: list[CheckInIn] = Field(min_length=1, max_length=10000)
+
+
+class CheckInResult(BaseModel):
+    """What a check-in upload stored."""
+
+    plan_id: str
+    received: int
+    stored: int
+
+
+class ActualsOut(BaseModel):
+    """A stored plan against its groups' tracks and check-ins (plan vs actual)."""
+
+    plan_id: str
+    district: str
+    date: dt.date
+    tracks: int
+    checkins: int
+    day: dict[str, Any]
+    cells: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    stops: list[dict[str, Any]]
+    under_served: list[dict[str, Any]]
+    """Hotspots given less than their share of the planned minutes (next day's deficit)."""
+
+
+class AlertIn(BaseModel):
+    """A "watch for" alert at a place and time span."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "district": "demo",
+                    "id": "A1",
+                    "text": "pickpocket seen at the hospital",
+                    "lon": 24.9508,
+                    "lat": 60.1676,
+                    "crs": "wgs84",
+                    "start": "2026-11-30T19:30:00",
+                    "end": "2026-11-30T21:00:00",
+                    "radius_m": 300,
+                    "factor": 2,
+                    "within_m": 500,
+                    "plan_ids": [],
+                }
+            ]
+        }
+    )
+
+    district: DistrictName
+    id: str | None = Field(default=None, pattern=ALERT_ID_PATTERN)
+    text: str = Field(default="", max_length=500)
+    lon: float
+    lat: float
+    crs: str = Field(default="wgs84", max_length=20, description="wgs84, gcj02 or bd09")
+    start: PatrolDateTime = Field(description="with an offset, or the district's local time")
+    end: PatrolDateTime
+    radius_m: float = 300.0
+    factor: float = 2.0
+    within_m: float = Field(default=500.0, description="list groups and posts this close")
+    plan_ids: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="stored plans to re-plan (their windows the alert overlaps)",
+    )
+
+
+class AlertOut(BaseModel):
+    """A stored alert and what it led to."""
+
+    seq: int
+    """Position in the alert feed (the server-sent event id)."""
+    id: str
+    district: str
+    text: str
+    lon: float
+    lat: float
+    crs: str
+    start: dt.datetime
+    end: dt.datetime
+    radius_m: float
+    factor: float
+    created_by: str | None
+    created_at: dt.datetime
+    replans: list[dict[str, Any]]
+    """Per plan re-planned: ``plan_id``, ``new_plan_id``, ``windows``, ``cells``, ``notes``."""
+    recipients: list[dict[str, Any]]
+    message: str
+
+
+class AlertList(BaseModel):
+    """Alerts, newest first."""
+
+    alerts: list[AlertOut]
+
+
+class ReportIn(BaseModel):
+    """A clue or hazard reported from the field (place as a messaging app shares it)."""
+
+    district: DistrictName
+    id: str = Field(min_length=1, max_length=64)
+    kind: Literal["clue", "hazard"]
+    category: str = Field(min_length=1, max_length=100)
+    text: str = Field(default="", max_length=2000)
+    time: PatrolDateTime = Field(description="with an offset, or the district's local time")
+    lon: float
+    lat: float
+    crs: str = Field(default="wgs84", max_length=20, description="wgs84, gcj02 or bd09")
+    reporter: str = Field(default="", max_length=100)
+    photo: str = Field(default="", max_length=500, description="a file name or link")
+    status: Literal["open", "fixed"] = "open"
+
+
+class ReportOut(BaseModel):
+    """A stored report (place in WGS-84, time local)."""
+
+    district: str
+    id: str
+    kind: str
+    category: str
+    text: str
+    time: dt.datetime
+    lon: float
+    lat: float
+    crs: str
+    reporter: str
+    photo: str
+    status: str
+    fixed_at: dt.datetime | None
+
+
+class ReportList(BaseModel):
+    """Reports, newest first."""
+
+    reports: list[ReportOut]
+
+
+class ReportImportIn(BaseModel):
+    """A CSV sheet of reports (headers: id/编号, kind/类型, category/类别, time/时间, lon/经度,
+    lat/纬度, optional text/内容, crs/坐标系, reporter/上报人, photo/照片, status/状态)."""
+
+    district: DistrictName
+    csv: str = Field(min_length=1, max_length=10_000_000)
+    crs: str = Field(default="wgs84", max_length=20, description="of rows without a crs cell")
+
+
+class ReportImportOut(BaseModel):
+    """What an import stored, and every bad row."""
+
+    district: str
+    received: int
+    stored: int
+    problems: list[dict[str, Any]]
+
+
+class ReportStatusIn(BaseModel):
+    """A hazard's new status."""
+
+    status: Literal["open", "fixed"]
+    fixed_at: PatrolDateTime | None = Field(default=None, description="default: now")

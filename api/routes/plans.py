@@ -20,6 +20,7 @@ from api.deps import Planner, Reader, ServicesDep, SessionDep, submit_job
 from api.errors import error_responses, not_found
 from api.jsonbody import StrictJSONRoute
 from api.models import Job, Plan
+from api.operations import check_deficit_plans
 from api.planning import load_plan
 from api.schemas import (
     NAME_PATTERN,
@@ -58,9 +59,15 @@ def create_plan(
     request: Request,
     response: Response,
     services: ServicesDep,
+    session: SessionDep,
     _: Planner,
 ) -> JobOut:
-    """Start planning a day; returns the job to follow (``GET /jobs/{id}``)."""
+    """Start planning a day; returns the job to follow (``GET /jobs/{id}``).
+
+    Hotspots the tracks of the plans ``deficits_from`` left under-served weigh more, and the
+    district's alerts running on the day raise their places' risk (``alerts``); the plan's
+    notes say what they changed.
+    """
     for i, w in enumerate(body.windows):
         TimeWindow.parse(w, field=f"windows[{i}]")
     if body.time_limit_s > services.settings.max_time_limit_s:
@@ -70,6 +77,7 @@ def create_plan(
     district = services.base_district(body.district)
     if body.grid_ids is not None:
         planning_grid_ids(district, level=None, grid_ids=body.grid_ids)
+    check_deficit_plans(session, body.deficits_from, district=body.district, day=body.date)
     inputs = body.model_dump(mode="json")
     job = submit_job(request, services, "plan", inputs, action="plan.submit")
     response.headers["Location"] = f"/jobs/{job.id}"

@@ -18,6 +18,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "optimizer.cli.district_cmd",
     "optimizer.cli.hotspots_cmd",
     "optimizer.cli.roster_cmd",
+    "optimizer.cli.tracks_cmd",
+    "optimizer.cli.alert_cmd",
+    "optimizer.cli.reports_cmd",
 )
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from optimizer.district import District
 from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.engines.base import ENGINE_NAMES as ENGINES
 from optimizer.errors import InputError
+from optimizer.plan.build import HotspotAdjustment
 from optimizer.plan.params import PlanParams
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
@@ -114,6 +117,33 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="vary routes from day to day (seeded by the date) within 3%% of the best value",
     )
+    p.add_argument(
+        "--deficits",
+        action="append",
+        metavar="FILE",
+        help="deficits.json of `patrol tracks import` (repeatable): hotspots under-served on "
+        "earlier days weigh more, halving each day; the plan's notes say which",
+    )
+    p.add_argument(
+        "--alert",
+        action="append",
+        metavar="FILE",
+        help="alert.json of `patrol alert` (repeatable): the alerted places' risk rises in the "
+        "windows the alert runs",
+    )
+    p.add_argument(
+        "--clues",
+        action="append",
+        metavar="FILE",
+        help="reports.json of `patrol reports import` (repeatable): recent clues raise the "
+        "hotspots near them by --clue-weight",
+    )
+    p.add_argument(
+        "--clue-weight",
+        default="0",
+        metavar="W",
+        help="weight of the clue signal, as `patrol reports backtest` chose it (default 0)",
+    )
     p.add_argument("--html", action="store_true", help="also write an interactive map.html")
     p.add_argument("--no-maps", action="store_true", help="skip the PNG maps")
     p.add_argument(
@@ -197,6 +227,33 @@ def load_named_district(name: str) -> District:
     return district
 
 
+def read_adjustments(
+    *, deficits: Sequence[str] = (), alerts: Sequence[str] = ()
+) -> list[HotspotAdjustment]:
+    """Read ``--deficits`` and ``--alert`` files as the plan's hotspot adjustments."""
+    from optimizer.operations.alerts import AlertRisk, alert_from_dict
+    from optimizer.operations.tracks import DosageDeficit, dosage_from_dict
+
+    def load(option: str, name: str) -> Any:
+        try:
+            return json.loads(Path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(option, name, f"a JSON file ({exc})") from None
+
+    out: list[HotspotAdjustment] = []
+    found = []
+    for name in deficits:
+        data = load("--deficits", name)
+        if not isinstance(data, list):
+            raise InputError("--deficits", name, "a JSON list written by `patrol tracks import`")
+        found += [dosage_from_dict(d, field=f"{name}[{i}]") for i, d in enumerate(data)]
+    if deficits:
+        out.append(DosageDeficit(tuple(found)))
+    if alerts:
+        out.append(AlertRisk(tuple(alert_from_dict(load("--alert", n), field=n) for n in alerts)))
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``patrol plan``; return the exit code."""
     from rich.console import Console
@@ -227,6 +284,17 @@ def run(args: argparse.Namespace) -> int:
 
         variation = VariationParams()
     scheduler = dask_scheduler(args.executor, args.scheduler)
+    adjustments = read_adjustments(deficits=args.deficits or (), alerts=args.alert or ())
+    if args.clues:
+        from optimizer.cli.reports_cmd import load_reports
+        from optimizer.operations.reports import ClueSignal
+
+        try:
+            weight = float(args.clue_weight)
+        except ValueError:
+            raise InputError("--clue-weight", args.clue_weight, "a number from 0 to 10") from None
+        clues = [c for f in args.clues for c in load_reports(f, option="--clues")]
+        adjustments.append(ClueSignal(tuple(clues), weight=weight))
     out = Path(args.out) if args.out else Path("out") / f"plan-{day.isoformat()}"
     console = Console(stderr=True, quiet=bool(args.quiet))
     stdout = Console(quiet=bool(args.quiet))
@@ -278,6 +346,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             workers=workers,
             executor=executor,
+            adjustments=adjustments,
         )
     if executor is not None:
         executor.close()

@@ -258,9 +258,13 @@ def _moved_groups(
     return out
 
 
-def _added_hotspot(
+def added_hotspot(
     district: District, spot: AddedHotspot, grid_id: str, value: float, k: int
 ) -> Hotspot:
+    """Return ``spot`` as a hotspot of cell ``grid_id`` at its nearest street node.
+
+    Its id is ``spot.id`` or ``added-<k + 1>``; it is worth ``value``.
+    """
     network = district.network
     node = network.nearest_node(spot.lon, spot.lat)
     data = district.graph.nodes[node]
@@ -647,7 +651,7 @@ def adjust_plan(
         best = max((h.value for h in wp.hotspots), default=1.0)
         for k, (a, where) in enumerate(zip(adj.add, added_at, strict=True)):
             if where == gid:
-                hot.append(_added_hotspot(district, a, gid, a.value or best, k))
+                hot.append(added_hotspot(district, a, gid, a.value or best, k))
         cell_groups = [
             groups[r.group.id] for r in wp.routes if r.group.id not in set(adj.unavailable)
         ]
