@@ -46,8 +46,7 @@ from shapely.geometry import LineString
 
 from optimizer.district import District
 from optimizer.errors import InputError
-from optimizer.outputs.gpx import safe_file_name
-from optimizer.outputs.times import plan_timezone
+from optimizer.files import safe_file_name
 from optimizer.plan.types import DayPlan, GroupRoute, WindowPlan
 from optimizer.risk.hotspots import Hotspot
 from optimizer.timewindow import TimeWindow
@@ -151,7 +150,7 @@ def local_time(plan: DayPlan, moment: dt.datetime) -> dt.datetime:
     """
     if moment.tzinfo is None:
         return moment
-    tz = plan_timezone(plan) or dt.UTC
+    tz = plan.timezone or dt.UTC
     return moment.astimezone(tz).replace(tzinfo=None)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from optimizer.district import District
 from optimizer.outputs.cells import OUTPUT_LEVELS, CellIndex
-from optimizer.outputs.times import iso_time, plan_timezone
+from optimizer.outputs.times import iso_time
 from optimizer.plan.types import DayPlan, GroupRoute, Stop, WindowPlan
 
 
@@ -109,7 +109,7 @@ def plan_geojson(plan: DayPlan, *, district: District | None = None) -> dict[str
                         "properties": _stop_properties(plan, wp, route, stop, cells),
                     }
                 )
-    tz = plan_timezone(plan)
+    tz = plan.timezone
     return {
         "type": "FeatureCollection",
         "features": features,

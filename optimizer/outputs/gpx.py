@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optimizer.files import safe_file_name
 from optimizer.outputs.times import aware, clock, timezone_note
 from optimizer.plan.types import DayPlan
-
-
-def safe_file_name(text: str) -> str:
-    """Return ``text`` with every character but letters, digits, ``-`` and ``_`` made ``_``."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
 def write_gpx(plan: DayPlan, directory: str | Path) -> list[Path]:

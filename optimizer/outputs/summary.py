@@ -16,7 +16,7 @@ import pandas as pd
 
 from optimizer.district import District
 from optimizer.outputs.cells import CellIndex, window_labels, windows_in_order
-from optimizer.outputs.times import iso_time, plan_timezone, timezone_note
+from optimizer.outputs.times import iso_time, timezone_note
 from optimizer.plan.metrics import day_metrics
 from optimizer.plan.types import DayPlan, WindowPlan
 
@@ -174,7 +174,7 @@ def plan_summary_json(plan: DayPlan, *, district: District | None = None) -> dic
         District, date, time zone, engine, seed, settings, metrics, and per window plan its
         start and end (ISO 8601 with the UTC offset), metrics, groups and left-out sites.
     """
-    tz = plan_timezone(plan)
+    tz = plan.timezone
     data: dict[str, Any] = {
         "district": plan.district,
         "date": plan.date.isoformat(),

@@ -9,7 +9,6 @@ files and tables for people write ``07:35`` (:func:`clock`) under a note that na
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from optimizer.plan.types import DayPlan
 
@@ -17,20 +16,9 @@ UNKNOWN_TIMEZONE_NOTE = "times in the district's local time (time zone not recor
 """What :func:`timezone_note` says for a plan without a known time zone."""
 
 
-def plan_timezone(plan: DayPlan) -> ZoneInfo | None:
-    """Return the plan's time zone (``plan.settings["timezone"]``, an IANA name), if known."""
-    name = plan.settings.get("timezone")
-    if not name:
-        return None
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def aware(plan: DayPlan, moment: dt.datetime) -> dt.datetime:
     """Attach the plan's time zone to a naive local time; aware times are returned as they are."""
-    tz = plan_timezone(plan)
+    tz = plan.timezone
     return moment.replace(tzinfo=tz) if tz is not None and moment.tzinfo is None else moment
 
 
@@ -59,7 +47,7 @@ def utc_offset_text(offset: dt.timedelta) -> str:
 
 def plan_offsets(plan: DayPlan) -> list[dt.timedelta]:
     """Return the distinct UTC offsets of the plan's windows (two on a day the clocks change)."""
-    tz = plan_timezone(plan)
+    tz = plan.timezone
     if tz is None:
         return []
     moments = [m for wp in plan.windows for m in (wp.start, wp.end)]
@@ -75,7 +63,7 @@ def plan_offsets(plan: DayPlan) -> list[dt.timedelta]:
 
 def timezone_label(plan: DayPlan) -> str:
     """Return ``Asia/Shanghai (UTC+08:00)``, or ``""`` where the plan has no known time zone."""
-    tz = plan_timezone(plan)
+    tz = plan.timezone
     if tz is None:
         return ""
     offsets = " / ".join(utc_offset_text(o) for o in plan_offsets(plan))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from shapely.geometry import LineString
@@ -107,6 +108,20 @@ class DayPlan:
     settings: dict[str, Any] = field(default_factory=dict)
     staffing: tuple[WindowStaffing, ...] = ()
     """One per window: how the staff on duty was used."""
+
+    @property
+    def timezone(self) -> ZoneInfo | None:
+        """The district's time zone (``settings["timezone"]``, an IANA name), if known.
+
+        The plan's times are local wall-clock times in this zone.
+        """
+        name = self.settings.get("timezone")
+        if not name:
+            return None
+        try:
+            return ZoneInfo(str(name))
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
 
     def staffing_frame(self) -> pd.DataFrame:
         """Return one row per window: officers and volunteers on duty and used, cells, posts."""
