@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -47,3 +48,31 @@ class InfeasibleError(PatrolError):
         self.constraint = constraint
         self.detail = detail
         super().__init__(f"infeasible ({constraint}): {detail}")
+
+
+def checked_number(
+    field: str, value: Any, low: float, high: float, *, open_low: bool = False
+) -> float:
+    """Return ``value`` as a float when it is a finite number in ``[low, high]``.
+
+    Parameters
+    ----------
+    field
+        The field's name, for the error.
+    value
+        What was given (booleans are not numbers here).
+    low, high
+        The accepted range, ``high`` included.
+    open_low
+        Exclude ``low`` itself (``(low, high]``).
+
+    Raises
+    ------
+    InputError
+        ``value`` is not a number, not finite, or out of range; the message gives the range.
+    """
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and (value > low if open_low else value >= low) and value <= high:
+        return float(value)
+    bracket = "(" if open_low else "["
+    raise InputError(field, value, f"a number in {bracket}{low:g}, {high:g}]")

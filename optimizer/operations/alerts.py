@@ -34,7 +34,7 @@ from shapely.geometry import LineString, Point
 
 from optimizer.coords import convert, coord_system
 from optimizer.district import District
-from optimizer.errors import InputError
+from optimizer.errors import InputError, checked_number
 from optimizer.plan.adjust import AddedHotspot, Adjusted, Adjustments, added_hotspot, adjust_plan
 from optimizer.plan.params import PlanParams
 from optimizer.plan.types import DayPlan
@@ -75,19 +75,6 @@ class Alert:
         out["start"] = self.start.isoformat(timespec="minutes")
         out["end"] = self.end.isoformat(timespec="minutes")
         return out
-
-
-def _number(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if (
-        ok
-        and math.isfinite(value)
-        and (value > low if open_low else value >= low)
-        and value <= high
-    ):
-        return float(value)
-    bound = f"({low:g}" if open_low else f"[{low:g}"
-    raise InputError(name, value, f"a number in {bound}, {high:g}]")
 
 
 def _local(name: str, value: Any, tz: dt.tzinfo | None) -> dt.datetime:
@@ -152,8 +139,8 @@ def make_alert(
     if not isinstance(text, str) or len(text) > 500:
         raise InputError("text", text, "at most 500 characters")
     system = coord_system(crs, "crs")
-    x = _number("lon", lon, -180, 180)
-    y = _number("lat", lat, -90, 90)
+    x = checked_number("lon", lon, -180, 180)
+    y = checked_number("lat", lat, -90, 90)
     wlon, wlat = convert([x], [y], system, "wgs84")
     a = _local("start", start, timezone)
     b = _local("end", end, timezone)
@@ -168,8 +155,8 @@ def make_alert(
         lat=float(wlat[0]),
         start=a,
         end=b,
-        radius_m=_number("radius_m", radius_m, 10, 5000),
-        factor=_number("factor", factor, 1, 20, open_low=True),
+        radius_m=checked_number("radius_m", radius_m, 10, 5000),
+        factor=checked_number("factor", factor, 1, 20, open_low=True),
         crs=system,
     )
 
@@ -462,7 +449,7 @@ def near_alert(
     """
     from pyproj import Transformer
 
-    within = _number("within_m", within_m, 0, 20000, open_low=True)
+    within = checked_number("within_m", within_m, 0, 20000, open_low=True)
     to_xy = Transformer.from_crs("EPSG:4326", district.crs, always_xy=True)
     place = Point(_alert_xy(district, alert))
     windows = affected_windows(plan, alert)

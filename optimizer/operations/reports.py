@@ -33,7 +33,7 @@ import pandas as pd
 
 from optimizer.coords import convert, coord_system
 from optimizer.district import District
-from optimizer.errors import InputError
+from optimizer.errors import InputError, checked_number
 from optimizer.risk.hotspots import Hotspot, hotspots_for_window
 from optimizer.timewindow import TimeWindow
 
@@ -390,10 +390,7 @@ class ClueSignal:
             ("radius_m", 1.0, 5000.0),
             ("cap", 0.0, 100.0),
         ):
-            value = getattr(self, name)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not (ok and math.isfinite(value) and low <= value <= high):
-                raise InputError(name, value, f"a number from {low:g} to {high:g}")
+            checked_number(name, getattr(self, name), low, high)
 
     def signal(
         self, hotspots: Sequence[Hotspot], *, district: District, start: dt.datetime

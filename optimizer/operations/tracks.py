@@ -45,7 +45,7 @@ import shapely
 from shapely.geometry import LineString
 
 from optimizer.district import District
-from optimizer.errors import InputError
+from optimizer.errors import InputError, checked_number
 from optimizer.files import safe_file_name
 from optimizer.plan.types import DayPlan, GroupRoute, WindowPlan
 from optimizer.risk.hotspots import Hotspot
@@ -103,10 +103,7 @@ class TrackParams:
             ("on_street_m", 1.0, 1000.0),
             ("served_share", 0.0, 1.0),
         ):
-            value = getattr(self, name)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not (ok and math.isfinite(value) and low <= value <= high):
-                raise InputError(name, value, f"a number from {low:g} to {high:g}")
+            checked_number(name, getattr(self, name), low, high)
 
 
 @dataclass(frozen=True)
@@ -967,10 +964,7 @@ class DosageDeficit:
             ("max_raise", 0.0, 10.0),
             ("radius_m", 1.0, 5000.0),
         ):
-            value = getattr(self, name)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not (ok and math.isfinite(value) and low <= value <= high):
-                raise InputError(name, value, f"a number from {low:g} to {high:g}")
+            checked_number(name, getattr(self, name), low, high)
 
     def weight(self, d: HotspotDosage, day: dt.date) -> float:
         """Return the decayed weight of deficit ``d`` on ``day`` (0 on its own day or before)."""

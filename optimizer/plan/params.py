@@ -8,23 +8,12 @@ variation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES
-from optimizer.errors import InputError
+from optimizer.errors import InputError, checked_number
 from optimizer.plan.variation import VariationParams
 from optimizer.staff.groups import GroupParams
-
-
-def _number(name: str, value: object, low: float, high: float, *, open_low: bool = False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
-        ok = (number > low if open_low else number >= low) and number <= high
-    if not ok:
-        bracket = "(" if open_low else "["
-        raise InputError(name, value, f"a number in {bracket}{low:g}, {high:g}]")
 
 
 @dataclass(frozen=True)
@@ -82,18 +71,18 @@ class RouteParams:
     long_wait_min: float = 15.0
 
     def __post_init__(self) -> None:
-        _number("routes.extra_visit_decay", self.extra_visit_decay, 0, 1, open_low=True)
-        _number("routes.extra_below_first", self.extra_below_first, 0, 1, open_low=True)
+        checked_number("routes.extra_visit_decay", self.extra_visit_decay, 0, 1, open_low=True)
+        checked_number("routes.extra_below_first", self.extra_below_first, 0, 1, open_low=True)
         if not (isinstance(self.max_visit_copies, int) and 1 <= self.max_visit_copies <= 32):
             raise InputError("routes.max_visit_copies", self.max_visit_copies, "1 to 32")
-        _number("routes.fill_factor", self.fill_factor, 0, 10, open_low=True)
-        _number("routes.slot_overlap", self.slot_overlap, 0, 10)
-        _number("routes.first_pass_by", self.first_pass_by, 0, 1, open_low=True)
-        _number("routes.pass_gap", self.pass_gap, 0, 1)
-        _number("routes.loop_min", self.loop_min, 0, 120)
-        _number("routes.return_reserve_min", self.return_reserve_min, 0, 120)
-        _number("routes.min_spacing_min", self.min_spacing_min, 1, 600)
-        _number("routes.long_wait_min", self.long_wait_min, 0, 600)
+        checked_number("routes.fill_factor", self.fill_factor, 0, 10, open_low=True)
+        checked_number("routes.slot_overlap", self.slot_overlap, 0, 10)
+        checked_number("routes.first_pass_by", self.first_pass_by, 0, 1, open_low=True)
+        checked_number("routes.pass_gap", self.pass_gap, 0, 1)
+        checked_number("routes.loop_min", self.loop_min, 0, 120)
+        checked_number("routes.return_reserve_min", self.return_reserve_min, 0, 120)
+        checked_number("routes.min_spacing_min", self.min_spacing_min, 1, 600)
+        checked_number("routes.long_wait_min", self.long_wait_min, 0, 600)
         scales = self.spacing_scales
         if not scales or any(not (isinstance(s, int | float) and 0 < s <= 1) for s in scales):
             raise InputError("routes.spacing_scales", scales, "factors in (0, 1], widest first")
@@ -145,9 +134,9 @@ class PlanParams:
     def __post_init__(self) -> None:
         if self.engine not in ENGINE_NAMES:
             raise InputError("engine", self.engine, f"one of {list(ENGINE_NAMES)}")
-        _number("budget_s", self.budget_s, 0, 600, open_low=True)
+        checked_number("budget_s", self.budget_s, 0, 600, open_low=True)
         if self.time_cap_s is not None:
-            _number("time_cap_s", self.time_cap_s, 0, 3600, open_low=True)
+            checked_number("time_cap_s", self.time_cap_s, 0, 3600, open_low=True)
         for name, value, kind in (
             ("groups", self.groups, GroupParams),
             ("routes", self.routes, RouteParams),
@@ -160,5 +149,5 @@ class PlanParams:
             isinstance(self.hotspot_level, int) and 1 <= self.hotspot_level <= 9
         ):
             raise InputError("hotspot_level", self.hotspot_level, "None or a grid level 1 to 9")
-        _number("muster_reach_m", self.muster_reach_m, 0, 5000)
-        _number("min_mode_share", self.min_mode_share, 0, 1)
+        checked_number("muster_reach_m", self.muster_reach_m, 0, 5000)
+        checked_number("min_mode_share", self.min_mode_share, 0, 1)
