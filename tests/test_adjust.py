@@ -20,6 +20,8 @@ from optimizer.plan.adjust import (
 from optimizer.plan.types import DayPlan, WindowPlan
 from optimizer.timewindow import TimeWindow
 
+pytestmark = pytest.mark.slow  # re-solves a planned day: full run only, not the fast lane
+
 EVENING = TimeWindow.parse("19:00-23:00")
 
 

@@ -68,6 +68,7 @@ def test_sector_hotspots_cut_in_finer_cells(demo: District) -> None:
     assert len(finer[0].vehicles) >= 3
 
 
+@pytest.mark.slow  # three engines on a whole district: full run only, not the fast lane
 def test_compare_engines_figures(whole: PatrolProblem) -> None:
     instances = [bench.Instance("demo-L1", whole)]
     solvers = bench.engine_solvers()

@@ -16,6 +16,8 @@ from optimizer.plan.solve import LocalPool
 from optimizer.synthetic.city import SHARED_CITY, city_subset, import_city
 from tests.conftest import DEMO_DAY, comparable
 
+pytestmark = pytest.mark.slow  # plans whole days: full run only, not the fast lane
+
 EVENING = "19:00-23:00"
 
 

@@ -32,6 +32,7 @@ def _data_dir_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATROL_DATA_DIR", str(data_dir))
 
 
+@pytest.mark.slow  # a whole plan or forecast: full run only, not the fast lane
 def test_plan_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "plan"
     code = main(
@@ -77,6 +78,7 @@ def test_plan_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert summary["seed"] == 4 and summary["settings"]["budget_s"] == 0.3
 
 
+@pytest.mark.slow  # a whole plan or forecast: full run only, not the fast lane
 def test_plan_two_windows_and_a_grid(tmp_path: Path) -> None:
     out = tmp_path / "p"
     code = main(
@@ -141,6 +143,7 @@ def test_parse_date() -> None:
         parse_date("24.12.2026")
 
 
+@pytest.mark.slow  # a whole plan or forecast: full run only, not the fast lane
 def test_console_script_runs_as_a_process(tmp_path: Path, data_dir: Path) -> None:
     """The ``patrol`` entry point (``api.cli:main``) in its own process; date defaults."""
     env = {**os.environ, "PATROL_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}

@@ -83,6 +83,7 @@ def test_summarize_gives_t_interval_across_periods() -> None:
     assert out.loc["m", "rho"] == pytest.approx(0.2)
 
 
+@pytest.mark.slow  # a whole plan or forecast: full run only, not the fast lane
 def test_backtest_never_gives_the_forecaster_its_test_weeks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -108,6 +108,7 @@ def test_grid_selection_and_errors(demo: District) -> None:
     assert hotspots_for_window(demo, day=after_history(demo), window=EVENING, incidents=empty) == []
 
 
+@pytest.mark.slow  # a whole plan or forecast: full run only, not the fast lane
 def test_new_incidents_raise_a_hotspot_in_the_change_report(demo: District) -> None:
     tracker = HotspotTracker(demo, HotspotParams())
     before = tracker.hotspots(after_history(demo), EVENING)
@@ -156,6 +157,7 @@ def test_hotspot_changes_statuses() -> None:
     assert report.loc["G-E2", "status"] == "gone"
 
 
+@pytest.mark.slow  # a whole plan or forecast: full run only, not the fast lane
 def test_cli_lists_and_writes_hotspots(
     demo: District, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

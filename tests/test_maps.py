@@ -15,6 +15,8 @@ from optimizer.outputs.maps import PlanMapData, area_figure, overview_figure, wr
 from optimizer.plan.day import plan_day
 from optimizer.plan.types import DayPlan, LeftOut
 
+pytestmark = pytest.mark.slow  # draws a planned day: full run only, not the fast lane
+
 MONDAY = dt.date(2026, 11, 30)
 WINDOW = "07:00-11:00"
 

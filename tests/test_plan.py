@@ -23,6 +23,8 @@ from optimizer.synthetic.demo import synthetic_district
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 from tests.conftest import DEMO_DAY, comparable
 
+pytestmark = pytest.mark.slow  # plans whole days: full run only, not the fast lane
+
 MONDAY = DEMO_DAY  # a school day: the school-gate posts are on duty
 ROUTES = RouteParams()
 

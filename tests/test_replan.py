@@ -16,6 +16,8 @@ from optimizer.plan.types import DayPlan, WindowPlan
 from optimizer.problem import PatrolProblem, Site, Vehicle
 from optimizer.risk.hotspots import Hotspot
 
+pytestmark = pytest.mark.slow  # plans whole days: full run only, not the fast lane
+
 DAY = dt.date(2026, 11, 30)
 
 

@@ -29,6 +29,8 @@ from schemathesis.checks import (  # type: ignore[attr-defined]
 
 from tests.api.conftest import Api, make_api
 
+pytestmark = pytest.mark.slow  # every operation fuzzed: full run only, not the fast lane
+
 MAX_EXAMPLES = int(os.environ.get("PATROL_FUZZ_EXAMPLES", "8"))
 """Examples per operation and mode; raise it (e.g. 200) for a deeper run by hand."""
 CHECKS = [

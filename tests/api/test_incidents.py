@@ -6,6 +6,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api, make_api
 
 # points inside the demo's grid cells (central Helsinki)
@@ -175,6 +177,7 @@ def test_ingest_is_audited(api: Api) -> None:
     assert mine[0]["result"]["inserted"] == 3
 
 
+@pytest.mark.slow  # a whole forecast: full run only, not the fast lane
 def test_ingested_incidents_drive_hotspots(tmp_path: Path) -> None:
     """A burst of evening incidents at one corner makes a hotspot there (own database)."""
     own = make_api(f"sqlite:///{tmp_path}/hot.sqlite")

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from tests.api.conftest import Api
 from tests.api.test_plans import wait_job
 
+pytestmark = pytest.mark.slow  # plans whole days: full run only, not the fast lane
+
 DAY = "2026-11-30"
 WINDOW = "19:00-23:00"
 

@@ -217,6 +217,7 @@ def test_plans_jobs_incidents_survive_a_restart(planned: tuple[Api, dict[str, An
         assert [i["external_id"] for i in page["items"]] == ["restart-1"]
 
 
+@pytest.mark.slow  # plans after a restart: full run only, not the fast lane
 def test_unfinished_jobs_run_again_after_a_restart(api: Api) -> None:
     """A job left 'running' by a stopped process is queued again and finished on start."""
     import uuid
@@ -267,6 +268,7 @@ def test_list_jobs(planned: tuple[Api, dict[str, Any]]) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "status"
 
 
+@pytest.mark.slow  # a pool of processes: full run only, not the fast lane
 def test_planning_jobs_solve_in_a_warm_pool_with_the_same_plan(own_db_url: str) -> None:
     """With ``solve_workers`` > 1 the service keeps one solve pool for all its jobs, and a plan
     made there is the plan made in the job's thread (deterministic budgets)."""

@@ -10,6 +10,8 @@ import pytest
 
 from tests.api.server import Server, patrol, running, server_env
 
+pytestmark = pytest.mark.slow  # starts real server processes: full run only, not the fast lane
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

@@ -14,6 +14,8 @@ import pytest
 
 from tests.browser.conftest import Site, shot
 
+pytestmark = pytest.mark.slow  # plans whole days: full run only, not the fast lane
+
 DAY = "2026-11-30"
 WINDOW = "19:00-23:00"
 
