@@ -38,9 +38,9 @@ from api.errors import error_responses, not_found
 from api.jsonbody import StrictJSONRoute
 from api.keys import PERMISSIONS
 from api.models import Plan, PlanEdit
-from api.planning import UPLOADS, adjustments_from, load_plan, version_root
+from api.planning import UPLOADS, adjustments_from, version_root
 from api.routes.districts import DistrictInPath
-from api.routes.plans import ItemId
+from api.routes.plans import ItemId, stored_plan
 from api.schemas import (
     NAME_PATTERN,
     WINDOW_PATTERN,
@@ -56,7 +56,6 @@ from optimizer.errors import InputError
 from optimizer.importer import OSM_SUFFIXES
 from optimizer.outputs.sheets import LANGUAGES, sheets_html
 from optimizer.plan.adjust import check_adjustments
-from optimizer.plan.types import DayPlan
 from optimizer.timewindow import TimeWindow
 
 router = APIRouter(tags=["page"], route_class=StrictJSONRoute)
@@ -113,20 +112,6 @@ def get_streets(
         body = json.dumps(streets, separators=(",", ":"))
         services.reads.put(key, body)
     return Response(body, media_type="application/json")
-
-
-def stored_plan(services: Services, plan_id: str) -> DayPlan:
-    """Return a stored plan (cached), or 404."""
-    cached = services.reads.get(("dayplan", plan_id))
-    if isinstance(cached, DayPlan):
-        return cached
-    with session_scope(services.sessions) as session:
-        row = session.get(Plan, plan_id)
-        if row is None:
-            raise not_found("plan", plan_id)
-        plan = load_plan(row)
-    services.reads.put(("dayplan", plan_id), plan)
-    return plan
 
 
 @router.get("/plans/{plan_id}/view", responses=error_responses(401, 404, 422, 429))

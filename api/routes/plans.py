@@ -150,7 +150,8 @@ async def get_plan(plan_id: ItemId, services: ServicesDep, _: Reader) -> Respons
     return Response(body, media_type="application/json")
 
 
-def _day_plan(services: Services, plan_id: str) -> DayPlan:
+def stored_plan(services: Services, plan_id: str) -> DayPlan:
+    """Return a stored plan (cached), or 404."""
     cached = services.reads.get(("dayplan", plan_id))
     if isinstance(cached, DayPlan):
         return cached
@@ -175,7 +176,7 @@ def _day_plan(services: Services, plan_id: str) -> DayPlan:
 )
 def get_routes(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the plan's routes and stops as GeoJSON (EPSG:4326)."""
-    body = json.dumps(plan_geojson(_day_plan(services, plan_id)), default=str)
+    body = json.dumps(plan_geojson(stored_plan(services, plan_id)), default=str)
     return Response(body, media_type="application/geo+json")
 
 
@@ -192,7 +193,7 @@ def _groups(plan: DayPlan) -> list[str]:
 )
 def get_gpx_zip(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return a zip with one GPX file (street track and timed stops) per group."""
-    plan = _day_plan(services, plan_id)
+    plan = stored_plan(services, plan_id)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buffer, "w") as zf:
         for path in write_gpx(plan, tmp):
@@ -213,7 +214,7 @@ def get_gpx_zip(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
 )
 def get_gpx(plan_id: ItemId, group_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the GPX file of one group for a handheld device."""
-    plan = _day_plan(services, plan_id)
+    plan = stored_plan(services, plan_id)
     group_id = group_id.removesuffix(".gpx")
     keep = [wp for wp in plan.windows if any(r.group.id == group_id for r in wp.routes)]
     if not keep:
@@ -254,7 +255,7 @@ def _file(plan: DayPlan, writer: Any, name: str, services: Services) -> bytes:
 )
 def get_csv(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule (one row per stop) as CSV."""
-    body = _file(_day_plan(services, plan_id), write_schedule_csv, "schedule.csv", services)
+    body = _file(stored_plan(services, plan_id), write_schedule_csv, "schedule.csv", services)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -274,7 +275,7 @@ XLSX = XLSX_MEDIA_TYPE
 )
 def get_xlsx(plan_id: ItemId, services: ServicesDep, _: Reader) -> Response:
     """Return the schedule as an XLSX workbook (a sheet per window and a summary)."""
-    body = _file(_day_plan(services, plan_id), write_schedule_xlsx, "schedule.xlsx", services)
+    body = _file(stored_plan(services, plan_id), write_schedule_xlsx, "schedule.xlsx", services)
     return Response(
         body,
         media_type=XLSX,
