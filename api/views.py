@@ -18,6 +18,7 @@ from api.keys import Principal
 from optimizer.district import District
 from optimizer.outputs.basemap import ROAD_CLASSES, street_lines
 from optimizer.outputs.cells import CellIndex, window_labels
+from optimizer.outputs.html_map import cells_data
 from optimizer.outputs.schedule import dwell_minutes
 from optimizer.outputs.style import cell_colours, group_area, group_styles
 from optimizer.outputs.summary import cell_summary
@@ -47,25 +48,7 @@ def district_map(district: District) -> dict[str, Any]:
     """Return the district's cells (rings per level, parents, names), bounds and time zone."""
     cells = CellIndex.from_district(district)
     grids = district.grids.to_crs(4326)
-    colours = cell_colours(district)
-    out = []
-    for cid in cells.order(str(i) for i in grids.index):
-        geom = grids.loc[cid].geometry
-        if geom is None or geom.is_empty:
-            continue
-        polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
-        p = geom.representative_point()
-        out.append(
-            {
-                "id": cid,
-                "level": cells.level[cid],
-                "parent": cells.parent.get(cid),
-                "name": cells.name.get(cid, ""),
-                "colour": colours.get(cid),
-                "rings": [_flat(poly.exterior.coords) for poly in polys],
-                "label": [round(p.y, DIGITS), round(p.x, DIGITS)],
-            }
-        )
+    out = cells_data(district, cells, colours=cell_colours(district))
     b = grids.total_bounds
     return {
         "name": district.name,

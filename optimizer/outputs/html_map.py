@@ -63,7 +63,23 @@ def _flat(coords: Any) -> list[float]:
     return [round(float(v), DIGITS) for lon, lat, *_ in coords for v in (lat, lon)]
 
 
-def _cells_data(district: District | None, cells: CellIndex) -> list[dict[str, Any]]:
+def cells_data(
+    district: District | None,
+    cells: CellIndex,
+    *,
+    colours: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Return the district's cells for a web map: id, level, parent, name, rings, label point.
+
+    Parameters
+    ----------
+    district
+        The district (``None``: no cells).
+    cells
+        Its cell hierarchy (order, levels, parents, names).
+    colours
+        A colour per cell id, added as ``"colour"`` when given.
+    """
     if district is None:
         return []
     out = []
@@ -74,16 +90,17 @@ def _cells_data(district: District | None, cells: CellIndex) -> list[dict[str, A
             continue
         polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
         p = geom.representative_point()
-        out.append(
-            {
-                "id": cid,
-                "level": cells.level[cid],
-                "parent": cells.parent.get(cid),
-                "name": cells.name.get(cid, ""),
-                "rings": [_flat(poly.exterior.coords) for poly in polys],
-                "label": [round(p.y, DIGITS), round(p.x, DIGITS)],
-            }
-        )
+        cell: dict[str, Any] = {
+            "id": cid,
+            "level": cells.level[cid],
+            "parent": cells.parent.get(cid),
+            "name": cells.name.get(cid, ""),
+            "rings": [_flat(poly.exterior.coords) for poly in polys],
+            "label": [round(p.y, DIGITS), round(p.x, DIGITS)],
+        }
+        if colours is not None:
+            cell["colour"] = colours.get(cid)
+        out.append(cell)
     return out
 
 
@@ -210,7 +227,7 @@ def html_map_data(plan: DayPlan, *, district: District | None = None) -> dict[st
         "timezone_note": timezone_note(plan),
         "bounds": bounds,
         "streets": streets,
-        "cells": _cells_data(district, cells),
+        "cells": cells_data(district, cells),
         "windows": windows,
         "palette_size": len(GROUP_PALETTE),
     }
