@@ -14,6 +14,7 @@ from optimizer.district import District
 from optimizer.staff.roster import resources_to_json
 from optimizer.synthetic.demo import build_demo_district, synthetic_resources
 from optimizer.timewindow import TimeWindow
+from tests.conftest import DEMO_DAY
 
 
 @pytest.fixture(scope="module")
@@ -157,4 +158,4 @@ def test_history_ends_just_before_the_days_planned(demo: District) -> None:
     assert incident_period(dt.date(2027, 3, 10)) == (INCIDENT_START, dt.date(2027, 3, 9))
     first, last = (dt.date.fromisoformat(d) for d in demo.metadata["incident_period"])
     assert (first, last) == incident_period()
-    assert last >= dt.date.today() - dt.timedelta(days=1) or last == INCIDENT_END
+    assert last == max(INCIDENT_END, DEMO_DAY - dt.timedelta(days=1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pyproj import Transformer
 from shapely.geometry import Point, Polygon
 
 from optimizer.district import District, default_data_dir
+from optimizer.errors import InputError
 from optimizer.staff.roster import (
     ALL_WEEKDAYS,
     FixedPost,
@@ -44,6 +46,9 @@ INCIDENT_END = dt.date(2026, 11, 28)
 """Last day of the history when built on or before 2026-11-29; later builds extend it to
 yesterday (see :func:`incident_period`), so "tomorrow" always follows recent history."""
 STALE_AFTER_DAYS = 7
+DEMO_DAY_ENV = "PATROL_DEMO_DAY"
+"""Environment variable naming the day (``YYYY-MM-DD``) the demo is built for instead of today:
+set it for runs that must give the same demo on any date (the test suite sets it)."""
 """``load_demo`` rebuilds a demo whose history ended more than this many days ago."""
 WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
@@ -384,14 +389,32 @@ def used_free(nodes: pd.DataFrame, used: set[int]) -> set[int]:
     return set(nodes.index) - used
 
 
+def demo_day() -> dt.date:
+    """Return the day the demo is built for: ``$PATROL_DEMO_DAY`` when set, else today.
+
+    Raises
+    ------
+    InputError
+        When the variable is set but is not a ``YYYY-MM-DD`` date.
+    """
+    value = os.environ.get(DEMO_DAY_ENV, "").strip()
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(DEMO_DAY_ENV, value, "a date as YYYY-MM-DD") from None
+
+
 def incident_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Return the first and last day of the synthetic history built on ``today``.
 
-    The start is fixed (:data:`INCIDENT_START`); the end is :data:`INCIDENT_END` or yesterday,
-    whichever is later. Risk decays with the age of incidents, so a history that stopped long
-    before the planned day would leave every hotspot worth nothing.
+    The start is fixed (:data:`INCIDENT_START`); the end is :data:`INCIDENT_END` or the day
+    before ``today`` (default :func:`demo_day`), whichever is later. Risk decays with the age
+    of incidents, so a history that stopped long before the planned day would leave every
+    hotspot worth nothing.
     """
-    day = today or dt.date.today()
+    day = today or demo_day()
     return INCIDENT_START, max(INCIDENT_END, day - dt.timedelta(days=1))
 
 
