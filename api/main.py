@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     services = Services(settings)
     jobs = JobRunner(
         services,
-        HANDLERS,
+        {**HANDLERS, "alert": alerts.run_alert},
         workers=settings.workers,
         attempts=settings.job_attempts,
         active_per_key=settings.key_active_jobs,

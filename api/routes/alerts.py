@@ -1,5 +1,5 @@
-""" "Watch for" alerts: raise one (re-planning the stored plans named), list them, follow the
-alert feed as server-sent events (``optimizer.operations.alerts``)."""
+""" "Watch for" alerts: raise one (a job re-planning the stored plans named), list them, follow
+the alert feed as server-sent events (``optimizer.operations.alerts``)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,29 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.db import session_scope
-from api.deps import Planner, Reader, ServicesDep, SessionDep, audit_write, commit_write
+from api.audit import record
+from api.db import run_transaction, session_scope
+from api.deps import Planner, Reader, ServicesDep, SessionDep, submit_job
 from api.errors import error_responses, json_safe
+from api.jobs import Progress, finish
 from api.jsonbody import StrictJSONRoute
+from api.keys import creator
 from api.models import AlertRow, Plan, PlanEdit
 from api.operations import district_timezone
 from api.planning import load_plan, store_plan, version_root
-from api.schemas import MAX_INT32, NAME_PATTERN, AlertIn, AlertList, AlertOut
+from api.schemas import MAX_INT32, NAME_PATTERN, AlertIn, AlertList, AlertOut, JobOut
 from api.services import Services
 from optimizer.errors import InputError
 from optimizer.operations.alerts import (
     Alert,
     Recipient,
+    alert_from_dict,
     alert_message,
     make_alert,
     recipients_frame,
@@ -67,7 +71,7 @@ def alert_out(row: AlertRow) -> AlertOut:
 
 
 def _replan(
-    services: Services, alert: Alert, plan_id: str, within_m: float, who: str
+    services: Services, alert: Alert, plan_id: str, within_m: float, who: str | None
 ) -> tuple[dict[str, Any], list[Recipient]]:
     """Re-plan one stored plan for the alert; store the new version; return what happened."""
     with session_scope(services.sessions) as session:
@@ -123,27 +127,30 @@ def _replan(
 
 @router.post(
     "/alerts",
-    response_model=AlertOut,
-    status_code=status.HTTP_201_CREATED,
+    response_model=JobOut,
+    status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(401, 403, 409, 413, 422, 429),
 )
-async def create_alert(
+def create_alert(
     body: AlertIn,
     request: Request,
+    response: Response,
     services: ServicesDep,
     session: SessionDep,
-    who: Planner,
-) -> AlertOut:
-    """Raise a "watch for" alert at a place (WGS-84, GCJ-02 or BD-09) and time span.
+    _: Planner,
+) -> JobOut:
+    """Raise a "watch for" alert at a place (WGS-84, GCJ-02 or BD-09) and time span, as a job.
 
-    Each stored plan in ``plan_ids`` is re-planned in the windows the alert overlaps, only in
-    the cells with a hotspot within ``radius_m`` of the place (their risk times ``factor``), and
-    stored as a new version (``parent_id`` = the plan) whose notes say what changed. The groups
-    of those windows and the posts on duty within ``within_m`` of the place are listed with the
-    message for them; the alert joins the feed (``GET /alerts/feed``).
+    The request is checked here (422 naming the field; 409 for an alert id the district has);
+    the job then re-plans each stored plan in ``plan_ids`` in the windows the alert overlaps,
+    only in the cells with a hotspot within ``radius_m`` of the place (their risk times
+    ``factor``), stores each as a new version (``parent_id`` = the plan) whose notes say what
+    changed, lists the groups of those windows and the posts on duty within ``within_m`` of the
+    place with the message for them, and stores the alert: it joins the feed
+    (``GET /alerts/feed``) and the risk of later plans. The job's result holds the alert
+    (``result["alert"]``, as ``GET /alerts`` shows it); progress is reported per plan.
     """
     services.check_district(body.district)
-    tz = await run_in_threadpool(district_timezone, services, body.district)
     alert = make_alert(
         id=body.id or f"A{body.start:%Y%m%d%H%M%S}",
         text=body.text,
@@ -154,62 +161,107 @@ async def create_alert(
         end=body.end,
         radius_m=body.radius_m,
         factor=body.factor,
-        timezone=tz,
+        timezone=district_timezone(services, body.district),
     )
     if not (isinstance(body.within_m, float | int) and 0 < body.within_m <= 20000):
         raise InputError("within_m", body.within_m, "a number in (0, 20000]")
-    existing = session.scalar(
-        select(AlertRow).where(AlertRow.district == body.district, AlertRow.alert_id == alert.id)
-    )
-    if existing is not None:
-        raise HTTPException(
-            409,
-            {
-                "type": "conflict",
-                "field": "id",
-                "value": alert.id,
-                "accepted": "an id no other alert of the district has",
-                "message": f"alert {alert.id!r} exists in {body.district!r}",
-            },
-        )
+    if _stored_alert(session, body.district, alert.id) is not None:
+        raise _alert_exists(body.district, alert.id)
     for i, pid in enumerate(body.plan_ids):
         row = session.get(Plan, pid)
         if row is None or row.district != body.district:
             raise InputError(f"plan_ids[{i}]", pid, f"a stored plan of {body.district!r}")
+    inputs = {
+        "district": body.district,
+        "alert": json_safe(alert.to_dict()),
+        "plan_ids": list(body.plan_ids),
+        "within_m": float(body.within_m),
+        "request": json_safe(body.model_dump(mode="json")),
+    }
+    job = submit_job(request, services, "alert", inputs, action="alert.submit")
+    response.headers["Location"] = f"/jobs/{job.id}"
+    return job
+
+
+def _stored_alert(session: Session, district: str, alert_id: str) -> AlertRow | None:
+    return session.scalar(
+        select(AlertRow).where(AlertRow.district == district, AlertRow.alert_id == alert_id)
+    )
+
+
+def _alert_exists(district: str, alert_id: str) -> HTTPException:
+    return HTTPException(
+        409,
+        {
+            "type": "conflict",
+            "field": "id",
+            "value": alert_id,
+            "accepted": "an id no other alert of the district has",
+            "message": f"alert {alert_id!r} exists in {district!r}",
+        },
+    )
+
+
+def run_alert(
+    services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
+) -> dict[str, Any]:
+    """The alert job: re-plan the plans named, then store the alert with what it led to.
+
+    Run again after a stop, a job whose alert is stored already ends with that alert.
+    """
+    job_id = inputs.get("_job_id")
+    district = str(inputs["district"])
+    alert = alert_from_dict(inputs["alert"])
+    with session_scope(services.sessions) as session:
+        stored = _stored_alert(session, district, alert.id)
+        if stored is not None and stored.result.get("job_id") == job_id:
+            return {"alert": alert_out(stored).model_dump(mode="json")}
+        if stored is not None:
+            raise InputError("id", alert.id, "an id no other alert of the district has")
+    who = creator(created_by)
+    plan_ids = [str(p) for p in inputs.get("plan_ids", [])]
     replans: list[dict[str, Any]] = []
     told: list[Recipient] = []
-    for pid in body.plan_ids:
-        done, near = await run_in_threadpool(
-            _replan, services, alert, pid, float(body.within_m), who.name
-        )
+    for i, pid in enumerate(plan_ids):
+        progress(i, len(plan_ids) + 1, f"re-planning plan {i + 1} of {len(plan_ids)} for the alert")
+        done, near = _replan(services, alert, pid, float(inputs["within_m"]), created_by)
         replans.append(done)
         told.extend(near)
+    progress(len(plan_ids), len(plan_ids) + 1, "storing the alert")
     recipients = [r for p in replans for r in p.pop("recipients")]
-    message = alert_message(alert, told)
-    result = json_safe({"replans": replans, "recipients": recipients, "message": message})
+    result = json_safe(
+        {
+            "replans": replans,
+            "recipients": recipients,
+            "message": alert_message(alert, told),
+            "job_id": job_id,
+        }
+    )
 
-    def work(s: Session) -> AlertOut:
+    def work(session: Session) -> dict[str, Any]:
         row = AlertRow(
             alert_id=alert.id,
-            district=body.district,
+            district=district,
             start=alert.start,
             end=alert.end,
             data=json_safe(alert.to_dict()),
             result=result,
-            created_by=who.name,
+            created_by=who.name if who is not None else None,
         )
-        s.add(row)
-        s.flush()
-        audit_write(
-            request,
-            s,
+        session.add(row)
+        session.flush()
+        record(
+            session,
+            principal=who,
             action="alert.create",
-            inputs=json_safe(body.model_dump(mode="json")),
+            inputs={"job_id": job_id, **inputs.get("request", {})},
             result={"seq": row.seq, "replans": [p.get("new_plan_id") for p in replans]},
         )
-        return alert_out(row)
+        out = {"alert": alert_out(row).model_dump(mode="json")}
+        finish(session, job_id, out)
+        return out
 
-    return commit_write(request, services, work)
+    return run_transaction(services.sessions, work)
 
 
 @router.get("/alerts", response_model=AlertList, responses=error_responses(401, 422, 429))

@@ -142,9 +142,14 @@ def test_alert_replans_lists_and_feeds(ops: tuple[Api, str], demo_plan: DayPlan)
         "within_m": 400,
         "plan_ids": [plan_id],
     }
+    from tests.api.test_plans import wait_job
+
     r = api.client.post("/alerts", json=body, headers=api.headers("planner"))
-    assert r.status_code == 201, r.text
-    alert = r.json()
+    assert r.status_code == 202, r.text
+    assert r.headers["Location"] == f"/jobs/{r.json()['id']}"
+    job = wait_job(api, r.json()["id"], timeout=300)
+    assert job["status"] == "done", job
+    alert = job["result"]["alert"]
     assert alert["start"].startswith(f"{day}T19:30")  # the district's local time
     (replan,) = alert["replans"]
     assert replan["windows"] == [EVENING] and replan["new_plan_id"]
@@ -240,8 +245,9 @@ def test_next_days_plan_takes_deficits_and_alerts(ops: tuple[Api, str], demo_pla
         "radius_m": 150,
     }
     r = api.client.post("/alerts", json=alert, headers=api.headers("planner"))
-    assert r.status_code == 201, r.text
-    assert r.json()["replans"] == []
+    assert r.status_code == 202, r.text
+    job = wait_job(api, r.json()["id"])
+    assert job["status"] == "done" and job["result"]["alert"]["replans"] == [], job
 
     plan_body = {
         "district": "demo",
