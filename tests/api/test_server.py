@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -63,3 +65,52 @@ def test_keys_cli_errors(server: Server) -> None:
     assert admin.returncode == 0
     last = patrol("keys", "revoke", admin_id, env=env)
     assert last.returncode == 2 and "last_admin" in last.stderr and "Traceback" not in last.stderr
+
+
+def test_alert_feed_follows_live(server: Server) -> None:
+    """A client following ``/alerts/feed`` over a real connection gets an alert raised after
+    it connected, as one server-sent event with the alert's seq as its id."""
+    base, env = server.base, server.env
+    planner = patrol("keys", "create", "--role", "planner", "--name", "feed-planner", env=env)
+    viewer = patrol("keys", "create", "--role", "viewer", "--name", "feed-viewer", env=env)
+    assert planner.returncode == 0 and viewer.returncode == 0, planner.stderr + viewer.stderr
+    events: list[str] = []
+    connected = threading.Event()
+
+    def follow() -> None:
+        headers = {"X-API-Key": viewer.stdout.strip()}
+        with httpx.stream("GET", f"{base}/alerts/feed", headers=headers, timeout=60) as r:
+            assert r.headers["content-type"].startswith("text/event-stream")
+            connected.set()
+            block: list[str] = []
+            for line in r.iter_lines():
+                if line:
+                    block.append(line)
+                elif block and block[0].startswith("id:"):
+                    events.append("\n".join(block))
+                    return
+                else:
+                    block = []
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    assert connected.wait(30), "the feed did not answer"
+    body = {
+        "district": "demo",
+        "id": "LIVE1",
+        "text": "watch for a grey scooter",
+        "lon": 24.95,
+        "lat": 60.17,
+        "start": "2026-11-30T19:00:00",
+        "end": "2026-11-30T21:00:00",
+    }
+    h = {"X-API-Key": planner.stdout.strip()}
+    r = httpx.post(f"{base}/alerts", json=body, headers=h, timeout=30)
+    assert r.status_code == 202, r.text
+    reader.join(60)
+    assert not reader.is_alive(), "no event reached the following client"
+    (event,) = events
+    lines = dict(line.split(": ", 1) for line in event.splitlines())
+    assert lines["event"] == "alert"
+    data = json.loads(lines["data"])
+    assert data["id"] == "LIVE1" and lines["id"] == str(data["seq"])
