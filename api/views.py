@@ -22,7 +22,7 @@ from optimizer.outputs.html_map import cells_data
 from optimizer.outputs.schedule import dwell_minutes
 from optimizer.outputs.style import cell_colours, group_area, group_styles
 from optimizer.outputs.summary import cell_summary
-from optimizer.outputs.times import clock, timezone_note
+from optimizer.outputs.times import clock, timezone_label, timezone_note
 from optimizer.plan.metrics import day_metrics
 from optimizer.plan.types import DayPlan, GroupRoute
 from optimizer.plan.variation import route_overlap
@@ -242,6 +242,7 @@ def plan_view(plan: DayPlan, district: District, principal: Principal) -> dict[s
         "engine": plan.engine,
         "seed": plan.seed,
         "timezone_note": timezone_note(plan),
+        "timezone_label": timezone_label(plan),
         "metrics": plan.metrics,
         "windows": windows,
         "summary": summary.to_dict(orient="records"),

@@ -753,7 +753,7 @@
     var cov = rows.length ? rows[0].coverage : (w.metrics.coverage || 0);
     $("metrics").textContent = S.view.district + " " + S.view.date + " " + S.win + " — " +
       t("metrics.line", { groups: shown.length, visits: visits, coverage: pct(cov), km: num(km), left: w.left_out.filter(inFilter).length }) +
-      " · " + S.view.timezone_note;
+      " · " + (S.view.timezone_label ? t("metrics.tz", { tz: S.view.timezone_label }) : t("metrics.notz"));
   }
 
   /* ---------------------------------------------------------------- timeline */

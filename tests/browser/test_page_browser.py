@@ -201,6 +201,7 @@ def test_page_speaks_chinese(page: Any, site: Site, demo_plan: str) -> None:
     assert page.locator("[data-tab=groups]").inner_text() == "巡逻组"
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert "带队民警" in page.locator("#panel-groups").inner_text()
+    assert "时间为 Europe/Helsinki" in page.locator("#metrics").inner_text()
     shot(page, site, "demo-zh")
     page.locator("#top .lang-toggle").click()
     assert page.locator("[data-tab=groups]").inner_text() == "Groups"
