@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -148,11 +147,7 @@ def check_deficit_plans(
 
 def district_timezone(services: Services, name: str) -> dt.tzinfo | None:
     """Return the district's time zone (``metadata["timezone"]``), if it names a known one."""
-    tz_name = services.base_district(name).metadata.get("timezone")
-    try:
-        return ZoneInfo(str(tz_name)) if tz_name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return services.base_district(name).timezone
 
 
 def stored_clues(

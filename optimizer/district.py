@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import networkx as nx
@@ -17,6 +18,7 @@ import pandas as pd
 
 from optimizer.risk.cache import RiskCache
 from optimizer.staff.roster import Resources
+from optimizer.timezones import known_zone
 
 if TYPE_CHECKING:
     from optimizer.streets.network import StreetRouter
@@ -83,6 +85,11 @@ class District:
 
             self._network = StreetRouter(self.graph)
         return self._network
+
+    @property
+    def timezone(self) -> ZoneInfo | None:
+        """The district's time zone (``metadata["timezone"]``, an IANA name), if known."""
+        return known_zone(self.metadata.get("timezone"))
 
     @property
     def crs(self) -> Any:

@@ -30,6 +30,19 @@ CHINA_TIMEZONES: frozenset[str] = frozenset(
 """IANA names of mainland China's time zones (one official time, several historic names)."""
 
 
+def known_zone(name: Any) -> zoneinfo.ZoneInfo | None:
+    """Return the time zone an IANA name (as stored in metadata or settings) names, or None.
+
+    None for an empty or unknown name: the caller says "local time, zone not recorded".
+    """
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def in_china(timezone: str | None) -> bool:
     """Whether a district with this IANA time zone lies in mainland China."""
     return timezone in CHINA_TIMEZONES

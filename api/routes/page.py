@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 import uuid
-import zoneinfo
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -57,6 +56,7 @@ from optimizer.importer import OSM_SUFFIXES
 from optimizer.outputs.sheets import LANGUAGES, sheets_html
 from optimizer.plan.adjust import check_adjustments
 from optimizer.timewindow import TimeWindow
+from optimizer.timezones import check_timezone
 
 router = APIRouter(tags=["page"], route_class=StrictJSONRoute)
 
@@ -410,12 +410,7 @@ async def import_upload(
     if auto_grids is not None and auto_grids and not AUTO_PATTERN.match(auto_grids):
         raise InputError("auto_grids", auto_grids, "cell counts per level, e.g. '2,13,91'")
     if timezone:
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise InputError(
-                "timezone", timezone, "an IANA time zone, e.g. 'Asia/Shanghai'"
-            ) from None
+        check_timezone(timezone)
     osm_name = Path(osm.filename or "").name
     osm_body = await osm.read()
     if not osm_body:

@@ -14,7 +14,6 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from optimizer.cli.plan_cmd import load_named_district
 from optimizer.cli.tracks_cmd import load_plan_file
@@ -67,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.outputs.plan_io import plan_to_dict
 
     district = load_named_district(args.district)
-    tz_name = district.metadata.get("timezone")
-    tz = ZoneInfo(str(tz_name)) if tz_name else None
+    tz = district.timezone
     lon, lat = _place(args.at)
     try:
         start = dt.datetime.fromisoformat(args.start)

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from optimizer.cli.plan_cmd import load_named_district, parse_date
 from optimizer.coords import COORD_SYSTEMS
@@ -74,8 +73,7 @@ def load_reports(path: str, *, option: str) -> list[FieldReport]:
 def run_import(args: argparse.Namespace) -> int:
     """Run ``patrol reports import``."""
     district = load_named_district(args.district)
-    tz_name = district.metadata.get("timezone")
-    got = read_reports(args.file, crs=args.crs, timezone=ZoneInfo(tz_name) if tz_name else None)
+    got = read_reports(args.file, crs=args.crs, timezone=district.timezone)
     if got.problems:
         print(got.to_frame().to_string(index=False))
     Path(args.out).write_text(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from shapely.geometry import LineString
@@ -17,6 +17,7 @@ from shapely.geometry import LineString
 from optimizer.risk.hotspots import Hotspot
 from optimizer.staff.groups import PatrolGroup, Unassigned, UnstaffedPost
 from optimizer.timewindow import TimeWindow
+from optimizer.timezones import known_zone
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,7 @@ class DayPlan:
 
         The plan's times are local wall-clock times in this zone.
         """
-        name = self.settings.get("timezone")
-        if not name:
-            return None
-        try:
-            return ZoneInfo(str(name))
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
+        return known_zone(self.settings.get("timezone"))
 
     def staffing_frame(self) -> pd.DataFrame:
         """Return one row per window: officers and volunteers on duty and used, cells, posts."""
