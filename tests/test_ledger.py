@@ -66,15 +66,18 @@ def test_demo_plan_ledger_adds_up(demo: District, demo_plan: DayPlan) -> None:
     # roles, teams and stations from the roster
     teams = {v.id: v.team_id for v in demo.resources.volunteers}
     stations = {o.id: o.station_id for o in demo.resources.officers}
-    for r in frame.itertuples():
-        if r.role == "volunteer":
-            assert r.team_id == teams[r.person_id] and r.station_id == ""
+    for duty in frame.to_dict("records"):
+        if duty["role"] == "volunteer":
+            assert duty["team_id"] == teams[duty["person_id"]] and duty["station_id"] == ""
         else:
-            assert r.station_id == stations[r.person_id] and r.team_id == ""
+            assert duty["station_id"] == stations[duty["person_id"]] and duty["team_id"] == ""
     # a post row is nested in its patrol: inside the window, shorter than it
     posts = frame[frame["duty"] == "post"]
     assert (posts["hours"] > 0).all()
-    assert (posts["hours"] <= posts["window"].map(lambda w: 24.0)).all()
+    windows = {wp.window.label(): (wp.start, wp.end) for wp in demo_plan.windows}
+    for duty in posts.to_dict("records"):
+        start, end = windows[duty["window"]]
+        assert start <= duty["start"] < duty["end"] <= end
     ledger = Ledger(frame)
     by_person = ledger.hours_by_person()
     assert dict(zip(by_person["person_id"], by_person["hours"], strict=True)) == pytest.approx(
