@@ -453,6 +453,12 @@ class Ledger:
         keep = [k not in keys for k in mine]
         return Ledger(pd.concat([self.frame[keep], new], ignore_index=True))
 
+    def without_days(self, days: Iterable[dt.date], *, source: str) -> Ledger:
+        """Return the ledger without the rows of ``source`` on ``days`` (a day re-planned)."""
+        drop = set(days)
+        mask = (self.frame["source"] == _check_source(source)) & self.frame["date"].isin(drop)
+        return self if not mask.any() else Ledger(self.frame[~mask])
+
     def _select(
         self,
         *,
