@@ -7,7 +7,10 @@ ISO week (:meth:`optimizer.operations.ledger.Ledger.week_hours`) and passes them
 (``Volunteer.max_hours_week``) hold across the days of a week and, when a second week is
 planned with the first week's ledger, across weeks; and the allocation's fair rotation
 (volunteers with fewer hours against their cap go first, :mod:`optimizer.staff.allocation`)
-sees what each volunteer served on the days before. Each day is also given the day before as
+sees what each volunteer served on the days before. The allocation also paces each
+volunteer's cap over the week (``GroupParams.pace_week``): without it, where groups want more
+volunteers than the roster's weekly hours give, the caps are spent in the first days and the
+last days of the week have groups without volunteers. Each day is also given the day before as
 ``previous`` (day-to-day variation, where the params ask for it).
 
 This module sits in ``plan/`` but reads the ledger of ``operations/``: the week is where what
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -103,6 +106,7 @@ def plan_week(
     progress: ProgressCallback | None = None,
     previous: DayPlan | None = None,
     adjustments: Sequence[HotspotAdjustment] = (),
+    pace: bool = True,
 ) -> WeekPlan:
     """Plan ``days`` consecutive days, carrying each volunteer's hours through the ledger.
 
@@ -129,6 +133,11 @@ def plan_week(
     previous
         The plan of the day before ``start`` (day-to-day variation); later days get the day
         planned before them.
+    pace
+        Spread each volunteer's weekly cap over the week (``GroupParams.pace_week``, see
+        :func:`optimizer.staff.groups.pace_from`): without it the allocation, which fills every
+        group it can, spends most volunteers' caps on the first days of the week and leaves
+        the last ones without volunteers.
 
     Returns
     -------
@@ -148,6 +157,11 @@ def plan_week(
         raise InputError("seed", seed, "an integer >= 0")
     if ledger is not None and not isinstance(ledger, Ledger):
         raise InputError("ledger", type(ledger).__name__, "a Ledger or None")
+    if not isinstance(pace, bool):
+        raise InputError("pace", pace, "true or false")
+    params = PlanParams() if params is None else params
+    if pace and isinstance(params, PlanParams) and not params.groups.pace_week:
+        params = replace(params, groups=replace(params.groups, pace_week=True))
     wins = list(windows)
     cells = None if grid_ids is None else list(grid_ids)
     book = Ledger.empty() if ledger is None else ledger

@@ -19,7 +19,10 @@ officers lead them and which volunteers join them. Two exact, deterministic step
    areas"); every group gets ``volunteers_first`` volunteers before any gets more, up to
    ``max_volunteers``; among volunteers who could go, those with fewer hours this week
    (against their weekly cap) go first, then those nearer home; remaining ties are broken by
-   the seed. Groups no volunteer can reach patrol police-only.
+   the seed. Groups no volunteer can reach patrol police-only. With
+   ``GroupParams.pace_week`` a volunteer whose next duty of the week is not yet due
+   (:func:`optimizer.staff.groups.pace_from`) rests (code ``paced``), so the weekly caps are
+   spread over the week.
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ from scipy.optimize import linear_sum_assignment
 
 from optimizer.errors import InputError
 from optimizer.staff.groups import (
+    WEEK_MINUTES,
     GroupFormation,
     GroupParams,
     PatrolGroup,
     Unassigned,
     UnstaffedPost,
     grid_neighbours,
+    pace_from,
+    week_fraction,
     window_hours,
 )
 from optimizer.staff.muster import Muster, cell_centres, km_between
@@ -446,6 +452,18 @@ def _eligible_volunteers(
                 )
                 left.append(Unassigned(v.id, "volunteer", "weekly_cap", reason))
                 continue
+            if params.pace_week:
+                due = pace_from(v.id, served_h=served, window_h=hours, cap_h=v.max_hours_week)
+                if week_fraction(day, window) + 1e-9 < due:
+                    when = dt.datetime.combine(
+                        day - dt.timedelta(days=day.weekday()), dt.time()
+                    ) + dt.timedelta(minutes=due * WEEK_MINUTES)
+                    reason = (
+                        f"rests to spread the weekly cap of {v.max_hours_week:g} h over the "
+                        f"week ({served:g} h served): next duty ending after {when:%a %H:%M}"
+                    )
+                    left.append(Unassigned(v.id, "volunteer", "paced", reason))
+                    continue
             if home not in neighbours:
                 reason = f"home cell {home!r} is not a cell of the district"
                 left.append(Unassigned(v.id, "volunteer", "home_grid_unknown", reason))
