@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -216,3 +217,131 @@ def test_actual_duties_from_a_hand_made_track(demo: District, demo_plan: DayPlan
     with pytest.raises(InputError) as err:
         ledger_from_actuals(actuals, plan=other, resources=demo.resources)
     assert err.value.field == "actuals.day"
+
+
+# ---------------------------------------------------------------------------------------------
+# Weeks and a fortnight on the demo (small budget, one cell, two windows)
+
+FORTNIGHT_WINDOWS = ("07:00-11:00", "19:00-23:00")
+
+
+def _capped(district: District, hours: float) -> District:
+    """The district with every volunteer's weekly cap set to ``hours``."""
+    res = district.resources
+    teams = tuple(
+        dataclasses.replace(
+            t, members=tuple(dataclasses.replace(v, max_hours_week=hours) for v in t.members)
+        )
+        for t in res.teams
+    )
+    return dataclasses.replace(district, resources=dataclasses.replace(res, teams=teams))
+
+
+def _two_calls(district: District, first_days: int, total: int) -> Any:
+    """Plan ``total`` days from Monday 2026-11-30 in two ``plan_week`` calls, chained through
+    the ledger (the first call ends mid-week)."""
+    from optimizer.plan.params import PlanParams
+    from optimizer.plan.week import plan_week
+
+    options: dict[str, Any] = {
+        "windows": FORTNIGHT_WINDOWS,
+        "grid_level": 1,
+        "params": PlanParams(budget_s=0.05),
+    }
+    start = dt.date(2026, 11, 30)
+    first = plan_week(district, start=start, days=first_days, **options)
+    second = plan_week(
+        district,
+        start=start + dt.timedelta(days=first_days),
+        days=total - first_days,
+        ledger=first.ledger,
+        previous=first.plans[-1],
+        **options,
+    )
+    return first, second
+
+
+def test_pace_spreads_duties_over_the_week() -> None:
+    from optimizer.staff.groups import pace_from, week_fraction
+    from optimizer.staff.roster import Shift
+    from optimizer.timewindow import TimeWindow
+
+    evening = TimeWindow.parse("19:00-23:00")
+    monday = dt.date(2026, 11, 30)
+    assert week_fraction(monday, evening) == pytest.approx(23 / 168)
+    assert week_fraction(monday + dt.timedelta(days=6), evening) == pytest.approx(167 / 168)
+    fridays = (Shift(evening, (4,)),)
+    assert week_fraction(monday + dt.timedelta(days=3), evening, availability=fridays) == 0
+    assert week_fraction(monday + dt.timedelta(days=4), evening, availability=fridays) == 1
+    # three duties of 4 h in a 12 h cap: the k-th is due after (k + phase) / 3 of the week
+    phases = [pace_from(f"V{i}", served_h=0, window_h=4, cap_h=12) for i in range(200)]
+    assert min(phases) >= 0 and max(phases) < 1 / 3
+    assert 0.1 < sum(p < 1 / 6 for p in phases) / len(phases) < 0.9  # staggered, not all at 0
+    later = pace_from("V1", served_h=8, window_h=4, cap_h=12)
+    assert later == pytest.approx(pace_from("V1", served_h=0, window_h=4, cap_h=12) + 2 / 3)
+    assert pace_from("V1", served_h=0, window_h=4, cap_h=2) == 0.0
+
+
+@pytest.mark.slow
+def test_fortnight_ledger_holds_caps_across_weeks(demo: District) -> None:
+    first, second = _two_calls(demo, 4, 14)
+    ledger = second.ledger
+    days = [p.date for p in (*first.plans, *second.plans)]
+    assert ledger.days() == days and len(days) == 14
+    assert ledger.caps_exceeded(demo.resources).empty
+    # the ledger adds up: each volunteer's hours are the window hours of the groups joined
+    expected: dict[str, float] = {}
+    for plan in (*first.plans, *second.plans):
+        for wp in plan.windows:
+            for r in wp.routes:
+                for pid in r.group.volunteer_ids:
+                    expected[pid] = expected.get(pid, 0.0) + window_hours(wp.window)
+    hours = ledger.hours_by_person()
+    hours = hours[hours["role"] == "volunteer"]
+    assert dict(zip(hours["person_id"], hours["hours"], strict=True)) == pytest.approx(expected)
+    weeks = ledger.week_table()
+    assert set(weeks["week"]) == {"2026-W49", "2026-W50"}
+    caps = {v.id: v.max_hours_week for v in demo.resources.volunteers}
+    vol = weeks[weeks["role"] == "volunteer"]
+    assert all(h <= caps[p] + 1e-9 for p, h in zip(vol["person_id"], vol["hours"], strict=True))
+    # fair shares over the days: every day of both weeks has volunteers in its groups
+    per_day = [sum(len(r.group.volunteer_ids) for r in p.routes) for p in second.plans]
+    assert min(per_day) > 0, per_day
+    summary = second.to_frame()
+    assert set(summary["person_id"]) >= set(caps)
+    assert (summary["rest_days"] >= 0).all() and (summary["rest_days"] <= 10).all()
+
+
+@pytest.mark.slow
+def test_tight_caps_bind_and_the_ledger_shows_it(demo: District) -> None:
+    from optimizer.plan.day import plan_day
+    from optimizer.plan.params import PlanParams
+
+    tight = _capped(demo, 4.0)  # one 4-hour window a week
+    first, second = _two_calls(tight, 3, 14)
+    ledger = second.ledger
+    assert ledger.caps_exceeded(tight.resources).empty
+    weeks = ledger.week_table()
+    vol = weeks[weeks["role"] == "volunteer"]
+    assert (vol["hours"] <= 4.0 + 1e-9).all()
+    assert (vol["hours"] == 4.0).sum() >= 10  # many volunteers reach the cap in each week
+    assert set(vol["week"]) == {"2026-W49", "2026-W50"}
+    codes = {
+        u.code for p in (*first.plans, *second.plans) for ws in p.staffing for u in ws.unassigned
+    }
+    assert "weekly_cap" in codes
+    # the same three days planned without the ledger: the caps do not hold
+    alone = [
+        plan_day(
+            tight,
+            day=dt.date(2026, 11, 30) + dt.timedelta(days=k),
+            windows=FORTNIGHT_WINDOWS,
+            grid_level=1,
+            params=PlanParams(budget_s=0.05),
+        )
+        for k in range(3)
+    ]
+    book = Ledger.empty()
+    for plan in alone:
+        book = book.add(ledger_from_plan(plan, resources=tight.resources))
+    assert not book.caps_exceeded(tight.resources).empty

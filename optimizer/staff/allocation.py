@@ -38,7 +38,6 @@ from scipy.optimize import linear_sum_assignment
 
 from optimizer.errors import InputError
 from optimizer.staff.groups import (
-    WEEK_MINUTES,
     GroupFormation,
     GroupParams,
     PatrolGroup,
@@ -454,13 +453,11 @@ def _eligible_volunteers(
                 continue
             if params.pace_week:
                 due = pace_from(v.id, served_h=served, window_h=hours, cap_h=v.max_hours_week)
-                if week_fraction(day, window) + 1e-9 < due:
-                    when = dt.datetime.combine(
-                        day - dt.timedelta(days=day.weekday()), dt.time()
-                    ) + dt.timedelta(minutes=due * WEEK_MINUTES)
+                if week_fraction(day, window, availability=v.availability) + 1e-9 < due:
                     reason = (
                         f"rests to spread the weekly cap of {v.max_hours_week:g} h over the "
-                        f"week ({served:g} h served): next duty ending after {when:%a %H:%M}"
+                        f"week ({served:g} h served): the next duty is due once {due:.0%} of "
+                        "the volunteer's available time this week has passed"
                     )
                     left.append(Unassigned(v.id, "volunteer", "paced", reason))
                     continue

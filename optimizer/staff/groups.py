@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from optimizer.errors import InputError
+from optimizer.staff.roster import Shift
 from optimizer.timewindow import TimeWindow
 
 
@@ -79,7 +80,8 @@ class GroupParams:
         Cells closer than this (degrees) count as touching, absorbing rounding at shared edges.
     pace_week
         Spread each volunteer's weekly cap over the week (:func:`pace_from`): the ``k``-th
-        duty of the week waits until its staggered share of the week has passed, so that not
+        duty of the week waits until its staggered share of the volunteer's available time
+        in the week has passed (:func:`week_fraction`), so that not
         every volunteer spends the cap on Monday and Tuesday. For planning days in a row
         (:func:`optimizer.plan.week.plan_week` turns it on); off for a single day.
     """
@@ -257,11 +259,24 @@ def record_service(
 WEEK_MINUTES = 7 * 24 * 60
 
 
-def week_fraction(day: dt.date, window: TimeWindow) -> float:
+def week_fraction(day: dt.date, window: TimeWindow, *, availability: Sequence[Shift] = ()) -> float:
     """Return the share of ``day``'s ISO week (Monday 00:00 to Sunday 24:00) passed when
-    ``window`` ends (at most 1)."""
-    start = window.start.hour * 60 + window.start.minute
-    return min(1.0, (day.weekday() * 24 * 60 + start + window.minutes) / WEEK_MINUTES)
+    ``window`` ends (at most 1).
+
+    With ``availability`` (a volunteer's shifts), the share of the volunteer's available time
+    in the week passed by then: a volunteer free on Fridays only is at 0 until Friday.
+    """
+    now = day.weekday() * 24 * 60 + window.start.hour * 60 + window.start.minute + window.minutes
+    spans = [
+        (d * 24 * 60 + s.window.start.hour * 60 + s.window.start.minute, s.window.minutes)
+        for s in availability
+        for d in s.weekdays
+    ]
+    total = sum(length for _, length in spans)
+    if total <= 0:
+        return min(1.0, now / WEEK_MINUTES)
+    passed = sum(min(max(now - begin, 0), length) for begin, length in spans)
+    return min(1.0, passed / total)
 
 
 def pace_from(volunteer_id: str, *, served_h: float, window_h: float, cap_h: float) -> float:
