@@ -1,7 +1,8 @@
 """``patrol ledger``: the participation ledger from stored plan folders and tracks.
 
-``patrol ledger DISTRICT --plans DIR...`` reads the ``plan.json`` of each plan folder (a folder
-of ``patrol plan``, or a folder of them such as ``patrol week``'s), adds their planned duties
+``patrol ledger DISTRICT --plans DIR...`` reads whole plans: JSON files of
+``optimizer.outputs.plan_io.plan_to_dict`` or the ``dayplan.json`` of each day folder that
+``patrol week`` writes (given the week's folder, every day in it), adds their planned duties
 to the ledger (``--ledger`` FILE.csv to extend one; a plan stored again replaces its rows),
 and with ``--tracks FILE...`` (GPX tracks and CSV check-ins of those plans' groups) the actual
 duties too. Writes ``--out`` (default ``out/ledger.csv``) and ``people.csv`` beside it, and
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.cli.plan_cmd import load_named_district
-from optimizer.cli.week_cmd import print_people_summary, read_ledger_option
+from optimizer.cli.week_cmd import DAY_PLAN_FILE, print_people_summary, read_ledger_option
 from optimizer.errors import InputError
 from optimizer.operations.ledger import Ledger, ledger_from_actuals, ledger_from_plan
 from optimizer.plan.types import DayPlan
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
         nargs="+",
         required=True,
         metavar="DIR",
-        help="plan folders (with plan.json) or folders of them",
+        help="plan files, day folders of `patrol week` (dayplan.json) or folders of them",
     )
     p.add_argument(
         "--tracks",
@@ -51,33 +52,39 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def plan_files(folders: list[str]) -> list[Path]:
-    """Return the ``plan.json`` files of the folders (a plan folder or a folder of them)."""
+def plan_files(names: list[str]) -> list[Path]:
+    """Return the whole-plan files named: JSON files, or the ``dayplan.json`` of plan folders
+    (``patrol week``'s day folders) and of the folders inside them."""
     found: list[Path] = []
-    for i, name in enumerate(folders):
-        folder = Path(name)
-        if (folder / "plan.json").is_file():
-            found.append(folder / "plan.json")
+    for i, name in enumerate(names):
+        path = Path(name)
+        if path.is_file() and path.suffix.lower() == ".json":
+            found.append(path)
             continue
-        inner = sorted(folder.glob("*/plan.json")) if folder.is_dir() else []
+        inner = [path / DAY_PLAN_FILE] if (path / DAY_PLAN_FILE).is_file() else []
+        inner = inner or (sorted(path.glob(f"*/{DAY_PLAN_FILE}")) if path.is_dir() else [])
         if not inner:
             raise InputError(
-                f"--plans[{i}]", name, "a plan folder (with plan.json) or a folder of them"
+                f"--plans[{i}]",
+                name,
+                f"a plan file or a folder with {DAY_PLAN_FILE} (as `patrol week` writes it), or "
+                "a folder of them",
             )
         found += inner
     return found
 
 
 def read_plan(path: Path) -> DayPlan:
-    """Read a plan.json written by ``patrol plan``."""
+    """Read a whole plan (``optimizer.outputs.plan_io.plan_to_dict``'s JSON)."""
     from optimizer.outputs.plan_io import plan_from_dict
 
+    accepted = (
+        f"a whole plan ({DAY_PLAN_FILE} of `patrol week`; a plan folder's plan.json is a summary)"
+    )
     try:
         return plan_from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
-        raise InputError(
-            "--plans", str(path), f"a plan.json written by `patrol plan` ({exc})"
-        ) from None
+        raise InputError("--plans", str(path), f"{accepted}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

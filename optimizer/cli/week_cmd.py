@@ -5,7 +5,8 @@
 its ISO week, so the weekly caps and the fair rotation hold across the days, and across weeks
 when ``--ledger`` gives the ledger of the weeks before. ``--out`` (default
 ``out/week-<start>``) receives one plan folder per day (``<date>/``, as ``patrol plan`` writes
-it), ``ledger.csv`` (every duty: the ledger given plus the days planned) and
+it, plus ``dayplan.json``: the whole plan, which ``patrol ledger`` and ``patrol tracks import
+--plan`` read back), ``ledger.csv`` (every duty: the ledger given plus the days planned) and
 ``people.csv``/``people.xlsx`` (each person's hours per day and week, duties, post duties, rest
 days, cap, share of the fair load). The command prints the people over their cap (0 unless
 the roster changed under the ledger; the exit code is 1 then) and the duties per volunteer.
@@ -14,6 +15,7 @@ the roster changed under the ledger; the exit code is 1 then) and the duties per
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -29,8 +31,12 @@ from optimizer.cli.plan_cmd import (
 )
 from optimizer.errors import InputError
 from optimizer.operations.ledger import VOLUNTEER, Ledger
+from optimizer.outputs.plan_io import plan_to_dict
 from optimizer.plan.params import PlanParams
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
+
+DAY_PLAN_FILE = "dayplan.json"
+"""The whole day plan in each day's folder (``optimizer.outputs.plan_io.plan_to_dict``)."""
 
 
 def register(subparsers: Any) -> None:
@@ -184,7 +190,9 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with console.status("writing the plan folders ..."):
         for plan in week.plans:
-            write_plan(plan, out / plan.date.isoformat(), district, maps=not args.no_maps)
+            folder = out / plan.date.isoformat()
+            write_plan(plan, folder, district, maps=not args.no_maps)
+            (folder / DAY_PLAN_FILE).write_text(json.dumps(plan_to_dict(plan)), encoding="utf-8")
     week.ledger.write_csv(out / "ledger.csv")
     people = people_table(week.ledger, week.to_frame(), week.days)
     people.to_csv(out / "people.csv", index=False, encoding="utf-8-sig")
