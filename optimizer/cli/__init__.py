@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "optimizer.cli.reports_cmd",
     "optimizer.cli.week_cmd",
     "optimizer.cli.ledger_cmd",
+    "optimizer.cli.stats_cmd",
 )
 
 

@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from optimizer.district import District
 from optimizer.errors import InputError
 from optimizer.evaluate.effectiveness.metrics import covered_incidents, incident_points
 from optimizer.plan.types import DayPlan
@@ -631,3 +632,25 @@ def report_pdf(
         string=report_html(tables, district=district, month=month, lang=lang)
     ).write_pdf()
     return pdf
+
+
+def statistics_events(
+    district: District, plans: Sequence[DayPlan], *, reports: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Return :func:`bureau_statistics`' ``reports``, ``incidents``, ``paths`` and ``cells``
+    for ``plans`` of ``district`` (cells at the level the plans were made on)."""
+    grid_ids = {wp.grid_id for plan in plans for wp in plan.windows}
+    grids = district.grids
+    known = [g for g in grid_ids if g in grids.index]
+    if known:
+        level = int(grids.loc[known, "level"].mode().iloc[0])
+        cells = grids[grids["level"] == level]
+    else:
+        cells = grids[grids["level"] == grids["level"].max()]
+    incidents = district.incidents
+    return {
+        "reports": reports,
+        "incidents": None if incidents is None else pd.DataFrame(incidents),
+        "paths": patrolled_paths(plans),
+        "cells": cells.to_crs(4326),
+    }
