@@ -920,3 +920,36 @@ class WeekRequest(BaseModel):
     time_limit_s: float = Field(
         default=0.5, gt=0, le=3600, description="search budget per cell, window and day"
     )
+
+
+class StatisticsRow(BaseModel):
+    """One period and team, cell or the district (``optimizer.outputs.statistics.COLUMNS``);
+    report and incident counts are null in the rows of teams."""
+
+    period: str
+    unit: str
+    patrol_groups: float
+    person_times: float
+    officer_times: float
+    volunteer_times: float
+    patrol_hours: float
+    posts_staffed: float
+    posts_planned: float
+    hazards_found: float | None
+    hazards_fixed: float | None
+    clues: float | None
+    incidents_near_patrol: float | None
+    incidents: float | None
+
+
+class StatisticsOut(BaseModel):
+    """The bureau's statistics of a district between two days."""
+
+    district: str
+    first: dt.date
+    last: dt.date
+    period: str
+    by: str
+    source: str
+    labels: dict[str, dict[str, str]]
+    items: list[StatisticsRow]
