@@ -939,6 +939,7 @@ class StatisticsRow(BaseModel):
     hazards_fixed: float | None
     clues: float | None
     incidents_near_patrol: float | None
+    incidents_in_windows: float | None
     incidents: float | None
 
 

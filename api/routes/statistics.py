@@ -71,7 +71,9 @@ def statistics_inputs(
 
 
 def _number(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 @router.get("/statistics", response_model=StatisticsOut, responses=error_responses(401, 422, 429))
