@@ -126,8 +126,9 @@ def cells() -> gpd.GeoDataFrame:
 
 
 def test_near_patrol_within_50_m_in_window_only():
-    near = near_patrol(incidents(), paths())
+    in_window, near = near_patrol(incidents(), paths())
     assert near.tolist() == [True, False, False, False]
+    assert in_window.tolist() == [True, True, False, False]
 
 
 def test_district_month_totals_known():
@@ -148,6 +149,7 @@ def test_district_month_totals_known():
     assert row["hazards_found"] == 2 and row["hazards_fixed"] == 2  # the fix of October's counts
     assert row["clues"] == 2
     assert row["incidents"] == 4 and row["incidents_near_patrol"] == 1
+    assert row["incidents_in_windows"] == 2
     october = t[t["period"] == "2026-10"].iloc[0]
     assert october["hazards_found"] == 1 and october["hazards_fixed"] == 0
 
@@ -224,9 +226,16 @@ def test_report_xlsx_and_pdf(tmp_path, lang):
         else ["Summary", "By team", "By cell", "By day"]
     )
     assert wb.sheetnames == expected
-    headers = [c.value for c in wb[expected[0]][2]]
-    assert headers[2] == ("巡逻组次" if lang == "zh" else "Patrol groups")
-    assert wb[expected[0]].freeze_panes == "C3"
+    headers = [c.value for c in wb[expected[1]][2]]
+    assert headers[:3] == (
+        ["时间", "队伍 / 网格", "巡逻组次"]
+        if lang == "zh"
+        else ["Period", "Team / cell", "Patrol groups"]
+    )
+    assert "Clues" not in headers and "收集线索" not in headers  # reports have no team
+    assert wb[expected[1]].freeze_panes == "C3" and wb[expected[0]].freeze_panes == "B3"
+    summary = [c.value for c in wb[expected[0]][3]]
+    assert summary[:3] == ["2026-11", 2, 5]  # period, groups, person-times
     pdf = report_pdf(tables, district="demo", month="2026-11", lang=lang)
     assert pdf.startswith(b"%PDF")
     pdftotext = shutil.which("pdftotext")

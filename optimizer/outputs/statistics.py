@@ -25,6 +25,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from optimizer.district import District
@@ -55,6 +56,7 @@ COLUMNS: tuple[str, ...] = (
     "hazards_fixed",
     "clues",
     "incidents_near_patrol",
+    "incidents_in_windows",
     "incidents",
 )
 """The statistics' columns, in order."""
@@ -74,6 +76,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hazards_fixed": "Hazards fixed",
         "clues": "Clues",
         "incidents_near_patrol": "Incidents within 50 m of a patrol",
+        "incidents_in_windows": "Incidents in patrolled windows",
         "incidents": "Incidents",
         "district": "District",
         "police": "Police",
@@ -84,7 +87,7 @@ LABELS: dict[str, dict[str, str]] = {
         "by_day": "By day",
         "generated": "Generated",
         "others": "others",
-        "share_near": "Share of incidents near a patrol",
+        "share_near": "Share of the incidents in patrolled windows near a patrol",
     },
     "zh": {
         "period": "时间",
@@ -100,6 +103,7 @@ LABELS: dict[str, dict[str, str]] = {
         "hazards_fixed": "整改隐患",
         "clues": "收集线索",
         "incidents_near_patrol": "巡逻路段50米内警情",
+        "incidents_in_windows": "巡逻时段内警情",
         "incidents": "警情总数",
         "district": "全辖区",
         "police": "民警",
@@ -110,7 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "by_day": "按日",
         "generated": "生成时间",
         "others": "其他",
-        "share_near": "巡逻路段附近警情占比",
+        "share_near": "巡逻时段内警情在巡逻路段附近的占比",
     },
 }
 """Display labels per language of the columns and the report's words."""
@@ -157,9 +161,11 @@ def patrolled_paths(plans: Iterable[DayPlan]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry="geometry", crs=4326)
 
 
-def near_patrol(incidents: pd.DataFrame, paths: gpd.GeoDataFrame) -> np.ndarray:
-    """Return whether each incident happened in a window of its day within :data:`NEAR_M`
-    of a path patrolled in that window.
+def near_patrol(
+    incidents: pd.DataFrame, paths: gpd.GeoDataFrame
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Return whether each incident happened in a patrolled window of its day, and whether
+    it also lies within :data:`NEAR_M` of a path patrolled in that window.
 
     Parameters
     ----------
@@ -169,8 +175,9 @@ def near_patrol(incidents: pd.DataFrame, paths: gpd.GeoDataFrame) -> np.ndarray:
         :func:`patrolled_paths`.
     """
     out = np.zeros(len(incidents), dtype=bool)
+    in_window = np.zeros(len(incidents), dtype=bool)
     if len(incidents) == 0 or len(paths) == 0:
-        return out
+        return in_window, out
     crs = paths.estimate_utm_crs()
     xy = incident_points(incidents, crs)
     when = _naive(incidents["occurred_at"])
@@ -181,10 +188,11 @@ def near_patrol(incidents: pd.DataFrame, paths: gpd.GeoDataFrame) -> np.ndarray:
         inside = ((when >= start) & (when < end)).to_numpy()
         if not inside.any():
             continue
+        in_window |= inside
         geoms = group.geometry.to_numpy()
         hit = covered_incidents(xy[inside], geoms, np.arange(len(geoms)), radius_m=NEAR_M)
         out[np.flatnonzero(inside)[hit]] = True
-    return out
+    return in_window, out
 
 
 def _naive(times: pd.Series) -> pd.Series:
@@ -291,6 +299,8 @@ def bureau_statistics(
     if by != "team":
         table[list(COLUMNS[2:])] = table[list(COLUMNS[2:])].fillna(0.0)
     out = table.reset_index()[list(COLUMNS)]
+    counts = [c for c in COLUMNS[2:] if c != "patrol_hours"]
+    out[counts] = out[counts].round().astype("Int64")
     return out.sort_values(["period", "unit"], kind="stable").reset_index(drop=True)
 
 
@@ -346,8 +356,10 @@ def _events(
     if incidents is not None and len(incidents):
         count("incidents", incidents, incidents["occurred_at"])
         if paths is not None:
-            near = incidents[near_patrol(incidents, paths)]
-            count("incidents_near_patrol", near, near["occurred_at"])
+            in_window, near = near_patrol(incidents, paths)
+            count("incidents_near_patrol", incidents[near], incidents[near]["occurred_at"])
+            inside = incidents[in_window]
+            count("incidents_in_windows", inside, inside["occurred_at"])
     if not series:
         return pd.DataFrame()
     return pd.DataFrame(series)
@@ -490,6 +502,15 @@ def report_tables(
     }
 
 
+def _for_print(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as printed: without columns that are empty in every row (reports and
+    incidents by team) and without the unit where every row is the district."""
+    out = table.loc[:, [c for c in table.columns if not table[c].isna().all()]]
+    if "unit" in out and len(out) and (out["unit"] == "district").all():
+        out = out.drop(columns="unit")
+    return out
+
+
 def _sheet_title(key: str, words: dict[str, str]) -> str:
     return {
         "summary": words["summary"],
@@ -518,7 +539,7 @@ def write_report_xlsx(
     wb.remove(wb.active)  # type: ignore[arg-type]
     for key, table in tables.items():
         ws = wb.create_sheet(_sheet_title(key, words))
-        shown = labelled(table, lang=lang)
+        shown = labelled(_for_print(table), lang=lang)
         ws.append([title])
         ws["A1"].font = Font(bold=True, size=13)
         ws.append(list(shown.columns))
@@ -526,13 +547,13 @@ def write_report_xlsx(
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in shown.itertuples(index=False):
-            ws.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
+            ws.append([None if pd.isna(v) else v for v in row])
         for i, col in enumerate(shown.columns, start=1):
             width = max(
                 [len(str(col)) * (2 if lang == "zh" else 1)] + [len(str(v)) for v in shown[col]]
             )
             ws.column_dimensions[get_column_letter(i)].width = min(max(8, width * 0.9), 30)
-        ws.freeze_panes = "C3"
+        ws.freeze_panes = "C3" if "unit" in _for_print(table) else "B3"
         ws.print_title_rows = "2:2"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         ws.page_setup.orientation = "landscape"
@@ -576,13 +597,13 @@ def report_html(
     figures = "".join(
         f"<div class='figure'>{esc(words[c])}<b>{summary[c].sum():g}</b></div>" for c in COLUMNS[2:]
     )
-    total = float(summary["incidents"].sum())
+    total = float(summary["incidents_in_windows"].sum())
     if total > 0:
         share = float(summary["incidents_near_patrol"].sum()) / total
         figures += f"<div class='figure'>{esc(words['share_near'])}<b>{share:.0%}</b></div>"
 
     def table_html(frame: pd.DataFrame) -> str:
-        shown = labelled(frame, lang=lang)
+        shown = labelled(_for_print(frame), lang=lang)
         head = "".join(f"<th>{esc(str(c))}</th>" for c in shown.columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{esc(_shown(v))}</td>" for v in row) + "</tr>"
@@ -617,6 +638,8 @@ def report_html(
 
 def _shown(value: object) -> str:
     """A table cell's text: empty for NaN, ``%g`` for numbers."""
+    if value is pd.NA:
+        return ""
     if isinstance(value, float):
         return "" if np.isnan(value) else f"{value:g}"
     return str(value)
