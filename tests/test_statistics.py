@@ -248,3 +248,13 @@ def test_report_xlsx_and_pdf(tmp_path, lang):
     ).stdout
     assert ("巡防工作统计" if lang == "zh" else "Patrol statistics") in text
     assert ("按队伍" if lang == "zh" else "By team") in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bar_chart_of_91_cells_keeps_top_and_others(tmp_path, lang):
+    from optimizer.outputs.statistics import LABELS, bar_chart
+
+    table = pd.DataFrame({"unit": [f"C{i:02d}" for i in range(91)], "person_times": range(91)})
+    png = bar_chart(table, "person_times", tmp_path / "c.png", lang=lang, top=15)
+    assert png.startswith(b"\x89PNG") and (tmp_path / "c.png").read_bytes() == png
+    assert LABELS[lang]["others"]  # the 77 smallest are one bar

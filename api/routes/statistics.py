@@ -70,10 +70,11 @@ def statistics_inputs(
     return ledger.frame, events
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any) -> Any:
+    """JSON's value of a table cell: None for missing counts, numbers as floats."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    return float(value)
+    return value if isinstance(value, str) else float(value)
 
 
 @router.get("/statistics", response_model=StatisticsOut, responses=error_responses(401, 422, 429))

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         (out / f"{name}.pdf").write_bytes(pdf)
         written += [f"{name}.xlsx", f"{name}.pdf"]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(st.labelled(table, lang=args.lang).to_string(index=False))
+        print(st.labelled(st.printable(table), lang=args.lang).to_string(index=False))
     print(f"{start} to {end}: {len(plans)} plans; wrote {', '.join(written)} and charts to {out}")
     return 0
 

@@ -502,7 +502,7 @@ def report_tables(
     }
 
 
-def _for_print(table: pd.DataFrame) -> pd.DataFrame:
+def printable(table: pd.DataFrame) -> pd.DataFrame:
     """The table as printed: without columns that are empty in every row (reports and
     incidents by team) and without the unit where every row is the district."""
     out = table.loc[:, [c for c in table.columns if not table[c].isna().all()]]
@@ -539,7 +539,7 @@ def write_report_xlsx(
     wb.remove(wb.active)  # type: ignore[arg-type]
     for key, table in tables.items():
         ws = wb.create_sheet(_sheet_title(key, words))
-        shown = labelled(_for_print(table), lang=lang)
+        shown = labelled(printable(table), lang=lang)
         ws.append([title])
         ws["A1"].font = Font(bold=True, size=13)
         ws.append(list(shown.columns))
@@ -553,7 +553,7 @@ def write_report_xlsx(
                 [len(str(col)) * (2 if lang == "zh" else 1)] + [len(str(v)) for v in shown[col]]
             )
             ws.column_dimensions[get_column_letter(i)].width = min(max(8, width * 0.9), 30)
-        ws.freeze_panes = "C3" if "unit" in _for_print(table) else "B3"
+        ws.freeze_panes = "C3" if "unit" in printable(table) else "B3"
         ws.print_title_rows = "2:2"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         ws.page_setup.orientation = "landscape"
@@ -603,7 +603,7 @@ def report_html(
         figures += f"<div class='figure'>{esc(words['share_near'])}<b>{share:.0%}</b></div>"
 
     def table_html(frame: pd.DataFrame) -> str:
-        shown = labelled(_for_print(frame), lang=lang)
+        shown = labelled(printable(frame), lang=lang)
         head = "".join(f"<th>{esc(str(c))}</th>" for c in shown.columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{esc(_shown(v))}</td>" for v in row) + "</tr>"
