@@ -39,7 +39,7 @@ Progress = Callable[[int, int, str], None]
 Handler = Callable[["Services", dict[str, Any], Progress, str | None], dict[str, Any]]
 """``handler(services, inputs, progress, created_by) -> result``; ``inputs["_job_id"]`` is set."""
 
-JOB_KINDS: tuple[str, ...] = ("plan", "replan", "import")
+JOB_KINDS: tuple[str, ...] = ("plan", "replan", "import", "week")
 ACTIVE: tuple[str, ...] = ("queued", "running")
 RETRY_AFTER_S = 10.0
 """``Retry-After`` of a refusal for too many active jobs."""

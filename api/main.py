@@ -24,11 +24,13 @@ from api.routes import (
     districts,
     hotspots,
     incidents,
+    ledger,
     page,
     plans,
     replan,
     reports,
     resources,
+    statistics,
     tracks,
 )
 from api.services import Services
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # the page's data routes first: /districts/import/upload before /districts/{name}
     core = (page, districts, incidents, resources, hotspots, plans, replan)
-    for module in (*core, tracks, alerts, reports, admin):
+    for module in (*core, tracks, ledger, statistics, alerts, reports, admin):
         app.include_router(module.router)
     app.mount("/page/leaflet", StaticFiles(directory=page.leaflet_dir()), name="leaflet")
     app.mount("/page", StaticFiles(directory=page.PAGE_DIR, html=True), name="page")

@@ -267,3 +267,37 @@ class FieldReportRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LedgerEntry(Base):
+    """One duty of the participation ledger (``optimizer.operations.ledger``).
+
+    Planned rows are written when a plan is stored (a newer plan of the same district, date,
+    window and cell replaces the older one's rows), actual rows when tracks or check-ins are
+    imported for the plan (the plan's actual rows are replaced). Hours are the sum of
+    ``duty == "patrol"`` rows; ``post`` rows are nested in them.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_district_date_person", "district", "date", "person_id"),
+        Index("ix_ledger_plan_source", "plan_id", "source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    district: Mapped[str] = mapped_column(String(100))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    date: Mapped[dt.date] = mapped_column()
+    window: Mapped[str] = mapped_column(String(20))
+    grid_id: Mapped[str] = mapped_column(String(100))
+    group_id: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[str] = mapped_column(String(100), default="")
+    station_id: Mapped[str] = mapped_column(String(100), default="")
+    duty: Mapped[str] = mapped_column(String(20))
+    site_id: Mapped[str] = mapped_column(String(100), default="")
+    start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    end: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False))
+    hours: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20))

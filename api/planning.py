@@ -24,6 +24,7 @@ from api.db import run_transaction, session_scope
 from api.errors import json_safe
 from api.jobs import Handler, Progress, finish
 from api.keys import creator
+from api.ledger import ledger_between, store_planned, week_hours
 from api.models import Plan, PlanEdit
 from api.operations import plan_adjustments
 from optimizer.engines.base import DEFAULT_ENGINE
@@ -36,6 +37,7 @@ from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams
 from optimizer.plan.replan import replan_window
 from optimizer.plan.types import DayPlan
+from optimizer.plan.week import plan_week
 from optimizer.storage import district_dir, save_district
 from optimizer.streets.graph import graph_from_osm_file, prepare_graph
 from optimizer.synthetic.demo import synthetic_district
@@ -71,7 +73,9 @@ def store_plan(
 ) -> dict[str, Any]:
     """Store ``plan``, audit the generation and end job ``job_id`` done, in one transaction.
 
-    ``also(session, plan_id)`` adds further rows about the new plan to that transaction.
+    ``also(session, plan_id)`` adds further rows about the new plan to that transaction. The
+    plan's planned duties go into the participation ledger in the same transaction
+    (:func:`api.ledger.store_planned`).
 
     Returns
     -------
@@ -86,6 +90,7 @@ def store_plan(
         "metrics": plan.metrics,
         **(extra or {}),
     }
+    resources = services.district(plan.district).resources
 
     def work(session: Session) -> dict[str, Any]:
         existing = plan_of_job(session, job_id)
@@ -110,8 +115,9 @@ def store_plan(
             )
         )
         out = {**result, "plan_id": plan_id}
+        session.flush()
+        store_planned(session, plan_id, plan, resources=resources)
         if also is not None:
-            session.flush()
             also(session, plan_id)
         record(
             session,
@@ -163,9 +169,12 @@ def run_plan(
         alerts=bool(inputs.get("alerts", True)),
         clue_weight=float(inputs.get("clue_weight") or 0.0),
     )
+    with session_scope(services.sessions) as session:
+        served = week_hours(session, district=str(inputs["district"]), day=day)
     plan = plan_day(
         district,
         day=day,
+        volunteer_hours=served,
         windows=list(inputs.get("windows") or []),
         grid_ids=inputs.get("grid_ids"),
         grid_level=inputs.get("grid_level"),
@@ -178,6 +187,56 @@ def run_plan(
     return store_plan(
         services, plan, job_id=inputs.get("_job_id"), created_by=created_by, inputs=inputs
     )
+
+
+def run_week(
+    services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
+) -> dict[str, Any]:
+    """Plan ``days`` days from ``start`` (``optimizer.plan.week.plan_week``) and store each.
+
+    The ledger's rows of the start's ISO week before the start count against the weekly
+    caps; each day's plan is stored (with its planned duties) and the job ends with their ids.
+    """
+    district = services.district(str(inputs["district"]))
+    limit = float(inputs.get("time_limit_s") or PlanParams().budget_s)
+    if limit > services.settings.max_time_limit_s:
+        raise InputError("time_limit_s", limit, f"at most {services.settings.max_time_limit_s} s")
+    params = PlanParams(engine=str(inputs.get("engine") or DEFAULT_ENGINE), budget_s=limit)
+    start = dt.date.fromisoformat(str(inputs["start"]))
+    monday = start - dt.timedelta(days=start.weekday())
+    with session_scope(services.sessions) as session:
+        before = ledger_between(
+            session, district=district.name, first=monday, last=start - dt.timedelta(days=1)
+        )
+    week = plan_week(
+        district,
+        start=start,
+        days=int(inputs.get("days") or 7),
+        ledger=before,
+        windows=list(inputs.get("windows") or []),
+        grid_ids=inputs.get("grid_ids"),
+        grid_level=inputs.get("grid_level"),
+        params=params,
+        seed=int(inputs.get("seed", 0)),
+        progress=progress,
+        executor=services.solve_executor(),
+    )
+    ids = [
+        store_plan(services, plan, job_id=None, created_by=created_by, inputs=inputs)["plan_id"]
+        for plan in week.plans
+    ]
+    over = week.over_cap()
+    result = {
+        "plan_ids": ids,
+        "days": [d.isoformat() for d in week.days],
+        "over_cap": int(over["person_id"].nunique()) if len(over) else 0,
+    }
+
+    def work(session: Session) -> dict[str, Any]:
+        finish(session, inputs.get("_job_id"), result)
+        return result
+
+    return run_transaction(services.sessions, work)
 
 
 def run_replan(
@@ -497,4 +556,5 @@ HANDLERS: dict[str, Handler] = {
     "import": run_import,
     "adjust": run_adjust,
     "upload": run_upload_import,
+    "week": run_week,
 }

@@ -811,3 +811,146 @@ class ReportStatusIn(BaseModel):
 
     status: Literal["open", "fixed"]
     fixed_at: PatrolDateTime | None = Field(default=None, description="default: now")
+
+
+# ---------------------------------------------------------------------------------------------
+# The participation ledger
+
+ISO_WEEK_PATTERN = r"^\d{4}-W\d{2}$"
+
+
+class LedgerEntryOut(BaseModel):
+    """One duty of the participation ledger (``optimizer.operations.ledger.DUTY_COLUMNS``).
+
+    Hours are summed over ``duty == "patrol"`` rows; a ``post`` row is part of its patrol.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    plan_id: str
+    date: dt.date
+    window: str
+    grid_id: str
+    group_id: str
+    person_id: str
+    role: Literal["officer", "volunteer"]
+    team_id: str
+    station_id: str
+    duty: Literal["patrol", "post"]
+    site_id: str
+    start: dt.datetime = Field(description="local wall-clock time of the district")
+    end: dt.datetime = Field(description="local wall-clock time of the district")
+    hours: float
+    source: Literal["planned", "actual"]
+
+
+class LedgerPage(BaseModel):
+    """A page of ledger rows with the total count of the query."""
+
+    count: int
+    offset: int
+    limit: int
+    items: list[LedgerEntryOut]
+
+
+class PersonWeekOut(BaseModel):
+    """One person's week: hours (patrol rows), duties, cap and whether it is exceeded.
+
+    ``name`` is given only to roles that may read personal data.
+    """
+
+    person_id: str
+    name: str | None = None
+    role: Literal["officer", "volunteer"]
+    team_id: str
+    station_id: str
+    patrols: int
+    post_duties: int
+    hours: float
+    days_on_duty: int
+    rest_days: int
+    cap: float | None = Field(description="weekly cap (volunteers)")
+    over_cap: bool
+
+
+class PeopleWeek(BaseModel):
+    """Every person of the district's roster (and of the ledger) in one ISO week."""
+
+    district: str
+    week: str
+    first: dt.date
+    last: dt.date
+    source: Literal["planned", "actual"]
+    over_cap: int = Field(description="people whose hours exceed their weekly cap")
+    items: list[PersonWeekOut]
+
+
+class WeekRequest(BaseModel):
+    """Plan consecutive days at once, weekly caps and fair rotation across the days."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "district": "demo",
+                    "start": "2026-11-30",
+                    "days": 7,
+                    "windows": ["19:00-23:00"],
+                    "seed": 0,
+                    "time_limit_s": 0.5,
+                }
+            ]
+        }
+    )
+
+    district: DistrictName = "demo"
+    start: PatrolDate
+    days: int = Field(default=7, ge=1, le=31)
+    windows: list[Window] = Field(
+        default_factory=lambda: ["07:00-11:00", "14:00-18:00", "19:00-23:00"],
+        min_length=1,
+        max_length=12,
+    )
+    grid_ids: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=1000
+    )
+    grid_level: int | None = Field(default=None, ge=1, le=9)
+    engine: Literal["patrol", "ortools", "pyvrp"] = "patrol"
+    seed: int = Field(default=0, ge=0, le=MAX_INT32 - 31)
+    time_limit_s: float = Field(
+        default=0.5, gt=0, le=3600, description="search budget per cell, window and day"
+    )
+
+
+class StatisticsRow(BaseModel):
+    """One period and team, cell or the district (``optimizer.outputs.statistics.COLUMNS``);
+    report and incident counts are null in the rows of teams."""
+
+    period: str
+    unit: str
+    patrol_groups: float
+    person_times: float
+    officer_times: float
+    volunteer_times: float
+    patrol_hours: float
+    posts_staffed: float
+    posts_planned: float
+    hazards_found: float | None
+    hazards_fixed: float | None
+    clues: float | None
+    incidents_near_patrol: float | None
+    incidents_in_windows: float | None
+    incidents: float | None
+
+
+class StatisticsOut(BaseModel):
+    """The bureau's statistics of a district between two days."""
+
+    district: str
+    first: dt.date
+    last: dt.date
+    period: str
+    by: str
+    source: str
+    labels: dict[str, dict[str, str]]
+    items: list[StatisticsRow]

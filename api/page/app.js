@@ -894,6 +894,41 @@
     }).catch(fail);
   }
 
+  /* ---------------------------------------------------------------- statistics */
+  function statsMonth() {
+    var m = $("stats-month").value || ($("date").value || new Date().toISOString()).slice(0, 7);
+    $("stats-month").value = m;
+    return m;
+  }
+  function showStats() {
+    if (!S.district) { return; }
+    var m = statsMonth(), first = m + "-01";
+    var last = new Date(Date.UTC(+m.slice(0, 4), +m.slice(5, 7), 0)).toISOString().slice(0, 10);
+    var q = new URLSearchParams({ district: S.district, from: first, to: last, period: "month", by: $("stats-by").value });
+    api("/statistics?" + q.toString()).then(function (res) {
+      var words = res.labels[window.I18N.lang] || res.labels.en;
+      var cols = ["unit", "person_times", "officer_times", "volunteer_times", "patrol_hours", "posts_staffed", "posts_planned",
+        "hazards_found", "hazards_fixed", "clues", "incidents_near_patrol", "incidents_in_windows", "incidents"];
+      var head = el("tr", {}, cols.map(function (c) { return el("th", { text: words[c] || c }); }));
+      var rows = res.items.map(function (r) {
+        return el("tr", {}, cols.map(function (c) {
+          var v = r[c];
+          return el("td", { text: v === null || v === undefined ? "" : (c === "unit" ? (words[v] || v) : String(v)) });
+        }));
+      });
+      var box = $("stats-table"); box.innerHTML = "";
+      box.appendChild(el("table", { class: "grid" }, [el("thead", {}, [head]), el("tbody", {}, rows)]));
+    }).catch(fail);
+  }
+  function downloadReport(format) {
+    var m = statsMonth();
+    var q = new URLSearchParams({ district: S.district, month: m, lang: window.I18N.lang, format: format });
+    api("/statistics/report?" + q.toString(), { raw: true }).then(function (res) { return res.blob(); }).then(function (blob) {
+      var a = el("a", { href: URL.createObjectURL(blob), download: S.district + "-" + m + "." + format });
+      document.body.appendChild(a); a.click(); a.remove();
+    }).catch(fail);
+  }
+
   /* ---------------------------------------------------------------- wiring */
   function setFilter(f1, f2) {
     S.f1 = f1 || ""; $("f1").value = S.f1; fillF2(); S.f2 = f2 || ""; $("f2").value = S.f2; S.selected = null;
@@ -933,6 +968,9 @@
     $("print-close").addEventListener("click", function () { $("print").hidden = true; });
     $("print-go").addEventListener("click", function () { $("print-frame").contentWindow.print(); });
     $("print-pdf").addEventListener("click", downloadPdf);
+    $("stats-show").addEventListener("click", showStats);
+    $("stats-pdf").addEventListener("click", function () { downloadReport("pdf"); });
+    $("stats-xlsx").addEventListener("click", function () { downloadReport("xlsx"); });
     window.addEventListener("resize", function () { drawTimeline(); });
     var key = null;
     try { key = window.sessionStorage.getItem(KEY); } catch (e) { key = null; }

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.deps import Planner, Reader, ServicesDep, SessionDep, audit_write, commit_write
 from api.errors import error_responses, not_found
 from api.jsonbody import StrictJSONRoute
+from api.ledger import refresh_actual
 from api.models import Plan, PlanCheckIn, PlanTrack
 from api.operations import actuals_of
 from api.planning import load_plan
@@ -56,6 +57,9 @@ def upload_track(
     who: Planner,
 ) -> TrackOut:
     """Store a group's recorded GPX track for the plan (the same file again replaces it).
+
+    The plan's actual duties in the participation ledger are rebuilt from its tracks and
+    check-ins (``GET /ledger?source=actual``).
 
     The group is ``group_id``, else the GPX track's name, else the file's name
     (``<group id>.gpx``, as the plan's GPX files are named). Times with an offset are read as
@@ -110,7 +114,9 @@ def upload_track(
         )
         return out
 
-    return commit_write(request, services, work)
+    out = commit_write(request, services, work)
+    refresh_actual(services, plan_id)
+    return out
 
 
 @router.post(
@@ -127,7 +133,11 @@ def upload_checkins(
     session: SessionDep,
     who: Planner,
 ) -> CheckInResult:
-    """Store check-ins of the plan's groups at their hotspots and posts (repeats are kept once)."""
+    """Store check-ins of the plan's groups at their hotspots and posts (repeats are kept once).
+
+    The plan's actual duties in the participation ledger are rebuilt from its tracks and
+    check-ins (``GET /ledger?source=actual``).
+    """
     _, plan = _plan(session, plan_id)
     groups = plan_groups(plan)
     rows = []
@@ -163,7 +173,9 @@ def upload_checkins(
         )
         return CheckInResult(plan_id=plan_id, received=len(rows), stored=len(fresh))
 
-    return commit_write(request, services, work)
+    out = commit_write(request, services, work)
+    refresh_actual(services, plan_id)
+    return out
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -21,6 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "optimizer.cli.tracks_cmd",
     "optimizer.cli.alert_cmd",
     "optimizer.cli.reports_cmd",
+    "optimizer.cli.week_cmd",
+    "optimizer.cli.ledger_cmd",
+    "optimizer.cli.stats_cmd",
 )
 
 

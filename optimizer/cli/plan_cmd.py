@@ -172,7 +172,8 @@ def parse_date(text: str, *, today: dt.date | None = None) -> dt.date:
         raise InputError("--date", text, "a date YYYY-MM-DD, 'today' or 'tomorrow'") from None
 
 
-def _int_option(name: str, text: str, lo: int, hi: int | None = None) -> int:
+def int_option(name: str, text: str, lo: int, hi: int | None = None) -> int:
+    """Parse an integer option ``name`` in ``[lo, hi]`` (``hi`` None: no upper bound)."""
     try:
         value = int(str(text))
     except ValueError:
@@ -183,7 +184,8 @@ def _int_option(name: str, text: str, lo: int, hi: int | None = None) -> int:
     return value
 
 
-def _seconds(name: str, text: str, high: float) -> float:
+def seconds_option(name: str, text: str, high: float) -> float:
+    """Parse a number of seconds option ``name`` in ``(0, high]``."""
     try:
         value = float(str(text))
     except ValueError:
@@ -265,15 +267,17 @@ def run(args: argparse.Namespace) -> int:
         DEFAULT_WINDOWS
     )
     day = parse_date(args.date)
-    seed = _int_option("--seed", args.seed, 0)
+    seed = int_option("--seed", args.seed, 0)
     budget = (
-        PlanParams().budget_s if args.budget is None else _seconds("--budget", args.budget, 600)
+        PlanParams().budget_s
+        if args.budget is None
+        else seconds_option("--budget", args.budget, 600)
     )
-    time_cap = None if args.time_cap is None else _seconds("--time-cap", args.time_cap, 3600)
+    time_cap = None if args.time_cap is None else seconds_option("--time-cap", args.time_cap, 3600)
     default_workers = str(min(8, os.cpu_count() or 1))
-    workers = _int_option("--workers", args.workers or default_workers, 1, 64)
+    workers = int_option("--workers", args.workers or default_workers, 1, 64)
     grid_level = (
-        None if args.grid_level is None else _int_option("--grid-level", args.grid_level, 1, 9)
+        None if args.grid_level is None else int_option("--grid-level", args.grid_level, 1, 9)
     )
     engine = args.engine or DEFAULT_ENGINE
     if engine not in ENGINES:

@@ -363,6 +363,10 @@ class GroupActual:
     """Share of track points within ``on_street_m`` of a street edge."""
     street_edges: int
     """Distinct street edges (either direction) the track's points snap to."""
+    first_seen: dt.datetime | None = None
+    """Time of the track's first point (local; ``None`` when untracked)."""
+    last_seen: dt.datetime | None = None
+    """Time of the track's last point (local; ``None`` when untracked)."""
 
 
 @dataclass(frozen=True)
@@ -725,6 +729,8 @@ def match_tracks(
                     planned_km=route.distance_m / 1000.0,
                     on_street_share=on_street,
                     street_edges=edges,
+                    first_seen=times[0] if times else None,
+                    last_seen=times[-1] if times else None,
                     **actual,
                 )
             )

@@ -19,7 +19,10 @@ officers lead them and which volunteers join them. Two exact, deterministic step
    areas"); every group gets ``volunteers_first`` volunteers before any gets more, up to
    ``max_volunteers``; among volunteers who could go, those with fewer hours this week
    (against their weekly cap) go first, then those nearer home; remaining ties are broken by
-   the seed. Groups no volunteer can reach patrol police-only.
+   the seed. Groups no volunteer can reach patrol police-only. With
+   ``GroupParams.pace_week`` a volunteer whose next duty of the week is not yet due
+   (:func:`optimizer.staff.groups.pace_from`) rests (code ``paced``), so the weekly caps are
+   spread over the week.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from optimizer.staff.groups import (
     Unassigned,
     UnstaffedPost,
     grid_neighbours,
+    pace_from,
+    week_fraction,
     window_hours,
 )
 from optimizer.staff.muster import Muster, cell_centres, km_between
@@ -446,6 +451,16 @@ def _eligible_volunteers(
                 )
                 left.append(Unassigned(v.id, "volunteer", "weekly_cap", reason))
                 continue
+            if params.pace_week:
+                due = pace_from(v.id, served_h=served, window_h=hours, cap_h=v.max_hours_week)
+                if week_fraction(day, window, availability=v.availability) + 1e-9 < due:
+                    reason = (
+                        f"rests to spread the weekly cap of {v.max_hours_week:g} h over the "
+                        f"week ({served:g} h served): the next duty is due once {due:.0%} of "
+                        "the volunteer's available time this week has passed"
+                    )
+                    left.append(Unassigned(v.id, "volunteer", "paced", reason))
+                    continue
             if home not in neighbours:
                 reason = f"home cell {home!r} is not a cell of the district"
                 left.append(Unassigned(v.id, "volunteer", "home_grid_unknown", reason))

@@ -8,7 +8,9 @@ form_groups`; this module holds the data and the rules (:class:`GroupParams`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import math
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -17,6 +19,7 @@ import pandas as pd
 import shapely
 
 from optimizer.errors import InputError
+from optimizer.staff.roster import Shift
 from optimizer.timewindow import TimeWindow
 
 
@@ -75,6 +78,12 @@ class GroupParams:
         proportional split (0: ignore distance).
     neighbour_tolerance_deg
         Cells closer than this (degrees) count as touching, absorbing rounding at shared edges.
+    pace_week
+        Spread each volunteer's weekly cap over the week (:func:`pace_from`): the ``k``-th
+        duty of the week waits until its staggered share of the volunteer's available time
+        in the week has passed (:func:`week_fraction`), so that not
+        every volunteer spends the cap on Monday and Tuesday. For planning days in a row
+        (:func:`optimizer.plan.week.plan_week` turns it on); off for a single day.
     """
 
     min_officers: int = 1
@@ -88,6 +97,7 @@ class GroupParams:
     cover_share: float = 0.0
     commute_weight: float = 1.0
     neighbour_tolerance_deg: float = 1e-6
+    pace_week: bool = False
 
     def __post_init__(self) -> None:
         def whole(name: str, value: object, low: int) -> None:
@@ -102,6 +112,8 @@ class GroupParams:
             whole("max_groups", self.max_groups, 1)
         if self.max_groups_per_cell is not None:
             whole("max_groups_per_cell", self.max_groups_per_cell, 1)
+        if not isinstance(self.pace_week, bool):
+            raise InputError("groups.pace_week", self.pace_week, "true or false")
         for name in ("volunteer_reach_km", "fairness_weight", "cover_share", "commute_weight"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
@@ -116,7 +128,7 @@ class Unassigned:
     role: str
     """``"officer"`` or ``"volunteer"``."""
     code: str
-    """``unavailable``, ``weekly_cap``, ``home_grid_unknown``, ``no_group_nearby``,
+    """``unavailable``, ``weekly_cap``, ``paced``, ``home_grid_unknown``, ``no_group_nearby``,
     ``no_cell_for_mode``, ``not_needed`` or ``groups_full``."""
     reason: str
 
@@ -242,3 +254,45 @@ def record_service(
         for vid in g.volunteer_ids:
             out[vid] = out.get(vid, 0.0) + hours
     return out
+
+
+WEEK_MINUTES = 7 * 24 * 60
+
+
+def week_fraction(day: dt.date, window: TimeWindow, *, availability: Sequence[Shift] = ()) -> float:
+    """Return the share of ``day``'s ISO week (Monday 00:00 to Sunday 24:00) passed when
+    ``window`` ends (at most 1).
+
+    With ``availability`` (a volunteer's shifts), the share of the volunteer's available time
+    in the week passed by then: a volunteer free on Fridays only is at 0 until Friday.
+    """
+    now = day.weekday() * 24 * 60 + window.start.hour * 60 + window.start.minute + window.minutes
+    spans = [
+        (d * 24 * 60 + s.window.start.hour * 60 + s.window.start.minute, s.window.minutes)
+        for s in availability
+        for d in s.weekdays
+    ]
+    total = sum(length for _, length in spans)
+    if total <= 0:
+        return min(1.0, now / WEEK_MINUTES)
+    passed = sum(min(max(now - begin, 0), length) for begin, length in spans)
+    return min(1.0, passed / total)
+
+
+def pace_from(volunteer_id: str, *, served_h: float, window_h: float, cap_h: float) -> float:
+    """Return the share of the week after which a volunteer's next duty may end (the pace).
+
+    With ``n = floor(cap_h / window_h)`` duties of this length in the week and ``k`` served
+    (``floor(served_h / window_h)``), the next duty may end once ``(k + phase) / n`` of the week
+    has passed. ``phase`` in [0, 1) is fixed per volunteer (from a checksum of the id), so the
+    volunteers' first duties are staggered over the first ``1 / n`` of the week, the second
+    ones over the next, and so on: the roster's hours spread evenly over the week instead of
+    all being spent on its first days. Returns 0 when no pace applies (no whole duty fits the
+    cap: the weekly cap itself decides).
+    """
+    if window_h <= 0 or cap_h < window_h:
+        return 0.0
+    duties = math.floor(cap_h / window_h + 1e-9)
+    served = math.floor(served_h / window_h + 1e-9)
+    phase = (zlib.crc32(volunteer_id.encode("utf-8")) % 1000) / 1000.0
+    return min(1.0, (served + phase) / duties)
