@@ -75,6 +75,7 @@ from optimizer.evaluate.effectiveness.backtest import (  # noqa: E402
 )
 from optimizer.plan.cells import planning_grid_ids  # noqa: E402
 from optimizer.plan.params import PlanParams  # noqa: E402
+from optimizer.risk.hotspots import HotspotParams  # noqa: E402
 
 SF_TZ = "America/Los_Angeles"
 SF_HELD_OUT = (dt.date(2012, 9, 1), dt.date(2012, 9, 30))
@@ -169,6 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--hotspot-level", type=int, default=None, help="cut hotspots in the cells of this level"
     )
+    ap.add_argument(
+        "--hotspots-per-cell", type=int, default=None, help="most hotspots per cell and window"
+    )
+    ap.add_argument(
+        "--hotspot-length", type=float, default=None, help="street metres of one hotspot"
+    )
+    ap.add_argument(
+        "--hotspot-min-share",
+        type=float,
+        default=None,
+        help="keep a cell's hotspot worth at least this share of its best",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--moments", type=int, default=4, help="random moments per window")
     ap.add_argument(
@@ -194,10 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         last = dt.date.fromisoformat(args.end) if args.end else last
         days = held_out_days(first, last, args.days)
         windows = tuple(args.window) if args.window else EffectivenessParams().windows
+        cut = {
+            "max_per_grid": args.hotspots_per_cell,
+            "max_length_m": args.hotspot_length,
+            "min_share": args.hotspot_min_share,
+        }
+        hotspot_params = HotspotParams(**{k: v for k, v in cut.items() if v is not None})
         params = EffectivenessParams(
             windows=windows,
             grid_level=level,
-            plan=PlanParams(budget_s=args.budget, hotspot_level=args.hotspot_level),
+            plan=PlanParams(
+                budget_s=args.budget, hotspot_level=args.hotspot_level, hotspots=hotspot_params
+            ),
             seed=args.seed,
             moments_per_window=args.moments,
             workers=args.workers,
