@@ -32,11 +32,23 @@ Strategies (equal patrol hours)
     of the forecast, the cells' totals kept). The baselines get exactly the service's groups
     (cell, mode, start, minutes on the streets); the uniform plan forms its own groups from
     the same cell totals. Hours per strategy and their ratio to the service's are reported.
+Hours
+    The equal hours are those of the service's own plan of the day from the district's roster:
+    for SF the synthetic roster at the bureau's ratios per finest cell (9 cells: 30 officers,
+    68 volunteers, about 110 group-hours a day over three windows), or the counts given by
+    ``--officers`` / ``--volunteers`` / ``--teams``. ``street_km`` (the planned cells' street
+    length) and each strategy's ``street_share_per_window`` (distinct street length patrolled
+    per window / ``street_km``) are reported so that a reader sees how far the hours saturate
+    the streets: where a beat loop passes most streets every window, and a date-only incident
+    counts against the whole day, no strategy can reach 1.5 x its share. The scarce-hours run
+    (``--officers 9 --volunteers 20 --teams 5``: three groups a window) was fixed on July-August
+    validation days, never on September.
 Measures
     ``share``: held-out incidents on or within 50 m of a street segment patrolled in the
-    incident's window (its day where the data has dates only) / incidents counted (date-only:
-    all of the day; timed: those inside a window), pooled over the days; a 95 % interval of
-    the daily share across days (Student t). ``risk_minutes``: minutes on each segment times
+    incident's window (its day where the data has dates only: the SF file has a date and no
+    time of day, so an SF incident counts against the segments of all three windows of its
+    day) / incidents counted (date-only: all of the day; timed: those inside a window), pooled
+    over the days; a 95 % interval of the daily share across days (Student t). ``risk_minutes``: minutes on each segment times
     the held-out incidents on it over the days evaluated (the risk that realised).
     ``reach@3min`` / ``reach@5min``: share of the planned cells' patrollable street length
     within 3 / 5 minutes (the group's mode) of a group, at ``--moments`` random moments per
@@ -73,9 +85,11 @@ from optimizer.evaluate.effectiveness.backtest import (  # noqa: E402
     effectiveness_backtest,
     local_times,
 )
+from optimizer.evaluate.effectiveness.strategies import cell_segments  # noqa: E402
 from optimizer.plan.cells import planning_grid_ids  # noqa: E402
 from optimizer.plan.params import PlanParams  # noqa: E402
 from optimizer.risk.hotspots import HotspotParams  # noqa: E402
+from optimizer.risk.incidents import street_segments  # noqa: E402
 
 SF_TZ = "America/Los_Angeles"
 SF_HELD_OUT = (dt.date(2012, 9, 1), dt.date(2012, 9, 30))
@@ -230,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
         if end and pd.Timestamp(end) >= pd.Timestamp(label).tz_localize(tz):
             sys.exit(f"benchmarks/effectiveness.py: day {label} was planned with {end}")
     summary = result.summary()
+    cell_ids = planning_grid_ids(district, level=level)
+    length = street_segments(district.graph)["length"].to_numpy(dtype=float)
+    street_km = sum(float(length[i].sum()) for i in cell_segments(district, cell_ids).values())
+    street_km /= 1000.0
+    windows_run = summary["days"] * len(params.windows)
+    summary["street_share_per_window"] = summary["patrolled_km"] / windows_run / street_km
     pd.set_option("display.width", 200)
     print("\nper day:")
     print(result.days.to_string(float_format=lambda v: f"{v:8.3f}"))
@@ -245,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         "days": [d.isoformat() for d in days],
         "windows": list(params.windows),
         "grid_level": level,
-        "cells": len(planning_grid_ids(district, level=level)),
+        "cells": len(cell_ids),
+        "street_km": round(street_km, 1),
         "officers": len(district.resources.officers),
         "volunteers": len(district.resources.volunteers),
         "budget_s": args.budget,
