@@ -48,8 +48,9 @@ Measures
     incident's window (its day where the data has dates only: the SF file has a date and no
     time of day, so an SF incident counts against the segments of all three windows of its
     day) / incidents counted (date-only: all of the day; timed: those inside a window), pooled
-    over the days; a 95 % interval of the daily share across days (Student t). ``risk_minutes``: minutes on each segment times
-    the held-out incidents on it over the days evaluated (the risk that realised).
+    over the days; a 95 % interval of the daily share across days (Student t).
+    ``risk_minutes``: minutes on each segment times the held-out incidents on it over the days
+    evaluated (the risk that realised).
     ``reach@3min`` / ``reach@5min``: share of the planned cells' patrollable street length
     within 3 / 5 minutes (the group's mode) of a group, at ``--moments`` random moments per
     window (the same moments for every strategy).
