@@ -197,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep a cell's hotspot worth at least this share of its best",
     )
+    ap.add_argument(
+        "--hotspot-dwell",
+        default=None,
+        help="dwell range of the hotspots in minutes, MIN-MAX (default 10-16)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--moments", type=int, default=4, help="random moments per window")
     ap.add_argument(
@@ -227,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             "max_length_m": args.hotspot_length,
             "min_share": args.hotspot_min_share,
         }
+        if args.hotspot_dwell:
+            low, high = (int(m) for m in args.hotspot_dwell.split("-"))
+            cut.update(min_dwell_min=low, max_dwell_min=high)
         hotspot_params = HotspotParams(**{k: v for k, v in cut.items() if v is not None})
         params = EffectivenessParams(
             windows=windows,
