@@ -32,12 +32,25 @@ Strategies (equal patrol hours)
     of the forecast, the cells' totals kept). The baselines get exactly the service's groups
     (cell, mode, start, minutes on the streets); the uniform plan forms its own groups from
     the same cell totals. Hours per strategy and their ratio to the service's are reported.
+Hours
+    The equal hours are those of the service's own plan of the day from the district's roster:
+    for SF the synthetic roster at the bureau's ratios per finest cell (9 cells: 30 officers,
+    68 volunteers, about 110 group-hours a day over three windows), or the counts given by
+    ``--officers`` / ``--volunteers`` / ``--teams``. ``street_km`` (the planned cells' street
+    length) and each strategy's ``street_share_per_window`` (distinct street length patrolled
+    per window / ``street_km``) are reported so that a reader sees how far the hours saturate
+    the streets: where a beat loop passes most streets every window, and a date-only incident
+    counts against the whole day, no strategy can reach 1.5 x its share. The scarce-hours run
+    (``--officers 9 --volunteers 20 --teams 5``: three groups a window) was fixed on July-August
+    validation days, never on September.
 Measures
     ``share``: held-out incidents on or within 50 m of a street segment patrolled in the
-    incident's window (its day where the data has dates only) / incidents counted (date-only:
-    all of the day; timed: those inside a window), pooled over the days; a 95 % interval of
-    the daily share across days (Student t). ``risk_minutes``: minutes on each segment times
-    the held-out incidents on it over the days evaluated (the risk that realised).
+    incident's window (its day where the data has dates only: the SF file has a date and no
+    time of day, so an SF incident counts against the segments of all three windows of its
+    day) / incidents counted (date-only: all of the day; timed: those inside a window), pooled
+    over the days; a 95 % interval of the daily share across days (Student t).
+    ``risk_minutes``: minutes on each segment times the held-out incidents on it over the days
+    evaluated (the risk that realised).
     ``reach@3min`` / ``reach@5min``: share of the planned cells' patrollable street length
     within 3 / 5 minutes (the group's mode) of a group, at ``--moments`` random moments per
     window (the same moments for every strategy).
@@ -73,8 +86,11 @@ from optimizer.evaluate.effectiveness.backtest import (  # noqa: E402
     effectiveness_backtest,
     local_times,
 )
+from optimizer.evaluate.effectiveness.strategies import cell_segments  # noqa: E402
 from optimizer.plan.cells import planning_grid_ids  # noqa: E402
 from optimizer.plan.params import PlanParams  # noqa: E402
+from optimizer.risk.hotspots import HotspotParams  # noqa: E402
+from optimizer.risk.incidents import street_segments  # noqa: E402
 
 SF_TZ = "America/Los_Angeles"
 SF_HELD_OUT = (dt.date(2012, 9, 1), dt.date(2012, 9, 30))
@@ -169,6 +185,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--hotspot-level", type=int, default=None, help="cut hotspots in the cells of this level"
     )
+    ap.add_argument(
+        "--hotspots-per-cell", type=int, default=None, help="most hotspots per cell and window"
+    )
+    ap.add_argument(
+        "--hotspot-length", type=float, default=None, help="street metres of one hotspot"
+    )
+    ap.add_argument(
+        "--hotspot-min-share",
+        type=float,
+        default=None,
+        help="keep a cell's hotspot worth at least this share of its best",
+    )
+    ap.add_argument(
+        "--hotspot-dwell",
+        default=None,
+        help="dwell range of the hotspots in minutes, MIN-MAX (default 10-16)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--moments", type=int, default=4, help="random moments per window")
     ap.add_argument(
@@ -194,10 +227,21 @@ def main(argv: list[str] | None = None) -> int:
         last = dt.date.fromisoformat(args.end) if args.end else last
         days = held_out_days(first, last, args.days)
         windows = tuple(args.window) if args.window else EffectivenessParams().windows
+        cut = {
+            "max_per_grid": args.hotspots_per_cell,
+            "max_length_m": args.hotspot_length,
+            "min_share": args.hotspot_min_share,
+        }
+        if args.hotspot_dwell:
+            low, high = (int(m) for m in args.hotspot_dwell.split("-"))
+            cut.update(min_dwell_min=low, max_dwell_min=high)
+        hotspot_params = HotspotParams(**{k: v for k, v in cut.items() if v is not None})
         params = EffectivenessParams(
             windows=windows,
             grid_level=level,
-            plan=PlanParams(budget_s=args.budget, hotspot_level=args.hotspot_level),
+            plan=PlanParams(
+                budget_s=args.budget, hotspot_level=args.hotspot_level, hotspots=hotspot_params
+            ),
             seed=args.seed,
             moments_per_window=args.moments,
             workers=args.workers,
@@ -209,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         if end and pd.Timestamp(end) >= pd.Timestamp(label).tz_localize(tz):
             sys.exit(f"benchmarks/effectiveness.py: day {label} was planned with {end}")
     summary = result.summary()
+    cell_ids = planning_grid_ids(district, level=level)
+    length = street_segments(district.graph)["length"].to_numpy(dtype=float)
+    street_km = sum(float(length[i].sum()) for i in cell_segments(district, cell_ids).values())
+    street_km /= 1000.0
+    windows_run = summary["days"] * len(params.windows)
+    summary["street_share_per_window"] = summary["patrolled_km"] / windows_run / street_km
     pd.set_option("display.width", 200)
     print("\nper day:")
     print(result.days.to_string(float_format=lambda v: f"{v:8.3f}"))
@@ -224,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         "days": [d.isoformat() for d in days],
         "windows": list(params.windows),
         "grid_level": level,
-        "cells": len(planning_grid_ids(district, level=level)),
+        "cells": len(cell_ids),
+        "street_km": round(street_km, 1),
         "officers": len(district.resources.officers),
         "volunteers": len(district.resources.volunteers),
         "budget_s": args.budget,

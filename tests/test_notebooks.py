@@ -41,3 +41,26 @@ def test_demo_plan_notebook_runs(
     assert "officers_on_shift" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 3  # one map per default window
+
+
+@pytest.mark.slow
+def test_effectiveness_notebook_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_dir: Path
+) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    (tmp_path / "districts").mkdir()
+    (tmp_path / "districts" / "demo").symlink_to(demo_dir, target_is_directory=True)
+    monkeypatch.setenv("PATROL_DATA_DIR", str(tmp_path / "districts"))
+    nb = nbformat.read(NOTEBOOKS / "effectiveness.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()
+    text = _outputs_text(nb)
+    for name in ("service", "beat_loop", "random", "greedy_hotspot", "service_uniform"):
+        assert name in text
+    assert "share_vs_beat_loop" in text and "reach@5min" in text
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 3  # share with intervals; presence and reach; one day's map

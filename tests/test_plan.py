@@ -548,3 +548,22 @@ def test_adjustments_change_the_hotspots_and_the_plan_says_so(demo: District) ->
     after = {wp.grid_id: len(wp.routes) for wp in boosted.windows}
     assert after["D-1"] > before["D-1"], (before, after)
     assert sum(after.values()) == sum(before.values())
+
+
+@pytest.mark.slow
+def test_plan_cuts_hotspots_with_the_plans_hotspot_params(demo: District) -> None:
+    """``PlanParams.hotspots`` reaches the hotspots of every window and cell."""
+    from optimizer.risk.hotspots import HotspotParams
+
+    window = ("19:00-23:00",)
+    default = plan_day(demo, day=DEMO_DAY, windows=window, params=PlanParams(budget_s=0.05))
+    few = plan_day(
+        demo,
+        day=DEMO_DAY,
+        windows=window,
+        params=PlanParams(budget_s=0.05, hotspots=HotspotParams(max_per_grid=2)),
+    )
+    assert max(len(wp.hotspots) for wp in default.windows) > 2
+    assert 0 < max(len(wp.hotspots) for wp in few.windows) <= 2
+    with pytest.raises(InputError):
+        PlanParams(hotspots=RouteParams())  # type: ignore[arg-type]

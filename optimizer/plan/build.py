@@ -506,7 +506,9 @@ def build_day(
     out: list[WindowProblems] = []
     for wi, window in enumerate(windows):
         start, end = window.on(day)
-        hotspots = hotspots_for_window(district, day=day, window=window, grid_ids=cut_ids)
+        hotspots = hotspots_for_window(
+            district, day=day, window=window, grid_ids=cut_ids, params=params.hotspots
+        )
         for adjustment in adjustments:
             hotspots = list(adjustment.apply(hotspots, district=district, day=day, window=window))
             notes.append(f"{window.label()}: {adjustment.describe(day=day, window=window)}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from optimizer.engines.base import DEFAULT_ENGINE, ENGINE_NAMES
 from optimizer.errors import InputError, checked_number
 from optimizer.plan.variation import VariationParams
+from optimizer.risk.hotspots import HotspotParams
 from optimizer.staff.groups import GroupParams
 
 
@@ -111,6 +112,9 @@ class PlanParams:
         How each cell's routing problem is built.
     variation
         Day-to-day variation of the routes (``None``: none).
+    hotspots
+        How each window's hotspots are cut from the forecast (how many per cell, how long a
+        stretch of street each, dwell and passes).
     hotspot_level
         Cut hotspots in the cells of this finer grid level inside each planning cell (more,
         smaller hotspots per cell); ``None``: in the planning cells themselves.
@@ -127,6 +131,7 @@ class PlanParams:
     groups: GroupParams = field(default_factory=GroupParams)
     routes: RouteParams = field(default_factory=RouteParams)
     variation: VariationParams | None = None
+    hotspots: HotspotParams = field(default_factory=HotspotParams)
     hotspot_level: int | None = None
     muster_reach_m: float = 300.0
     min_mode_share: float = 0.5
@@ -140,6 +145,7 @@ class PlanParams:
         for name, value, kind in (
             ("groups", self.groups, GroupParams),
             ("routes", self.routes, RouteParams),
+            ("hotspots", self.hotspots, HotspotParams),
         ):
             if not isinstance(value, kind):
                 raise InputError(name, value, f"a {kind.__name__}")

@@ -108,6 +108,8 @@ class EffectivenessParams:
         Strategies scored (a subset of :data:`STRATEGIES`; the service's plan is always made).
     workers
         Worker processes of each plan (the plan does not depend on it).
+    keep_traces
+        Keep every strategy's traces in :attr:`EffectivenessResult.traces` (to draw a day).
     """
 
     windows: tuple[str, ...] = tuple(w.label() for w in DEFAULT_WINDOWS)
@@ -119,6 +121,7 @@ class EffectivenessParams:
     moments_per_window: int = 4
     strategies: tuple[str, ...] = STRATEGIES
     workers: int = 1
+    keep_traces: bool = False
 
     def __post_init__(self) -> None:
         for i, w in enumerate(self.windows):
@@ -140,6 +143,8 @@ class EffectivenessParams:
             raise InputError("strategies", self.strategies, f"some of {list(STRATEGIES)}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 64):
             raise InputError("workers", self.workers, "an integer from 1 to 64")
+        if not isinstance(self.keep_traces, bool):
+            raise InputError("keep_traces", self.keep_traces, "True or False")
 
 
 def reach_column(minutes: float) -> str:
@@ -161,11 +166,14 @@ class EffectivenessResult:
         Day -> the latest incident time the day's plans were given (ISO; ``""``: none).
     params
         The parameters used.
+    traces
+        Day -> strategy -> the groups' traces (only with ``params.keep_traces``).
     """
 
     days: pd.DataFrame
     history_end: dict[str, str]
     params: EffectivenessParams
+    traces: dict[str, dict[str, list[Trace]]] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """Return :attr:`days`."""
@@ -280,7 +288,7 @@ def _strategy_traces(
         params=params.plan,
         seed=params.seed,
         workers=params.workers,
-        adjustments=[UniformRisk()],
+        adjustments=[UniformRisk(params=params.plan.hotspots)],
     )
     return service_traces(uniform, router, ctx.lookup, strategy=UNIFORM)
 
@@ -331,6 +339,7 @@ def effectiveness_backtest(
     rows: list[dict[str, object]] = []
     presence: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
     history_end: dict[str, str] = {}
+    kept: dict[str, dict[str, list[Trace]]] = {}
     for day in sorted(days):
         past = history_before(incidents, day, tz)
         held = incidents_on(incidents, day, tz)
@@ -361,6 +370,8 @@ def effectiveness_backtest(
         }
         for name in p.strategies:
             traces = _strategy_traces(name, plan, view, p, ctx, day)
+            if p.keep_traces:
+                kept.setdefault(label, {})[name] = traces
             covered = np.zeros(len(held), dtype=bool)
             counted = dated.copy()
             length = segs["length"].to_numpy(dtype=float)
@@ -425,7 +436,7 @@ def effectiveness_backtest(
         for r in frame.itertuples()
     ]
     reach_cols = [reach_column(m) for m in p.reach_minutes]
-    return EffectivenessResult(frame[[*DAY_COLUMNS, *reach_cols]], history_end, p)
+    return EffectivenessResult(frame[[*DAY_COLUMNS, *reach_cols]], history_end, p, kept)
 
 
 def realised_risk(

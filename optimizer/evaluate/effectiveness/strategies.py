@@ -38,6 +38,7 @@ from optimizer.plan.types import DayPlan, WindowPlan
 from optimizer.risk.forecaster import RiskForecast
 from optimizer.risk.hotspots import (
     Hotspot,
+    HotspotParams,
     district_forecast,
     hotspots_for_window,
     patrol_demand,
@@ -551,7 +552,14 @@ class UniformRisk:
     cut again from a uniform risk per metre (:class:`UniformForecast`) in the cells that had
     forecast hotspots, and scaled so that each cell's demand (the sum of its hotspots' values)
     stays what the forecast gave it; the groups are then allocated as before.
+
+    Parameters
+    ----------
+    params
+        How the hotspots are cut (the plan's ``PlanParams.hotspots``; ``None``: the defaults).
     """
+
+    params: HotspotParams | None = None
 
     def apply(
         self,
@@ -565,9 +573,16 @@ class UniformRisk:
         demand = patrol_demand(hotspots)
         if not demand:
             return list(hotspots)
-        flat = UniformForecast(district_forecast(district))
+        flat = UniformForecast(
+            district_forecast(district, params=(self.params or HotspotParams()).forecast)
+        )
         cut = hotspots_for_window(
-            district, day=day, window=window, grid_ids=sorted(demand), model=flat
+            district,
+            day=day,
+            window=window,
+            grid_ids=sorted(demand),
+            params=self.params,
+            model=flat,
         )
         total = patrol_demand(cut)
         return [
