@@ -64,10 +64,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from optimizer.operations.ledger import Ledger, ledger_from_actuals, ledger_from_plan  # noqa: E402
-
 from optimizer.district import District  # noqa: E402
 from optimizer.operations.alerts import Alert, AlertRisk, make_alert  # noqa: E402
+from optimizer.operations.ledger import Ledger, ledger_from_actuals, ledger_from_plan  # noqa: E402
 from optimizer.operations.reports import ClueSignal, FieldReport, make_report  # noqa: E402
 from optimizer.operations.tracks import (  # noqa: E402
     DosageDeficit,
