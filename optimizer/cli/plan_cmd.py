@@ -12,7 +12,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from optimizer.district import District
 from optimizer.engines.base import DEFAULT_ENGINE
 from optimizer.engines.base import ENGINE_NAMES as ENGINES
 from optimizer.errors import InputError
-from optimizer.plan.build import HotspotAdjustment
+from optimizer.plan.build import HotspotAdjustment, ProgressCallback
 from optimizer.plan.params import PlanParams
 from optimizer.plan.types import DayPlan
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
@@ -256,6 +257,32 @@ def read_adjustments(
     return out
 
 
+@contextmanager
+def progress_bar(console: Any, title: str) -> Iterator[ProgressCallback]:
+    """Show a transient progress bar on ``console``; yield the callback long work reports to.
+
+    The callback is called as ``progress(done, total, message)`` (see
+    :func:`optimizer.plan.day.plan_day`).
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(f"[bold]{title}[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message)
+
+        yield progress
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``patrol plan``; return the exit code."""
     from rich.console import Console
@@ -316,27 +343,12 @@ def run(args: argparse.Namespace) -> int:
                     f"--grid[{i}]", g, f"a grid id of {args.district!r}: {sorted(known)}"
                 )
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     executor = None
     if scheduler is not None:  # closed after planning (on an error, when the process ends)
         from optimizer.plan.dask_executor import DaskExecutor
 
         executor = DaskExecutor(scheduler)
-    with Progress(
-        TextColumn("[bold]planning[/bold]"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def progress(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=message)
-
+    with progress_bar(console, "planning") as progress:
         plan = plan_day(
             district,
             day=day,

@@ -27,6 +27,7 @@ from optimizer.cli.plan_cmd import (
     int_option,
     load_named_district,
     parse_date,
+    progress_bar,
     seconds_option,
 )
 from optimizer.errors import InputError
@@ -136,7 +137,6 @@ def print_people_summary(people: pd.DataFrame, over: pd.DataFrame, *, title: str
 def run(args: argparse.Namespace) -> int:
     """Run ``patrol week``; return the exit code (1 when a volunteer is over the cap)."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from optimizer.outputs.folder import write_plan
     from optimizer.plan.week import MAX_DAYS, plan_week
@@ -162,19 +162,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with console.status(f"loading district {args.district!r} ..."):
         district = load_named_district(args.district)
-    with Progress(
-        TextColumn("[bold]planning the week[/bold]"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def progress(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=message)
-
+    with progress_bar(console, "planning the week") as progress:
         week = plan_week(
             district,
             start=start,
