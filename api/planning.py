@@ -147,6 +147,15 @@ def _stored_result(services: Services, job_id: str | None) -> dict[str, Any] | N
     return run_transaction(services.sessions, work)
 
 
+def job_params(services: Services, inputs: dict[str, Any]) -> PlanParams:
+    """Return a plan or week job's engine and budget (``time_limit_s``, within the service's
+    ``max_time_limit_s``)."""
+    limit = float(inputs.get("time_limit_s") or PlanParams().budget_s)
+    if limit > services.settings.max_time_limit_s:
+        raise InputError("time_limit_s", limit, f"at most {services.settings.max_time_limit_s} s")
+    return PlanParams(engine=str(inputs.get("engine") or DEFAULT_ENGINE), budget_s=limit)
+
+
 def run_plan(
     services: Services, inputs: dict[str, Any], progress: Progress, created_by: str | None
 ) -> dict[str, Any]:
@@ -156,10 +165,7 @@ def run_plan(
         return stored
     district = services.district(str(inputs["district"]))
     # time_limit_s is the search budget per cell and window (deterministic work, see PlanParams)
-    limit = float(inputs.get("time_limit_s") or PlanParams().budget_s)
-    if limit > services.settings.max_time_limit_s:
-        raise InputError("time_limit_s", limit, f"at most {services.settings.max_time_limit_s} s")
-    params = PlanParams(engine=str(inputs.get("engine") or DEFAULT_ENGINE), budget_s=limit)
+    params = job_params(services, inputs)
     day = dt.date.fromisoformat(str(inputs["date"]))
     adjustments = plan_adjustments(
         services,
@@ -198,10 +204,7 @@ def run_week(
     caps; each day's plan is stored (with its planned duties) and the job ends with their ids.
     """
     district = services.district(str(inputs["district"]))
-    limit = float(inputs.get("time_limit_s") or PlanParams().budget_s)
-    if limit > services.settings.max_time_limit_s:
-        raise InputError("time_limit_s", limit, f"at most {services.settings.max_time_limit_s} s")
-    params = PlanParams(engine=str(inputs.get("engine") or DEFAULT_ENGINE), budget_s=limit)
+    params = job_params(services, inputs)
     start = dt.date.fromisoformat(str(inputs["start"]))
     monday = start - dt.timedelta(days=start.weekday())
     with session_scope(services.sessions) as session:

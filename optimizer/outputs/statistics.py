@@ -399,6 +399,20 @@ def labelled(table: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
 # Charts
 
 
+def png_bytes(fig: Any, path: str | Path | None = None) -> bytes:
+    """Return a matplotlib figure as PNG bytes (also written to ``path``); close the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    data = buf.getvalue()
+    if path is not None:
+        Path(path).write_bytes(data)
+    return data
+
+
 def bar_chart(
     table: pd.DataFrame,
     column: str,
@@ -439,14 +453,7 @@ def bar_chart(
         ax.set_xlabel(words.get(column, column))
         ax.set_title(title or words.get(column, column), fontsize=10)
         ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        plt.close(fig)
-    data = buf.getvalue()
-    if path is not None:
-        Path(path).write_bytes(data)
-    return data
+        return png_bytes(fig, path)
 
 
 def daily_chart(table: pd.DataFrame, path: str | Path | None = None, *, lang: str = "en") -> bytes:
@@ -468,14 +475,7 @@ def daily_chart(table: pd.DataFrame, path: str | Path | None = None, *, lang: st
         ax.set_xticks(x, [p[5:] for p in per.index], rotation=90, fontsize=7)
         ax.legend(fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        plt.close(fig)
-    data = buf.getvalue()
-    if path is not None:
-        Path(path).write_bytes(data)
-    return data
+        return png_bytes(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
