@@ -376,6 +376,8 @@ def test_progress_is_reported(demo: District) -> None:
     )
     assert calls and calls[-1][0] == calls[-1][1]
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    # the forecast (the slow first step on a fresh district) is announced before it runs
+    assert calls[0] == (0, calls[0][1], "19:00-23:00: forecasting hotspots")
 
 
 @pytest.mark.parametrize(

@@ -458,7 +458,7 @@ def build_day(
     volunteer_hours: Mapping[str, float] | None = None,
     previous: DayPlan | None = None,
     adjustments: Sequence[HotspotAdjustment] = (),
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, str], None] | None = None,
 ) -> DayProblems:
     """Build every cell x window problem of a day (see the module docstring).
 
@@ -486,7 +486,8 @@ def build_day(
         alert raising a place's risk, yesterday's under-served hotspots weighing more), applied
         in order; each says what it did (:attr:`DayProblems.notes`).
     progress
-        Called with a message after each window.
+        Called as ``progress(windows_built, message)`` before each window's forecast (the
+        first fit of a district's forecaster takes the longest) and after each window.
 
     Returns
     -------
@@ -506,6 +507,8 @@ def build_day(
     out: list[WindowProblems] = []
     for wi, window in enumerate(windows):
         start, end = window.on(day)
+        if progress is not None:
+            progress(wi, f"{window.label()}: forecasting hotspots")
         hotspots = hotspots_for_window(
             district, day=day, window=window, grid_ids=cut_ids, params=params.hotspots
         )
@@ -600,7 +603,7 @@ def build_day(
         out.append(WindowProblems(window, formation, tuple(cells)))
         if progress is not None:
             n_groups = 0 if formation is None else len(formation.groups)
-            progress(f"{window.label()}: {len(hotspots)} hotspots, {n_groups} groups")
+            progress(wi + 1, f"{window.label()}: {len(hotspots)} hotspots, {n_groups} groups")
     return DayProblems(
         district=district.name,
         day=day,

@@ -126,15 +126,13 @@ def plan_day(
     if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
         raise InputError("seed", seed, "an integer >= 0")
     ids = planning_grid_ids(district, level=grid_level, grid_ids=grid_ids)
-    built = [0]
 
     def report(done: float, message: str) -> None:
         if progress is not None:
             progress(round(PROGRESS_STEPS * done), PROGRESS_STEPS, message)
 
-    def tick(message: str) -> None:
-        built[0] += 1
-        report(BUILD_SHARE * built[0] / len(wins), message)
+    def tick(windows_built: int, message: str) -> None:
+        report(BUILD_SHARE * windows_built / len(wins), message)
 
     problems = build_day(
         district,
