@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from optimizer.district import District
-from optimizer.outputs.sheets import MAP_MM, MAP_W, PAGE_MM, group_map_height, sheets_html
+from optimizer.outputs.cells import CellIndex
+from optimizer.outputs.sheets import (
+    MAP_MM,
+    MAP_W,
+    PAGE_MM,
+    cell_sheet,
+    group_map_height,
+    sheets_html,
+)
+from optimizer.outputs.style import group_styles
 from optimizer.plan.types import DayPlan
 
 
@@ -35,3 +46,18 @@ def test_every_group_sheet_is_one_a4_page(demo: District, demo_plan: DayPlan, la
     text = sheets_html(demo_plan, demo, window=window, group_ids=groups, phones=True, lang=lang)
     pages = HTML(string=text).render().pages
     assert len(pages) == len(groups)
+
+
+@pytest.mark.slow
+def test_cell_overview_draws_short_routes_over_long_ones(
+    demo: District, demo_plan: DayPlan
+) -> None:
+    wp = max(demo_plan.windows, key=lambda wp: len(wp.routes))
+    assert len({r.distance_m for r in wp.routes}) >= 2
+    styles = group_styles(demo_plan, CellIndex.from_district(demo))
+    label = wp.window.label()
+    drawn = re.findall(
+        r'stroke="(#[0-9a-fA-F]{6})" stroke-width="3.2"', cell_sheet(demo_plan, demo, wp)
+    )
+    longest_first = sorted(wp.routes, key=lambda r: -r.distance_m)
+    assert drawn == [styles[(label, r.group.id)].colour for r in longest_first]

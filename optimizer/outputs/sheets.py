@@ -459,10 +459,12 @@ def cell_sheet(plan: DayPlan, district: District, window: WindowPlan, *, lang: s
         pts = [(h.lon, h.lat) for h in window.hotspots] or [(0.0, 0.0)]
     frame = _Frame.around(district.crs, pts, pad_m=60.0)
     body = _streets_svg(district, frame) + _cell_svg(district, frame, window.grid_id)
+    # the longest route first: a short one (a foot group around its muster point) stays on top
+    for r in sorted(window.routes, key=lambda r: -r.distance_m):
+        body += _route_svg(r, frame, styles[(label, r.group.id)].colour, numbers=False)
     rows = []
     for r in window.routes:
         colour = styles[(label, r.group.id)].colour
-        body += _route_svg(r, frame, colour, numbers=False)
         visits = sum(1 for s in r.stops if s.kind in ("hotspot", "post"))
         rows.append(
             f"<tr><td><span class='swatch' style='background:{colour}'></span></td>"
