@@ -986,7 +986,8 @@
   function wire() {
     window.I18N.apply();
     document.querySelectorAll(".lang-toggle").forEach(function (b) {
-      b.addEventListener("click", function () { window.I18N.set(window.I18N.lang === "zh" ? "en" : "zh"); fillFilters(); render(); fillCompare(); loadHistory(); });
+      b.addEventListener("click", function () { window.I18N.set(window.I18N.lang === "zh" ? "en" : "zh"); fillFilters(); render(); fillCompare(); loadHistory();
+        if ($("stats-table").firstChild) { showStats(); } });
     });
     $("signin-form").addEventListener("submit", function (ev) {
       ev.preventDefault();

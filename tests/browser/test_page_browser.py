@@ -264,8 +264,7 @@ def test_statistics_tab_shows_the_months_figures(page: Any, site: Site, demo_pla
     page.wait_for_function("() => document.querySelectorAll('#stats-table thead th').length > 2")
     teams = page.locator("#stats-table thead th").all_inner_texts()[1:]
     assert "Police" in teams and len(teams) >= 2
-    page.locator("#top .lang-toggle").click()
-    page.click("#stats-show")
+    page.locator("#top .lang-toggle").click()  # the table follows the language
     page.wait_for_function(
         "() => document.querySelector('#stats-table thead th').textContent === '队伍 / 网格'"
     )
