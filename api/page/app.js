@@ -103,6 +103,7 @@
     S.district = name; S.planId = null; S.view = null; S.streets = {}; S.streetDetail = null;
     S.decisions = emptyDecisions(); S.lastChanges = null;
     return api("/districts/" + encodeURIComponent(name) + "/map").then(function (m) {
+      if (name !== S.district) { return; }
       S.cells = m.cells; S.cellById = {};
       m.cells.forEach(function (c) { S.cellById[c.id] = c; });
       S.levels = m.levels;
@@ -114,7 +115,9 @@
     });
   }
   function loadPlans(pickDate) {
-    return api("/plans?limit=500&district=" + encodeURIComponent(S.district)).then(function (list) {
+    var district = S.district;
+    return api("/plans?limit=500&district=" + encodeURIComponent(district)).then(function (list) {
+      if (district !== S.district) { return; }
       S.plans = list.items;
       if (pickDate && !$("date").value) {
         var tomorrow = new Date(Date.now() + 864e5);
@@ -148,6 +151,9 @@
     $("plan").value = id;
     fillCompare();
     return api("/plans/" + id + "/view").then(function (view) {
+      // an answer for a plan no longer chosen (a big plan's view is slow) is dropped: it drew
+      // that plan under the chosen one's name, and adjusting sent its edits to the chosen one
+      if (id !== S.planId) { return; }
       S.view = view;
       window.I18N.setCategories(view.category_zh);
       var sel = $("window");
@@ -730,7 +736,10 @@
   }
   function loadHistory() {
     if (!S.planId) { return; }
-    api("/plans/" + S.planId + "/versions").then(renderHistory).catch(fail);
+    var id = S.planId;
+    api("/plans/" + id + "/versions").then(function (versions) {
+      if (id === S.planId) { renderHistory(versions); }
+    }).catch(fail);
   }
   function renderHistory(versions) {
     var panel = $("panel-history");

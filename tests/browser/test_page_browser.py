@@ -240,6 +240,43 @@ def test_drop_a_visited_hotspot_and_add_one_on_a_route(
     assert [h["id"] for h in after["hotspots"] if h["id"].startswith("added")] == ["added-1"]
 
 
+def test_a_late_answer_for_another_plan_does_not_replace_the_chosen_one(
+    page: Any, site: Site, demo_plan: str
+) -> None:
+    with site.api("planner") as client:
+        chosen = client.get(f"/plans/{demo_plan}/view").json()["windows"][0]
+        off = chosen["routes"][0]["id"]
+        r = client.post(f"/plans/{demo_plan}/adjust", json={"window": WINDOW, "unavailable": [off]})
+        assert r.status_code == 202, r.text
+    job = _wait_job(site, r.json()["id"])
+    assert job["status"] == "done", job
+    _sign_in(page, site, "planner")
+    _open_plan(page, demo_plan)
+
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # every other plan's view waits until released
+        if demo_plan in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/plans/*/view", hold)
+    page.dispatch_event("#date", "change")  # opens the day's newest plan: its answer is held
+    page.select_option("#plan", demo_plan)  # the dispatcher chooses the first one meanwhile
+    page.wait_for_function(
+        "n => document.querySelectorAll('.card').length === n", arg=len(chosen["routes"])
+    )
+    assert held, "the newest plan's view was never asked for"
+    with page.expect_response(lambda res: "/view" in res.url and demo_plan not in res.url):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(1000)
+    assert page.locator("#plan").input_value() == demo_plan
+    cards = {c.get_attribute("data-group") for c in page.locator(".card").all()}
+    assert cards == {r["id"] for r in chosen["routes"]} and off in cards
+
+
 def test_statistics_tab_shows_the_months_figures(page: Any, site: Site, demo_plan: str) -> None:
     _sign_in(page, site, "planner")
     _open_plan(page, demo_plan)
