@@ -161,6 +161,16 @@ def test_actual_source_and_posts_against_planned():
     assert row["posts_staffed"] == 1 and row["posts_planned"] == 1
 
 
+@pytest.mark.parametrize("by", ["district", "team", "cell"])
+def test_a_month_without_posts_counts_none(by):
+    # evening plans only (no school gate is staffed then): no post duty in the ledger at all
+    frame = ledger()
+    frame = frame[frame["duty"] != "post"]
+    t = bureau_statistics(frame, period="month", by=by, cells=cells())
+    assert (t["posts_staffed"] == 0).all() and (t["posts_planned"] == 0).all()
+    assert t["person_times"].sum() == 5 and t["patrol_groups"].sum() >= 2
+
+
 def test_team_and_cell_tables_add_up_to_district_and_rows():
     frame = ledger()
     district = bureau_statistics(frame, period="month", by="district")

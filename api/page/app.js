@@ -103,6 +103,7 @@
     S.district = name; S.planId = null; S.view = null; S.streets = {}; S.streetDetail = null;
     S.decisions = emptyDecisions(); S.lastChanges = null;
     return api("/districts/" + encodeURIComponent(name) + "/map").then(function (m) {
+      if (name !== S.district) { return; }
       S.cells = m.cells; S.cellById = {};
       m.cells.forEach(function (c) { S.cellById[c.id] = c; });
       S.levels = m.levels;
@@ -114,7 +115,9 @@
     });
   }
   function loadPlans(pickDate) {
-    return api("/plans?limit=500&district=" + encodeURIComponent(S.district)).then(function (list) {
+    var district = S.district;
+    return api("/plans?limit=500&district=" + encodeURIComponent(district)).then(function (list) {
+      if (district !== S.district) { return; }
       S.plans = list.items;
       if (pickDate && !$("date").value) {
         var tomorrow = new Date(Date.now() + 864e5);
@@ -148,6 +151,9 @@
     $("plan").value = id;
     fillCompare();
     return api("/plans/" + id + "/view").then(function (view) {
+      // an answer for a plan no longer chosen (a big plan's view is slow) is dropped: it drew
+      // that plan under the chosen one's name, and adjusting sent its edits to the chosen one
+      if (id !== S.planId) { return; }
       S.view = view;
       window.I18N.setCategories(view.category_zh);
       var sel = $("window");
@@ -184,14 +190,20 @@
       return d;
     };
     legend.addTo(map);
-    map.on("zoomend", function () { loadStreets(); drawStops(); });
-    map.on("click", function (ev) {
-      if (!S.addMode) { return; }
-      S.addMode = false;
-      $("map").style.cursor = "";
-      S.decisions.add.push({ lon: +ev.latlng.lng.toFixed(6), lat: +ev.latlng.lat.toFixed(6) });
-      renderAdjust(); drawPending();
-    });
+    map.on("zoomend", function () { loadStreets(); drawStops(); declutter(); });
+    map.on("click", function (ev) { addAt(ev); });
+  }
+  /* In "add hotspot" mode a click anywhere on the map adds one there, also on a route, a stop
+     or a hotspot (where streets and so routes are); returns whether it did. */
+  function addAt(ev) {
+    if (!S.addMode) { return false; }
+    if (ev.originalEvent) { L.DomEvent.stop(ev.originalEvent); }
+    S.addMode = false;
+    $("map").style.cursor = "";
+    setJob(null, "");
+    S.decisions.add.push({ lon: +ev.latlng.lng.toFixed(6), lat: +ev.latlng.lat.toFixed(6) });
+    renderAdjust(); drawPending();
+    return true;
   }
   function streetDetail() {
     var z = map.getZoom();
@@ -239,15 +251,42 @@
         : c.level === 2 ? { color: "#3d4f7a", weight: 1.8, fill: true, fillColor: c.colour || "#ccd", fillOpacity: 0.06 }
         : { color: "#6b7a99", weight: 0.7, dashArray: "3 3", fill: false };
       layers.cells.addLayer(L.polygon(rings(c), Object.assign({ pane: "cells", interactive: false }, style)));
-      if (c.level <= 2 && c.level < maxLevel + 1) {
+      if (c.level <= 3) {
         // a level-1 label sits in its cell's north-west corner, clear of the level-2 labels
-        var at = c.level === 1 ? L.latLngBounds(rings(c)[0]).getNorthWest() : c.label;
+        var at = c.level === 1 && maxLevel > 1 ? L.latLngBounds(rings(c)[0]).getNorthWest() : c.label;
         layers.labels.addLayer(L.marker(at, {
-          interactive: false,
-          icon: L.divIcon({ className: "", html: '<span class="celllabel l' + c.level + '">' + esc(cellName(c)) + "</span>", iconSize: null })
+          interactive: false, level: c.level, cell: c.id,
+          // a level-3 cell named after its id ("Auto grid G1-01-01") shows the id alone, as the
+          // group cards name it
+          icon: L.divIcon({ className: "", html: '<span class="celllabel l' + c.level + '">' +
+            esc(c.level >= 3 && c.name && c.name.indexOf(c.id) >= 0 ? c.id : cellName(c)) + "</span>", iconSize: null })
         }));
       }
     });
+    declutter();
+  }
+  /* Cell names that would overlap an earlier one (level 1 first) are hidden at this zoom: the
+     91 cells of a bureau's district otherwise print over each other. Level-3 names show for the
+     level-2 cell in view, else from zoom 16 (a few streets per cell). */
+  function declutter() {
+    var kept = [];
+    var zoomed = map.getZoom() >= 16;
+    var shows = function (m) {
+      if (m.options.level < 3) { return true; }
+      var parent = (S.cellById[m.options.cell] || {}).parent;
+      return S.f2 ? parent === S.f2 : zoomed;
+    };
+    var labels = layers.labels.getLayers().slice().sort(function (a, b) { return a.options.level - b.options.level; });
+    labels.forEach(function (m) {
+      var e = m.getElement();
+      if (!e || !e.firstChild) { return; }
+      e.style.visibility = "";
+      if (!shows(m)) { e.style.visibility = "hidden"; return; }
+      var r = e.firstChild.getBoundingClientRect();
+      var hit = kept.some(function (k) { return r.left < k.right && r.right > k.left && r.top < k.bottom && r.bottom > k.top; });
+      if (hit) { e.style.visibility = "hidden"; } else { kept.push(r); }
+    });
+    $("map").setAttribute("data-labels", String(kept.length));
   }
   function cellName(c) {
     // "G1-02 Auto grid G1-02" says the id twice: a name holding the id is shown alone
@@ -323,7 +362,7 @@
       });
       m.bindTooltip(esc(window.I18N.label(h.label) || h.id) + "<br>" + esc(h.id) + " · " + t("group.value") + " " + h.value.toFixed(4) +
         (h.out ? "<br><b>" + esc(t("map.left")) + ":</b> " + esc(h.out) : ""));
-      m.on("click", function () { hotspotPopup(h, m); });
+      m.on("click", function (ev) { if (!addAt(ev)) { hotspotPopup(h, ev.latlng); } });
       layers.heat.addLayer(m);
     });
     w.left_out.filter(function (lo) { return lo.kind === "post" && lo.lat !== null && inFilter(lo); }).forEach(function (lo) {
@@ -341,7 +380,7 @@
         dashArray: dash(r.line)
       });
       line.bindTooltip(esc(r.id) + " · " + esc(r.leader ? r.leader.name : ""));
-      line.on("click", function () { select(r.id); });
+      line.on("click", function (ev) { if (!addAt(ev)) { select(r.id); } });
       layers.routes.addLayer(line);
       bounds = bounds.concat(latlngs(r.path));
     });
@@ -387,12 +426,22 @@
           t("stop.arr") + " " + s.arr + " · " + t("stop.dep") + " " + s.dep + " · " + t("stop.dwell") + " " + num(s.dwell, 0) + " " + t("min") +
           (s.wait ? " · " + t("stop.wait") + " " + num(s.wait, 0) + " " + t("min") : "") + "<br>" + esc(window.I18N.purpose(s.purpose)),
           { className: "stop" });
-        m.on("click", function () { select(r.id); });
+        m.on("click", function (ev) {
+          if (addAt(ev)) { return; }
+          // the stop's number covers its hotspot: the hotspot's popup (drop it) opens from here
+          var h = s.kind === "hotspot" ? hotspotById(s.site_id) : null;
+          if (S.selected !== r.id) { select(r.id); }
+          if (h) { hotspotPopup(h, L.latLng(s.lat, s.lon)); }
+        });
         layers.stops.addLayer(m);
       });
     });
   }
-  function hotspotPopup(h, marker) {
+  function hotspotById(id) {
+    var w = win();
+    return w ? w.hotspots.filter(function (h) { return h.id === id; })[0] || null : null;
+  }
+  function hotspotPopup(h, at) {
     var body = el("div", {}, [
       el("b", { text: window.I18N.label(h.label) || h.id }), el("br"), el("span", { text: h.id + " · " + t("group.value") + " " + h.value.toFixed(4) }),
       h.out ? el("div", { text: t("map.left") + ": " + h.out }) : null
@@ -403,7 +452,7 @@
         onclick: function () { S.decisions.drop.push(h.id); map.closePopup(); render(); showTab("adjust"); }
       }));
     }
-    marker.bindPopup(body).openPopup();
+    L.popup().setLatLng(at).setContent(body).openOn(map);
   }
   function drawPending() {
     layers.pending.clearLayers();
@@ -426,6 +475,7 @@
   function showTab(name) {
     document.querySelectorAll("#tabs button").forEach(function (b) { b.classList.toggle("active", b.getAttribute("data-tab") === name); });
     document.querySelectorAll(".panel").forEach(function (p) { p.hidden = p.id !== "panel-" + name; });
+    if (name === "stats" && !$("stats-table").firstChild) { showStats(); }
   }
   function person(p) {
     var role = t("group." + p.role);
@@ -686,7 +736,10 @@
   }
   function loadHistory() {
     if (!S.planId) { return; }
-    api("/plans/" + S.planId + "/versions").then(renderHistory).catch(fail);
+    var id = S.planId;
+    api("/plans/" + id + "/versions").then(function (versions) {
+      if (id === S.planId) { renderHistory(versions); }
+    }).catch(fail);
   }
   function renderHistory(versions) {
     var panel = $("panel-history");
@@ -907,17 +960,22 @@
     var q = new URLSearchParams({ district: S.district, from: first, to: last, period: "month", by: $("stats-by").value });
     api("/statistics?" + q.toString()).then(function (res) {
       var words = res.labels[window.I18N.lang] || res.labels.en;
-      var cols = ["unit", "person_times", "officer_times", "volunteer_times", "patrol_hours", "posts_staffed", "posts_planned",
+      // one row per figure and one column per team or cell: the side panel is narrow, and a
+      // column per figure squeezed its headings to a character a line
+      var figures = ["patrol_groups", "person_times", "officer_times", "volunteer_times", "patrol_hours", "posts_staffed", "posts_planned",
         "hazards_found", "hazards_fixed", "clues", "incidents_near_patrol", "incidents_in_windows", "incidents"];
-      var head = el("tr", {}, cols.map(function (c) { return el("th", { text: words[c] || c }); }));
-      var rows = res.items.map(function (r) {
-        return el("tr", {}, cols.map(function (c) {
-          var v = r[c];
-          return el("td", { text: v === null || v === undefined ? "" : (c === "unit" ? (words[v] || v) : String(v)) });
-        }));
+      var head = el("tr", {}, [el("th", { text: words.unit || "" })].concat(res.items.map(function (r) {
+        return el("th", { class: "num", text: words[r.unit] || r.unit });
+      })));
+      var rows = figures.map(function (f) {
+        return el("tr", { "data-figure": f }, [el("th", { text: words[f] || f })].concat(res.items.map(function (r) {
+          var v = r[f];
+          return el("td", { class: "num", text: v === null || v === undefined ? "" : String(Math.round(v * 10) / 10) });
+        })));
       });
       var box = $("stats-table"); box.innerHTML = "";
-      box.appendChild(el("table", { class: "grid" }, [el("thead", {}, [head]), el("tbody", {}, rows)]));
+      if (!res.items.length) { box.appendChild(el("p", { class: "hint", text: t("stats.none") })); return; }
+      box.appendChild(el("table", { class: "grid stats" }, [el("thead", {}, [head]), el("tbody", {}, rows)]));
     }).catch(fail);
   }
   function downloadReport(format) {
@@ -932,12 +990,13 @@
   /* ---------------------------------------------------------------- wiring */
   function setFilter(f1, f2) {
     S.f1 = f1 || ""; $("f1").value = S.f1; fillF2(); S.f2 = f2 || ""; $("f2").value = S.f2; S.selected = null;
-    render(true);
+    render(true); declutter();
   }
   function wire() {
     window.I18N.apply();
     document.querySelectorAll(".lang-toggle").forEach(function (b) {
-      b.addEventListener("click", function () { window.I18N.set(window.I18N.lang === "zh" ? "en" : "zh"); fillFilters(); render(); fillCompare(); loadHistory(); });
+      b.addEventListener("click", function () { window.I18N.set(window.I18N.lang === "zh" ? "en" : "zh"); fillFilters(); render(); fillCompare(); loadHistory();
+        if ($("stats-table").firstChild) { showStats(); } });
     });
     $("signin-form").addEventListener("submit", function (ev) {
       ev.preventDefault();

@@ -136,13 +136,34 @@ def _duty(text: str, lang: str) -> str:
 
 
 MAP_W, MAP_H = 680, 340
-"""Size of a sheet's map in CSS pixels (fits an A4 page's width with margins)."""
+"""Size of a sheet's map in CSS pixels (fits an A4 page's width with margins); a group's sheet
+takes the height its page leaves (:func:`group_map_height`)."""
+
+PAGE_MM = (186.0, 273.0)
+"""Width and height of an A4 page inside its 12 mm margins."""
+
+LINE_MM = 3.9
+"""Height of a line of 8.5 pt text at the sheets' line height (1.3)."""
+
+ROW_MM = LINE_MM + 1.3
+"""Height of a one-line table row (padding and borders)."""
+
+STOP_COLUMNS_MM = (8.0, 11.0, 11.0, 13.0, 12.0, 50.0, 81.0)
+"""Widths of the stop table's columns: no., arrive, leave, on duty, wait, place, duty."""
+
+SHEET_FIXED_MM = 64.0
+"""Height of a group sheet's parts other than the map and the table rows: title, meta line,
+the two headings and the stop table's two-line header, the members' header, the posts line and
+the time-zone note, with their margins (and 6 mm to spare for a browser's own layout)."""
+
+MAP_MM = (45.0, 125.0)
+"""Least and most height of a group sheet's map."""
 
 CSS = """
 @page { size: A4; margin: 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "Microsoft YaHei",
-       "DejaVu Sans", sans-serif; font-size: 8.5pt; color: #111; margin: 0; }
+       "DejaVu Sans", sans-serif; font-size: 8.5pt; line-height: 1.3; color: #111; margin: 0; }
 .sheet { page-break-after: always; break-after: page; }
 .sheet:last-child { page-break-after: auto; break-after: auto; }
 h1 { font-size: 14pt; margin: 0 0 1.5mm 0; }
@@ -150,6 +171,8 @@ h1 { font-size: 14pt; margin: 0 0 1.5mm 0; }
 .meta span { margin-right: 5mm; }
 svg.map { border: 1px solid #888; display: block; width: 100%; height: auto; }
 table { border-collapse: collapse; width: 100%; margin-top: 2mm; }
+table.stops { table-layout: fixed; }
+p { margin: 2mm 0; }
 th, td { border: 1px solid #999; padding: 0.5mm 1.2mm; text-align: left; vertical-align: top; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 th { background: #eee; }
@@ -172,14 +195,21 @@ class _Frame:
     scale: float
 
     @classmethod
-    def around(cls, crs: Any, points: Sequence[tuple[float, float]], pad_m: float) -> _Frame:
+    def around(
+        cls,
+        crs: Any,
+        points: Sequence[tuple[float, float]],
+        pad_m: float,
+        *,
+        height: int = MAP_H,
+    ) -> _Frame:
         to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         xs, ys = to_xy.transform([p[0] for p in points], [p[1] for p in points])
         x0, x1 = min(xs) - pad_m, max(xs) + pad_m
         y0, y1 = min(ys) - pad_m, max(ys) + pad_m
-        scale = min(MAP_W / max(x1 - x0, 1.0), MAP_H / max(y1 - y0, 1.0))
+        scale = min(MAP_W / max(x1 - x0, 1.0), height / max(y1 - y0, 1.0))
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        half_w, half_h = MAP_W / scale / 2, MAP_H / scale / 2
+        half_w, half_h = MAP_W / scale / 2, height / scale / 2
         return cls(to_xy, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), scale)
 
     def px(self, x: float, y: float) -> tuple[float, float]:
@@ -256,12 +286,44 @@ def _route_svg(route: GroupRoute, frame: _Frame, colour: str, *, numbers: bool) 
     return "".join(out)
 
 
-def _svg(body: str) -> str:
+def _svg(body: str, *, height: int = MAP_H) -> str:
     return (
-        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_W} {MAP_H}" '
-        f'width="{MAP_W}" height="{MAP_H}">'
-        f'<rect width="{MAP_W}" height="{MAP_H}" fill="#fcfcf8"/>{body}</svg>'
+        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {MAP_W} {height}" '
+        f'width="{MAP_W}" height="{height}">'
+        f'<rect width="{MAP_W}" height="{height}" fill="#fcfcf8"/>{body}</svg>'
     )
+
+
+def text_lines(text: str, width_mm: float) -> int:
+    """Return the lines ``text`` takes in 8.5 pt type in a box ``width_mm`` wide (an upper
+    bound: CJK characters are a full em, others are taken wider than most are)."""
+    em = LINE_MM / 1.3
+    length = sum(em if ord(ch) >= 0x2E80 else 0.5 * em for ch in text)
+    return max(1, -int(-length // max(width_mm - 2.4, 1.0)))
+
+
+def group_map_height(rows: Sequence[Sequence[str]], members: int, extra: Sequence[str]) -> int:
+    """Return the height (CSS pixels, at :data:`MAP_W` wide) of a group sheet's map that keeps
+    the sheet on one A4 page.
+
+    Parameters
+    ----------
+    rows
+        The stop table's rows, one text per column (:data:`STOP_COLUMNS_MM`).
+    members
+        Rows of the members' table.
+    extra
+        Lines of full-width text (the meta line, the posts line).
+    """
+    used = SHEET_FIXED_MM + ROW_MM * members
+    used += sum(
+        ROW_MM
+        + LINE_MM * (max(text_lines(t, w) for t, w in zip(row, STOP_COLUMNS_MM, strict=True)) - 1)
+        for row in rows
+    )
+    used += sum(LINE_MM * (text_lines(t, PAGE_MM[0]) - 1) for t in extra)
+    map_mm = min(MAP_MM[1], max(MAP_MM[0], PAGE_MM[1] - used))
+    return round(map_mm * MAP_W / PAGE_MM[0])
 
 
 def _esc(value: object) -> str:
@@ -302,27 +364,31 @@ def group_sheet(
     g = route.group
     people = _people(district)
     names = member_names(district)
-    pts = [(float(x), float(y)) for x, y, *_ in route.path.coords]
-    pts += [(s.lon, s.lat) for s in route.stops]
-    frame = _Frame.around(district.crs, pts, pad_m=120.0)
-    body = (
-        _streets_svg(district, frame)
-        + _cell_svg(district, frame, window.grid_id)
-        + _route_svg(route, frame, colour, numbers=True)
-    )
-    rows = []
+    cells = []
     for s in route.stops:
         dwell = (
             dwell_minutes(s.arrival, s.departure, s.wait_min)
             if s.kind not in ("start", "end")
             else ""
         )
-        rows.append(
-            f"<tr><td class='num'>{s.sequence}</td><td class='num'>{clock(s.arrival)}</td>"
-            f"<td class='num'>{clock(s.departure)}</td><td class='num'>{_esc(dwell)}</td>"
-            f"<td class='num'>{s.wait_min:g}</td><td>{_esc(_place(s.name, lang))}</td>"
-            f"<td>{_esc(_duty(s.purpose, lang))}</td></tr>"
+        cells.append(
+            (
+                str(s.sequence),
+                clock(s.arrival),
+                clock(s.departure),
+                str(dwell),
+                f"{s.wait_min:g}",
+                _place(s.name, lang),
+                _duty(s.purpose, lang),
+            )
         )
+    rows = [
+        "<tr>"
+        + "".join(f"<td class='num'>{_esc(v)}</td>" for v in row[:5])
+        + "".join(f"<td>{_esc(v)}</td>" for v in row[5:])
+        + "</tr>"
+        for row in cells
+    ]
     members = []
     for i, pid in enumerate(g.members):
         role = t["officer"] if pid in g.officer_ids else t["volunteer"]
@@ -334,30 +400,44 @@ def group_sheet(
         )
     posts = [s for s in route.stops if s.kind == "post"]
     post_text = (
-        ", ".join(
-            f"{_esc(_place(s.name, lang))} {clock(s.arrival)}-{clock(s.departure)}" for s in posts
-        )
+        ", ".join(f"{_place(s.name, lang)} {clock(s.arrival)}-{clock(s.departure)}" for s in posts)
         or t["none"]
     )
     leader = g.officer_ids[0] if g.officer_ids else ""
     lname, lphone = people.get(leader, (leader, None))
     phone_head = f"<th>{t['phone']}</th>" if phones else ""
-    lead_phone = f" · {t['phone']} {_esc(lphone)}" if phones and lphone else ""
+    lead_phone = f" · {t['phone']} {lphone}" if phones and lphone else ""
+    meta = [
+        f"{t['date']}: {plan.date.isoformat()}",
+        f"{t['window']}: {window.window.label()}",
+        f"{t['cell']}: {window.grid_id}",
+        f"{t['mode']}: {t.get(g.mode, g.mode)}",
+        f"{t['leader']}: {lname}{lead_phone}",
+    ]
+    height = group_map_height(
+        cells, len(members), ["     ".join(meta), f"{t['posts']}: {post_text}"]
+    )
+    pts = [(float(x), float(y)) for x, y, *_ in route.path.coords]
+    pts += [(s.lon, s.lat) for s in route.stops]
+    frame = _Frame.around(district.crs, pts, pad_m=120.0, height=height)
+    body = (
+        _streets_svg(district, frame)
+        + _cell_svg(district, frame, window.grid_id)
+        + _route_svg(route, frame, colour, numbers=True)
+    )
+    cols = "".join(f"<col style='width:{w:g}mm'>" for w in STOP_COLUMNS_MM)
+    heads = ("n", "arrive", "leave", "dwell", "wait", "place", "duty")
     return (
         f"<section class='sheet' data-group='{_esc(g.id)}'>"
         f"<h1>{t['group']} {_esc(g.id)}</h1>"
-        f"<p class='meta'><span>{t['date']}: {plan.date.isoformat()}</span>"
-        f"<span>{t['window']}: {_esc(window.window.label())}</span>"
-        f"<span>{t['cell']}: {_esc(window.grid_id)}</span>"
-        f"<span>{t['mode']}: {_esc(t.get(g.mode, g.mode))}</span>"
-        f"<span>{t['leader']}: {_esc(lname)}{lead_phone}</span></p>"
-        f"{_svg(body)}"
-        f"<h2>{t['stops']}</h2><table><tr><th>{t['n']}</th><th>{t['arrive']}</th>"
-        f"<th>{t['leave']}</th><th>{t['dwell']}</th><th>{t['wait']}</th><th>{t['place']}</th>"
-        f"<th>{t['duty']}</th></tr>{''.join(rows)}</table>"
+        f"<p class='meta'>{''.join(f'<span>{_esc(m)}</span>' for m in meta)}</p>"
+        f"{_svg(body, height=height)}"
+        f"<h2>{t['stops']}</h2><table class='stops'><colgroup>{cols}</colgroup><tr>"
+        + "".join(f"<th>{t[h]}</th>" for h in heads)
+        + f"</tr>{''.join(rows)}</table>"
         f"<h2>{t['members']}</h2><table><tr><th>{t['members']}</th><th>ID</th>"
         f"<th>{t['role']}</th>{phone_head}</tr>{''.join(members)}</table>"
-        f"<p><b>{t['posts']}:</b> {post_text}</p>"
+        f"<p><b>{t['posts']}:</b> {_esc(post_text)}</p>"
         f"<p class='note'>{_esc(timezone_note(plan))}</p></section>"
     )
 
@@ -379,10 +459,12 @@ def cell_sheet(plan: DayPlan, district: District, window: WindowPlan, *, lang: s
         pts = [(h.lon, h.lat) for h in window.hotspots] or [(0.0, 0.0)]
     frame = _Frame.around(district.crs, pts, pad_m=60.0)
     body = _streets_svg(district, frame) + _cell_svg(district, frame, window.grid_id)
+    # the longest route first: a short one (a foot group around its muster point) stays on top
+    for r in sorted(window.routes, key=lambda r: -r.distance_m):
+        body += _route_svg(r, frame, styles[(label, r.group.id)].colour, numbers=False)
     rows = []
     for r in window.routes:
         colour = styles[(label, r.group.id)].colour
-        body += _route_svg(r, frame, colour, numbers=False)
         visits = sum(1 for s in r.stops if s.kind in ("hotspot", "post"))
         rows.append(
             f"<tr><td><span class='swatch' style='background:{colour}'></span></td>"

@@ -203,6 +203,13 @@ def _naive(times: pd.Series) -> pd.Series:
     return t
 
 
+def _distinct(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.Series:
+    """Count the distinct ``columns`` values of ``rows`` per ``keys`` (a Series, also when
+    ``rows`` is empty: a grouped ``apply`` gives an empty DataFrame there, which failed the
+    statistics of any month without a post duty)."""
+    return rows.drop_duplicates([*keys, *columns]).groupby(keys).size().astype(float)
+
+
 def bureau_statistics(
     duties: pd.DataFrame,
     *,
@@ -274,19 +281,13 @@ def bureau_statistics(
     post_key = ["date", "window", "site_id"]
     table = pd.DataFrame(
         {
-            "patrol_groups": patrol.groupby(keys)[["date", "window", "group_id"]]
-            .apply(lambda f: len(f.drop_duplicates()))
-            .astype(float),
+            "patrol_groups": _distinct(patrol, keys, ["date", "window", "group_id"]),
             "person_times": patrol.groupby(keys).size().astype(float),
             "officer_times": patrol[patrol["role"] == "officer"].groupby(keys).size(),
             "volunteer_times": patrol[patrol["role"] == "volunteer"].groupby(keys).size(),
             "patrol_hours": patrol.groupby(keys)["hours"].sum(),
-            "posts_staffed": posts.groupby(keys)[post_key]
-            .apply(lambda f: len(f.drop_duplicates()))
-            .astype(float),
-            "posts_planned": planned_posts.groupby(keys)[post_key]
-            .apply(lambda f: len(f.drop_duplicates()))
-            .astype(float),
+            "posts_staffed": _distinct(posts, keys, post_key),
+            "posts_planned": _distinct(planned_posts, keys, post_key),
         }
     )
     counts = [c for c in table.columns]

@@ -94,6 +94,17 @@ def test_page_draws_grids_streets_and_routes(page: Any, site: Site, demo_plan: s
     )
     assert page.locator(".card").count() == sum(1 for r in routes if cell in r["cells"])
     shot(page, site, "demo-cell-filter")
+    # the cell's level-3 cells are named on the map, and no two names overlap
+    shown = page.evaluate(
+        """() => [...document.querySelectorAll('.leaflet-marker-pane .celllabel')]
+        .filter(e => e.parentElement.style.visibility !== 'hidden')
+        .map(e => { const r = e.getBoundingClientRect();
+                    return [e.textContent, r.left, r.top, r.right, r.bottom]; })"""
+    )
+    assert any(name.startswith(cell + "-") for name, *_ in shown), shown
+    for i, (_, *a) in enumerate(shown):
+        for _, *b in shown[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
 def test_plan_request_shows_progress_and_appears(page: Any, site: Site, demo_plan: str) -> None:
@@ -105,6 +116,7 @@ def test_plan_request_shows_progress_and_appears(page: Any, site: Site, demo_pla
         if box.get_attribute("value") != "07:00-11:00":
             box.uncheck()
     page.fill("#np-budget", "2")
+    bar = page.locator("#top").bounding_box()
     # progress as the page shows it, every time it changes
     page.evaluate(
         """() => { window.seenProgress = [];
@@ -117,6 +129,8 @@ def test_plan_request_shows_progress_and_appears(page: Any, site: Site, demo_pla
     page.wait_for_function(
         "() => document.getElementById('job-text').textContent === 'done'", timeout=600_000
     )
+    # the progress floats over the map: the top bar keeps its height (it wrapped a line before)
+    assert page.locator("#top").bounding_box() == bar
     seen = page.evaluate("() => window.seenProgress")
     assert any("%" in text for text in seen), seen
     page.wait_for_function("() => document.getElementById('date').value === '2026-12-02'")
@@ -173,6 +187,129 @@ def test_lock_then_resolve_keeps_the_locked_route(page: Any, site: Site, demo_pl
     day = page.locator("#compare-table tr").last.locator("td")
     assert day.first.inner_text() == "day"
     assert day.last.inner_text().endswith("%") and day.last.inner_text() != "100%"
+
+
+def _uncovered_stop(page: Any, group: str) -> int:
+    """Index of a numbered stop of ``group`` on the map that no other marker covers."""
+    index: int = page.evaluate(
+        """g => [...document.querySelectorAll('.leaflet-marker-pane [data-stop]')]
+        .filter(e => e.dataset.stop === g)
+        .findIndex(e => { const r = e.getBoundingClientRect();
+            return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === e; })""",
+        group,
+    )
+    assert index >= 0, f"every stop of {group} is covered"
+    return index
+
+
+def test_drop_a_visited_hotspot_and_add_one_on_a_route(
+    page: Any, site: Site, demo_plan: str
+) -> None:
+    with site.api("viewer") as client:
+        before = client.get(f"/plans/{demo_plan}/view").json()["windows"][0]
+    _sign_in(page, site, "planner")
+    _open_plan(page, demo_plan)
+    card = page.locator(".card").first
+    group = card.get_attribute("data-group")
+    card.locator("h3").click()  # selected: only its stops are numbered
+    page.wait_for_selector(f".card.selected[data-group='{group}']")
+    stops = page.locator(f".leaflet-marker-pane [data-stop='{group}']")
+    # a visited hotspot lies under its stop's number: the number opens the hotspot's popup
+    stops.nth(_uncovered_stop(page, group)).click()
+    page.wait_for_selector(".leaflet-popup [data-drop]")
+    dropped = page.locator(".leaflet-popup [data-drop]").get_attribute("data-drop")
+    route = next(r for r in before["routes"] if r["id"] == group)
+    assert dropped in {s["site_id"] for s in route["stops"]}
+    page.click(".leaflet-popup [data-drop]")
+    # "add hotspot", then a click on the route (a stop lies on it) adds one there
+    page.click("#adj-add")
+    box = stops.nth(_uncovered_stop(page, group)).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    lines = page.locator("#decisions li").all_inner_texts()
+    assert len(lines) == 2 and dropped in lines[0] and "add hotspot at" in lines[1], lines
+    assert page.locator(f".card.selected[data-group='{group}']").count() == 1
+    shot(page, site, "drop-and-add")
+    page.click("#adj-resolve")
+    page.wait_for_selector("#changes", timeout=600_000)
+    new_id = page.locator("#map").get_attribute("data-plan")
+    with site.api("viewer") as client:
+        after = client.get(f"/plans/{new_id}/view").json()["windows"][0]
+    visited = {s["site_id"] for r in after["routes"] for s in r["stops"]}
+    assert dropped not in visited
+    assert any(lo["site_id"] == dropped and lo["code"] == "dropped" for lo in after["left_out"])
+    assert [h["id"] for h in after["hotspots"] if h["id"].startswith("added")] == ["added-1"]
+
+
+def test_a_late_answer_for_another_plan_does_not_replace_the_chosen_one(
+    page: Any, site: Site, demo_plan: str
+) -> None:
+    with site.api("planner") as client:
+        chosen = client.get(f"/plans/{demo_plan}/view").json()["windows"][0]
+        off = chosen["routes"][0]["id"]
+        r = client.post(f"/plans/{demo_plan}/adjust", json={"window": WINDOW, "unavailable": [off]})
+        assert r.status_code == 202, r.text
+    job = _wait_job(site, r.json()["id"])
+    assert job["status"] == "done", job
+    _sign_in(page, site, "planner")
+    _open_plan(page, demo_plan)
+
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # every other plan's view waits until released
+        if demo_plan in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/plans/*/view", hold)
+    page.dispatch_event("#date", "change")  # opens the day's newest plan: its answer is held
+    page.select_option("#plan", demo_plan)  # the dispatcher chooses the first one meanwhile
+    page.wait_for_function(
+        "n => document.querySelectorAll('.card').length === n", arg=len(chosen["routes"])
+    )
+    assert held, "the newest plan's view was never asked for"
+    with page.expect_response(lambda res: "/view" in res.url and demo_plan not in res.url):
+        for route in held:
+            route.continue_()
+    page.wait_for_timeout(1000)
+    assert page.locator("#plan").input_value() == demo_plan
+    cards = {c.get_attribute("data-group") for c in page.locator(".card").all()}
+    assert cards == {r["id"] for r in chosen["routes"]} and off in cards
+
+
+def test_statistics_tab_shows_the_months_figures(page: Any, site: Site, demo_plan: str) -> None:
+    _sign_in(page, site, "planner")
+    _open_plan(page, demo_plan)
+    page.click("[data-tab=stats]")  # opening the tab shows the month of the plan in view
+    page.wait_for_selector("#stats-table table")
+    assert page.locator("#stats-month").input_value() == DAY[:7]
+    query = {"district": "demo", "from": f"{DAY[:7]}-01", "to": f"{DAY[:7]}-30"}
+    with site.api("planner") as client:
+        want = client.get("/statistics", params={**query, "period": "month"}).json()
+    row = want["items"][0]
+    assert row["person_times"] > 0 and row["patrol_hours"] > 0
+    shown = page.locator("#stats-table tr[data-figure=person_times] td").all_inner_texts()
+    assert shown == [f"{row['person_times']:g}"]
+    heading = page.locator("#stats-table tr[data-figure=patrol_hours] th").inner_text()
+    assert heading == want["labels"]["en"]["patrol_hours"]
+    # every heading is readable: on one line of its own (not a word a line)
+    height = page.locator("#stats-table tr[data-figure=incidents_near_patrol]").bounding_box()
+    assert height is not None and height["height"] < 40
+    shot(page, site, "statistics")
+    page.select_option("#stats-by", "team")
+    page.click("#stats-show")
+    page.wait_for_function("() => document.querySelectorAll('#stats-table thead th').length > 2")
+    teams = page.locator("#stats-table thead th").all_inner_texts()[1:]
+    assert "Police" in teams and len(teams) >= 2
+    page.locator("#top .lang-toggle").click()  # the table follows the language
+    page.wait_for_function(
+        "() => document.querySelector('#stats-table thead th').textContent === '队伍 / 网格'"
+    )
+    shot(page, site, "statistics-zh")
+    with page.expect_download() as download:
+        page.click("#stats-pdf")
+    path = download.value.path()
+    assert path is not None and Path(path).read_bytes()[:4] == b"%PDF"
 
 
 def test_print_view_renders_a_group_sheet(page: Any, site: Site, demo_plan: str) -> None:
