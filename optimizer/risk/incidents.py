@@ -744,7 +744,17 @@ def read_incidents(
             ids[i] = f"L{lines[i]}"
         if bad[i]:
             continue
-        if ids[i] in first_line:
+        if "\x00" in ids[i]:  # no database text column can hold it (PostgreSQL refuses it)
+            bad[i] = True
+            problems.append(
+                Problem(
+                    int(lines[i]),
+                    "incident_id",
+                    repr(ids[i][:40]),
+                    "text without NUL (\\u0000) characters",
+                )
+            )
+        elif ids[i] in first_line:
             bad[i] = True
             problems.append(
                 Problem(

@@ -55,3 +55,12 @@ def test_year_1600_row_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     assert list(result.incidents["incident_id"]) == ["1"]
     problem = next(p for p in result.problems if p.field == "occurred_at")
     assert problem.line == 3 and "1900-01-01" in problem.reason
+
+
+def test_nul_in_an_id_is_a_problem_not_a_stored_row(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_text(HEADER + GOOD + "2\x00x,2026-11-04 10:00,theft,24.94,60.17\n", encoding="utf-8")
+    result = read_incidents(path)
+    assert list(result.incidents["incident_id"]) == ["1"]
+    problem = next(p for p in result.problems if p.field == "incident_id")
+    assert problem.line == 3 and "NUL" in problem.reason and not problem.kept
