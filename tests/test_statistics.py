@@ -268,3 +268,11 @@ def test_bar_chart_of_91_cells_keeps_top_and_others(tmp_path, lang):
     png = bar_chart(table, "person_times", tmp_path / "c.png", lang=lang, top=15)
     assert png.startswith(b"\x89PNG") and (tmp_path / "c.png").read_bytes() == png
     assert LABELS[lang]["others"]  # the 77 smallest are one bar
+
+
+@pytest.mark.parametrize("by", ["district", "team"])
+def test_days_without_duties_give_an_empty_table(by):
+    empty = bureau_statistics(pd.DataFrame(columns=list(DUTY_COLUMNS)), by=by)
+    assert empty.empty and list(empty.columns)[:3] == ["period", "unit", "patrol_groups"]
+    other_day = DAY + dt.timedelta(days=30)
+    assert bureau_statistics(ledger(), by=by, start=other_day, end=other_day).empty

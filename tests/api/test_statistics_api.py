@@ -61,6 +61,14 @@ def test_statistics_add_up_to_the_stored_rows(
     assert all(i["clues"] is None for i in by["team"])
 
 
+@pytest.mark.parametrize("unit", ["district", "team", "cell"])
+def test_days_without_duties_give_no_rows(stats_api: Api, unit: str) -> None:
+    r = _get(stats_api, "/statistics", district="demo", **{"from": "2026-06-01"}, to="2026-06-02",
+             by=unit)  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert all(i["person_times"] == 0 for i in r.json()["items"])
+
+
 @pytest.mark.parametrize("fmt", ["pdf", "xlsx"])
 def test_monthly_report(stats_api: Api, fmt: str) -> None:
     r = _get(stats_api, "/statistics/report", district="demo", month="2026-11", lang="en",
