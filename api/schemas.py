@@ -7,9 +7,17 @@ never a path), dates and times in the library's range, bounded integers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from optimizer.errors import InputError
@@ -29,6 +37,18 @@ MAX_INT32 = 2**31 - 1
 """Largest id, seed or offset (the databases' 32-bit integers)."""
 
 
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}")
+"""How the text of a date or time starts (``YYYY-MM-DD``)."""
+
+
+def _date_text(value: Any) -> Any:
+    """Refuse a date or time given as a number, true/false or other text (pydantic would read
+    ``0`` or ``"0"`` as a Unix time)."""
+    if isinstance(value, int | float) or (isinstance(value, str) and not DATE_TEXT.match(value)):
+        raise PydanticCustomError("date_text", "a date as YYYY-MM-DD (a time: YYYY-MM-DDTHH:MM)")
+    return value
+
+
 def _in_range(value: dt.date) -> dt.date:
     try:
         check_date(value)
@@ -38,11 +58,18 @@ def _in_range(value: dt.date) -> dt.date:
 
 
 DistrictName = Annotated[str, Field(pattern=NAME_PATTERN, examples=["demo"])]
-PatrolDate = Annotated[dt.date, AfterValidator(_in_range)]
+PatrolDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_in_range)]
 """A date from ``optimizer.timewindow.FIRST_DATE`` to ``LAST_DATE``."""
-PatrolDateTime = Annotated[dt.datetime, AfterValidator(_in_range)]
+PatrolDateTime = Annotated[dt.datetime, BeforeValidator(_date_text), AfterValidator(_in_range)]
 """A date and time in that range (an offset is allowed; none means UTC)."""
 Window = Annotated[str, Field(pattern=WINDOW_PATTERN, examples=["19:00-23:00"])]
+Number = Annotated[float, Field(strict=True)]
+"""A number of a request body: true, false and numbers in quotes are refused (an integer is
+taken)."""
+Integer = Annotated[int, Field(strict=True)]
+"""An integer of a request body: true, false, ``2.0`` and numbers in quotes are refused."""
+Flag = Annotated[bool, Field(strict=True)]
+"""True or false in a request body: ``1``, ``0`` and ``"yes"`` are refused."""
 
 
 class KeyCreate(BaseModel):
@@ -104,7 +131,7 @@ class DistrictImport(BaseModel):
         description="File name (no folder) of an .osm, .osm.bz2 or .osm.pbf file in the "
         "import folder",
     )
-    seed: int = Field(default=0, ge=0, le=MAX_INT32)
+    seed: Integer = Field(default=0, ge=0, le=MAX_INT32)
 
 
 class IncidentIn(BaseModel):
@@ -116,8 +143,8 @@ class IncidentIn(BaseModel):
     )
     category: str = Field(min_length=1, max_length=100, examples=["vehicle break-in"])
     description: str = Field(default="", max_length=2000)
-    lon: float = Field(ge=-180, le=180, examples=[24.9384])
-    lat: float = Field(ge=-90, le=90, examples=[60.1699])
+    lon: Number = Field(ge=-180, le=180, examples=[24.9384])
+    lat: Number = Field(ge=-90, le=90, examples=[60.1699])
 
 
 class IncidentBatch(BaseModel):
@@ -221,13 +248,13 @@ class PlanRequest(BaseModel):
     grid_ids: list[Annotated[str, Field(max_length=100)]] | None = Field(
         default=None, max_length=1000
     )
-    grid_level: int | None = Field(default=None, ge=1, le=9)
+    grid_level: Integer | None = Field(default=None, ge=1, le=9)
     engine: Literal["patrol", "ortools", "pyvrp"] = Field(
         default="patrol",
         description="Routing engine; 'patrol' (the default) is PyVRP polished by OR-Tools.",
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    time_limit_s: float = Field(
+    seed: Integer = Field(default=0, ge=0, le=2**31 - 1)
+    time_limit_s: Number = Field(
         default=0.5,
         gt=0,
         le=3600,
@@ -240,11 +267,11 @@ class PlanRequest(BaseModel):
         description="stored plans of earlier days: the hotspots their tracks left under-served "
         "weigh more (halving each day); the plan's notes say which",
     )
-    alerts: bool = Field(
+    alerts: Flag = Field(
         default=True,
         description="the district's stored alerts running on the day raise their places' risk",
     )
-    clue_weight: float = Field(
+    clue_weight: Number = Field(
         default=0.0,
         ge=0,
         le=10,
@@ -275,12 +302,12 @@ class ReplanRequest(BaseModel):
     grid_id: str = Field(min_length=1, max_length=100)
     window: Window
     now: PatrolDateTime
-    positions: dict[str, tuple[float, float] | Annotated[int, Field(ge=0, le=2**63 - 1)]] = Field(
-        default_factory=dict
+    positions: dict[str, tuple[Number, Number] | Annotated[Integer, Field(ge=0, le=2**63 - 1)]] = (
+        Field(default_factory=dict)
     )
     completed: list[str] | dict[str, list[str]] = Field(default_factory=list)
-    time_limit_s: float = Field(default=2.0, gt=0, le=3600)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    time_limit_s: Number = Field(default=2.0, gt=0, le=3600)
+    seed: Integer = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class JobOut(BaseModel):
@@ -367,12 +394,12 @@ class AuditList(BaseModel):
 class AddedHotspotIn(BaseModel):
     """A hotspot the dispatcher adds at a place (WGS-84)."""
 
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    value: float | None = Field(
+    lon: Number = Field(ge=-180, le=180)
+    lat: Number = Field(ge=-90, le=90)
+    value: Number | None = Field(
         default=None, gt=0, le=1e6, description="worth; none: the best of its cell"
     )
-    dwell_min: int = Field(default=12, ge=1, le=120)
+    dwell_min: Integer = Field(default=12, ge=1, le=120)
     label: str = Field(default="", max_length=200)
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -703,14 +730,14 @@ class AlertIn(BaseModel):
     district: DistrictName
     id: str | None = Field(default=None, pattern=ALERT_ID_PATTERN)
     text: str = Field(default="", max_length=500)
-    lon: float
-    lat: float
+    lon: Number
+    lat: Number
     crs: str = Field(default="wgs84", max_length=20, description="wgs84, gcj02 or bd09")
     start: PatrolDateTime = Field(description="with an offset, or the district's local time")
     end: PatrolDateTime
-    radius_m: float = 300.0
-    factor: float = 2.0
-    within_m: float = Field(default=500.0, description="list groups and posts this close")
+    radius_m: Number = 300.0
+    factor: Number = 2.0
+    within_m: Number = Field(default=500.0, description="list groups and posts this close")
     plan_ids: list[str] = Field(
         default_factory=list,
         max_length=10,
@@ -756,8 +783,8 @@ class ReportIn(BaseModel):
     category: str = Field(min_length=1, max_length=100)
     text: str = Field(default="", max_length=2000)
     time: PatrolDateTime = Field(description="with an offset, or the district's local time")
-    lon: float
-    lat: float
+    lon: Number
+    lat: Number
     crs: str = Field(default="wgs84", max_length=20, description="wgs84, gcj02 or bd09")
     reporter: str = Field(default="", max_length=100)
     photo: str = Field(default="", max_length=500, description="a file name or link")
@@ -905,7 +932,7 @@ class WeekRequest(BaseModel):
 
     district: DistrictName = "demo"
     start: PatrolDate
-    days: int = Field(default=7, ge=1, le=31)
+    days: Integer = Field(default=7, ge=1, le=31)
     windows: list[Window] = Field(
         default_factory=lambda: ["07:00-11:00", "14:00-18:00", "19:00-23:00"],
         min_length=1,
@@ -914,10 +941,10 @@ class WeekRequest(BaseModel):
     grid_ids: list[Annotated[str, Field(max_length=100)]] | None = Field(
         default=None, max_length=1000
     )
-    grid_level: int | None = Field(default=None, ge=1, le=9)
+    grid_level: Integer | None = Field(default=None, ge=1, le=9)
     engine: Literal["patrol", "ortools", "pyvrp"] = "patrol"
-    seed: int = Field(default=0, ge=0, le=MAX_INT32 - 31)
-    time_limit_s: float = Field(
+    seed: Integer = Field(default=0, ge=0, le=MAX_INT32 - 31)
+    time_limit_s: Number = Field(
         default=0.5, gt=0, le=3600, description="search budget per cell, window and day"
     )
 

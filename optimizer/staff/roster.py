@@ -257,6 +257,8 @@ def _records(data: Mapping[str, Any], key: str, where: str = "") -> list[Mapping
 
 def _number(value: Any, field_name: str, lo: float, hi: float) -> float:
     accepted = f"a finite number in [{lo}, {hi}]"
+    if isinstance(value, bool):  # float(True) is 1.0
+        raise InputError(field_name, value, accepted)
     try:
         number = float(value)
     except (TypeError, ValueError):
