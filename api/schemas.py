@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -63,6 +64,22 @@ PatrolDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_in_
 PatrolDateTime = Annotated[dt.datetime, BeforeValidator(_date_text), AfterValidator(_in_range)]
 """A date and time in that range (an offset is allowed; none means UTC)."""
 Window = Annotated[str, Field(pattern=WINDOW_PATTERN, examples=["19:00-23:00"])]
+LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$"
+"""An answer's local wall-clock time: ISO 8601, without an offset when the time is local."""
+LocalDateTime = Annotated[
+    dt.datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_TIME_PATTERN,
+            "description": "local wall-clock time of the district, without an offset (the "
+            "district's time zone is its metadata's timezone)",
+            "examples": ["2026-12-01T19:30:00"],
+        }
+    ),
+]
+"""A date and time in an answer that is local to the district (stored without an offset):
+its schema says so, where a ``date-time`` would require an offset."""
 Number = Annotated[float, Field(strict=True)]
 """A number of a request body: true, false and numbers in quotes are refused (an integer is
 taken)."""
@@ -660,9 +677,9 @@ class TrackOut(BaseModel):
     group_id: str
     file_name: str
     points: int
-    first: dt.datetime
+    first: LocalDateTime
     """First point, local wall-clock time like the plan's."""
-    last: dt.datetime
+    last: LocalDateTime
 
 
 class CheckInIn(BaseModel):
@@ -756,8 +773,8 @@ class AlertOut(BaseModel):
     lon: float
     lat: float
     crs: str
-    start: dt.datetime
-    end: dt.datetime
+    start: LocalDateTime
+    end: LocalDateTime
     radius_m: float
     factor: float
     created_by: str | None
@@ -799,14 +816,14 @@ class ReportOut(BaseModel):
     kind: str
     category: str
     text: str
-    time: dt.datetime
+    time: LocalDateTime
     lon: float
     lat: float
     crs: str
     reporter: str
     photo: str
     status: str
-    fixed_at: dt.datetime | None
+    fixed_at: LocalDateTime | None
 
 
 class ReportList(BaseModel):
@@ -865,8 +882,8 @@ class LedgerEntryOut(BaseModel):
     station_id: str
     duty: Literal["patrol", "post"]
     site_id: str
-    start: dt.datetime = Field(description="local wall-clock time of the district")
-    end: dt.datetime = Field(description="local wall-clock time of the district")
+    start: LocalDateTime
+    end: LocalDateTime
     hours: float
     source: Literal["planned", "actual"]
 
