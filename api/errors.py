@@ -234,6 +234,19 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail
+    if exc.status_code == 400:  # the framework could not read the body (e.g. broken multipart)
+        text = str(detail)[:MAX_ECHO]
+        accepted = "a body that can be read as its content type"
+        return error_response(
+            422,
+            {
+                "type": "input",
+                "field": "body",
+                "value": text,
+                "accepted": accepted,
+                "message": f"body: {text}; expected {accepted}",
+            },
+        )
     body = detail if isinstance(detail, dict) else {"type": "http", "message": str(detail)}
     return error_response(exc.status_code, body, exc.headers)
 

@@ -150,3 +150,18 @@ def test_upload_is_refused_before_its_body_without_a_key_and_over_the_limit(
         )
         assert r.status_code == 413
     assert not (tmp_path / "imports" / "uploads").exists()
+
+
+def test_a_broken_multipart_body_is_422_naming_the_body(own: Api, tmp_path: Path) -> None:
+    boundary = "c9da3e65b8241e15781047eeaca13fe0"
+    r = own.client.post(
+        "/districts/import/upload",
+        content=f"--{boundary}\r\n-157226938--{boundary}--\r\n".encode(),
+        headers={
+            **own.headers("planner"),
+            "content-type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "body"
+    assert not (tmp_path / "imports" / "uploads").exists()
