@@ -165,7 +165,7 @@ def test_console_script_runs_as_a_process(tmp_path: Path, data_dir: Path) -> Non
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1200,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr

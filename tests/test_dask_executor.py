@@ -113,7 +113,7 @@ def test_a_killed_worker_loses_no_cell(demo: District, client: Client) -> None:
             assert k not in seen  # no job is yielded twice
             seen[k] = outcome
             if not killed:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 600  # a busy machine starts tasks late
                 running = _running(client)
                 while not running and time.monotonic() < deadline:
                     time.sleep(0.05)
@@ -130,7 +130,7 @@ def test_a_killed_worker_loses_no_cell(demo: District, client: Client) -> None:
     assert report.reruns >= 1 and report.rerun_jobs >= 1
     rerun = [o for o in seen.values() if o.metrics.get(RERUN_METRIC, 0) >= 1]
     assert len(rerun) == report.rerun_jobs
-    client.wait_for_workers(3, timeout=120)  # the nanny brings the worker back
+    client.wait_for_workers(3, timeout=600)  # the nanny brings the worker back
 
 
 def test_a_lost_worker_is_in_the_plan(demo: District) -> None:

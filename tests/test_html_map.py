@@ -125,7 +125,7 @@ def test_headless_chromium_draws_the_plan_offline(
             ],
             capture_output=True,
             text=True,
-            timeout=180,
+            timeout=1200,
             check=False,
         )
     dom = proc.stdout

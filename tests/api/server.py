@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 180.0
+START_TIMEOUT_S = 600.0
 
 
 def free_port() -> int:

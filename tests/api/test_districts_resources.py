@@ -135,7 +135,7 @@ def test_import_district_from_real_osm(shared_osm: Path, tmp_path: Path) -> None
         body = {"name": "fengxian", "osm_file": "shanghai_fengxian.osm"}
         r = made.client.post("/districts/import", json=body, headers=made.headers("planner"))
         assert r.status_code == 202, r.text
-        job = wait_job(made, r.json()["id"], timeout=300)
+        job = wait_job(made, r.json()["id"])
         assert job["status"] == "done", job
         assert job["result"]["grids"] > 0 and job["result"]["nodes"] > 0
         h = made.headers("viewer")

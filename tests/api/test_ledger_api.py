@@ -162,7 +162,7 @@ def test_week_job_plans_and_stores_each_day(own_db_url: str, demo_dir: Path) -> 
         }
         r = api.client.post("/weeks", json=body, headers=api.headers("planner"))
         assert r.status_code == 202, r.text
-        job = wait_job(api, r.json()["id"], timeout=600)
+        job = wait_job(api, r.json()["id"])
         assert job["status"] == "done", job
         assert len(job["result"]["plan_ids"]) == 2 and job["result"]["over_cap"] == 0
         assert job["_seen"] == sorted(job["_seen"])

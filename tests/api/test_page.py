@@ -27,7 +27,7 @@ def plan_id(api: Api) -> Iterator[str]:
     body = {"district": "demo", "date": DAY, "windows": [WINDOW], "seed": 3, "time_limit_s": 0.5}
     r = api.client.post("/plans", json=body, headers=api.headers("planner"))
     assert r.status_code == 202, r.text
-    job = wait_job(api, r.json()["id"], timeout=300)
+    job = wait_job(api, r.json()["id"])
     assert job["status"] == "done", job
     yield job["result"]["plan_id"]
 
@@ -121,7 +121,7 @@ def test_adjust_keeps_the_locked_route_and_records_the_version(api: Api, plan_id
     body = {"window": WINDOW, "lock": [locked["id"]], "drop": [dropped], "note": "road works"}
     r = api.client.post(f"/plans/{plan_id}/adjust", json=body, headers=api.headers("planner"))
     assert r.status_code == 202, r.text
-    job = wait_job(api, r.json()["id"], timeout=300)
+    job = wait_job(api, r.json()["id"])
     assert job["status"] == "done", job
     new_id = job["result"]["plan_id"]
     assert job["result"]["version"] == 1 and job["result"]["cells"] == [cell]
@@ -155,7 +155,7 @@ def test_same_adjustment_gives_the_same_plan(api: Api, plan_id: str) -> None:
     made = []
     for _ in range(2):
         r = api.client.post(f"/plans/{plan_id}/adjust", json=body, headers=api.headers("planner"))
-        job = wait_job(api, r.json()["id"], timeout=300)
+        job = wait_job(api, r.json()["id"])
         assert job["status"] == "done", job
         view = _view(api, job["result"]["plan_id"])
         made.append([(x["id"], x["stops"]) for x in view["windows"][0]["routes"]])
@@ -303,7 +303,7 @@ def test_pin_move_and_add_through_the_api(api: Api, plan_id: str) -> None:
     }
     r = api.client.post(f"/plans/{plan_id}/adjust", json=body, headers=api.headers("planner"))
     assert r.status_code == 202, r.text
-    job = wait_job(api, r.json()["id"], timeout=300)
+    job = wait_job(api, r.json()["id"])
     assert job["status"] == "done", job
     after = {x["id"]: x for x in _view(api, job["result"]["plan_id"])["windows"][0]["routes"]}
     pinned = after[second["id"]]

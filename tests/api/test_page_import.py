@@ -45,7 +45,7 @@ def test_upload_imports_a_real_district_with_auto_grids(own: Api, shared_osm: Pa
         timezone="Asia/Shanghai",
     )
     assert r.status_code == 202, r.text
-    job = wait_job(own, r.json()["id"], timeout=600)
+    job = wait_job(own, r.json()["id"])
     assert job["status"] == "done", job
     assert job["result"]["levels"] == [1, 2] and job["result"]["grids"] == 4
     assert job["result"]["timezone"] == "Asia/Shanghai"
@@ -64,7 +64,7 @@ def test_upload_imports_a_real_district_with_auto_grids(own: Api, shared_osm: Pa
 def test_upload_with_the_bureaus_grids(own: Api, shared_osm: Path, tmp_path: Path) -> None:
     body = (shared_osm / OSM).read_bytes()
     r = _upload(own, "planner", {"osm": (OSM, body)}, name="fx1", auto_grids="1,2")
-    job = wait_job(own, r.json()["id"], timeout=600)
+    job = wait_job(own, r.json()["id"])
     assert job["status"] == "done", job
     grids = own.client.get("/districts/fx1/grids", headers=own.headers("viewer")).json()
     r = _upload(
@@ -76,7 +76,7 @@ def test_upload_with_the_bureaus_grids(own: Api, shared_osm: Path, tmp_path: Pat
         timezone="Asia/Shanghai",
     )
     assert r.status_code == 202, r.text
-    job = wait_job(own, r.json()["id"], timeout=600)
+    job = wait_job(own, r.json()["id"])
     assert job["status"] == "done", job
     assert job["result"]["grids"] == len(grids["features"])
 
@@ -123,7 +123,7 @@ def test_a_damaged_osm_file_fails_the_job_naming_the_file(own: Api) -> None:
     body = b'<?xml version="1.0"?>\n<osm version="0.6"><node id="1" lat="31.0" lon="121.'
     r = _upload(own, "planner", {"osm": ("cut.osm", body)}, name="cut", auto_grids="1,2")
     assert r.status_code == 202, r.text
-    job = wait_job(own, r.json()["id"], timeout=300)
+    job = wait_job(own, r.json()["id"])
     assert job["status"] == "failed"
     assert job["error"]["field"] == "osm_file"
     assert "cut" not in own.client.get("/districts", headers=own.headers("viewer")).json()["items"]

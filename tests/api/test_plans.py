@@ -19,8 +19,12 @@ DAY = "2026-12-01"
 WINDOW = "19:00-23:00"
 
 
-def wait_job(api: Api, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    """Poll a job until it is done or failed; return it."""
+def wait_job(api: Api, job_id: str, timeout: float = 1200.0) -> dict[str, Any]:
+    """Poll a job until it is done or failed; return it.
+
+    ``timeout`` is a safety net against a hung job, not a speed check: a job's duration depends
+    on the machine's load (the 120 s once used here failed on a busy machine).
+    """
     seen: list[float] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -49,7 +49,7 @@ class Site:
     def api(self, role: str) -> httpx.Client:
         """An HTTP client of the server with the key of ``role``."""
         return httpx.Client(
-            base_url=self.server.base, headers={"X-API-Key": self.tokens[role]}, timeout=120
+            base_url=self.server.base, headers={"X-API-Key": self.tokens[role]}, timeout=600
         )
 
 
@@ -135,7 +135,7 @@ def page(browser: Any, site: Site, request: pytest.FixtureRequest) -> Iterator[A
     context.route("**/*", guard)
     tab = context.new_page()
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.set_default_timeout(120_000)
+    tab.set_default_timeout(600_000)
     try:
         yield tab
     finally:

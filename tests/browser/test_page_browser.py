@@ -20,7 +20,7 @@ DAY = "2026-11-30"
 WINDOW = "19:00-23:00"
 
 
-def _wait_job(site: Site, job_id: str, timeout: float = 600.0) -> dict[str, Any]:
+def _wait_job(site: Site, job_id: str, timeout: float = 1200.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     with site.api("viewer") as client:
         while time.monotonic() < deadline:
@@ -365,7 +365,7 @@ def test_import_a_district_from_the_page(page: Any, site: Site, shared_osm: Path
             timeout=600_000,
         )
         page.wait_for_function(
-            "() => document.getElementById('map').dataset.cells === '4'", timeout=120_000
+            "() => document.getElementById('map').dataset.cells === '4'", timeout=600_000
         )
         assert page.locator("#district").input_value() == name
         shot(page, site, "imported-district")
