@@ -48,19 +48,20 @@ def test_damaged_file_is_a_clear_error(
     assert f"{name} {where}" in err, err
 
 
-def test_year_1600_row_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    path = tmp_path / "old.csv"
-    path.write_text(HEADER + GOOD + "2,1600-01-01 10:00,theft,24.94,60.17\n", encoding="utf-8")
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        ("2,1600-01-01 10:00,theft,24.94,60.17", "occurred_at", "1900-01-01"),
+        ("2\x00x,2026-11-04 10:00,theft,24.94,60.17", "incident_id", "NUL"),
+    ],
+    ids=["year-1600", "nul-in-id"],
+)
+def test_a_bad_row_is_a_problem_not_a_crash_or_a_stored_row(
+    tmp_path: Path, row: str, field: str, reason: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + GOOD + row + "\n", encoding="utf-8")
     result = read_incidents(path)
     assert list(result.incidents["incident_id"]) == ["1"]
-    problem = next(p for p in result.problems if p.field == "occurred_at")
-    assert problem.line == 3 and "1900-01-01" in problem.reason
-
-
-def test_nul_in_an_id_is_a_problem_not_a_stored_row(tmp_path: Path) -> None:
-    path = tmp_path / "nul.csv"
-    path.write_text(HEADER + GOOD + "2\x00x,2026-11-04 10:00,theft,24.94,60.17\n", encoding="utf-8")
-    result = read_incidents(path)
-    assert list(result.incidents["incident_id"]) == ["1"]
-    problem = next(p for p in result.problems if p.field == "incident_id")
-    assert problem.line == 3 and "NUL" in problem.reason and not problem.kept
+    problem = next(p for p in result.problems if p.field == field)
+    assert problem.line == 3 and reason in problem.reason and not problem.kept
