@@ -270,7 +270,7 @@ class PlanRequest(BaseModel):
         default="patrol",
         description="Routing engine; 'patrol' (the default) is PyVRP polished by OR-Tools.",
     )
-    seed: Integer = Field(default=0, ge=0, le=2**31 - 1)
+    seed: Integer = Field(default=0, ge=0, le=MAX_INT32)
     time_limit_s: Number = Field(
         default=0.5,
         gt=0,
@@ -324,7 +324,7 @@ class ReplanRequest(BaseModel):
     )
     completed: list[str] | dict[str, list[str]] = Field(default_factory=list)
     time_limit_s: Number = Field(default=2.0, gt=0, le=3600)
-    seed: Integer = Field(default=0, ge=0, le=2**31 - 1)
+    seed: Integer = Field(default=0, ge=0, le=MAX_INT32)
 
 
 class JobOut(BaseModel):
