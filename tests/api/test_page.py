@@ -4,6 +4,7 @@ versions, print sheets (HTML and PDF), comparison, exports with names, import by
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,11 @@ def _view(api: Api, plan_id: str, role: str = "viewer") -> dict[str, Any]:
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
+
+
+def _local(moment: str) -> dt.datetime:
+    """A view's ISO time as the plan's local wall-clock time."""
+    return dt.datetime.fromisoformat(moment).replace(tzinfo=None)
 
 
 def _busy_cell(view: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -293,11 +299,12 @@ def test_pin_move_and_add_through_the_api(api: Api, plan_id: str) -> None:
     cell, routes = _busy_cell(view)
     first, second = routes[0], routes[1]
     stop = next(s for s in second["stops"] if s["kind"] == "hotspot")
-    at = view["windows"][0]["start"][:11] + "20:30:00"
+    # the pin keeps the stop's own start: feasible whatever plan the shared database gave
+    at = _local(stop["arrival"]) + dt.timedelta(minutes=stop["wait"])
     person = next(m["id"] for m in first["members"] if m["role"] == "volunteer")
     body = {
         "window": WINDOW,
-        "pins": [{"group_id": second["id"], "site_id": stop["site_id"], "at": at}],
+        "pins": [{"group_id": second["id"], "site_id": stop["site_id"], "at": at.isoformat()}],
         "moves": [{"person_id": person, "to_group": second["id"]}],
         "add": [{"lon": stop["lon"], "lat": stop["lat"], "value": 5.0, "id": "new-spot"}],
     }
@@ -309,8 +316,12 @@ def test_pin_move_and_add_through_the_api(api: Api, plan_id: str) -> None:
     pinned = after[second["id"]]
     assert person in [m["id"] for m in pinned["members"]]
     assert person not in [m["id"] for m in after[first["id"]]["members"]]
-    starts = [s for s in pinned["stops"] if s["site_id"] == stop["site_id"] and s["dep"] > "20:30"]
-    assert any(s["arr"] <= "20:30" for s in starts), pinned["stops"]
+    held = [
+        s
+        for s in pinned["stops"]
+        if s["site_id"] == stop["site_id"] and _local(s["arrival"]) <= at < _local(s["departure"])
+    ]
+    assert held, (at, pinned["stops"])
     visited = {s["site_id"] for x in after.values() for s in x["stops"]}
     assert "new-spot" in visited
     versions = api.client.get(
