@@ -202,6 +202,31 @@ def _uncovered_stop(page: Any, group: str) -> int:
     return index
 
 
+def _wait_or_explain(page: Any, site: Site, step: str, condition: str) -> None:
+    """Wait up to a minute for ``condition`` after ``step``; else fail with what the page shows.
+
+    A lost step would otherwise wait out the next action's ten-minute safety net and say only
+    that an element was not visible.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=60_000)
+    except PlaywrightTimeout as exc:
+        state = page.evaluate(
+            """() => ({
+            popup: !!document.querySelector('.leaflet-popup'),
+            panels: [...document.querySelectorAll('.panel')].filter(p => !p.hidden).map(p => p.id),
+            decisions: [...document.querySelectorAll('#decisions li')].map(li => li.innerText),
+            selected: [...document.querySelectorAll('.card.selected')].map(c => c.dataset.group),
+            })"""
+        )
+        path = shot(page, site, f"lost-{step}")
+        raise AssertionError(
+            f"after {step}: {condition} did not hold; page: {state}; {path}"
+        ) from exc
+
+
 def test_drop_a_visited_hotspot_and_add_one_on_a_route(
     page: Any, site: Site, demo_plan: str
 ) -> None:
@@ -221,6 +246,7 @@ def test_drop_a_visited_hotspot_and_add_one_on_a_route(
     route = next(r for r in before["routes"] if r["id"] == group)
     assert dropped in {s["site_id"] for s in route["stops"]}
     page.click(".leaflet-popup [data-drop]")
+    _wait_or_explain(page, site, "drop", "() => !document.getElementById('panel-adjust').hidden")
     # "add hotspot", then a click on the route (a stop lies on it) adds one there
     page.click("#adj-add")
     box = stops.nth(_uncovered_stop(page, group)).bounding_box()
