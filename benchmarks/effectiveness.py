@@ -54,6 +54,14 @@ Measures
     ``reach@3min`` / ``reach@5min``: share of the planned cells' patrollable street length
     within 3 / 5 minutes (the group's mode) of a group, at ``--moments`` random moments per
     window (the same moments for every strategy).
+Bounds
+    How far any patrol of the beat loop's street length could go
+    (``optimizer.evaluate.effectiveness.bounds``): the beat loop's distinct street length (per
+    window; per day for date-only incidents) spent on the planned cells' best streets, with no
+    cost for connecting them, ranked by the day's forecast (``forecast``), by all earlier
+    incidents per metre (``counts``) and by the day's incidents themselves (``hindsight``).
+    When the ``forecast`` bound is below 1.5 x the beat loop's share, no route planned from
+    the forecast reaches the target at those hours.
 Target
     service ``share`` >= 1.5 x the beat loop's at equal hours, and ahead of every other strategy.
 Command
@@ -264,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     print(result.days.to_string(float_format=lambda v: f"{v:8.3f}"))
     print("\nsummary (equal hours; share = covered / incidents over all days):")
     print(summary.to_string(float_format=lambda v: f"{v:8.3f}"))
+    bounds = result.bounds_summary()
+    print("\nbounds (the beat loop's street length on the best streets, unconnected):")
+    print(bounds.to_string(float_format=lambda v: f"{v:8.3f}"))
     ratio = float(summary.loc[SERVICE, "share_vs_beat_loop"])
     others = summary.drop(index=SERVICE)["share"]
     ahead = bool((summary.loc[SERVICE, "share"] > others).all())
@@ -289,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
                 if pd.notna(v)
             }
             for name, row in summary.iterrows()
+        },
+        "bounds": {
+            str(name): {k: round(float(v), 4) for k, v in row.items()}
+            for name, row in bounds.iterrows()
         },
         "service_vs_beat_loop": round(ratio, 4),
         "service_ahead_of_all": ahead,

@@ -26,6 +26,7 @@ from optimizer.evaluate.effectiveness.backtest import (
     incidents_on,
     realised_risk,
 )
+from optimizer.evaluate.effectiveness.bounds import BOUND_RANKINGS, per_metre, top_streets
 from optimizer.evaluate.effectiveness.metrics import (
     covered_incidents,
     incident_points,
@@ -403,6 +404,44 @@ def test_summary_pools_days_and_compares_with_the_beat_loop() -> None:
     assert len(result.to_frame()) == 4
 
 
+def test_top_streets_spend_the_length_on_the_best_streets_per_metre() -> None:
+    length = np.array([100.0, 50.0, 200.0, 100.0, 10.0])
+    risk = per_metre([1, 4, 2, 0, 5], length)  # 0.01, 0.08, 0.01, 0, 0.5 (0.5: a 10 m segment)
+    # candidates exclude segment 4 (outside the planned cells)
+    cand = [0, 1, 2, 3]
+    assert top_streets(risk, cand, length, length_m=50).tolist() == [1]
+    # the last segment taken may pass the length; ties keep the candidates' order
+    assert top_streets(risk, cand, length, length_m=60).tolist() == [1, 0]
+    assert top_streets(risk, cand, length, length_m=151).tolist() == [1, 0, 2]
+    # more length than the cells hold: every candidate, unscored ones last
+    assert top_streets(risk, cand, length, length_m=1e6).tolist() == [1, 0, 2, 3]
+    assert top_streets(risk, cand, length, length_m=0).tolist() == []
+    assert per_metre([3], [0.5]).tolist() == [3.0]  # shorter than a metre counts as one
+
+
+def test_bounds_summary_compares_with_the_beat_loop() -> None:
+    days = pd.DataFrame(
+        [
+            {"day": d, "strategy": BEAT_LOOP, "incidents": n, "covered": c, "share": c / n}
+            for d, n, c in (("2026-03-02", 10, 4), ("2026-03-03", 10, 2))
+        ]
+    )
+    bounds = pd.DataFrame(
+        [
+            {"day": "2026-03-02", "incidents": 10, "length_km": 5.0}
+            | {"covered_forecast": 6, "covered_counts": 5, "covered_hindsight": 10},
+            {"day": "2026-03-03", "incidents": 10, "length_km": 5.0}
+            | {"covered_forecast": 3, "covered_counts": 4, "covered_hindsight": 9},
+        ]
+    )
+    b = EffectivenessResult(days, {}, EffectivenessParams(), bounds=bounds).bounds_summary()
+    assert list(b.index) == list(BOUND_RANKINGS)
+    assert b.loc["forecast", "share"] == pytest.approx(9 / 20)
+    assert b.loc["forecast", "share_vs_beat_loop"] == pytest.approx((9 / 20) / (6 / 20))
+    assert b.loc["hindsight", "covered"] == 19
+    assert EffectivenessResult(days, {}, EffectivenessParams()).bounds_summary().empty
+
+
 # ---------------------------------------------------------------------------------------------
 # the backtest cannot see its test days
 
@@ -463,6 +502,13 @@ def test_backtest_cannot_see_its_test_days(demo: District) -> None:
     after = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(tz)
     dirty = effectiveness_backtest(demo, poisoned(inc, after, 1), [day], params=params)
     pd.testing.assert_frame_equal(clean.days, dirty.days)
+    pd.testing.assert_frame_equal(clean.bounds, dirty.bounds)
+    (bound,) = clean.bounds.to_dict("records")
+    beat = clean.days[clean.days["strategy"] == BEAT_LOOP].iloc[0]
+    assert bound["incidents"] == beat["incidents"]
+    assert bound["length_km"] == pytest.approx(beat["patrolled_km"])
+    for ranking in BOUND_RANKINGS:
+        assert 0 <= bound[f"covered_{ranking}"] <= bound["incidents"]
     end = pd.Timestamp(clean.history_end[day.isoformat()])
     assert end < pd.Timestamp(day).tz_localize(tz)
     # the baselines get the service's groups and hours, exactly
@@ -519,6 +565,9 @@ def test_benchmark_runs_on_the_demo_and_ends_with_one_json_line(
     (day,) = figures["days"]
     assert figures["history_end"][day] < day  # the day's plans ended their history before it
     assert isinstance(figures["target_met"], bool)
+    assert set(figures["bounds"]) == {"forecast", "counts", "hindsight"}
+    hindsight = figures["bounds"]["hindsight"]
+    assert 0 <= hindsight["share"] <= 1
 
 
 def test_uniform_forecast_spreads_each_categorys_total_evenly() -> None:

@@ -19,7 +19,11 @@ For each day evaluated (:func:`effectiveness_backtest`):
    day evaluated, every day in between included, at that window's hours where they have a time:
    the risk that realised, :func:`realised_risk`); and the share of the planned cells'
    street length within 3 and 5 minutes of a group at ``moments_per_window`` random moments of
-   each window (the same moments for every strategy).
+   each window (the same moments for every strategy);
+5. with the beat loop among the strategies, the bounds of
+   :mod:`~optimizer.evaluate.effectiveness.bounds`: the beat loop's street length spent on the
+   best streets by the forecast, by earlier counts and in hindsight, unconnected
+   (:attr:`EffectivenessResult.bounds`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import copy
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import networkx as nx
 import numpy as np
@@ -37,6 +42,7 @@ from scipy import stats
 
 from optimizer.district import District
 from optimizer.errors import InputError
+from optimizer.evaluate.effectiveness.bounds import BOUND_RANKINGS, per_metre, top_streets
 from optimizer.evaluate.effectiveness.metrics import (
     covered_incidents,
     incident_points,
@@ -60,6 +66,7 @@ from optimizer.plan.cells import planning_grid_ids
 from optimizer.plan.day import plan_day
 from optimizer.plan.params import PlanParams
 from optimizer.plan.types import DayPlan
+from optimizer.risk.hotspots import district_forecast, window_start
 from optimizer.risk.incidents import segment_index, street_segments
 from optimizer.timewindow import DEFAULT_WINDOWS, TimeWindow
 
@@ -168,12 +175,19 @@ class EffectivenessResult:
         The parameters used.
     traces
         Day -> strategy -> the groups' traces (only with ``params.keep_traces``).
+    bounds
+        One row per day (with the beat loop scored): ``day``, ``incidents`` (counted as for
+        the strategies), ``length_km`` (the beat loop's distinct street length, per window
+        where incidents have a time and per day where they have a date only, summed) and
+        ``covered_<ranking>`` for each of
+        :data:`~optimizer.evaluate.effectiveness.bounds.BOUND_RANKINGS`.
     """
 
     days: pd.DataFrame
     history_end: dict[str, str]
     params: EffectivenessParams
     traces: dict[str, dict[str, list[Trace]]] = field(default_factory=dict)
+    bounds: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_frame(self) -> pd.DataFrame:
         """Return :attr:`days`."""
@@ -220,6 +234,28 @@ class EffectivenessResult:
             out["share_vs_beat_loop"] = out["share"] / base_share
             out["risk_vs_beat_loop"] = out["risk_minutes"] / base_risk
         return out
+
+    def bounds_summary(self) -> pd.DataFrame:
+        """Return one row per bound ranking: ``covered``, ``share`` and ``share_vs_beat_loop``.
+
+        Empty when the beat loop was not scored. ``share`` is covered / incidents over all
+        days, like :meth:`summary`'s.
+        """
+        b = self.bounds
+        if b.empty:
+            return pd.DataFrame(columns=["covered", "share", "share_vs_beat_loop"])
+        beat = self.days[self.days["strategy"] == BEAT_LOOP]
+        beat_share = float(beat["covered"].sum()) / max(1, int(beat["incidents"].sum()))
+        rows = {}
+        for ranking in BOUND_RANKINGS:
+            covered = int(b[f"covered_{ranking}"].sum())
+            share = covered / max(1, int(b["incidents"].sum()))
+            rows[ranking] = {
+                "covered": covered,
+                "share": share,
+                "share_vs_beat_loop": share / beat_share if beat_share > 0 else float("nan"),
+            }
+        return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def local_times(incidents: pd.DataFrame, tz: str) -> pd.DatetimeIndex:
@@ -340,6 +376,7 @@ def effectiveness_backtest(
     presence: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
     history_end: dict[str, str] = {}
     kept: dict[str, dict[str, list[Trace]]] = {}
+    bound_rows: list[dict[str, object]] = []
     for day in sorted(days):
         past = history_before(incidents, day, tz)
         held = incidents_on(incidents, day, tz)
@@ -368,10 +405,17 @@ def effectiveness_backtest(
             w.label(): random_moments(rng, 0.0, 60.0 * w.minutes, p.moments_per_window)
             for w in windows
         }
+        inside_of = {}
+        for w in windows:
+            a, b = (pd.Timestamp(t) for t in w.on(day))
+            inside_of[w.label()] = ~dated & np.asarray((local >= a) & (local < b))
+        beat: list[Trace] | None = None
         for name in p.strategies:
             traces = _strategy_traces(name, plan, view, p, ctx, day)
             if p.keep_traces:
                 kept.setdefault(label, {})[name] = traces
+            if name == BEAT_LOOP:
+                beat = traces
             covered = np.zeros(len(held), dtype=bool)
             counted = dated.copy()
             length = segs["length"].to_numpy(dtype=float)
@@ -379,8 +423,7 @@ def effectiveness_backtest(
             day_segs = np.concatenate([t.patrolled() for t in traces] or [np.zeros(0, int)])
             covered |= dated & covered_incidents(xy, geoms, day_segs, radius_m=p.radius_m)
             for w in windows:
-                a, b = (pd.Timestamp(t) for t in w.on(day))
-                inside = ~dated & np.asarray((local >= a) & (local < b))
+                inside = inside_of[w.label()]
                 counted |= inside
                 mine = [t for t in traces if t.window == w.label()]
                 w_segs = np.concatenate([t.patrolled() for t in mine] or [np.zeros(0, int)])
@@ -416,6 +459,10 @@ def effectiveness_backtest(
             for m, values in reach.items():
                 row[reach_column(m)] = float(np.mean(values)) if values else float("nan")
             rows.append(row)
+        if beat is not None:
+            bound_rows.append(
+                _bound_row(label, beat, view, past, held, xy, dated, inside_of, p, ctx, geoms)
+            )
         if progress is not None:
             shown = ", ".join(
                 f"{r['strategy']} {r['covered']}/{r['incidents']}"
@@ -436,7 +483,77 @@ def effectiveness_backtest(
         for r in frame.itertuples()
     ]
     reach_cols = [reach_column(m) for m in p.reach_minutes]
-    return EffectivenessResult(frame[[*DAY_COLUMNS, *reach_cols]], history_end, p, kept)
+    return EffectivenessResult(
+        frame[[*DAY_COLUMNS, *reach_cols]], history_end, p, kept, pd.DataFrame(bound_rows)
+    )
+
+
+def _bound_row(
+    label: str,
+    beat: Sequence[Trace],
+    view: District,
+    past: pd.DataFrame,
+    held: pd.DataFrame,
+    xy: npt.NDArray[np.float64],
+    dated: npt.NDArray[np.bool_],
+    inside_of: dict[str, npt.NDArray[np.bool_]],
+    p: EffectivenessParams,
+    ctx: _Context,
+    geoms: npt.NDArray[np.object_],
+) -> dict[str, object]:
+    """Score the bounds of one day: the beat loop's street length on the best streets."""
+    day = dt.date.fromisoformat(label)
+    G = view.graph
+    length = ctx.lookup.segments["length"].to_numpy(dtype=float)
+    n = len(length)
+    area = np.flatnonzero(ctx.area)
+    tz = str(view.metadata.get("timezone") or "UTC")
+    model = district_forecast(view, past, p.plan.hotspots.forecast)
+    if len(model.length) != n:
+        raise AssertionError("the forecast's segments are not the street segments")
+    density = {}
+    for window in (TimeWindow.parse(x) for x in p.windows):
+        at = window_start(day, window, ZoneInfo(tz))
+        by_cat = model.risk(at, window=window, day=pd.Timestamp(day), by_category=True)
+        density[window.label()] = by_cat.sum(axis=0) if by_cat.shape[0] else np.zeros(n)
+    earlier = segment_index(past, G)
+    counts = per_metre(np.bincount(earlier[earlier >= 0], minlength=n), length)
+    on = segment_index(held, G)
+
+    def scores(
+        mask: npt.NDArray[np.bool_], forecast: npt.NDArray[np.float64]
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        hits = on[mask & (on >= 0)]
+        return {
+            "forecast": forecast,
+            "counts": counts,
+            "hindsight": per_metre(np.bincount(hits, minlength=n), length),
+        }
+
+    covered = {r: np.zeros(len(held), dtype=bool) for r in BOUND_RANKINGS}
+    counted = dated.copy()
+    km = 0.0
+    # date-only incidents: the beat loop's street length of the whole day
+    if dated.any():
+        budget = patrolled_length_m(beat, length)
+        km += budget / 1000.0
+        day_risk = np.sum(list(density.values()), axis=0)
+        for r, sc in scores(dated, day_risk).items():
+            chosen = top_streets(sc, area, length, length_m=budget)
+            covered[r] |= dated & covered_incidents(xy, geoms, chosen, radius_m=p.radius_m)
+    # timed incidents: the beat loop's street length of their window
+    for w, inside in inside_of.items():
+        counted |= inside
+        if not inside.any():
+            continue
+        budget = patrolled_length_m([t for t in beat if t.window == w], length)
+        km += budget / 1000.0
+        for r, sc in scores(inside, density[w]).items():
+            chosen = top_streets(sc, area, length, length_m=budget)
+            covered[r] |= inside & covered_incidents(xy, geoms, chosen, radius_m=p.radius_m)
+    row: dict[str, object] = {"day": label, "incidents": int(counted.sum()), "length_km": km}
+    row.update({f"covered_{r}": int(covered[r].sum()) for r in BOUND_RANKINGS})
+    return row
 
 
 def realised_risk(
