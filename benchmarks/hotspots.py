@@ -16,9 +16,11 @@ mirrored calendar.
 1. **Tuning** (never the test weeks): rolling origin over the ``--val-weeks`` 7-day periods
    before ``--start``. Each candidate of a small grid (network-KDE half-life and wide weight x
    two sizes of the boosted trees) is fitted with the learned model forced on everything before
-   each period and forecasts it; the candidate with the best score is chosen (the forecaster's
-   own rule, ``optimizer.risk.forecaster.selection_score``: geometric mean over 1, 5 and 10 %
-   of the mean PAI across the weeks).
+   each period and forecasts it; each is scored by the forecaster's own rule
+   (``optimizer.risk.forecaster.selection_score``: geometric mean over 1, 5 and 10 % of the
+   mean PAI across the weeks). The library defaults are kept unless a candidate beats them by
+   more than one standard error of its paired weekly gain (the one-standard-error rule); among
+   those that do, the best score is chosen.
 2. **Test**: rolling origin over the 7-day periods from ``--start`` to ``--end`` (the last may be
    shorter). For each, the forecaster (chosen parameters) is fitted on the incidents before the
    period only (``optimizer.evaluate.forecast.rolling_backtest`` cuts the frame there), chooses
@@ -79,6 +81,9 @@ KDE_GRID: dict[str, tuple[float, ...]] = {
     "half_life_days": (60.0, 1000.0),
     "wide_weight": (2.0, 5.0),
 }
+MIN_EVIDENCE_SE = 1.0
+"""A tuned candidate replaces the library defaults only when its mean weekly gain in validation
+exceeds this many standard errors of that gain (the one-standard-error rule)."""
 TREE_GRID: tuple[dict[str, Any], ...] = (
     {"num_leaves": 5, "min_data_in_leaf": 200, "rounds": 50},
     {"num_leaves": 7, "min_data_in_leaf": 100, "rounds": 100},
@@ -147,6 +152,45 @@ def load_data(
     return G, inc, read_terrain(osm_path), f"{inc_path.name} on {osm_path.name}"
 
 
+def weekly_scores(results: pd.DataFrame, coverages: tuple[float, ...]) -> pd.Series:
+    """Return the learned model's selection score of each validation week (indexed by period)."""
+    learned = results[results["method"] == "learned"]
+    return pd.Series(
+        {
+            period: float(selection_score(rows, coverages).iloc[0])
+            for period, rows in learned.groupby("period")
+        },
+        dtype=float,
+    )
+
+
+def paired_gains(weekly: list[pd.Series]) -> pd.DataFrame:
+    """Return each candidate's paired weekly gain over the first (the defaults).
+
+    Columns ``gain`` (mean over the weeks both were scored) and ``gain_se`` (its standard
+    error; NaN with fewer than two weeks).
+    """
+    gains = [(w - weekly[0]).dropna() for w in weekly]
+    return pd.DataFrame(
+        {
+            "gain": [float(g.mean()) if len(g) else float("nan") for g in gains],
+            "gain_se": [
+                float(g.std(ddof=1) / np.sqrt(len(g))) if len(g) > 1 else float("nan")
+                for g in gains
+            ],
+        }
+    )
+
+
+def one_standard_error_choice(grid: pd.DataFrame) -> int:
+    """Return the row chosen: the best ``score`` among the rows whose ``gain`` exceeds
+    :data:`MIN_EVIDENCE_SE` times ``gain_se``, else row 0 (the defaults)."""
+    clear = (grid["gain"] > MIN_EVIDENCE_SE * grid["gain_se"]).to_numpy(dtype=bool)
+    if not clear.any():
+        return 0
+    return int(np.nanargmax(np.where(clear, grid["score"].to_numpy(dtype=float), np.nan)))
+
+
 def tune(
     G: nx.MultiDiGraph,
     inc: pd.DataFrame,
@@ -154,28 +198,44 @@ def tune(
     val: list[tuple[pd.Timestamp, float]],
     kernels: dict[float, NetworkKernel],
 ) -> tuple[ForecastParams, pd.DataFrame]:
-    """Choose the forecaster's parameters on the validation weeks (learned model forced)."""
-    rows = []
-    best: tuple[float, ForecastParams] | None = None
+    """Choose the forecaster's parameters on the validation weeks (learned model forced).
+
+    The library defaults are kept unless a candidate beats them by more than one standard
+    error of the weekly paired difference of the score (:data:`MIN_EVIDENCE_SE`): with a few
+    weeks of validation the best of a grid is mostly noise, and the defaults are the prior.
+    """
+    defaults = ForecastParams(validation_weeks=0)
+    candidates = [defaults]
     for kde_values, trees in itertools.product(itertools.product(*KDE_GRID.values()), TREE_GRID):
         kde = RiskParams(**dict(zip(KDE_GRID, kde_values, strict=True)))
         p = ForecastParams(kde=kde, validation_weeks=0, **trees)
+        if p != defaults:
+            candidates.append(p)
+    rows = []
+    weekly: list[pd.Series] = []
+    for p in candidates:
         K = kernel_of(G, p, kernels)
         bt = rolling_backtest(G, inc, val, params=p, terrain=terrain, signals=False, kernel=K)
         res = bt.results[bt.results["method"] == "learned"]
+        weekly.append(weekly_scores(res, p.select_coverages))
         score = (
             float(selection_score(res, p.select_coverages).iloc[0]) if len(res) else float("nan")
         )
-        row = {**dict(zip(KDE_GRID, kde_values, strict=True)), **trees}
+        row: dict[str, Any] = {
+            "half_life_days": p.kde.half_life_days,
+            "wide_weight": p.kde.wide_weight,
+            "num_leaves": p.num_leaves,
+            "min_data_in_leaf": p.min_data_in_leaf,
+            "rounds": p.rounds,
+        }
         for c in ("pai@1%", "pai@5%", "pai@10%"):
             row[c] = float(res[c].mean()) if len(res) else float("nan")
         rows.append({**row, "score": score})
-        if np.isfinite(score) and (best is None or score > best[0]):
-            best = (score, p)
-    chosen = best[1] if best is not None else ForecastParams()
-    return dataclasses.replace(chosen, validation_weeks=ForecastParams().validation_weeks), (
-        pd.DataFrame(rows)
-    )
+    grid = pd.concat([pd.DataFrame(rows), paired_gains(weekly)], axis=1)
+    grid["defaults"] = [i == 0 for i in range(len(candidates))]
+    chosen = candidates[one_standard_error_choice(grid)]
+    grid["chosen"] = [p is chosen for p in candidates]
+    return dataclasses.replace(chosen, validation_weeks=ForecastParams().validation_weeks), grid
 
 
 def kernel_of(
