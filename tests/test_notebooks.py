@@ -62,5 +62,6 @@ def test_effectiveness_notebook_runs(
     for name in ("service", "beat_loop", "random", "greedy_hotspot", "service_uniform"):
         assert name in text
     assert "share_vs_beat_loop" in text and "reach@5min" in text
+    assert all(ranking in text for ranking in ("forecast", "counts", "hindsight"))  # the bounds
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 3  # share with intervals; presence and reach; one day's map
