@@ -15,6 +15,7 @@ from optimizer.district import District
 from optimizer.outputs.cells import CellIndex, routes_in_order
 from optimizer.outputs.schedule import PRINT_COLUMNS, write_schedule_xlsx
 from optimizer.outputs.summary import DAY, DISTRICT_LEVEL, cell_summary, planned_cell_summary
+from optimizer.outputs.wording import plural
 from optimizer.plan.day import plan_day
 from optimizer.plan.types import DayPlan
 
@@ -51,6 +52,7 @@ def test_print_sheet_layout(book: Path, plan: DayPlan, demo: District) -> None:
         for wp, r in routes_in_order(plan, CellIndex.from_district(demo))
         if wp.window.label() == "07:00-11:00"
     ]
+    assert str(ws["A2"].value).endswith(f" · {plural(len(routes), 'group')}")
     # a header row per group (with its leader's name) followed by its stops, in order
     group_rows = [row for row in ws.iter_rows(min_row=4) if ws.cell(row[0].row, 3).value is None]
     group_lines = [str(r[0].value) for r in group_rows if str(r[0].value).startswith("2026")]
@@ -126,3 +128,9 @@ def test_printed_summary_is_per_cell_with_the_time_zone(plan: DayPlan, demo: Dis
     assert "07:00-11:00 D › D-1" in details and "Europe/Helsinki" in details
     by_cell = _printed(print_cells, plan, demo)
     assert sum(1 for ln in by_cell.splitlines() if "│ D-" in ln) == len(plan.windows)
+
+
+def test_counts_are_worded_in_the_singular_for_one() -> None:
+    assert plural(1, "group") == "1 group"
+    assert plural(0, "group") == "0 groups"
+    assert plural(12, "site") == "12 sites"

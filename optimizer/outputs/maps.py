@@ -30,6 +30,7 @@ from optimizer.outputs.basemap import StreetLines, street_lines
 from optimizer.outputs.cells import CellIndex, window_labels
 from optimizer.outputs.style import AREA_LEVEL, GroupStyle, cell_colours, group_area, group_styles
 from optimizer.outputs.times import clock, timezone_note
+from optimizer.outputs.wording import plural
 from optimizer.plan.types import DayPlan, GroupRoute, WindowPlan
 
 if TYPE_CHECKING:
@@ -864,7 +865,7 @@ def overview_figure(
         _legend(
             side,
             entries,
-            title=f"{len(routes)} groups, by level-2 cell",
+            title=f"{plural(len(routes), 'group')}, by level-2 cell",
         )
         _notes(
             side,
@@ -896,11 +897,6 @@ def _area_lines(data: PlanMapData, window: str, cell: str | None) -> list[tuple[
             )
         )
     return out
-
-
-def plural(n: int, word: str) -> str:
-    """Return ``1 group`` / ``2 groups``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def window_file_stem(window: str) -> str:

@@ -20,6 +20,7 @@ from optimizer.district import District
 from optimizer.outputs.cells import CellIndex, routes_in_order, window_labels
 from optimizer.outputs.summary import cell_summary
 from optimizer.outputs.times import clock, iso_time, minute, timezone_note
+from optimizer.outputs.wording import plural
 from optimizer.plan.types import DayPlan, GroupRoute, WindowPlan
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ def _write_print_sheet(
 
     ws["A1"] = title
     ws["A1"].font = Font(bold=True, size=_TITLE_SIZE)
-    ws["A2"] = f"{timezone_note(plan)} · {len(items)} groups"
+    ws["A2"] = f"{timezone_note(plan)} · {plural(len(items), 'group')}"
     ws["A2"].font = Font(italic=True)
     for j, (header, width) in enumerate(PRINT_COLUMNS, start=1):
         cell = ws.cell(row=_HEADER_ROW, column=j, value=header)
@@ -219,9 +220,8 @@ def _write_print_sheet(
                 ws.row_breaks.append(Break(id=row - 1))  # each level-2 cell on a new page
             area = level2
             n = sum(1 for w, _ in items if (cells.at_level(w.grid_id, 2) or w.grid_id) == area)
-            ws.cell(row=row, column=1, value=f"{cells.label(area)} — {n} groups").font = Font(
-                bold=True, size=12
-            )
+            heading = f"{cells.label(area)} — {plural(n, 'group')}"
+            ws.cell(row=row, column=1, value=heading).font = Font(bold=True, size=12)
             for j in range(1, ncol + 1):
                 ws.cell(row=row, column=j).fill = band_fill
             row += 1
