@@ -15,6 +15,7 @@ from optimizer.errors import InputError
 from optimizer.operations.ledger import (
     DUTY_COLUMNS,
     Ledger,
+    current_week,
     iso_week,
     ledger_from_actuals,
     ledger_from_plan,
@@ -345,3 +346,15 @@ def test_tight_caps_bind_and_the_ledger_shows_it(demo: District) -> None:
     for plan in alone:
         book = book.add(ledger_from_plan(plan, resources=tight.resources))
     assert not book.caps_exceeded(tight.resources).empty
+
+
+def test_the_current_week_turns_at_the_districts_midnight() -> None:
+    import zoneinfo
+
+    # Sunday 20:00 UTC is already Monday 04:00 in Shanghai: a new ISO week there
+    now = dt.datetime(2026, 12, 6, 20, 0, tzinfo=dt.UTC)
+    assert current_week(None, now=now) == "2026-W49"
+    assert current_week(zoneinfo.ZoneInfo("Asia/Shanghai"), now=now) == "2026-W50"
+    assert current_week(zoneinfo.ZoneInfo("America/Los_Angeles"), now=now) == "2026-W49"
+    with pytest.raises(InputError, match="now"):
+        current_week(None, now=dt.datetime(2026, 12, 6, 20, 0))

@@ -14,6 +14,7 @@ from api.errors import error_responses
 from api.jsonbody import StrictJSONRoute
 from api.ledger import ledger_between
 from api.models import LedgerEntry
+from api.operations import district_timezone
 from api.schemas import (
     ISO_WEEK_PATTERN,
     MAX_INT32,
@@ -27,7 +28,7 @@ from api.schemas import (
     WeekRequest,
 )
 from optimizer.errors import InputError
-from optimizer.operations.ledger import iso_week, week_start
+from optimizer.operations.ledger import current_week, week_start
 from optimizer.plan.cells import planning_grid_ids
 from optimizer.timewindow import TimeWindow
 
@@ -103,14 +104,16 @@ def people_week(
     week: Annotated[str | None, Query(pattern=ISO_WEEK_PATTERN, examples=["2026-W49"])] = None,
     source: Annotated[Source, Query()] = "planned",
 ) -> PeopleWeek:
-    """Each person's hours in an ISO week (default: this week), with the weekly cap.
+    """Each person's hours in an ISO week, with the weekly cap.
+
+    The default week is the current one in the district's time zone (UTC when it has none).
 
     Every person of the roster is listed (hours 0 when off duty all week); ``over_cap`` marks
     a volunteer whose hours exceed the cap. Names are given to roles that may read personal
     data (admin, planner) only; others see ids.
     """
     services.check_district(district)
-    label = week or iso_week(dt.date.today())
+    label = week or current_week(district_timezone(services, district))
     first = week_start(label)
     last = first + dt.timedelta(days=6)
     resources = services.district(district).resources

@@ -323,6 +323,17 @@ def iso_week(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def current_week(tz: dt.tzinfo | None, *, now: dt.datetime | None = None) -> str:
+    """Return the ISO week it is now in the time zone ``tz`` (UTC when None).
+
+    A district's week turns at its own midnight on Sunday, not the server's.
+    """
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        raise InputError("now", moment, "a time with a time zone")
+    return iso_week(moment.astimezone(tz or dt.UTC).date())
+
+
 def week_start(week: str, *, field: str = "week") -> dt.date:
     """Return the Monday of an ISO week ``"YYYY-Www"``.
 

@@ -4,6 +4,7 @@ weeks by role, a week planned as a job, bad input answered 422 naming the field.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from api.planning import store_plan
 from optimizer.district import District
-from optimizer.operations.ledger import ledger_from_plan
+from optimizer.operations.ledger import current_week, ledger_from_plan, week_start
 from optimizer.plan.types import DayPlan
 from optimizer.synthetic.tracks import route_track, track_gpx
 from tests.api.conftest import Api, make_api
@@ -98,6 +99,11 @@ def test_people_week_by_role(ledger_api: tuple[Api, str], demo: District) -> Non
     assert people[volunteer.id]["name"] == volunteer.name
     assert people[volunteer.id]["cap"] == volunteer.max_hours_week
     assert any(p["hours"] > 0 for p in people.values())
+    # without a week: the current one where the district is (Helsinki), not the server's
+    r = api.client.get("/ledger/people", params={"district": "demo"}, headers=api.headers("viewer"))
+    assert r.status_code == 200, r.text
+    here = current_week(zoneinfo.ZoneInfo(str(demo.metadata["timezone"])))
+    assert r.json()["first"] == week_start(here).isoformat()
     for role in ("viewer", "analyst"):
         r = api.client.get("/ledger/people", params=week, headers=api.headers(role))
         assert r.status_code == 200
