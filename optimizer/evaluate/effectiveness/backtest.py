@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -297,6 +297,49 @@ class _Context:
     loops: dict[tuple[str, int, str], list[int]]
 
 
+@dataclass(frozen=True)
+class _HeldOut:
+    """A day's held-out incidents and the rule that scores patrolled streets against them."""
+
+    points: npt.NDArray[np.float64]
+    geometries: npt.NDArray[np.object_]
+    dated: npt.NDArray[np.bool_]
+    """Incidents with a date only: they count against the streets patrolled that day."""
+    inside: dict[str, npt.NDArray[np.bool_]]
+    """Window label -> the timed incidents inside it: they count against that window's streets."""
+    radius_m: float
+
+    @property
+    def counted(self) -> npt.NDArray[np.bool_]:
+        """The incidents that count: every date-only one, the timed ones inside a window."""
+        counted = self.dated.copy()
+        for inside in self.inside.values():
+            counted |= inside
+        return counted
+
+    def covered(
+        self,
+        day_segments: npt.ArrayLike,
+        window_segments: Mapping[str, npt.ArrayLike],
+    ) -> npt.NDArray[np.bool_]:
+        """Return whether each incident is covered by the streets patrolled that day (date-only
+        incidents) or in its window (timed ones)."""
+        covered = np.zeros(len(self.dated), dtype=bool)
+        if self.dated.any():
+            covered |= self.dated & self._near(day_segments)
+        for w, inside in self.inside.items():
+            if inside.any():
+                covered |= inside & self._near(window_segments[w])
+        return covered
+
+    def _near(self, segments: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        return covered_incidents(self.points, self.geometries, segments, radius_m=self.radius_m)
+
+
+def _patrolled(traces: Sequence[Trace]) -> npt.NDArray[np.int64]:
+    return np.concatenate([t.patrolled() for t in traces] or [np.zeros(0, np.int64)])
+
+
 def _strategy_traces(
     name: str,
     plan: DayPlan,
@@ -372,6 +415,7 @@ def effectiveness_backtest(
     ctx = _Context(lookup, cells, area, {})
     windows = [TimeWindow.parse(w) for w in p.windows]
     geoms = np.asarray(segs.geometry.values, dtype=object)
+    length = segs["length"].to_numpy(dtype=float)
     rows: list[dict[str, object]] = []
     presence: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
     history_end: dict[str, str] = {}
@@ -409,6 +453,7 @@ def effectiveness_backtest(
         for w in windows:
             a, b = (pd.Timestamp(t) for t in w.on(day))
             inside_of[w.label()] = ~dated & np.asarray((local >= a) & (local < b))
+        scoring = _HeldOut(xy, geoms, dated, inside_of, p.radius_m)
         beat: list[Trace] | None = None
         for name in p.strategies:
             traces = _strategy_traces(name, plan, view, p, ctx, day)
@@ -416,22 +461,14 @@ def effectiveness_backtest(
                 kept.setdefault(label, {})[name] = traces
             if name == BEAT_LOOP:
                 beat = traces
-            covered = np.zeros(len(held), dtype=bool)
-            counted = dated.copy()
-            length = segs["length"].to_numpy(dtype=float)
-            km = 0.0
-            day_segs = np.concatenate([t.patrolled() for t in traces] or [np.zeros(0, int)])
-            covered |= dated & covered_incidents(xy, geoms, day_segs, radius_m=p.radius_m)
-            for w in windows:
-                inside = inside_of[w.label()]
-                counted |= inside
-                mine = [t for t in traces if t.window == w.label()]
-                w_segs = np.concatenate([t.patrolled() for t in mine] or [np.zeros(0, int)])
-                km += patrolled_length_m(mine, length) / 1000.0
-                covered |= inside & covered_incidents(xy, geoms, w_segs, radius_m=p.radius_m)
+            of_window = {w.label(): [t for t in traces if t.window == w.label()] for w in windows}
+            covered = scoring.covered(
+                _patrolled(traces), {w: _patrolled(mine) for w, mine in of_window.items()}
+            )
+            km = sum(patrolled_length_m(mine, length) for mine in of_window.values()) / 1000.0
             reach: dict[float, list[float]] = {m: [] for m in p.reach_minutes}
             for w in windows:
-                mine = [t for t in traces if t.window == w.label()]
+                mine = of_window[w.label()]
                 for t_s in moments[w.label()]:
                     got = reach_shares(
                         positions_at(mine, float(t_s)),
@@ -443,9 +480,9 @@ def effectiveness_backtest(
                     for m, v in got.items():
                         reach[m].append(v)
             for w in windows:
-                mine = [t for t in traces if t.window == w.label()]
+                mine = of_window[w.label()]
                 presence[(label, name, w.label())] = presence_minutes(mine, len(segs))
-            n = int(counted.sum())
+            n = int(scoring.counted.sum())
             row: dict[str, object] = {
                 "day": label,
                 "strategy": name,
@@ -460,9 +497,7 @@ def effectiveness_backtest(
                 row[reach_column(m)] = float(np.mean(values)) if values else float("nan")
             rows.append(row)
         if beat is not None:
-            bound_rows.append(
-                _bound_row(label, beat, view, past, held, xy, dated, inside_of, p, ctx, geoms)
-            )
+            bound_rows.append(_bound_row(day, tz, beat, view, past, held, scoring, p, ctx))
         if progress is not None:
             shown = ", ".join(
                 f"{r['strategy']} {r['covered']}/{r['incidents']}"
@@ -489,25 +524,20 @@ def effectiveness_backtest(
 
 
 def _bound_row(
-    label: str,
+    day: dt.date,
+    tz: str,
     beat: Sequence[Trace],
     view: District,
     past: pd.DataFrame,
     held: pd.DataFrame,
-    xy: npt.NDArray[np.float64],
-    dated: npt.NDArray[np.bool_],
-    inside_of: dict[str, npt.NDArray[np.bool_]],
+    scoring: _HeldOut,
     p: EffectivenessParams,
     ctx: _Context,
-    geoms: npt.NDArray[np.object_],
 ) -> dict[str, object]:
     """Score the bounds of one day: the beat loop's street length on the best streets."""
-    day = dt.date.fromisoformat(label)
-    G = view.graph
     length = ctx.lookup.segments["length"].to_numpy(dtype=float)
     n = len(length)
     area = np.flatnonzero(ctx.area)
-    tz = str(view.metadata.get("timezone") or "UTC")
     model = district_forecast(view, past, p.plan.hotspots.forecast)
     if len(model.length) != n:
         raise AssertionError("the forecast's segments are not the street segments")
@@ -516,43 +546,43 @@ def _bound_row(
         at = window_start(day, window, ZoneInfo(tz))
         by_cat = model.risk(at, window=window, day=pd.Timestamp(day), by_category=True)
         density[window.label()] = by_cat.sum(axis=0) if by_cat.shape[0] else np.zeros(n)
-    earlier = segment_index(past, G)
+    earlier = segment_index(past, view.graph)
     counts = per_metre(np.bincount(earlier[earlier >= 0], minlength=n), length)
-    on = segment_index(held, G)
+    on = segment_index(held, view.graph)
 
-    def scores(
-        mask: npt.NDArray[np.bool_], forecast: npt.NDArray[np.float64]
-    ) -> dict[str, npt.NDArray[np.float64]]:
-        hits = on[mask & (on >= 0)]
-        return {
-            "forecast": forecast,
-            "counts": counts,
-            "hindsight": per_metre(np.bincount(hits, minlength=n), length),
-        }
+    none = np.zeros(0, dtype=np.int64)
 
-    covered = {r: np.zeros(len(held), dtype=bool) for r in BOUND_RANKINGS}
-    counted = dated.copy()
-    km = 0.0
-    # date-only incidents: the beat loop's street length of the whole day
-    if dated.any():
-        budget = patrolled_length_m(beat, length)
-        km += budget / 1000.0
-        day_risk = np.sum(list(density.values()), axis=0)
-        for r, sc in scores(dated, day_risk).items():
-            chosen = top_streets(sc, area, length, length_m=budget)
-            covered[r] |= dated & covered_incidents(xy, geoms, chosen, radius_m=p.radius_m)
-    # timed incidents: the beat loop's street length of their window
-    for w, inside in inside_of.items():
-        counted |= inside
-        if not inside.any():
-            continue
-        budget = patrolled_length_m([t for t in beat if t.window == w], length)
-        km += budget / 1000.0
-        for r, sc in scores(inside, density[w]).items():
-            chosen = top_streets(sc, area, length, length_m=budget)
-            covered[r] |= inside & covered_incidents(xy, geoms, chosen, radius_m=p.radius_m)
-    row: dict[str, object] = {"day": label, "incidents": int(counted.sum()), "length_km": km}
-    row.update({f"covered_{r}": int(covered[r].sum()) for r in BOUND_RANKINGS})
+    def best(
+        name: str, incidents: npt.NDArray[np.bool_], risk: npt.NDArray[np.float64], metres: float
+    ) -> npt.NDArray[np.int64]:
+        """The best streets of ``metres`` by a ranking (none when no incident can use them)."""
+        if not incidents.any():
+            return none
+        if name == "forecast":
+            score = risk
+        elif name == "counts":
+            score = counts
+        else:  # hindsight: the incidents themselves
+            score = per_metre(np.bincount(on[incidents & (on >= 0)], minlength=n), length)
+        return top_streets(score, area, length, length_m=metres)
+
+    # the beat loop's street length: of the whole day for date-only incidents, of each window
+    # for the timed ones in it
+    day_m = patrolled_length_m(beat, length)
+    window_m = {w: patrolled_length_m([t for t in beat if t.window == w], length) for w in density}
+    day_risk = np.sum(list(density.values()), axis=0)
+    used = [m for w, m in window_m.items() if scoring.inside[w].any()]
+    row: dict[str, object] = {
+        "day": day.isoformat(),
+        "incidents": int(scoring.counted.sum()),
+        "length_km": ((day_m if scoring.dated.any() else 0.0) + sum(used)) / 1000.0,
+    }
+    for name in BOUND_RANKINGS:
+        covered = scoring.covered(
+            best(name, scoring.dated, day_risk, day_m),
+            {w: best(name, scoring.inside[w], density[w], window_m[w]) for w in density},
+        )
+        row[f"covered_{name}"] = int(covered.sum())
     return row
 
 
